@@ -1,0 +1,62 @@
+"""Errors that end a command, and the exit codes of the whole CLI.
+
+Non-conformance is a *result*, not an error: it is reported, and exits 1. Everything here is a reason the
+toolkit could not do its job, each with a ``kind`` that the CLI maps to one line of advice::
+
+    ConformanceError            exit 2 unless said otherwise
+     +-- UsageError             bad option or argument                          (exit 2)
+     +-- ConfigError            bad target or fixture file, unset ${VAR}        (exit 2)
+     +-- SpecError              a contract document that does not load/validate (exit 2)
+     +-- TargetUnreachable      nothing answers at the base URL                 (exit 3)
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0  # ok, or the target conforms
+    NON_CONFORMANT = 1
+    USAGE = 2  # usage, configuration or spec error
+    UNREACHABLE = 3
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM)
+
+
+class ConformanceError(Exception):
+    """A reason the toolkit could not do its job (as opposed to a finding about the target)."""
+
+    kind = "error"
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(ConformanceError):
+    kind = "usage"
+
+
+class ConfigError(ConformanceError):
+    kind = "config"
+
+
+class SpecError(ConformanceError):
+    kind = "spec"
+
+
+class TargetUnreachable(ConformanceError):
+    kind = "unreachable"
+    exit_code = ExitCode.UNREACHABLE
+
+
+# One line of advice per kind, printed under the error message.
+ADVICE: dict[str, str] = {
+    "usage": "Run with --help to see the options.",
+    "config": "Fix the named key; `${VAR}` values come from the environment.",
+    "spec": "Run `oms-conformance spec --validate` to see the document's problems.",
+    "unreachable": "Check the base URL, that the server is running, and --request-timeout.",
+    "error": "Re-run with --debug for a traceback.",
+}

@@ -1,0 +1,6 @@
+"""The contract: the OpenAPI documents, their profiles, the requirement catalogue and the page's errata."""
+
+from conformance.spec.catalogue import Erratum, Requirement, load_errata, load_requirements
+from conformance.spec.documents import PROFILES, Contract, load_contract
+
+__all__ = ["PROFILES", "Contract", "Erratum", "Requirement", "load_contract", "load_errata", "load_requirements"]

@@ -1,0 +1,117 @@
+"""Load the contract for a profile: the strict document, with the profile's merge patch applied.
+
+The strict document is the source page's letter and is never edited by a profile; the ``huawei`` profile is
+an RFC 7386 JSON Merge Patch applied at load time, so both stay readable on their own and a diff between
+them is exactly what the platform adds.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import yaml
+
+from conformance.errors import SpecError, UsageError
+from conformance.spec import files
+
+PROFILES = ("strict", "huawei")
+STOP_PATH = "/v2/{project_id}/taskgroups/{group_id}/stop"
+SHOW_PATH = "/v2/{project_id}/taskgroups/{group_id}"
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: objects merge key by key, ``null`` deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _read_yaml(name: str) -> Any:
+    path = files.contract_dir() / name
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"cannot read contract file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise SpecError(f"contract file {path} is not valid YAML: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One profile's OpenAPI document, with helpers the checks need."""
+
+    profile: str
+    document: dict[str, Any] = field(repr=False)
+
+    @property
+    def stop_operation(self) -> dict[str, Any]:
+        return self.document["paths"][STOP_PATH]["put"]  # type: ignore[no-any-return]
+
+    @property
+    def has_show_operation(self) -> bool:
+        return "get" in self.document["paths"].get(SHOW_PATH, {})
+
+    def documented_statuses(self) -> frozenset[int]:
+        return frozenset(int(code) for code in self.stop_operation["responses"])
+
+    def security_schemes(self) -> tuple[str, ...]:
+        return tuple(name for entry in self.stop_operation.get("security", []) for name in entry)
+
+    def requirement_ids(self) -> set[str]:
+        """Every requirement ID the document's ``x-requirements`` annotations name."""
+        return set(_walk_requirement_ids(self.document))
+
+    def dumps(self, fmt: str = "yaml") -> str:
+        if fmt == "json":
+            return json.dumps(self.document, indent=2, ensure_ascii=False) + "\n"
+        return yaml.safe_dump(self.document, sort_keys=False, allow_unicode=True, width=110)
+
+    def validate(self) -> None:
+        """Raise SpecError unless the document is valid OpenAPI (openapi-spec-validator)."""
+        from openapi_spec_validator import validate
+        from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+        try:
+            validate(copy.deepcopy(self.document))
+        except OpenAPIValidationError as exc:
+            raise SpecError(f"the {self.profile} document is not valid OpenAPI: {exc.message}") from exc
+
+
+def _walk_requirement_ids(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "x-requirements":
+                yield from value
+            else:
+                yield from _walk_requirement_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk_requirement_ids(item)
+
+
+@cache
+def _load(profile: str) -> Contract:
+    document = _read_yaml(files.STRICT_DOCUMENT)
+    if profile != "strict":
+        patch_path = files.profile_patch(profile)
+        document = merge_patch(document, _read_yaml(str(patch_path.relative_to(files.contract_dir()))))
+    return Contract(profile=profile, document=document)
+
+
+def load_contract(profile: str = "strict") -> Contract:
+    """The contract for ``profile``; a copy, so callers may not alter the cached one."""
+    if profile not in PROFILES:
+        raise UsageError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
+    cached = _load(profile)
+    return Contract(profile=cached.profile, document=copy.deepcopy(cached.document))
