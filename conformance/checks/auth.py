@@ -1,0 +1,122 @@
+"""Authentication and authorisation: who may pause, and that a refused request changes nothing.
+
+The contract allows either order of checks (authentication before or after parameter validation), so a
+bad credential may be refused with 400 or 403 (huawei: also the gateway's 401). What it never allows is a
+2xx, or a refused request that paused the group anyway - the latter is verified on listed groups.
+"""
+
+from __future__ import annotations
+
+from conformance.checks.context import CheckContext, NotRun
+from conformance.checks.registry import scenario
+from conformance.target import Project
+
+# Bad credentials: (label, headers, requirement).
+BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
+    ("no X-Auth-Token", [], "STOP-TOKEN-REQUIRED"),
+    ("an empty X-Auth-Token", [("X-Auth-Token", "")], "STOP-TOKEN-REQUIRED"),
+    ("a whitespace-only X-Auth-Token", [("X-Auth-Token", "   ")], "STOP-TOKEN-REQUIRED"),
+    ("an invalid X-Auth-Token", [("X-Auth-Token", "MIIinvalid-token-omsconf-0000000000000000")], "STOP-AUTHN"),
+    ("a 16,385-character X-Auth-Token", [("X-Auth-Token", "M" * 16385)], "STOP-TOKEN-LEN"),
+)
+
+
+def _tampered(project: Project) -> list[tuple[str, str]]:
+    """The project's valid token with its last character changed: well-formed, but not valid."""
+    token = project.token or ""
+    return [("X-Auth-Token", token[:-1] + ("A" if token[-1:] != "A" else "B"))] if token else []
+
+
+@scenario("authn-refused", requirements=["STOP-AUTHN", "STOP-TOKEN-REQUIRED", "STOP-TOKEN-LEN"])
+async def authn_refused(ctx: CheckContext) -> None:
+    """Missing, empty, whitespace, invalid, tampered and oversized tokens are refused."""
+    group = ctx.guard.mint()
+    cases = list(BAD_TOKENS)
+    if ctx.target.project.token:
+        cases.append(("a tampered copy of the valid token", _tampered(ctx.target.project), "STOP-AUTHN"))
+    for label, headers, requirement in cases:
+        sent = await ctx.stop(group, credential=False, headers=headers)
+        ctx.expect(sent, requirement, ctx.auth_refused, f"A stop with {label} was not refused",
+                   "only a valid credential may pause")
+
+
+@scenario("authn-no-pause", requirements=["STOP-AUTHN", "STOP-TOKEN-REQUIRED", "STOP-TOKEN-LEN"], needs=["fixtures"])
+async def authn_no_pause(ctx: CheckContext) -> None:
+    """Bad credentials against a listed pausable group are refused and leave it pausable."""
+    (group,) = ctx.take_pausable()
+    cases = list(BAD_TOKENS)
+    if ctx.target.project.token:
+        cases.append(("a tampered copy of the valid token", _tampered(ctx.target.project), "STOP-AUTHN"))
+    for label, headers, requirement in cases:
+        sent = await ctx.stop(group, credential=False, headers=headers)
+        ctx.expect(sent, requirement, ctx.auth_refused, f"A stop with {label} on a pausable group was not refused")
+    await ctx.still_pausable(group, "STOP-AUTHN", "stops with bad credentials")
+
+
+@scenario("authz-other-project", requirements=["STOP-AUTHZ"], needs=["fixtures", "other_project"])
+async def authz_other_project(ctx: CheckContext) -> None:
+    """Another project's valid credential cannot pause this project's group (nor the reverse)."""
+    other = ctx.target.other_project
+    assert other is not None
+    (group,) = ctx.take_pausable()
+    # B's credential, A's project and group.
+    sent = await ctx.stop(group, credential=other)
+    ctx.expect(sent, "STOP-AUTHZ", {400, 403}, "Another project's credential was not refused")
+    # B's credential with B's project id in the path, A's group: the group is not B's.
+    sent = await ctx.stop(group, project_id=other.project_id, credential=other)
+    ctx.expect(sent, "STOP-AUTHZ", {400, 403}, "A group of another project was addressed through the caller's own project")
+    await ctx.still_pausable(group, "STOP-AUTHZ", "stops with another project's credential")
+    # A's credential against B's listed group, if any.
+    theirs = other.groups_in("creating", "monitoring")
+    if theirs:
+        sent = await ctx.stop(theirs[0], project_id=other.project_id)
+        ctx.expect(sent, "STOP-AUTHZ", {400, 403}, "This project's credential was accepted for another project")
+        await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "a stop with a foreign credential", project=other)
+
+
+@scenario("header-case", requirements=["STOP-HEADER-CASE"])
+async def header_case(ctx: CheckContext) -> None:
+    """The valid token under `x-auth-token` and `X-AUTH-TOKEN` is honoured like `X-Auth-Token`."""
+    project = ctx.target.project
+    if not project.token:
+        ctx.note("header-case: the target has no token; only AK/SK, whose headers are checked by the signature")
+        return
+    group = ctx.guard.mint()
+    canonical = await ctx.stop(group)
+    for name in ("x-auth-token", "X-AUTH-TOKEN"):
+        sent = await ctx.stop(group, credential=False, headers=[(name, project.token)])
+        if sent.result.status != canonical.result.status:
+            ctx.fail("STOP-HEADER-CASE", f"`{name}` is not treated as X-Auth-Token",
+                     f"Received: {sent.result.status} with `{name}`\n"
+                     f"Expected: {canonical.result.status}, the answer with `X-Auth-Token`", sent)
+    if project.groups_in("creating", "monitoring"):
+        try:
+            (group,) = ctx.take_pausable()
+        except NotRun:  # no group left: the unknown-group comparison above stands
+            return
+        sent = await ctx.stop(group, credential=False, headers=[("x-auth-token", project.token)])
+        ctx.expect(sent, "STOP-HEADER-CASE", {200}, "A valid token under `x-auth-token` did not pause a pausable group")
+
+
+@scenario("aksk-signature", requirements=["HW-AKSK", "STOP-AUTHN"], needs=["aksk"], profiles=["huawei"])
+async def aksk_signature(ctx: CheckContext) -> None:
+    """A valid AK/SK signature is honoured; a wrong one is refused and pauses nothing."""
+    project = ctx.target.project
+    assert project.aksk is not None
+    signer_only = Project(project.project_id, aksk=project.aksk)
+    wrong = Project(project.project_id, aksk=type(project.aksk)(project.aksk.ak, project.aksk.sk + "x"))
+    group = ctx.guard.mint()
+    valid = await ctx.stop(group, credential=signer_only)
+    # 400 and 403 are also how an unknown group may be answered; only the gateway's 401 is unambiguous.
+    if valid.result.status == 401:
+        ctx.fail("HW-AKSK", "A valid AK/SK signature was refused",
+                 f"Received: {valid.result.status}\nExpected: the answer for an unknown group (400)", valid)
+    bad = await ctx.stop(group, credential=wrong)
+    ctx.expect(bad, "HW-AKSK", ctx.auth_refused, "A wrong AK/SK signature was not refused")
+    if project.groups_in("creating", "monitoring"):
+        (target_group,) = ctx.take_pausable()
+        bad = await ctx.stop(target_group, credential=wrong)
+        ctx.expect(bad, "HW-AKSK", ctx.auth_refused, "A wrong AK/SK signature on a pausable group was not refused")
+        good = await ctx.stop(target_group, credential=signer_only)
+        ctx.expect(good, "HW-AKSK", {200}, "A valid AK/SK signature did not pause a pausable group",
+                   "the group was pausable and the wrong signature before it must have changed nothing")

@@ -1,0 +1,71 @@
+"""Exact length boundaries of the page: ids 1..1,024 characters, the token 1..16,384.
+
+Schemathesis's coverage phase sends most of these too (see fuzz.py); they are hand-built here because it
+never sends an empty path segment, overwrites token boundaries with the credential, and because each answer
+needs a contract-specific expectation: an in-range unknown id is a 400 (not "valid input rejected"), an
+out-of-range one must be refused, and a legal 16,384-character token must reach the application.
+"""
+
+from __future__ import annotations
+
+from conformance.checks.context import CheckContext
+from conformance.checks.oracles import INFRASTRUCTURE, describe_infrastructure
+from conformance.checks.registry import scenario
+
+ID_LENGTHS = (0, 1, 1024, 1025)
+TOKEN_LENGTHS = (0, 1, 16384, 16385)
+
+
+def _filler(length: int) -> str:
+    # Not UUID-shaped, so it cannot name a real task group (see runner/safety.py).
+    return "z" * length
+
+
+@scenario("group-id-length", requirements=["STOP-GROUP-LEN"])
+async def group_id_length(ctx: CheckContext) -> None:
+    """group_id of 0, 1, 1024 and 1025 characters, with the valid credential."""
+    for length in ID_LENGTHS:
+        sent = await ctx.stop(_filler(length))
+        in_range = 1 <= length <= 1024
+        # An empty segment may not reach the stop route at all on the platform's gateway (huawei: 404).
+        allowed = set(ctx.unknown_group) if in_range else {400}
+        if length == 0 and ctx.profile == "huawei":
+            allowed.add(404)
+        why = ("an unknown group of legal length is refused as unknown, not as a server error"
+               if in_range else "the page limits group_id to 1..1,024 characters")
+        ctx.expect(sent, "STOP-GROUP-LEN", allowed, f"group_id of {length} characters", why)
+
+
+@scenario("project-id-length", requirements=["STOP-PROJECT-LEN"])
+async def project_id_length(ctx: CheckContext) -> None:
+    """project_id of 0, 1, 1024 and 1025 characters, on an unknown and on a listed group."""
+    groups = [ctx.guard.mint()]
+    listed = ctx.target.project.group_ids()
+    if listed:
+        groups.append(sorted(listed)[0])
+    for group in groups:
+        for length in ID_LENGTHS:
+            sent = await ctx.stop(group, project_id=_filler(length))
+            # A project id that is not the credential's own may be refused as forbidden (403).
+            allowed = {400, 403} | ({404} if length == 0 and ctx.profile == "huawei" else set())
+            where = "a listed group" if group in listed else "an unknown group"
+            ctx.expect(sent, "STOP-PROJECT-LEN", allowed, f"project_id of {length} characters on {where}",
+                       "the project is not the credential's own, and out-of-range ids are invalid")
+
+
+@scenario("token-length", requirements=["STOP-TOKEN-LEN", "STOP-TOKEN-REQUIRED"])
+async def token_length(ctx: CheckContext) -> None:
+    """X-Auth-Token of 0, 1, 16384 and 16385 characters: refused, and a legal one reaches the application."""
+    group = ctx.guard.mint()
+    for length in TOKEN_LENGTHS:
+        sent = await ctx.stop(group, credential=False, headers=[("X-Auth-Token", "0" * length)])
+        status = sent.result.status
+        requirement = "STOP-TOKEN-REQUIRED" if length == 0 else "STOP-TOKEN-LEN"
+        if 1 <= length <= 16384 and (status in INFRASTRUCTURE or "html" in sent.result.content_type):
+            ctx.fail("STOP-TOKEN-LEN", f"A legal {length}-character token did not reach the application",
+                     f"Received: {status}{describe_infrastructure(sent)}\n"
+                     f"Expected: the application's own refusal ({', '.join(map(str, sorted(ctx.auth_refused)))})",
+                     sent)
+            continue
+        ctx.expect(sent, requirement, ctx.auth_refused, f"X-Auth-Token of {length} characters",
+                   "the token is not a valid credential" + (" and exceeds 16,384 characters" if length > 16384 else ""))

@@ -1,0 +1,53 @@
+"""Other methods on the stop path never pause, and a 405 says what is allowed (RFC 9110).
+
+GET, POST, PATCH and DELETE must not answer 2xx; OPTIONS may (it describes the resource), HEAD is judged
+like GET. Whatever they answer, a listed pausable group must still be pausable afterwards.
+"""
+
+from __future__ import annotations
+
+from conformance.checks.context import CheckContext, Sent
+from conformance.checks.registry import scenario
+
+OTHER_METHODS = ("GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def _judge(ctx: CheckContext, sent: Sent, where: str) -> None:
+    status = sent.result.status
+    method = sent.method
+    if status is not None and 200 <= status < 300 and method != "OPTIONS":
+        ctx.fail("STOP-METHODS", f"{method} on the stop path answered {status}",
+                 f"Received: {status} to {method} {where}\nExpected: a refusal (405, or 4xx) - "
+                 "only PUT is the stop operation", sent)
+    if status == 405:
+        allow = sent.result.header("allow")
+        methods = {m.strip().upper() for m in (allow or "").split(",")}
+        if "PUT" not in methods:
+            ctx.fail("STOP-METHOD-ALLOW", f"405 to {method} without `Allow: PUT`",
+                     f"Received: Allow {allow!r}\nExpected: an Allow header listing PUT (RFC 9110 15.5.6)", sent)
+
+
+@scenario("other-methods", requirements=["STOP-METHODS", "STOP-METHOD-ALLOW"])
+async def other_methods(ctx: CheckContext) -> None:
+    """Other methods with the valid credential never answer like a stop, on an unknown and a listed group."""
+    group = ctx.guard.mint()
+    for method in OTHER_METHODS:
+        _judge(ctx, await ctx.stop(group, method=method), "for an unknown group")
+    if not ctx.target.project.groups_in("creating", "monitoring"):
+        ctx.note("other-methods: no listed pausable group, so 'never pauses' was checked by status only")
+        return
+    (listed,) = ctx.take_pausable()
+    for method in OTHER_METHODS:
+        _judge(ctx, await ctx.stop(listed, method=method), "for a pausable group")
+    await ctx.still_pausable(listed, "STOP-METHODS", "GET/POST/PATCH/DELETE/HEAD/OPTIONS on the stop path")
+
+
+@scenario("operation", requirements=["STOP-OPERATION"])
+async def operation(ctx: CheckContext) -> None:
+    """PUT on the documented path reaches the stop operation (not 404 or 405)."""
+    sent = await ctx.stop(ctx.guard.mint())
+    if sent.result.status in (404, 405, None):
+        received = sent.result.status or f"no answer ({sent.result.error})"
+        ctx.fail("STOP-OPERATION", "PUT on the stop path is not the stop operation",
+                 f"Received: {received}\nExpected: the operation's own answer (400 or 403 for an unknown group)",
+                 sent)

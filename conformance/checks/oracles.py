@@ -1,0 +1,178 @@
+"""Response checks: judged on every answer the run receives, whichever scenario sent the request.
+
+They encode what the contract says of *any* answer of the stop operation: the documented statuses, the
+error envelope, no 5xx, no echoed credential, X-Request-Id (huawei), the gateway's 401 body (huawei), and
+an answer within the request timeout.
+"""
+
+from __future__ import annotations
+
+import json
+
+from conformance.checks.context import CheckContext, Sent
+from conformance.checks.registry import response_check
+
+# Answers produced in front of the application rather than by it.
+INFRASTRUCTURE = {413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
+
+
+def is_json_content_type(value: str) -> bool:
+    media = value.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def describe_infrastructure(sent: Sent) -> str:
+    status = sent.result.status
+    if status in INFRASTRUCTURE:
+        return f" ({status} {INFRASTRUCTURE[status]} is a limit of a server or proxy in front of the application)"
+    if "html" in sent.result.content_type:
+        return " (an HTML page: most likely a proxy's or framework's error page, not the application)"
+    return ""
+
+
+@response_check("documented-status", requirements=["STOP-DOCUMENTED-STATUS"])
+def documented_status(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+    """The stop operation answers only statuses the profile documents."""
+    status = sent.result.status
+    if sent.kind == "other-method" or status is None:
+        return []
+    documented = ctx.contract.documented_statuses() if sent.kind == "stop" else _show_statuses(ctx)
+    if status in documented:
+        return []
+    return [("STOP-DOCUMENTED-STATUS", f"Undocumented status {status}",
+             f"Received: {status}{describe_infrastructure(sent)}\n"
+             f"Documented ({ctx.profile}): {', '.join(map(str, sorted(documented)))}")]
+
+
+def _show_statuses(ctx: CheckContext) -> frozenset[int]:
+    from conformance.spec.documents import SHOW_PATH
+
+    return frozenset(int(c) for c in ctx.contract.document["paths"][SHOW_PATH]["get"]["responses"])
+
+
+def error_envelope_problem(sent: Sent) -> str | None:
+    """Why an error answer's body is not the contract's envelope, or None when it is."""
+    result = sent.result
+    if not is_json_content_type(result.content_type):
+        return f"content type {result.content_type or '(none)'!r} is not JSON"
+    try:
+        body = json.loads(result.body)
+    except ValueError:
+        excerpt = result.body[:80].decode("utf-8", "replace")
+        return f"body is not JSON: {excerpt!r}" + (" (cut off)" if result.truncated else "")
+    if not isinstance(body, dict):
+        return f"body is JSON {type(body).__name__}, not an object"
+    for name in ("error_code", "error_msg"):
+        if name not in body:
+            return f"`{name}` is missing"
+        if not isinstance(body[name], str):
+            return f"`{name}` is {type(body[name]).__name__}, not a string"
+    return None
+
+
+@response_check("error-envelope", requirements=["STOP-ERROR-ENVELOPE"])
+def error_envelope(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+    """Every documented error answer carries a JSON {error_code, error_msg} body."""
+    status = sent.result.status
+    if sent.kind == "other-method" or status is None or status < 400:
+        return []
+    if status not in ctx.contract.documented_statuses():
+        return []  # an undocumented status is documented-status's finding; its body has no contract
+    problem = error_envelope_problem(sent)
+    if problem is None:
+        return []
+    return [("STOP-ERROR-ENVELOPE", f"{status} without the error envelope",
+             f"Received: {problem}\nExpected: application/json body with string error_code and error_msg")]
+
+
+@response_check("success-body", requirements=["STOP-SUCCESS-200"])
+def success_body(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+    """A 200 to a stop has an empty body or a JSON object - never an error envelope."""
+    result = sent.result
+    if sent.kind != "stop" or result.status != 200 or not result.body.strip():
+        return []
+    try:
+        body = json.loads(result.body)
+    except ValueError:
+        return [("STOP-SUCCESS-200", "200 with a body that is not JSON",
+                 f"Received: {result.body[:80].decode('utf-8', 'replace')!r}\n"
+                 "Expected: an empty body (Example Response: None) or a JSON object")]
+    if not isinstance(body, dict):
+        return [("STOP-SUCCESS-200", "200 with a JSON body that is not an object",
+                 f"Received: JSON {type(body).__name__}\nExpected: an empty body or a JSON object")]
+    if "error_code" in body:
+        return [("STOP-SUCCESS-200", "200 with an error body",
+                 f"Received: 200 with error_code {body['error_code']!r}\n"
+                 "Expected: a refusal is a 400/403, not a 200 carrying an error")]
+    return []
+
+
+@response_check("no-server-error", requirements=["STOP-ROBUST"])
+def no_server_error(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+    """No input makes the server fail: no 5xx, no dropped connection."""
+    result = sent.result
+    if result.status is not None and result.status >= 500:
+        return [("STOP-ROBUST", f"Server error {result.status}",
+                 f"Received: {result.status}\nExpected: a documented 2xx/4xx answer for any input")]
+    if result.status is None and result.error and not result.error.startswith("no complete answer"):
+        return [("STOP-ROBUST", "Connection failed",
+                 f"Received: no answer ({result.error})\nExpected: a documented answer for any input")]
+    return []
+
+
+@response_check("no-credential-echo", requirements=["STOP-NO-ECHO"])
+def no_credential_echo(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+    """No answer repeats a credential: not the target's, not the token this request carried."""
+    values = ctx.target.secrets()
+    if sent.sent_token and len(sent.sent_token.strip()) >= 16:
+        values.append(sent.sent_token)
+    haystacks = [sent.result.body.decode("utf-8", "replace")] + [v for _, v in sent.result.headers]
+    for value in values:
+        if any(value in hay for hay in haystacks):
+            where = "body" if value in haystacks[0] else "headers"
+            return [("STOP-NO-ECHO", "The answer echoes the credential",
+                     f"Received: the {where} contain the credential sent with the request (redacted here)\n"
+                     "Expected: no credential in any answer")]
+    return []
+
+
+@response_check("timely", requirements=["STOP-TIMELY"])
+def timely(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+    """Every request is answered within --request-timeout."""
+    error = sent.result.error or ""
+    if error.startswith("no complete answer"):
+        return [("STOP-TIMELY", "No answer in time",
+                 f"Received: {error}\nExpected: an answer within {ctx.client.request_timeout:g}s")]
+    return []
+
+
+@response_check("request-id", requirements=["HW-REQUEST-ID"], profiles=["huawei"])
+def request_id(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+    """Every answer carries a non-empty X-Request-Id."""
+    if sent.result.status is None or (sent.result.header("x-request-id") or "").strip():
+        return []
+    return [("HW-REQUEST-ID", "No X-Request-Id",
+             f"Received: {sent.result.status} without an X-Request-Id header\nExpected: X-Request-Id on every answer")]
+
+
+@response_check("gateway-401", requirements=["HW-GATEWAY-401"], profiles=["huawei"])
+def gateway_401(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+    """A 401 is the gateway's: error_code APIGW.0301 and a request_id in the body."""
+    if sent.result.status != 401:
+        return []
+    try:
+        body = json.loads(sent.result.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return [("HW-GATEWAY-401", "401 without the gateway body",
+                 "Received: a body that is not a JSON object\nExpected: {error_code, error_msg, request_id}")]
+    problems = []
+    if body.get("error_code") != "APIGW.0301":
+        problems.append(f"error_code {body.get('error_code')!r}")
+    if not isinstance(body.get("request_id"), str) or not body.get("request_id"):
+        problems.append("no request_id")
+    if not problems:
+        return []
+    return [("HW-GATEWAY-401", "401 that is not the gateway's",
+             f"Received: {', '.join(problems)}\nExpected: error_code 'APIGW.0301' and a string request_id")]

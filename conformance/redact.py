@@ -1,0 +1,40 @@
+"""Redaction: secrets never leave the process.
+
+Every Exchange is redacted once, when the runner stores it, so reports, logs and curl lines can print any
+field as it is. A secret is replaced wherever it appears - verbatim, percent-encoded, or as the signature in
+an ``Authorization`` header - by a placeholder that a replay reads from the environment (``$OMS_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import quote
+
+_SIGNATURE = re.compile(r"(Signature=)[0-9A-Fa-f]+")
+# Shorter values are too likely to occur by chance ("1", "ok") to be replaced everywhere.
+_MIN_SECRET_LENGTH = 4
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[tuple[str, str]] = ()) -> None:
+        """``secrets``: (value, placeholder) pairs, e.g. (token, "$OMS_TOKEN")."""
+        pairs: dict[str, str] = {}
+        for value, placeholder in secrets:
+            if value and len(value) >= _MIN_SECRET_LENGTH:
+                pairs[value] = placeholder
+                pairs.setdefault(quote(value, safe=""), placeholder)
+        # Longest first, so a secret that contains another is replaced whole.
+        self._pairs = sorted(pairs.items(), key=lambda item: -len(item[0]))
+
+    def text(self, value: str) -> str:
+        for secret, placeholder in self._pairs:
+            if secret in value:
+                value = value.replace(secret, placeholder)
+        return _SIGNATURE.sub(r"\1***", value)
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+        return {name: self.text(value) for name, value in headers}
+
+    def contains_secret(self, value: str) -> bool:
+        return any(secret in value for secret, _ in self._pairs)

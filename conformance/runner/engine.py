@@ -1,0 +1,236 @@
+"""The runner: selected checks against one target, answers through the response checks, a RunResult out.
+
+It owns the things no single check should: the preflight that tells an unreachable target (exit 3) from a
+non-conformant one, the safety guard, re-running failed checks before calling them failures (flaky),
+stopping early when the target dies, and keeping what was found when the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from conformance import __version__
+from conformance.checks.context import CheckContext, Finding, NotRun, Recorder, Sent
+from conformance.checks.registry import NEEDS, CheckSpec, select
+from conformance.errors import TargetUnreachable
+from conformance.redact import Redactor
+from conformance.results import CheckResult, Failure, RunResult, Verdict
+from conformance.runner.http import Client, stop_path
+from conformance.runner.safety import SafetyGuard
+from conformance.spec import load_contract, load_requirements
+from conformance.target import Target
+
+MAX_FAILURES_PER_TITLE = 3  # similar failures are counted, not repeated
+DEAD_AFTER = 5  # consecutive connection failures that mean the target went away
+
+
+@dataclass
+class RunOptions:
+    profile: str | None = None  # None: the target's
+    checks: list[str] = field(default_factory=list)
+    exclude_checks: list[str] = field(default_factory=list)
+    seed: int | None = None
+    depth: str = "quick"
+    request_timeout: float = 10.0
+    reruns: int = 1
+    settle_timeout: float = 5.0
+    transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
+    verify: bool | str = True
+
+
+Progress = Callable[[str, CheckResult | None], None]
+
+
+def secrets_of(target: Target) -> list[tuple[str, str]]:
+    pairs = []
+    for project, suffix in ((target.project, ""), (target.other_project, "_OTHER")):
+        if project is None:
+            continue
+        if project.token:
+            pairs.append((project.token, f"$OMS_TOKEN{suffix}"))
+        if project.aksk:
+            pairs.append((project.aksk.sk, f"$OMS_SK{suffix}"))
+            if project.aksk.security_token:
+                pairs.append((project.aksk.security_token, f"$OMS_SECURITY_TOKEN{suffix}"))
+    return pairs
+
+
+class _Run:
+    def __init__(self, target: Target, options: RunOptions, progress: Progress | None) -> None:
+        self.target = target
+        self.options = options
+        self.profile = options.profile or target.profile
+        self.contract = load_contract(self.profile)
+        self.catalogue = load_requirements()
+        self.seed = options.seed if options.seed is not None else random.randrange(2**31)
+        self.progress = progress or (lambda _name, _result: None)
+        self.specs = [s for s in select(options.checks, options.exclude_checks) if self.profile in s.profiles]
+        self.response_specs = [s for s in self.specs if s.kind == "response"]
+        self.response_findings: dict[str, list[tuple[Finding, str]]] = {s.name: [] for s in self.response_specs}
+        self.response_seen: dict[str, int] = {s.name: 0 for s in self.response_specs}
+        self.consecutive_failures = 0
+        self.result = RunResult(
+            tool_version=__version__,
+            contract_version=str(self.contract.document["info"]["version"]),
+            profile=self.profile,
+            target=target.describe(),
+            seed=self.seed,
+            depth=options.depth,
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+    def on_answer(self, sent: Sent) -> None:
+        self.result.count_status(sent.result.exchange)
+        if sent.result.status is None and (sent.result.error or "").startswith("connection failed"):
+            self.consecutive_failures += 1
+            if self.consecutive_failures >= DEAD_AFTER:
+                raise _TargetDied(sent.result.error or "")
+        else:
+            self.consecutive_failures = 0
+        for spec in self.response_specs:
+            self.response_seen[spec.name] += 1
+            for requirement, title, message in spec.fn(self.context, sent):
+                self.response_findings[spec.name].append((Finding(requirement, title, message, sent), sent.check))
+
+    async def preflight(self, client: Client) -> None:
+        """One request without a credential: a target that does not answer at all is unreachable, not failing."""
+        guard = SafetyGuard(set(), self.seed)
+        answer = await client.send("PUT", stop_path(self.target.project.project_id, guard.mint()))
+        if answer.status is None and answer.error:
+            raise TargetUnreachable(f"{self.target.base_url} did not answer: {answer.error}")
+
+    async def execute(self) -> RunResult:
+        started = time.perf_counter()
+        secrets = secrets_of(self.target)
+        redactor = Redactor(secrets)
+        client = Client(self.target.base_url, redactor, request_timeout=self.options.request_timeout,
+                        transport=self.options.transport, verify=self.options.verify)
+        guard = SafetyGuard(self.target.listed_group_ids(), self.seed)
+        self.context = CheckContext(target=self.target, contract=self.contract, catalogue=self.catalogue,
+                                    client=client, guard=guard, seed=self.seed, depth=self.options.depth,
+                                    on_answer=self.on_answer, settle_timeout=self.options.settle_timeout)
+        try:
+            await self.preflight(client)
+            for spec in self.specs:
+                if spec.kind == "scenario":
+                    self.progress(spec.name, None)
+                    result = await self.run_scenario(spec)
+                    self.result.checks.append(result)
+                    self.progress(spec.name, result)
+        except _TargetDied as exc:
+            self.result.complete = False
+            self.result.incomplete_reason = f"the target stopped answering ({exc})"
+        except asyncio.CancelledError:
+            self.result.complete = False
+            self.result.incomplete_reason = self.interrupted_by or "interrupted"
+        finally:
+            await asyncio.shield(client.aclose())
+            self.result.checks.extend(self.response_results())
+            self.result.skipped_for_safety = guard.skipped
+            self.result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+            self.result.duration_s = round(time.perf_counter() - started, 3)
+        return self.result
+
+    interrupted_by = ""
+
+    async def run_scenario(self, spec: CheckSpec) -> CheckResult:
+        missing = [need for need in spec.needs if not self._has(need)]
+        if missing:
+            return CheckResult(spec.name, spec.requirements, spec.description, Verdict.NOT_RUN,
+                               reason=NEEDS[missing[0]])
+        first = await self._attempt(spec)
+        if first.verdict is not Verdict.FAIL:
+            return first
+        for attempt in range(self.options.reruns):
+            again = await self._attempt(spec)
+            if again.verdict is Verdict.PASS:
+                first.verdict = Verdict.FLAKY
+                first.reason = f"failed, then passed on re-run {attempt + 1}; both observations are kept"
+                break
+            if again.verdict is Verdict.NOT_RUN:
+                first.notes.append(f"re-run not possible: {again.reason}")
+                break
+        return first
+
+    async def _attempt(self, spec: CheckSpec) -> CheckResult:
+        self.context.check_name = spec.name
+        self.context.recorder = recorder = Recorder()
+        started = time.perf_counter()
+        reason = ""
+        try:
+            await spec.fn(self.context)
+        except NotRun as exc:
+            reason = str(exc)
+        duration = round(time.perf_counter() - started, 3)
+        failures = self._failures(spec.name, [(f, spec.name) for f in recorder.findings], recorder.notes)
+        if reason and not failures:
+            verdict = Verdict.NOT_RUN
+        else:
+            verdict = Verdict.FAIL if failures else Verdict.PASS
+        return CheckResult(spec.name, spec.requirements, spec.description, verdict, reason=reason,
+                           failures=failures, requests=recorder.requests, duration_s=duration,
+                           notes=recorder.notes)
+
+    def _failures(self, check: str, findings: list[tuple[Finding, str]], notes: list[str]) -> list[Failure]:
+        failures: list[Failure] = []
+        per_title: dict[tuple[str, str], int] = {}
+        for finding, origin in findings:
+            key = (finding.requirement, finding.title)
+            per_title[key] = per_title.get(key, 0) + 1
+            if per_title[key] > MAX_FAILURES_PER_TITLE:
+                continue
+            level = self.catalogue[finding.requirement].level if finding.requirement in self.catalogue else "MUST"
+            message = finding.message + (f"\nSeen in: {origin}" if origin != check else "")
+            failures.append(Failure(
+                requirement=finding.requirement, check=check, title=finding.title, message=message,
+                severity="error" if level == "MUST" else "warning",
+                evidence=[finding.sent.result.exchange] if finding.sent else [], seed=self.seed,
+            ))
+        for (requirement, title), count in per_title.items():
+            if count > MAX_FAILURES_PER_TITLE:
+                notes.append(f"{count - MAX_FAILURES_PER_TITLE} more failures like '{title}' ({requirement})")
+        return failures
+
+    def response_results(self) -> list[CheckResult]:
+        results = []
+        for spec in self.response_specs:
+            notes: list[str] = []
+            failures = self._failures(spec.name, self.response_findings[spec.name], notes)
+            seen = self.response_seen[spec.name]
+            if not seen:
+                verdict, reason = Verdict.NOT_RUN, "no answers were received to judge"
+            else:
+                verdict, reason = (Verdict.FAIL if failures else Verdict.PASS), ""
+            results.append(CheckResult(spec.name, spec.requirements, spec.description, verdict, reason=reason,
+                                       failures=failures, requests=seen, notes=notes))
+        return results
+
+    def _has(self, need: str) -> bool:
+        project = self.target.project
+        return {
+            "fixtures": bool(project.groups_in("creating", "monitoring")) or self.target.has_fixtures,
+            "other_project": self.target.other_project is not None,
+            "show": self.contract.has_show_operation,
+            "aksk": project.aksk is not None,
+        }[need]
+
+
+class _TargetDied(Exception):
+    pass
+
+
+async def execute(target: Target, options: RunOptions, progress: Progress | None = None,
+                  runner_hook: Callable[[Any], None] | None = None) -> RunResult:
+    """Run the suite; ``runner_hook`` receives the internal run object (used to mark interruptions)."""
+    run = _Run(target, options, progress)
+    if runner_hook:
+        runner_hook(run)
+    return await run.execute()

@@ -1,0 +1,191 @@
+"""The one HTTP client every check sends through: bounded in time and size, never following redirects.
+
+Why these choices:
+- Each request has a *total* deadline (``request_timeout``), not only per-read timeouts, so a server that
+  trickles bytes cannot stall the run.
+- At most ``MAX_BODY`` bytes of a response are read; the rest is dropped and the excerpt says so.
+- Redirects are never followed: a 3xx is an answer to judge, and following it could hand the credential
+  to another host.
+- Paths are built from raw segments here, percent-encoding every reserved character (and ``.``/``..``
+  segments, which clients would otherwise normalise away), so an id reaches the server as one segment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from conformance.redact import Redactor
+from conformance.results import Exchange
+
+MAX_BODY = 256 * 1024
+EXCERPT = 2048
+
+
+def encode_segment(value: str) -> str:
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
+def stop_path(project_id: str, group_id: str, *, suffix: str = "/stop") -> str:
+    return f"/v2/{encode_segment(project_id)}/taskgroups/{encode_segment(group_id)}{suffix}"
+
+
+@dataclass
+class HttpResult:
+    """An answer, unredacted: what the checks judge. ``exchange`` is the redacted evidence."""
+
+    status: int | None
+    headers: list[tuple[str, str]]
+    body: bytes
+    truncated: bool
+    elapsed_ms: float
+    error: str | None
+    exchange: Exchange = field(repr=False)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((value for key, value in self.headers if key.lower() == name), None)
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").lower()
+
+
+def _curl(method: str, url: str, headers: dict[str, str]) -> str:
+    parts = ["curl", "-sS", "-X", method, "--path-as-is"]
+    for name, value in headers.items():
+        if name.lower() in ("user-agent", "content-length"):
+            continue
+        if value.startswith("$OMS_") and " " not in value:
+            parts += ["-H", f'"{name}: {value}"']  # double quotes so the shell expands the placeholder
+            continue
+        if len(value) > 64 and len(set(value)) == 1:  # a boundary value: rebuild it instead of printing it
+            parts += ["-H", f"\"{name}: $(printf '%{len(value)}s' | tr ' ' {shlex.quote(value[0])})\""]
+            continue
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    parts.append(shlex.quote(url))
+    return " ".join(parts)
+
+
+class Client:
+    def __init__(
+        self,
+        base_url: str,
+        redactor: Redactor,
+        *,
+        request_timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        # What AK/SK signing needs: the Host header and the path as the server will see it.
+        self.host = urlsplit(self.base_url).netloc
+        self.path_prefix = urlsplit(self.base_url).path
+        self.redactor = redactor
+        self.request_timeout = request_timeout
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            verify=verify,
+            follow_redirects=False,
+            timeout=httpx.Timeout(request_timeout),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            headers={"User-Agent": "oms-conformance"},
+        )
+        self.sent = 0
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(
+        self, method: str, path: str, headers: Sequence[tuple[str, str]] = (), *, body: bytes = b""
+    ) -> HttpResult:
+        url = self.base_url + path
+        self.sent += 1
+        started = time.perf_counter()
+        status: int | None = None
+        response_headers: list[tuple[str, str]] = []
+        chunks: list[bytes] = []
+        truncated = False
+        error = None
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                request = self._client.build_request(method, url, headers=list(headers), content=body)
+                response = await self._client.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    response_headers = [(k, v) for k, v in response.headers.multi_items()]
+                    size = 0
+                    async for chunk in response.aiter_raw():
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        if size > MAX_BODY:
+                            truncated = True
+                            break
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            error = f"no complete answer within {self.request_timeout:g}s"
+        except httpx.ConnectError as exc:
+            error = f"connection failed: {exc or type(exc).__name__}"
+        except (httpx.HTTPError, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        raw = b"".join(chunks)[:MAX_BODY]
+        if error and status is not None:
+            # Headers arrived but the body did not: judge what came, say what went wrong.
+            truncated = True
+        return HttpResult(
+            status=status,
+            headers=response_headers,
+            body=raw,
+            truncated=truncated,
+            elapsed_ms=elapsed_ms,
+            error=error,
+            exchange=self._evidence(method, url, headers, status, response_headers, raw, truncated,
+                                    elapsed_ms, error),
+        )
+
+    def _evidence(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        status: int | None,
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        truncated: bool,
+        elapsed_ms: float,
+        error: str | None,
+    ) -> Exchange:
+        redact = self.redactor
+        request_headers = {name: _shorten(value) for name, value in redact.headers(headers).items()}
+        text = redact.text(body.decode("utf-8", "replace"))
+        return Exchange(
+            method=method,
+            url=redact.text(url),
+            request_headers=request_headers,
+            status=status,
+            response_headers=redact.headers(response_headers),
+            response_body=text[:EXCERPT],
+            body_truncated=truncated or len(text) > EXCERPT,
+            elapsed_ms=round(elapsed_ms, 2),
+            error=redact.text(error) if error else None,
+            curl=_curl(method, redact.text(url), redact.headers(headers)),
+        )
+
+
+def _shorten(value: str) -> str:
+    """Evidence keeps long boundary values readable: '<16384 x "0">' instead of the value."""
+    if len(value) > 120:
+        if len(set(value)) == 1:
+            return f"<{len(value)} x {value[0]!r}>"
+        return value[:60] + f"...<{len(value)} chars>"
+    return value

@@ -1,0 +1,239 @@
+"""An implementation of the stop endpoint written for the suite's own tests, independent of the reference
+server, with switches for the legal choices a correct implementation may make and for the ways real ones
+go wrong. The suite must pass every correct configuration and fail every faulty one for the right reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote
+
+from conformance import aksk
+
+PROJECT, OTHER = "proj-a-0001", "proj-b-0002"
+TOKEN, OTHER_TOKEN = "tok-A-" + "s3cr3t" * 6, "tok-B-" + "0th3r" * 6
+AK, SK = "AKMODEL0001", "SKMODEL-secret-0001"
+STATUSES = {"waiting": 0, "creating": 1, "monitoring": 2, "paused": 3, "create_failed": 4, "migrate_failed": 5,
+            "completed": 6, "pausing": 7, "deleting": 8, "deleted": 9}
+
+
+@dataclass(frozen=True)
+class Choices:
+    # Legal choices.
+    auth_first: bool = True  # authenticate before validating parameters
+    malformed_token_status: int = 400
+    unknown_group_status: int = 400  # 403 hides whether a group exists
+    success_body: bytes = b""
+    content_type: str = "application/json"
+    other_method_status: int = 405
+    settle_to_paused: bool = False  # 7 then 3 immediately
+    # Faults.
+    ignore_token_on_pausable: bool = False
+    pause_any_status: bool = False
+    unknown_group_200: bool = False
+    no_project_check: bool = False
+    echo_token: bool = False
+    header_limit: int | None = None  # answers 431 above it, like a proxy
+    crash_on_encoded_slash: bool = False
+    crash_on_long_project: bool = False
+    post_also_stops: bool = False
+    racy: bool = False
+    hang_on_space: bool = False
+    unknown_group_404: bool = False
+    plain_text_errors: bool = False
+    int_error_code: bool = False
+    html_errors: bool = False
+    error_200_for_not_pausable: bool = False
+    no_allow_header: bool = False
+    missing_token_allowed: bool = False
+    stop_is_noop: bool = False
+    empty_segment_404: bool = False
+    no_request_id: bool = False
+    plain_401: bool = False
+    show_wrong_status: bool = False
+    any_signature: bool = False
+    delete_on_delete: bool = False
+    huawei: bool = False
+
+
+@dataclass
+class Model:
+    choices: Choices = field(default_factory=Choices)
+    groups: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.groups:
+            self.groups = fixture_groups()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        status, headers, body = await self.handle(scope)
+        c = self.choices
+        if not c.no_request_id:
+            headers.append((b"x-request-id", uuid.uuid4().hex.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def error(self, status: int, code: str, msg: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        c = self.choices
+        if c.plain_text_errors:
+            return status, [(b"content-type", b"text/plain")], f"{code}: {msg}".encode()
+        if c.html_errors:
+            return status, [(b"content-type", b"text/html")], f"<html><body>{msg}</body></html>".encode()
+        payload: dict[str, Any] = {"error_code": 64 if c.int_error_code else code, "error_msg": msg}
+        if status == 401:
+            payload["request_id"] = uuid.uuid4().hex
+        return status, [(b"content-type", c.content_type.encode())], json.dumps(payload).encode()
+
+    def refuse_auth(self, malformed: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        c = self.choices
+        if c.huawei:
+            if c.plain_401:
+                return 401, [(b"content-type", b"application/json")], b'{"error_code":"X","error_msg":"no"}'
+            return self.error(401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail")
+        if malformed:
+            return self.error(c.malformed_token_status, "OMS.0064", "Invalid request parameters.")
+        return self.error(403, "OMS.0003", "Forbidden.")
+
+    def authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw_path: str) -> str | None:
+        token = headers.get("x-auth-token")
+        if token is not None:
+            return {TOKEN: PROJECT, OTHER_TOKEN: OTHER}.get(token)
+        auth = headers.get("authorization", "")
+        if auth.startswith(aksk.ALGORITHM) and self.choices.huawei:
+            fields = dict(p.strip().split("=", 1) for p in auth[len(aksk.ALGORITHM):].split(","))
+            if fields.get("Access") != AK:
+                return None
+            if self.choices.any_signature:
+                return PROJECT
+            signed = fields.get("SignedHeaders", "").split(";")
+            canonical = aksk.canonical_request(scope["method"], raw_path, "", headers, signed)
+            expected = aksk.signature(SK, headers.get("x-sdk-date", ""), canonical)
+            return PROJECT if expected == fields.get("Signature") else None
+        return None
+
+    async def handle(self, scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        c = self.choices
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if c.header_limit and sum(len(v) for v in headers.values()) > c.header_limit:
+            return 431, [(b"content-type", b"text/html")], b"<html>431 Request Header Fields Too Large</html>"
+        parts = raw_path.split("/")
+        method = scope["method"]
+        is_stop = len(parts) == 6 and parts[0] == "" and parts[1] == "v2" and parts[3] == "taskgroups" and parts[5] == "stop"
+        is_show = c.huawei and len(parts) == 5 and parts[1] == "v2" and parts[3] == "taskgroups"
+        if not (is_stop or is_show):
+            return self.error(404, "APIGW.0101", "The API does not exist or has not been published.")
+        project, group = unquote(parts[2]), unquote(parts[4])
+        if c.crash_on_encoded_slash and "%2F" in parts[4].upper():
+            return 500, [(b"content-type", b"text/plain")], b"Internal Server Error"
+        if c.crash_on_long_project and len(project) > 1024:
+            return 500, [(b"content-type", b"text/plain")], b"Traceback (most recent call last): ..."
+        if c.empty_segment_404 and (not project or not group):
+            return self.error(404, "APIGW.0101", "Not found")
+        if c.hang_on_space and " " in group:
+            await asyncio.sleep(3600)
+        expected_method = "GET" if is_show else "PUT"
+        if method != expected_method and not (c.post_also_stops and method == "POST" and is_stop):
+            if c.delete_on_delete and method == "DELETE" and (project, group) in self.groups:
+                self.groups[(project, group)] = 9
+            status, hdrs, body = self.error(c.other_method_status, "OMS.0405", "Method not allowed.")
+            if status == 405 and not c.no_allow_header:
+                hdrs.append((b"allow", expected_method.encode()))
+            return status, hdrs, body
+        token = headers.get("x-auth-token")
+        signed = headers.get("authorization", "").startswith(aksk.ALGORITHM)
+        missing = (token is None or not token.strip()) and not signed
+        if missing and c.missing_token_allowed:
+            token, missing = TOKEN, False
+            headers["x-auth-token"] = TOKEN
+        bad_length = not (1 <= len(project) <= 1024 and 1 <= len(group) <= 1024) or len(token or "") > 16384
+        pausable_here = self.groups.get((project, group)) in (1, 2)
+        if c.ignore_token_on_pausable and pausable_here:
+            caller: str | None = project
+        else:
+            caller = self.authenticate(scope, headers, raw_path)
+        auth_problem = None
+        if missing or len(token or "") > 16384:
+            auth_problem = self.refuse_auth(malformed=True)
+        elif caller is None:
+            msg = f"token {token} is invalid" if c.echo_token else "invalid token"
+            auth_problem = self.refuse_auth(malformed=False)
+            if c.echo_token:
+                auth_problem = self.error(auth_problem[0], "OMS.0003", msg)
+        if c.auth_first and auth_problem:
+            return auth_problem
+        if bad_length:
+            return self.error(400, "OMS.0064", "Invalid request parameters.")
+        if auth_problem:
+            return auth_problem
+        if caller != project and not c.no_project_check:
+            return self.error(403, "OMS.0003", "Forbidden.")
+        key = (project, group)
+        if key not in self.groups:
+            if c.unknown_group_200:
+                return 200, [], b""
+            if c.unknown_group_404:
+                return self.error(404, "OMS.1009", "No resources found.")
+            return self.error(c.unknown_group_status, "OMS.1009", "No resources found.")
+        if is_show:
+            status = self.groups[key]
+            if c.show_wrong_status and status in (3, 7):
+                status = 2
+            body = json.dumps({"group_id": group, "status": status}).encode()
+            return 200, [(b"content-type", b"application/json")], body
+        if c.racy:
+            current = self.groups[key]
+            await asyncio.sleep(0.01)  # a read, then a write: the classic lost update
+            if current not in (1, 2) and not c.pause_any_status:
+                return self.error(400, "OMS.0066", "The task group is not running.")
+            self.groups[key] = 7
+        elif self.groups[key] in (1, 2) or c.pause_any_status:
+            if not c.stop_is_noop:
+                self.groups[key] = 3 if c.settle_to_paused else 7
+        elif c.error_200_for_not_pausable:
+            return 200, [(b"content-type", b"application/json")], b'{"error_code":"OMS.0066","error_msg":"not running"}'
+        else:
+            return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
+        hdrs = [(b"content-type", b"application/json")] if c.success_body else []
+        return 200, hdrs, c.success_body
+
+
+def fixture_groups() -> dict[tuple[str, str], int]:
+    groups: dict[tuple[str, str], int] = {}
+    for name, code in STATUSES.items():
+        count = 8 if name in ("creating", "monitoring") else 1
+        for i in range(count):
+            groups[(PROJECT, f"{name}-{i}")] = code
+    groups[(OTHER, "other-monitoring-0")] = 2
+    groups[(OTHER, "other-creating-0")] = 1
+    return groups
+
+
+def target_data(base_url: str, *, huawei: bool = False, aksk_only: bool = False) -> dict[str, Any]:
+    groups: dict[str, list[str]] = {}
+    for (project, group), code in fixture_groups().items():
+        if project == PROJECT:
+            name = next(n for n, c in STATUSES.items() if c == code)
+            groups.setdefault(name, []).append(group)
+    data: dict[str, Any] = {
+        "base_url": base_url, "project_id": PROJECT, "profile": "huawei" if huawei else "strict",
+        "groups": groups,
+        "other_project": {"project_id": OTHER, "token": OTHER_TOKEN,
+                          "groups": {"monitoring": ["other-monitoring-0"], "creating": ["other-creating-0"]}},
+    }
+    if aksk_only:
+        data["aksk"] = {"ak": AK, "sk": SK}
+    else:
+        data["token"] = TOKEN
+    if huawei and not aksk_only:
+        data["aksk"] = {"ak": AK, "sk": SK}
+    return data
+
+
+def variant(**changes: Any) -> Choices:
+    return replace(Choices(), **changes)

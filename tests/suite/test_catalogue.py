@@ -1,0 +1,101 @@
+"""The suite against implementations that make different legal choices (it must pass them all) and against
+faulty ones modelled on how real frameworks, gateways and hurried implementers go wrong (it must fail each
+for the right requirement). All run in-process through httpx's ASGI transport: no sockets, no sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from conformance.results import RunResult, Verdict
+from conformance.runner.engine import RunOptions, execute
+from conformance.spec import load_requirements
+from conformance.target import parse_target
+
+from .model import Choices, Model, target_data, variant
+
+
+def run_suite(choices: Choices, *, huawei: bool = False, aksk_only: bool = False, timeout: float = 2.0) -> RunResult:
+    target = parse_target(target_data("http://model.test", huawei=huawei, aksk_only=aksk_only))
+    options = RunOptions(seed=7, transport=httpx.ASGITransport(app=Model(choices)), request_timeout=timeout,
+                         reruns=0, settle_timeout=0.5)
+    return asyncio.run(execute(target, options))
+
+
+def verdicts(result: RunResult) -> dict[str, Verdict]:
+    return {rv.requirement.id: rv.verdict for rv in result.requirements(load_requirements())}
+
+
+CORRECT = {
+    "reference-like": Choices(),
+    "validates-before-auth, 403 for malformed tokens": variant(auth_first=False, malformed_token_status=403),
+    "hides unknown groups with 403, {} on success, charset": variant(
+        unknown_group_status=403, success_body=b"{}", content_type="application/json;charset=UTF-8"),
+    "404 for other methods, settles straight to paused": variant(other_method_status=404, settle_to_paused=True),
+}
+
+
+@pytest.mark.parametrize("name", list(CORRECT))
+@pytest.mark.parametrize("profile", ["strict", "huawei"])
+def test_correct_implementations_conform(name: str, profile: str) -> None:
+    huawei = profile == "huawei"
+    result = run_suite(replace_huawei(CORRECT[name], huawei), huawei=huawei)
+    failing = {rid: v for rid, v in verdicts(result).items() if v in (Verdict.FAIL, Verdict.FLAKY)}
+    details = [f"{f.requirement}: {f.title}: {f.message}" for c in result.checks for f in c.failures]
+    assert not failing, details
+    assert result.complete
+    assert result.conforms(load_requirements())
+    not_run = [c.check for c in result.checks if c.verdict is Verdict.NOT_RUN]
+    assert not_run == ([] if huawei else []), not_run
+
+
+def replace_huawei(choices: Choices, huawei: bool) -> Choices:
+    from dataclasses import replace
+
+    return replace(choices, huawei=huawei)
+
+
+# (fault switches, profile, the requirement whose verdict must be "fail")
+FAULTY = {
+    "ignores the token when the group is pausable": ({"ignore_token_on_pausable": True}, "strict", "STOP-AUTHN"),
+    "pauses groups in any status": ({"pause_any_status": True}, "strict", "STOP-PRECONDITION"),
+    "answers 200 for unknown groups": ({"unknown_group_200": True}, "strict", "STOP-PRECONDITION"),
+    "lets another project's token pause": ({"no_project_check": True}, "strict", "STOP-AUTHZ"),
+    "echoes the token in error messages": ({"echo_token": True}, "strict", "STOP-NO-ECHO"),
+    "a proxy answers 431 above 8 KiB of headers": ({"header_limit": 8192}, "strict", "STOP-TOKEN-LEN"),
+    "crashes on an encoded slash": ({"crash_on_encoded_slash": True}, "strict", "STOP-ROBUST"),
+    "crashes on a 1,025-character project id": ({"crash_on_long_project": True}, "strict", "STOP-ROBUST"),
+    "POST pauses as well": ({"post_also_stops": True}, "strict", "STOP-METHODS"),
+    "loses the race between concurrent stops": ({"racy": True}, "strict", "STOP-CONCURRENCY"),
+    "hangs on an id with a space": ({"hang_on_space": True}, "strict", "STOP-TIMELY"),
+    "404 for unknown groups": ({"unknown_group_404": True}, "strict", "STOP-DOCUMENTED-STATUS"),
+    "plain-text error bodies": ({"plain_text_errors": True}, "strict", "STOP-ERROR-ENVELOPE"),
+    "error_code as a number": ({"int_error_code": True}, "strict", "STOP-ERROR-ENVELOPE"),
+    "HTML error pages": ({"html_errors": True}, "strict", "STOP-ERROR-ENVELOPE"),
+    "200 with an error body for non-pausable groups": ({"error_200_for_not_pausable": True}, "strict",
+                                                       "STOP-PRECONDITION"),
+    "405 without Allow": ({"no_allow_header": True}, "strict", "STOP-METHOD-ALLOW"),
+    "a missing token is treated as anonymous access": ({"missing_token_allowed": True}, "strict",
+                                                        "STOP-TOKEN-REQUIRED"),
+    "the stop changes nothing": ({"stop_is_noop": True}, "strict", "STOP-EFFECT"),
+    "an empty id segment is 404": ({"empty_segment_404": True}, "strict", "STOP-GROUP-LEN"),
+    "DELETE on the stop path deletes the group": ({"delete_on_delete": True}, "strict", "STOP-METHODS"),
+    "no X-Request-Id": ({"no_request_id": True}, "huawei", "HW-REQUEST-ID"),
+    "401 without the gateway body": ({"plain_401": True}, "huawei", "HW-GATEWAY-401"),
+    "show still says monitoring after a stop": ({"show_wrong_status": True}, "huawei", "STOP-EFFECT"),
+    "accepts any AK/SK signature": ({"any_signature": True}, "huawei", "HW-AKSK"),
+}
+
+
+@pytest.mark.parametrize("name", list(FAULTY))
+def test_faulty_implementations_fail_for_the_right_requirement(name: str) -> None:
+    switches, profile, requirement = FAULTY[name]
+    huawei = profile == "huawei"
+    result = run_suite(variant(huawei=huawei, **switches), huawei=huawei, timeout=0.5)
+    got = verdicts(result)
+    assert got[requirement] is Verdict.FAIL, {rid: v for rid, v in got.items() if v is not Verdict.PASS}
+    if requirement in {rid for rid, _ in got.items()} and load_requirements()[requirement].level == "MUST":
+        assert not result.conforms(load_requirements())
