@@ -15,7 +15,9 @@ from conformance.target import Project
 BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
     ("no X-Auth-Token", [], "STOP-TOKEN-REQUIRED"),
     ("an empty X-Auth-Token", [("X-Auth-Token", "")], "STOP-TOKEN-REQUIRED"),
-    ("a whitespace-only X-Auth-Token", [("X-Auth-Token", "   ")], "STOP-TOKEN-REQUIRED"),
+    # HTTP strips spaces around a header value (so "   " arrives as ""); a tab inside survives, and
+    # no-break spaces are whitespace to most languages' strip().
+    ("a whitespace-only X-Auth-Token", [("X-Auth-Token", "\xa0\t\xa0")], "STOP-TOKEN-REQUIRED"),
     ("an invalid X-Auth-Token", [("X-Auth-Token", "MIIinvalid-token-omsconf-0000000000000000")], "STOP-AUTHN"),
     ("a 16,385-character X-Auth-Token", [("X-Auth-Token", "M" * 16385)], "STOP-TOKEN-LEN"),
 )

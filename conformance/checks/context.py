@@ -65,7 +65,9 @@ class CheckContext:
         depth: str,
         on_answer: Callable[[Sent], None],
         settle_timeout: float = 5.0,
+        max_examples: int | None = None,
     ) -> None:
+        self.max_examples = max_examples
         self.target = target
         self.contract = contract
         self.catalogue = catalogue

@@ -131,7 +131,7 @@ async def fuzz(ctx: CheckContext) -> None:
     """Schemathesis coverage and fuzzing cases, with expectations from this contract."""
     own = ctx.target.project.project_id
     seen: set[tuple[Any, ...]] = set()
-    for case in generate(ctx.contract.document, seed=ctx.seed, examples=EXAMPLES.get(ctx.depth, 25)):
+    for case in generate(ctx.contract.document, seed=ctx.seed, examples=ctx.max_examples or EXAMPLES.get(ctx.depth, 25)):
         key = (case.project_id, case.group_id, case.token if case.varies_token else None, case.extra_headers)
         if key in seen:
             continue

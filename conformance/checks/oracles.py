@@ -114,7 +114,7 @@ def no_server_error(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]
     if result.status is not None and result.status >= 500:
         return [("STOP-ROBUST", f"Server error {result.status}",
                  f"Received: {result.status}\nExpected: a documented 2xx/4xx answer for any input")]
-    if result.status is None and result.error and not result.error.startswith("no complete answer"):
+    if result.status is None and result.error and not result.error.startswith(("no complete answer", "not sent")):
         return [("STOP-ROBUST", "Connection failed",
                  f"Received: no answer ({result.error})\nExpected: a documented answer for any input")]
     return []

@@ -39,6 +39,7 @@ class RunOptions:
     exclude_checks: list[str] = field(default_factory=list)
     seed: int | None = None
     depth: str = "quick"
+    max_examples: int | None = None  # fuzzing examples per mode; None: by depth
     request_timeout: float = 10.0
     reruns: int = 1
     settle_timeout: float = 5.0
@@ -116,7 +117,8 @@ class _Run:
         guard = SafetyGuard(self.target.listed_group_ids(), self.seed)
         self.context = CheckContext(target=self.target, contract=self.contract, catalogue=self.catalogue,
                                     client=client, guard=guard, seed=self.seed, depth=self.options.depth,
-                                    on_answer=self.on_answer, settle_timeout=self.options.settle_timeout)
+                                    on_answer=self.on_answer, settle_timeout=self.options.settle_timeout,
+                                    max_examples=self.options.max_examples)
         try:
             await self.preflight(client)
             for spec in self.specs:

@@ -117,7 +117,7 @@ class Client:
         error = None
         try:
             async with asyncio.timeout(self.request_timeout):
-                request = self._client.build_request(method, url, headers=list(headers), content=body)
+                request = self._client.build_request(method, url, headers=_wire_headers(headers), content=body)
                 response = await self._client.send(request, stream=True)
                 try:
                     status = response.status_code
@@ -133,6 +133,8 @@ class Client:
                     await response.aclose()
         except TimeoutError:
             error = f"no complete answer within {self.request_timeout:g}s"
+        except httpx.LocalProtocolError as exc:
+            error = f"not sent: the HTTP client refused the request ({exc})"
         except httpx.ConnectError as exc:
             error = f"connection failed: {exc or type(exc).__name__}"
         except (httpx.HTTPError, OSError) as exc:
@@ -180,6 +182,17 @@ class Client:
             error=redact.text(error) if error else None,
             curl=_curl(method, redact.text(url), redact.headers(headers)),
         )
+
+
+def _wire_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, bytes]]:
+    """Header values as bytes: latin-1 where it fits (obs-text such as a no-break space), else UTF-8."""
+    out = []
+    for name, value in headers:
+        try:
+            out.append((name, value.encode("latin-1")))
+        except UnicodeEncodeError:
+            out.append((name, value.encode("utf-8")))
+    return out
 
 
 def _shorten(value: str) -> str:

@@ -1,0 +1,58 @@
+"""Redaction holds for any secret; the safety guard never lets a generated id address a real group."""
+
+from __future__ import annotations
+
+import string
+from urllib.parse import quote
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.redact import Redactor
+from conformance.runner.http import _curl, encode_segment, stop_path
+from conformance.runner.safety import SafetyGuard
+
+secrets = st.text(alphabet=string.ascii_letters + string.digits + "-_.~+/=%", min_size=4, max_size=300)
+
+
+@given(token=secrets, prefix=st.text(max_size=50), suffix=st.text(max_size=50))
+def test_a_redacted_text_never_contains_the_secret(token: str, prefix: str, suffix: str) -> None:
+    redactor = Redactor([(token, "$OMS_TOKEN")])
+    for text in (prefix + token + suffix, prefix + quote(token, safe="") + suffix):
+        redacted = redactor.text(text)
+        assert token not in redacted.replace("$OMS_TOKEN", "")
+        assert not redactor.contains_secret(redacted.replace("$OMS_TOKEN", ""))
+
+
+def test_authorization_signatures_are_hidden() -> None:
+    redactor = Redactor()
+    header = "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;x-sdk-date, Signature=0123abcdef"
+    assert redactor.text(header) == "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;x-sdk-date, Signature=***"
+
+
+def test_curl_line_reads_the_token_from_the_environment() -> None:
+    redactor = Redactor([("s3cr3t-token", "$OMS_TOKEN")])
+    headers = redactor.headers([("X-Auth-Token", "s3cr3t-token"), ("X-Long", "0" * 16384)])
+    line = _curl("PUT", "http://127.0.0.1:1/v2/p/taskgroups/g/stop", headers)
+    assert '-H "X-Auth-Token: $OMS_TOKEN"' in line
+    assert "s3cr3t" not in line and "0" * 100 not in line
+    assert "printf '%16384s'" in line
+
+
+def test_segments_stay_one_segment() -> None:
+    assert stop_path("p", "a/b") == "/v2/p/taskgroups/a%2Fb/stop"
+    assert encode_segment("..") == "%2E%2E" and encode_segment(".") == "%2E"
+    assert stop_path("", "") == "/v2//taskgroups//stop"
+    assert encode_segment("100%") == "100%25"
+
+
+def test_guard_refuses_uuid_shaped_and_listed_ids() -> None:
+    guard = SafetyGuard({"listed-1"}, seed=5)
+    assert not guard.allows_generated("157ece42-3270-4824-a3d2-f0187a03ca01")
+    assert not guard.allows_generated("157ECE4232704824A3D2F0187A03CA01")
+    assert not guard.allows_generated("listed-1")
+    assert guard.allows_generated("zzzz")
+    minted = guard.mint()
+    assert guard.allows_generated(minted) and minted != guard.mint()
+    assert guard.skipped == 3
+    assert SafetyGuard(set(), seed=5).mint() == minted  # the same seed mints the same ids
