@@ -31,8 +31,14 @@ def canonical_request(
     lowered = {name.lower(): str(value).strip() for name, value in headers.items()}
     header_lines = "".join(f"{name}:{lowered.get(name, '')}\n" for name in signed)
     return "\n".join(
-        [method.upper(), canonical_uri(raw_path), query, header_lines, ";".join(signed),
-         hashlib.sha256(body).hexdigest()]
+        [
+            method.upper(),
+            canonical_uri(raw_path),
+            query,
+            header_lines,
+            ";".join(signed),
+            hashlib.sha256(body).hexdigest(),
+        ]
     )
 
 
@@ -42,7 +48,13 @@ def signature(sk: str, sdk_date: str, canonical: str) -> str:
 
 
 def sign_headers(
-    method: str, raw_path: str, headers: Mapping[str, str], ak: str, sk: str, *, now: datetime | None = None,
+    method: str,
+    raw_path: str,
+    headers: Mapping[str, str],
+    ak: str,
+    sk: str,
+    *,
+    now: datetime | None = None,
     body: bytes = b"",
 ) -> dict[str, str]:
     """``headers`` plus X-Sdk-Date and the Authorization header; every header given is signed."""
@@ -51,5 +63,7 @@ def sign_headers(
     names = sorted(name.lower() for name in signed_headers if "_" not in name)
     canonical = canonical_request(method, raw_path, "", signed_headers, names, body)
     sig = signature(sk, signed_headers["X-Sdk-Date"], canonical)
-    signed_headers["Authorization"] = f"{ALGORITHM} Access={ak}, SignedHeaders={';'.join(names)}, Signature={sig}"
+    signed_headers["Authorization"] = (
+        f"{ALGORITHM} Access={ak}, SignedHeaders={';'.join(names)}, Signature={sig}"
+    )
     return signed_headers

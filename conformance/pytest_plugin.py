@@ -19,12 +19,16 @@ from conformance.results import CheckResult, RunResult, Verdict
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("oms-conformance")
-    group.addoption("--oms-target", metavar="FILE", help="run the OMS conformance suite against this target file")
+    group.addoption(
+        "--oms-target", metavar="FILE", help="run the OMS conformance suite against this target file"
+    )
     group.addoption("--oms-seed", type=int, default=None, help="seed for the suite's generated cases")
     group.addoption("--oms-depth", choices=["quick", "full"], default="quick")
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     target = config.getoption("--oms-target")
     if not target:
         return
@@ -32,8 +36,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     from conformance.target import load_target
 
     loaded = load_target(Path(target))
-    run: RunResult = asyncio.run(execute(loaded, RunOptions(seed=config.getoption("--oms-seed"),
-                                                            depth=config.getoption("--oms-depth"))))
+    run: RunResult = asyncio.run(
+        execute(
+            loaded, RunOptions(seed=config.getoption("--oms-seed"), depth=config.getoption("--oms-depth"))
+        )
+    )
     collector = _SuiteCollector.from_parent(session, name="oms-conformance", run=run)
     items.extend(collector.collect())
 
@@ -45,7 +52,9 @@ class _SuiteCollector(pytest.Collector):
 
     def collect(self) -> Iterator[pytest.Item]:  # type: ignore[override]
         for check in self.run.checks:
-            yield _CheckItem.from_parent(self, name=f"{check.check}[{','.join(check.requirements)}]", check=check)
+            yield _CheckItem.from_parent(
+                self, name=f"{check.check}[{','.join(check.requirements)}]", check=check
+            )
 
 
 class _CheckItem(pytest.Item):
@@ -65,3 +74,59 @@ class _CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         return str(excinfo.value)
+
+
+# -- Fixtures for testing a client: the reference server, and the validating proxy in front of it -----------
+
+
+@pytest.fixture
+def oms_server_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Keyword arguments for ReferenceServer; override this fixture or parametrize it indirectly.
+
+    Default: the huawei profile (the official SDK signs with AK/SK, which that profile accepts) with the
+    ``prefer`` fault, so a test can force any documented error with a ``Prefer: code=N`` header.
+    """
+    options: dict[str, Any] = {"profile": "huawei", "faults": ["prefer"]}
+    options.update(getattr(request, "param", None) or {})
+    return options
+
+
+@pytest.fixture
+def oms_reference_server(oms_server_options: dict[str, Any]) -> Iterator[Any]:
+    """A fresh reference server on a loopback port: ``.base_url``, ``.target`` (credentials), ``.app``."""
+    from conformance.server import ReferenceServer
+
+    with ReferenceServer(**oms_server_options) as server:
+        yield server
+
+
+@pytest.fixture
+def oms_proxy_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Keyword arguments for ProxyServer besides upstream and profile (e.g. ``{"enforce": True}``)."""
+    return dict(getattr(request, "param", None) or {})
+
+
+@pytest.fixture
+def oms_validating_proxy(oms_reference_server: Any, oms_proxy_options: dict[str, Any]) -> Iterator[Any]:
+    """The reference server behind a validating proxy; point the client at ``.base_url``.
+
+    The test fails if any violation is still recorded when it ends; a test that provokes violations on
+    purpose takes them with ``.take_violations()``.
+    """
+    from conformance.proxy import ProxyServer
+
+    with ProxyServer(
+        oms_reference_server.base_url, oms_reference_server.app.profile, **oms_proxy_options
+    ) as proxy:
+        yield proxy
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    # Judged in the call phase, so that violations make the test fail rather than error in teardown.
+    result = yield
+    proxy = getattr(item, "funcargs", {}).get("oms_validating_proxy")
+    if proxy is not None and proxy.violations:
+        lines = "\n".join(v.line() for v in proxy.take_violations())
+        pytest.fail(f"the validating proxy recorded contract violations:\n{lines}", pytrace=False)
+    return result

@@ -18,7 +18,11 @@ BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
     # HTTP strips spaces around a header value (so "   " arrives as ""); a tab inside survives, and
     # no-break spaces are whitespace to most languages' strip().
     ("a whitespace-only X-Auth-Token", [("X-Auth-Token", "\xa0\t\xa0")], "STOP-TOKEN-REQUIRED"),
-    ("an invalid X-Auth-Token", [("X-Auth-Token", "MIIinvalid-token-omsconf-0000000000000000")], "STOP-AUTHN"),
+    (
+        "an invalid X-Auth-Token",
+        [("X-Auth-Token", "MIIinvalid-token-omsconf-0000000000000000")],
+        "STOP-AUTHN",
+    ),
     ("a 16,385-character X-Auth-Token", [("X-Auth-Token", "M" * 16385)], "STOP-TOKEN-LEN"),
 )
 
@@ -38,11 +42,18 @@ async def authn_refused(ctx: CheckContext) -> None:
         cases.append(("a tampered copy of the valid token", _tampered(ctx.target.project), "STOP-AUTHN"))
     for label, headers, requirement in cases:
         sent = await ctx.stop(group, credential=False, headers=headers)
-        ctx.expect(sent, requirement, ctx.auth_refused, f"A stop with {label} was not refused",
-                   "only a valid credential may pause")
+        ctx.expect(
+            sent,
+            requirement,
+            ctx.auth_refused,
+            f"A stop with {label} was not refused",
+            "only a valid credential may pause",
+        )
 
 
-@scenario("authn-no-pause", requirements=["STOP-AUTHN", "STOP-TOKEN-REQUIRED", "STOP-TOKEN-LEN"], needs=["fixtures"])
+@scenario(
+    "authn-no-pause", requirements=["STOP-AUTHN", "STOP-TOKEN-REQUIRED", "STOP-TOKEN-LEN"], needs=["fixtures"]
+)
 async def authn_no_pause(ctx: CheckContext) -> None:
     """Bad credentials against a listed pausable group are refused and leave it pausable."""
     (group,) = ctx.take_pausable()
@@ -51,7 +62,9 @@ async def authn_no_pause(ctx: CheckContext) -> None:
         cases.append(("a tampered copy of the valid token", _tampered(ctx.target.project), "STOP-AUTHN"))
     for label, headers, requirement in cases:
         sent = await ctx.stop(group, credential=False, headers=headers)
-        ctx.expect(sent, requirement, ctx.auth_refused, f"A stop with {label} on a pausable group was not refused")
+        ctx.expect(
+            sent, requirement, ctx.auth_refused, f"A stop with {label} on a pausable group was not refused"
+        )
     await ctx.still_pausable(group, "STOP-AUTHN", "stops with bad credentials")
 
 
@@ -66,13 +79,20 @@ async def authz_other_project(ctx: CheckContext) -> None:
     ctx.expect(sent, "STOP-AUTHZ", {400, 403}, "Another project's credential was not refused")
     # B's credential with B's project id in the path, A's group: the group is not B's.
     sent = await ctx.stop(group, project_id=other.project_id, credential=other)
-    ctx.expect(sent, "STOP-AUTHZ", {400, 403}, "A group of another project was addressed through the caller's own project")
+    ctx.expect(
+        sent,
+        "STOP-AUTHZ",
+        {400, 403},
+        "A group of another project was addressed through the caller's own project",
+    )
     await ctx.still_pausable(group, "STOP-AUTHZ", "stops with another project's credential")
     # A's credential against B's listed group, if any.
     theirs = other.groups_in("creating", "monitoring")
     if theirs:
         sent = await ctx.stop(theirs[0], project_id=other.project_id)
-        ctx.expect(sent, "STOP-AUTHZ", {400, 403}, "This project's credential was accepted for another project")
+        ctx.expect(
+            sent, "STOP-AUTHZ", {400, 403}, "This project's credential was accepted for another project"
+        )
         await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "a stop with a foreign credential", project=other)
 
 
@@ -81,23 +101,34 @@ async def header_case(ctx: CheckContext) -> None:
     """The valid token under `x-auth-token` and `X-AUTH-TOKEN` is honoured like `X-Auth-Token`."""
     project = ctx.target.project
     if not project.token:
-        ctx.note("header-case: the target has no token; only AK/SK, whose headers are checked by the signature")
+        ctx.note(
+            "header-case: the target has no token; only AK/SK, whose headers are checked by the signature"
+        )
         return
     group = ctx.guard.mint()
     canonical = await ctx.stop(group)
     for name in ("x-auth-token", "X-AUTH-TOKEN"):
         sent = await ctx.stop(group, credential=False, headers=[(name, project.token)])
         if sent.result.status != canonical.result.status:
-            ctx.fail("STOP-HEADER-CASE", f"`{name}` is not treated as X-Auth-Token",
-                     f"Received: {sent.result.status} with `{name}`\n"
-                     f"Expected: {canonical.result.status}, the answer with `X-Auth-Token`", sent)
+            ctx.fail(
+                "STOP-HEADER-CASE",
+                f"`{name}` is not treated as X-Auth-Token",
+                f"Received: {sent.result.status} with `{name}`\n"
+                f"Expected: {canonical.result.status}, the answer with `X-Auth-Token`",
+                sent,
+            )
     if project.groups_in("creating", "monitoring"):
         try:
             (group,) = ctx.take_pausable()
         except NotRun:  # no group left: the unknown-group comparison above stands
             return
         sent = await ctx.stop(group, credential=False, headers=[("x-auth-token", project.token)])
-        ctx.expect(sent, "STOP-HEADER-CASE", {200}, "A valid token under `x-auth-token` did not pause a pausable group")
+        ctx.expect(
+            sent,
+            "STOP-HEADER-CASE",
+            {200},
+            "A valid token under `x-auth-token` did not pause a pausable group",
+        )
 
 
 @scenario("aksk-signature", requirements=["HW-AKSK", "STOP-AUTHN"], needs=["aksk"], profiles=["huawei"])
@@ -111,14 +142,25 @@ async def aksk_signature(ctx: CheckContext) -> None:
     valid = await ctx.stop(group, credential=signer_only)
     # 400 and 403 are also how an unknown group may be answered; only the gateway's 401 is unambiguous.
     if valid.result.status == 401:
-        ctx.fail("HW-AKSK", "A valid AK/SK signature was refused",
-                 f"Received: {valid.result.status}\nExpected: the answer for an unknown group (400)", valid)
+        ctx.fail(
+            "HW-AKSK",
+            "A valid AK/SK signature was refused",
+            f"Received: {valid.result.status}\nExpected: the answer for an unknown group (400)",
+            valid,
+        )
     bad = await ctx.stop(group, credential=wrong)
     ctx.expect(bad, "HW-AKSK", ctx.auth_refused, "A wrong AK/SK signature was not refused")
     if project.groups_in("creating", "monitoring"):
         (target_group,) = ctx.take_pausable()
         bad = await ctx.stop(target_group, credential=wrong)
-        ctx.expect(bad, "HW-AKSK", ctx.auth_refused, "A wrong AK/SK signature on a pausable group was not refused")
+        ctx.expect(
+            bad, "HW-AKSK", ctx.auth_refused, "A wrong AK/SK signature on a pausable group was not refused"
+        )
         good = await ctx.stop(target_group, credential=signer_only)
-        ctx.expect(good, "HW-AKSK", {200}, "A valid AK/SK signature did not pause a pausable group",
-                   "the group was pausable and the wrong signature before it must have changed nothing")
+        ctx.expect(
+            good,
+            "HW-AKSK",
+            {200},
+            "A valid AK/SK signature did not pause a pausable group",
+            "the group was pausable and the wrong signature before it must have changed nothing",
+        )

@@ -31,8 +31,11 @@ async def group_id_length(ctx: CheckContext) -> None:
         allowed = set(ctx.unknown_group) if in_range else {400}
         if length == 0 and ctx.profile == "huawei":
             allowed.add(404)
-        why = ("an unknown group of legal length is refused as unknown, not as a server error"
-               if in_range else "the page limits group_id to 1..1,024 characters")
+        why = (
+            "an unknown group of legal length is refused as unknown, not as a server error"
+            if in_range
+            else "the page limits group_id to 1..1,024 characters"
+        )
         ctx.expect(sent, "STOP-GROUP-LEN", allowed, f"group_id of {length} characters", why)
 
 
@@ -49,8 +52,13 @@ async def project_id_length(ctx: CheckContext) -> None:
             # A project id that is not the credential's own may be refused as forbidden (403).
             allowed = {400, 403} | ({404} if length == 0 and ctx.profile == "huawei" else set())
             where = "a listed group" if group in listed else "an unknown group"
-            ctx.expect(sent, "STOP-PROJECT-LEN", allowed, f"project_id of {length} characters on {where}",
-                       "the project is not the credential's own, and out-of-range ids are invalid")
+            ctx.expect(
+                sent,
+                "STOP-PROJECT-LEN",
+                allowed,
+                f"project_id of {length} characters on {where}",
+                "the project is not the credential's own, and out-of-range ids are invalid",
+            )
 
 
 @scenario("token-length", requirements=["STOP-TOKEN-LEN", "STOP-TOKEN-REQUIRED"])
@@ -62,10 +70,19 @@ async def token_length(ctx: CheckContext) -> None:
         status = sent.result.status
         requirement = "STOP-TOKEN-REQUIRED" if length == 0 else "STOP-TOKEN-LEN"
         if 1 <= length <= 16384 and (status in INFRASTRUCTURE or "html" in sent.result.content_type):
-            ctx.fail("STOP-TOKEN-LEN", f"A legal {length}-character token did not reach the application",
-                     f"Received: {status}{describe_infrastructure(sent)}\n"
-                     f"Expected: the application's own refusal ({', '.join(map(str, sorted(ctx.auth_refused)))})",
-                     sent)
+            ctx.fail(
+                "STOP-TOKEN-LEN",
+                f"A legal {length}-character token did not reach the application",
+                f"Received: {status}{describe_infrastructure(sent)}\n"
+                f"Expected: the application's own refusal ({', '.join(map(str, sorted(ctx.auth_refused)))})",
+                sent,
+            )
             continue
-        ctx.expect(sent, requirement, ctx.auth_refused, f"X-Auth-Token of {length} characters",
-                   "the token is not a valid credential" + (" and exceeds 16,384 characters" if length > 16384 else ""))
+        ctx.expect(
+            sent,
+            requirement,
+            ctx.auth_refused,
+            f"X-Auth-Token of {length} characters",
+            "the token is not a valid credential"
+            + (" and exceeds 16,384 characters" if length > 16384 else ""),
+        )

@@ -81,7 +81,7 @@ class CheckContext:
         # Interleave creating and monitoring groups so every check can meet both kinds.
         creating, monitoring = target.project.groups_in("creating"), target.project.groups_in("monitoring")
         self._pausable = [g for pair in zip(monitoring, creating, strict=False) for g in pair]
-        self._pausable += monitoring[len(creating):] + creating[len(monitoring):]
+        self._pausable += monitoring[len(creating) :] + creating[len(monitoring) :]
         self.check_name = ""
         self.recorder = Recorder()
 
@@ -99,17 +99,27 @@ class CheckContext:
 
     # -- sending -----------------------------------------------------------------------------------------
 
-    def credential_headers(self, method: str, path: str, project: Project | None = None) -> list[tuple[str, str]]:
+    def credential_headers(
+        self, method: str, path: str, project: Project | None = None
+    ) -> list[tuple[str, str]]:
         project = project or self.target.project
         if project.token:
             return [("X-Auth-Token", project.token)]
         assert project.aksk is not None  # the target loader requires one of the two
-        headers = {"Content-Type": "application/json", "X-Project-Id": project.project_id,
-                   "Host": self.client.host}
-        return list(aksk.sign_headers(method, self.client.path_prefix + path, headers, project.aksk.ak,
-                                      project.aksk.sk).items())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Project-Id": project.project_id,
+            "Host": self.client.host,
+        }
+        return list(
+            aksk.sign_headers(
+                method, self.client.path_prefix + path, headers, project.aksk.ak, project.aksk.sk
+            ).items()
+        )
 
-    async def send(self, method: str, path: str, headers: Sequence[tuple[str, str]], *, kind: str = "stop") -> Sent:
+    async def send(
+        self, method: str, path: str, headers: Sequence[tuple[str, str]], *, kind: str = "stop"
+    ) -> Sent:
         token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
         result = await self.client.send(method, path, headers)
         attempts = 0
@@ -128,7 +138,7 @@ class CheckContext:
         group_id: str,
         *,
         project_id: str | None = None,
-        credential: Project | None | bool = True,
+        credential: Project | bool | None = True,
         headers: Iterable[tuple[str, str]] = (),
         method: str = "PUT",
     ) -> Sent:
@@ -136,7 +146,9 @@ class CheckContext:
         path = stop_path(project_id if project_id is not None else self.target.project.project_id, group_id)
         all_headers: list[tuple[str, str]] = []
         if credential is not False:
-            all_headers += self.credential_headers(method, path, credential if isinstance(credential, Project) else None)
+            all_headers += self.credential_headers(
+                method, path, credential if isinstance(credential, Project) else None
+            )
         all_headers += list(headers)
         return await self.send(method, path, all_headers, kind="stop" if method == "PUT" else "other-method")
 
@@ -150,8 +162,10 @@ class CheckContext:
     def take_pausable(self, count: int = 1) -> list[str]:
         """Pausable listed groups for this check alone (a stop consumes them)."""
         if len(self._pausable) < count:
-            raise NotRun(f"not enough listed creating/monitoring groups left (needs {count}, "
-                         f"{len(self._pausable)} left); list more under groups.creating/monitoring")
+            raise NotRun(
+                f"not enough listed creating/monitoring groups left (needs {count}, "
+                f"{len(self._pausable)} left); list more under groups.creating/monitoring"
+            )
         taken, self._pausable = self._pausable[:count], self._pausable[count:]
         return taken
 
@@ -163,7 +177,9 @@ class CheckContext:
                 return [group]
         raise NotRun(f"no listed {status_name} group left")
 
-    async def still_pausable(self, group_id: str, requirement: str, after: str, project: Project | None = None) -> None:
+    async def still_pausable(
+        self, group_id: str, requirement: str, after: str, project: Project | None = None
+    ) -> None:
         """Verify a refused request left the group pausable: read it, or else pause it (consuming it)."""
         project = project or self.target.project
         if self.contract.has_show_operation:
@@ -172,14 +188,22 @@ class CheckContext:
             if shown.result.status == 200 and status in (1, 2):
                 return
             if shown.result.status == 200:
-                self.fail(requirement, f"{after} changed the group's state", f"Received: status {status!r} after "
-                          f"{after}\nExpected: status 1 or 2, as before", shown)
+                self.fail(
+                    requirement,
+                    f"{after} changed the group's state",
+                    f"Received: status {status!r} after {after}\nExpected: status 1 or 2, as before",
+                    shown,
+                )
                 return
         confirm = await self.stop(group_id, project_id=project.project_id, credential=project)
         if confirm.result.status != 200:
-            self.fail(requirement, f"{after} paused the group",
-                      f"Received: {confirm.result.status} for a stop with the valid credential afterwards\n"
-                      f"Expected: 200 - the group was pausable before {after}", confirm)
+            self.fail(
+                requirement,
+                f"{after} paused the group",
+                f"Received: {confirm.result.status} for a stop with the valid credential afterwards\n"
+                f"Expected: 200 - the group was pausable before {after}",
+                confirm,
+            )
 
     # -- recording ---------------------------------------------------------------------------------------
 

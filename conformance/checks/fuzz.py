@@ -21,7 +21,11 @@ from conformance.checks.registry import scenario
 from conformance.spec.documents import STOP_PATH
 
 TOKEN = "X-Auth-Token"
-REQUIREMENT_BY_PARAMETER = {"project_id": "STOP-PROJECT-LEN", "group_id": "STOP-GROUP-LEN", TOKEN: "STOP-TOKEN-LEN"}
+REQUIREMENT_BY_PARAMETER = {
+    "project_id": "STOP-PROJECT-LEN",
+    "group_id": "STOP-GROUP-LEN",
+    TOKEN: "STOP-TOKEN-LEN",
+}
 EXAMPLES = {"quick": 25, "full": 150}
 
 
@@ -41,7 +45,9 @@ class GeneratedCase:
 
 def _schema(profile_document: dict[str, Any]) -> Any:
     # Hypothesis keeps a cache directory; keep it out of the user's working directory.
-    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(_tmpdir(), "oms-conformance-hypothesis"))
+    os.environ.setdefault(
+        "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(_tmpdir(), "oms-conformance-hypothesis")
+    )
     import schemathesis
     from schemathesis import Config
 
@@ -85,53 +91,80 @@ def _decode(case: Any, source: str) -> GeneratedCase | None:
 
 
 def _component_negative(case: Any, name: str) -> bool:
-    from schemathesis.generation.meta import negated_parameters  # type: ignore[attr-defined]
+    from schemathesis.generation.meta import negated_parameters
 
     try:
-        return name in negated_parameters(case)  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001 - metadata shape differs between releases; fall back to "unknown"
+        return any(negated == name for negated, _location in negated_parameters(case))
+    except Exception:  # noqa: BLE001 - metadata shape differs between releases; treat as not negated
         return False
 
 
 def generate(document: dict[str, Any], *, seed: int, examples: int) -> Iterator[GeneratedCase]:
     """Coverage cases, then `examples` positive and negative Hypothesis cases, deterministic for `seed`."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hseed
     from schemathesis import GenerationMode
     from schemathesis.generation.coverage import GenerationSession
 
     schema = _schema(document)
     operation = schema[STOP_PATH]["PUT"]
     config = schema.config.generation_for(operation=operation, phase="coverage")
-    for case in schema.iter_coverage_cases(operation, generation_modes=list(GenerationMode),
-                                           generation_config=config, session=GenerationSession()):
+    for case in schema.iter_coverage_cases(
+        operation,
+        generation_modes=list(GenerationMode),
+        generation_config=config,
+        session=GenerationSession(),
+    ):
         decoded = _decode(case, "coverage")
         if decoded:
             yield decoded
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-        drawn: list[Any] = []
-
-        @hseed(seed)
-        @settings(max_examples=examples, database=None, phases=[Phase.generate], deadline=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def collect(case: Any) -> None:
-            drawn.append(case)
-
-        collect()
-        for case in drawn:
+        for case in _draw(operation, mode, seed, examples):
             decoded = _decode(case, mode.value)
             if decoded:
                 yield decoded
 
 
-@scenario("fuzz", requirements=["STOP-ROBUST", "STOP-PROJECT-LEN", "STOP-GROUP-LEN", "STOP-TOKEN-LEN",
-                                "STOP-TOKEN-REQUIRED", "STOP-AUTHZ", "STOP-PRECONDITION"])
+def _draw(operation: Any, mode: Any, seed: int, examples: int) -> list[Any]:
+    """``examples`` Hypothesis cases in ``mode``; the seed alone decides them (no example database)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+
+    drawn: list[Any] = []
+
+    @hseed(seed)
+    @settings(
+        max_examples=examples,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def collect(case: Any) -> None:
+        drawn.append(case)
+
+    collect()
+    return drawn
+
+
+@scenario(
+    "fuzz",
+    requirements=[
+        "STOP-ROBUST",
+        "STOP-PROJECT-LEN",
+        "STOP-GROUP-LEN",
+        "STOP-TOKEN-LEN",
+        "STOP-TOKEN-REQUIRED",
+        "STOP-AUTHZ",
+        "STOP-PRECONDITION",
+    ],
+)
 async def fuzz(ctx: CheckContext) -> None:
     """Schemathesis coverage and fuzzing cases, with expectations from this contract."""
     own = ctx.target.project.project_id
     seen: set[tuple[Any, ...]] = set()
-    for case in generate(ctx.contract.document, seed=ctx.seed, examples=ctx.max_examples or EXAMPLES.get(ctx.depth, 25)):
+    for case in generate(
+        ctx.contract.document, seed=ctx.seed, examples=ctx.max_examples or EXAMPLES.get(ctx.depth, 25)
+    ):
         key = (case.project_id, case.group_id, case.token if case.varies_token else None, case.extra_headers)
         if key in seen:
             continue
@@ -144,23 +177,48 @@ async def fuzz(ctx: CheckContext) -> None:
         headers = list(case.extra_headers)
         if case.varies_token and case.token is not None:
             headers.append((TOKEN, case.token))
-        sent = await ctx.stop(case.group_id, project_id=case.project_id, credential=uses_credential, headers=headers)
+        sent = await ctx.stop(
+            case.group_id, project_id=case.project_id, credential=uses_credential, headers=headers
+        )
         status = sent.result.status
         label = f"{case.source} case ({case.description})"
-        if case.varies_token and case.negated is None and (status in INFRASTRUCTURE or "html" in sent.result.content_type):
-            ctx.fail("STOP-TOKEN-LEN", f"A legal token did not reach the application: {label}",
-                     f"Received: {status}{describe_infrastructure(sent)}\nExpected: the application's refusal", sent)
+        if (
+            case.varies_token
+            and case.negated is None
+            and (status in INFRASTRUCTURE or "html" in sent.result.content_type)
+        ):
+            ctx.fail(
+                "STOP-TOKEN-LEN",
+                f"A legal token did not reach the application: {label}",
+                f"Received: {status}{describe_infrastructure(sent)}\nExpected: the application's refusal",
+                sent,
+            )
             continue
         if status == 200:
-            requirement = (REQUIREMENT_BY_PARAMETER.get(case.negated or "", "")
-                           or ("STOP-AUTHN" if case.varies_token else "")
-                           or ("STOP-AUTHZ" if case.project_id != own else "STOP-PRECONDITION"))
+            requirement = (
+                REQUIREMENT_BY_PARAMETER.get(case.negated or "", "")
+                or ("STOP-AUTHN" if case.varies_token else "")
+                or ("STOP-AUTHZ" if case.project_id != own else "STOP-PRECONDITION")
+            )
             if case.negated == TOKEN and case.token is None:
                 requirement = "STOP-TOKEN-REQUIRED"
-            ctx.fail(requirement, f"200 for a request that cannot pause anything: {label}",
-                     "Received: 200\nExpected: a refusal - "
-                     + ("the request is invalid" if case.negated else
-                        "the token is not valid" if case.varies_token else
-                        "no such group in the credential's project"), sent)
+            ctx.fail(
+                requirement,
+                f"200 for a request that cannot pause anything: {label}",
+                "Received: 200\nExpected: a refusal - "
+                + (
+                    "the request is invalid"
+                    if case.negated
+                    else "the token is not valid"
+                    if case.varies_token
+                    else "no such group in the credential's project"
+                ),
+                sent,
+            )
         elif status is not None and 200 < status < 300:
-            ctx.fail("STOP-ROBUST", f"Unexpected {status}: {label}", f"Received: {status}\nExpected: 400 or 403", sent)
+            ctx.fail(
+                "STOP-ROBUST",
+                f"Unexpected {status}: {label}",
+                f"Received: {status}\nExpected: 400 or 403",
+                sent,
+            )

@@ -16,15 +16,23 @@ def _judge(ctx: CheckContext, sent: Sent, where: str) -> None:
     status = sent.result.status
     method = sent.method
     if status is not None and 200 <= status < 300 and method != "OPTIONS":
-        ctx.fail("STOP-METHODS", f"{method} on the stop path answered {status}",
-                 f"Received: {status} to {method} {where}\nExpected: a refusal (405, or 4xx) - "
-                 "only PUT is the stop operation", sent)
+        ctx.fail(
+            "STOP-METHODS",
+            f"{method} on the stop path answered {status}",
+            f"Received: {status} to {method} {where}\nExpected: a refusal (405, or 4xx) - "
+            "only PUT is the stop operation",
+            sent,
+        )
     if status == 405:
         allow = sent.result.header("allow")
         methods = {m.strip().upper() for m in (allow or "").split(",")}
         if "PUT" not in methods:
-            ctx.fail("STOP-METHOD-ALLOW", f"405 to {method} without `Allow: PUT`",
-                     f"Received: Allow {allow!r}\nExpected: an Allow header listing PUT (RFC 9110 15.5.6)", sent)
+            ctx.fail(
+                "STOP-METHOD-ALLOW",
+                f"405 to {method} without `Allow: PUT`",
+                f"Received: Allow {allow!r}\nExpected: an Allow header listing PUT (RFC 9110 15.5.6)",
+                sent,
+            )
 
 
 @scenario("other-methods", requirements=["STOP-METHODS", "STOP-METHOD-ALLOW"])
@@ -48,6 +56,9 @@ async def operation(ctx: CheckContext) -> None:
     sent = await ctx.stop(ctx.guard.mint())
     if sent.result.status in (404, 405, None):
         received = sent.result.status or f"no answer ({sent.result.error})"
-        ctx.fail("STOP-OPERATION", "PUT on the stop path is not the stop operation",
-                 f"Received: {received}\nExpected: the operation's own answer (400 or 403 for an unknown group)",
-                 sent)
+        ctx.fail(
+            "STOP-OPERATION",
+            "PUT on the stop path is not the stop operation",
+            f"Received: {received}\nExpected: the operation's own answer (400 or 403 for an unknown group)",
+            sent,
+        )

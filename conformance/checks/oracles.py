@@ -24,7 +24,9 @@ def is_json_content_type(value: str) -> bool:
 def describe_infrastructure(sent: Sent) -> str:
     status = sent.result.status
     if status in INFRASTRUCTURE:
-        return f" ({status} {INFRASTRUCTURE[status]} is a limit of a server or proxy in front of the application)"
+        return (
+            f" ({status} {INFRASTRUCTURE[status]}: a limit of a server or proxy in front of the application)"
+        )
     if "html" in sent.result.content_type:
         return " (an HTML page: most likely a proxy's or framework's error page, not the application)"
     return ""
@@ -39,9 +41,14 @@ def documented_status(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str
     documented = ctx.contract.documented_statuses() if sent.kind == "stop" else _show_statuses(ctx)
     if status in documented:
         return []
-    return [("STOP-DOCUMENTED-STATUS", f"Undocumented status {status}",
-             f"Received: {status}{describe_infrastructure(sent)}\n"
-             f"Documented ({ctx.profile}): {', '.join(map(str, sorted(documented)))}")]
+    return [
+        (
+            "STOP-DOCUMENTED-STATUS",
+            f"Undocumented status {status}",
+            f"Received: {status}{describe_infrastructure(sent)}\n"
+            f"Documented ({ctx.profile}): {', '.join(map(str, sorted(documented)))}",
+        )
+    ]
 
 
 def _show_statuses(ctx: CheckContext) -> frozenset[int]:
@@ -81,8 +88,13 @@ def error_envelope(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
     problem = error_envelope_problem(sent)
     if problem is None:
         return []
-    return [("STOP-ERROR-ENVELOPE", f"{status} without the error envelope",
-             f"Received: {problem}\nExpected: application/json body with string error_code and error_msg")]
+    return [
+        (
+            "STOP-ERROR-ENVELOPE",
+            f"{status} without the error envelope",
+            f"Received: {problem}\nExpected: application/json body with string error_code and error_msg",
+        )
+    ]
 
 
 @response_check("success-body", requirements=["STOP-SUCCESS-200"])
@@ -94,16 +106,31 @@ def success_body(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
     try:
         body = json.loads(result.body)
     except ValueError:
-        return [("STOP-SUCCESS-200", "200 with a body that is not JSON",
-                 f"Received: {result.body[:80].decode('utf-8', 'replace')!r}\n"
-                 "Expected: an empty body (Example Response: None) or a JSON object")]
+        return [
+            (
+                "STOP-SUCCESS-200",
+                "200 with a body that is not JSON",
+                f"Received: {result.body[:80].decode('utf-8', 'replace')!r}\n"
+                "Expected: an empty body (Example Response: None) or a JSON object",
+            )
+        ]
     if not isinstance(body, dict):
-        return [("STOP-SUCCESS-200", "200 with a JSON body that is not an object",
-                 f"Received: JSON {type(body).__name__}\nExpected: an empty body or a JSON object")]
+        return [
+            (
+                "STOP-SUCCESS-200",
+                "200 with a JSON body that is not an object",
+                f"Received: JSON {type(body).__name__}\nExpected: an empty body or a JSON object",
+            )
+        ]
     if "error_code" in body:
-        return [("STOP-SUCCESS-200", "200 with an error body",
-                 f"Received: 200 with error_code {body['error_code']!r}\n"
-                 "Expected: a refusal is a 400/403, not a 200 carrying an error")]
+        return [
+            (
+                "STOP-SUCCESS-200",
+                "200 with an error body",
+                f"Received: 200 with error_code {body['error_code']!r}\n"
+                "Expected: a refusal is a 400/403, not a 200 carrying an error",
+            )
+        ]
     return []
 
 
@@ -112,11 +139,25 @@ def no_server_error(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]
     """No input makes the server fail: no 5xx, no dropped connection."""
     result = sent.result
     if result.status is not None and result.status >= 500:
-        return [("STOP-ROBUST", f"Server error {result.status}",
-                 f"Received: {result.status}\nExpected: a documented 2xx/4xx answer for any input")]
-    if result.status is None and result.error and not result.error.startswith(("no complete answer", "not sent")):
-        return [("STOP-ROBUST", "Connection failed",
-                 f"Received: no answer ({result.error})\nExpected: a documented answer for any input")]
+        return [
+            (
+                "STOP-ROBUST",
+                f"Server error {result.status}",
+                f"Received: {result.status}\nExpected: a documented 2xx/4xx answer for any input",
+            )
+        ]
+    if (
+        result.status is None
+        and result.error
+        and not result.error.startswith(("no complete answer", "not sent"))
+    ):
+        return [
+            (
+                "STOP-ROBUST",
+                "Connection failed",
+                f"Received: no answer ({result.error})\nExpected: a documented answer for any input",
+            )
+        ]
     return []
 
 
@@ -130,9 +171,14 @@ def no_credential_echo(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, st
     for value in values:
         if any(value in hay for hay in haystacks):
             where = "body" if value in haystacks[0] else "headers"
-            return [("STOP-NO-ECHO", "The answer echoes the credential",
-                     f"Received: the {where} contain the credential sent with the request (redacted here)\n"
-                     "Expected: no credential in any answer")]
+            return [
+                (
+                    "STOP-NO-ECHO",
+                    "The answer echoes the credential",
+                    f"Received: the {where} contain the credential sent with the request (redacted here)\n"
+                    "Expected: no credential in any answer",
+                )
+            ]
     return []
 
 
@@ -141,8 +187,13 @@ def timely(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
     """Every request is answered within --request-timeout."""
     error = sent.result.error or ""
     if error.startswith("no complete answer"):
-        return [("STOP-TIMELY", "No answer in time",
-                 f"Received: {error}\nExpected: an answer within {ctx.client.request_timeout:g}s")]
+        return [
+            (
+                "STOP-TIMELY",
+                "No answer in time",
+                f"Received: {error}\nExpected: an answer within {ctx.client.request_timeout:g}s",
+            )
+        ]
     return []
 
 
@@ -151,8 +202,14 @@ def request_id(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
     """Every answer carries a non-empty X-Request-Id."""
     if sent.result.status is None or (sent.result.header("x-request-id") or "").strip():
         return []
-    return [("HW-REQUEST-ID", "No X-Request-Id",
-             f"Received: {sent.result.status} without an X-Request-Id header\nExpected: X-Request-Id on every answer")]
+    return [
+        (
+            "HW-REQUEST-ID",
+            "No X-Request-Id",
+            f"Received: {sent.result.status} without an X-Request-Id header\n"
+            "Expected: X-Request-Id on every answer",
+        )
+    ]
 
 
 @response_check("gateway-401", requirements=["HW-GATEWAY-401"], profiles=["huawei"])
@@ -165,8 +222,13 @@ def gateway_401(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return [("HW-GATEWAY-401", "401 without the gateway body",
-                 "Received: a body that is not a JSON object\nExpected: {error_code, error_msg, request_id}")]
+        return [
+            (
+                "HW-GATEWAY-401",
+                "401 without the gateway body",
+                "Received: a body that is not a JSON object\nExpected: {error_code, error_msg, request_id}",
+            )
+        ]
     problems = []
     if body.get("error_code") != "APIGW.0301":
         problems.append(f"error_code {body.get('error_code')!r}")
@@ -174,5 +236,10 @@ def gateway_401(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
         problems.append("no request_id")
     if not problems:
         return []
-    return [("HW-GATEWAY-401", "401 that is not the gateway's",
-             f"Received: {', '.join(problems)}\nExpected: error_code 'APIGW.0301' and a string request_id")]
+    return [
+        (
+            "HW-GATEWAY-401",
+            "401 that is not the gateway's",
+            f"Received: {', '.join(problems)}\nExpected: error_code 'APIGW.0301' and a string request_id",
+        )
+    ]

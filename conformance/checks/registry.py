@@ -53,11 +53,24 @@ def _register(spec: CheckSpec) -> None:
 
 
 def scenario(
-    name: str, *, requirements: Iterable[str], needs: Iterable[str] = (), profiles: Iterable[str] = ("strict", "huawei")
+    name: str,
+    *,
+    requirements: Iterable[str],
+    needs: Iterable[str] = (),
+    profiles: Iterable[str] = ("strict", "huawei"),
 ) -> Callable[[ScenarioFn], ScenarioFn]:
     def decorate(fn: ScenarioFn) -> ScenarioFn:
-        _register(CheckSpec(name, tuple(requirements), (fn.__doc__ or "").strip().split("\n")[0], "scenario", fn,
-                            tuple(needs), tuple(profiles)))
+        _register(
+            CheckSpec(
+                name,
+                tuple(requirements),
+                (fn.__doc__ or "").strip().split("\n")[0],
+                "scenario",
+                fn,
+                tuple(needs),
+                tuple(profiles),
+            )
+        )
         return fn
 
     return decorate
@@ -67,8 +80,17 @@ def response_check(
     name: str, *, requirements: Iterable[str], profiles: Iterable[str] = ("strict", "huawei")
 ) -> Callable[[ResponseFn], ResponseFn]:
     def decorate(fn: ResponseFn) -> ResponseFn:
-        _register(CheckSpec(name, tuple(requirements), (fn.__doc__ or "").strip().split("\n")[0], "response", fn,
-                            (), tuple(profiles)))
+        _register(
+            CheckSpec(
+                name,
+                tuple(requirements),
+                (fn.__doc__ or "").strip().split("\n")[0],
+                "response",
+                fn,
+                (),
+                tuple(profiles),
+            )
+        )
         return fn
 
     return decorate

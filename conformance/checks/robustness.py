@@ -10,11 +10,37 @@ from conformance.checks.context import CheckContext
 from conformance.checks.registry import scenario
 
 HOSTILE_IDS = (
-    "a/b", "a%2Fb", "%", "%%", "100%", "..", ".", "a b", " ", "a+b", "a?b=c", "a#b", "a;b", "a\\b",
-    "{group_id}", "<script>", "'; DROP TABLE groups;--", "é", "日本語", "🙂", "a\u200bb", "\u202egnp",
-    "a\tb", "a\nb", "a\r\nX-Injected: 1", "a\x00b", "\x7f", "\ufeff", "a" * 1024,
+    "a/b",
+    "a%2Fb",
+    "%",
+    "%%",
+    "100%",
+    "..",
+    ".",
+    "a b",
+    " ",
+    "a+b",
+    "a?b=c",
+    "a#b",
+    "a;b",
+    "a\\b",
+    "{group_id}",
+    "<script>",
+    "'; DROP TABLE groups;--",
+    "é",
+    "日本語",
+    "🙂",
+    "a\u200bb",
+    "\u202egnp",
+    "a\tb",
+    "a\nb",
+    "a\r\nX-Injected: 1",
+    "a\x00b",
+    "\x7f",
+    "\ufeff",
+    "a" * 1024,
 )
-QUICK = HOSTILE_IDS[:12] + ("🙂", "a\r\nX-Injected: 1", "a\x00b")
+QUICK = (*HOSTILE_IDS[:12], "🙂", "a\r\nX-Injected: 1", "a\x00b")
 
 
 @scenario("hostile-ids", requirements=["STOP-ROBUST"])
@@ -26,5 +52,10 @@ async def hostile_ids(ctx: CheckContext) -> None:
         project_sent = await ctx.stop(ctx.guard.mint(), project_id=value)
         for sent, which in ((group_sent, "group_id"), (project_sent, "project_id")):
             allowed = {400, 403} | ({404} if ctx.profile == "huawei" else set())
-            ctx.expect(sent, "STOP-ROBUST", allowed, f"{which} {value[:40]!r} got an unexpected answer",
-                       "an id of legal length with any characters is an unknown (or invalid) id")
+            ctx.expect(
+                sent,
+                "STOP-ROBUST",
+                allowed,
+                f"{which} {value[:40]!r} got an unexpected answer",
+                "an id of legal length with any characters is an unknown (or invalid) id",
+            )

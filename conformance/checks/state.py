@@ -25,8 +25,13 @@ async def precondition(ctx: CheckContext) -> None:
     for name in refused_statuses:
         for group in project.groups[name]:
             sent = await ctx.stop(group)
-            ctx.expect(sent, "STOP-PRECONDITION", {400}, f"A stop of a {name} group (status {STATUS_CODES[name]}) "
-                       "was not refused with 400", "only creating (1) and monitoring (2) groups can be paused")
+            ctx.expect(
+                sent,
+                "STOP-PRECONDITION",
+                {400},
+                f"A stop of a {name} group (status {STATUS_CODES[name]}) was not refused with 400",
+                "only creating (1) and monitoring (2) groups can be paused",
+            )
     paused_one = False
     for name in sorted(PAUSABLE):
         if not project.groups.get(name):
@@ -37,8 +42,13 @@ async def precondition(ctx: CheckContext) -> None:
             continue
         sent = await ctx.stop(group)
         paused_one = True
-        ctx.expect(sent, "STOP-SUCCESS-200", {200}, f"A stop of a {name} group did not answer 200",
-                   f"a {name} group (status {STATUS_CODES[name]}) is pausable")
+        ctx.expect(
+            sent,
+            "STOP-SUCCESS-200",
+            {200},
+            f"A stop of a {name} group did not answer 200",
+            f"a {name} group (status {STATUS_CODES[name]}) is pausable",
+        )
     if not refused_statuses:
         ctx.note("precondition: no group in a non-pausable status is listed; only the 200 side was checked")
     if not paused_one:
@@ -50,8 +60,13 @@ async def unknown_group(ctx: CheckContext) -> None:
     """A group that does not exist is not creating or monitoring: the stop is refused."""
     for group in (ctx.guard.mint(), ctx.guard.mint() + "-" + "q" * 40):
         sent = await ctx.stop(group)
-        ctx.expect(sent, "STOP-PRECONDITION", ctx.unknown_group, "A stop of a group that does not exist was not refused",
-                   "only an existing creating or monitoring group can be paused")
+        ctx.expect(
+            sent,
+            "STOP-PRECONDITION",
+            ctx.unknown_group,
+            "A stop of a group that does not exist was not refused",
+            "only an existing creating or monitoring group can be paused",
+        )
 
 
 @scenario("effect", requirements=["STOP-EFFECT"], needs=["fixtures"])
@@ -70,12 +85,21 @@ async def effect(ctx: CheckContext) -> None:
                 break
             await asyncio.sleep(0.1)
         if status not in SETTLED:
-            ctx.fail("STOP-EFFECT", "After a 200 the group is not pausing or paused",
-                     f"Received: status {status!r} (show answered {shown.result.status}) "
-                     f"within {ctx.settle_timeout:g}s\nExpected: 7 (pausing), 3 (paused) or 6 (completed)", shown)
+            ctx.fail(
+                "STOP-EFFECT",
+                "After a 200 the group is not pausing or paused",
+                f"Received: status {status!r} (show answered {shown.result.status}) "
+                f"within {ctx.settle_timeout:g}s\nExpected: 7 (pausing), 3 (paused) or 6 (completed)",
+                shown,
+            )
     second = await ctx.stop(group)
-    ctx.expect(second, "STOP-EFFECT", {400}, "A second stop of a just-paused group was not refused",
-               "after a 200 the group is pausing or paused, so it is no longer pausable")
+    ctx.expect(
+        second,
+        "STOP-EFFECT",
+        {400},
+        "A second stop of a just-paused group was not refused",
+        "after a 200 the group is pausing or paused, so it is no longer pausable",
+    )
 
 
 @scenario("concurrency", requirements=["STOP-CONCURRENCY"], needs=["fixtures"])
@@ -87,12 +111,20 @@ async def concurrency(ctx: CheckContext) -> None:
     wins = statuses.count(200)
     if wins != 1:
         witness = next((a for a in answers if a.result.status == 200), answers[0])
-        ctx.fail("STOP-CONCURRENCY", f"{wins} of {CONCURRENT_STOPS} concurrent stops succeeded",
-                 f"Received: {_histogram(statuses)}\nExpected: exactly one 200, the others 400", witness)
+        ctx.fail(
+            "STOP-CONCURRENCY",
+            f"{wins} of {CONCURRENT_STOPS} concurrent stops succeeded",
+            f"Received: {_histogram(statuses)}\nExpected: exactly one 200, the others 400",
+            witness,
+        )
     others = [a for a in answers if a.result.status not in (200, 400)]
     if others:
-        ctx.fail("STOP-CONCURRENCY", "A concurrent stop was neither the winner nor refused",
-                 f"Received: {_histogram(statuses)}\nExpected: one 200, the others 400", others[0])
+        ctx.fail(
+            "STOP-CONCURRENCY",
+            "A concurrent stop was neither the winner nor refused",
+            f"Received: {_histogram(statuses)}\nExpected: one 200, the others 400",
+            others[0],
+        )
 
 
 def _status(body: bytes) -> object:
@@ -128,9 +160,17 @@ async def show_status(ctx: CheckContext) -> None:
                 data = json.loads(shown.result.body)
             except ValueError:
                 data = None
-            if not isinstance(data, dict) or data.get("group_id") != group or data.get("status") not in range(10):
-                ctx.fail("HW-SHOW-STATUS", "The show answer is not {group_id, status 0..9}",
-                         f"Received: {shown.result.body[:120].decode('utf-8', 'replace')!r}\n"
-                         f"Expected: {{\"group_id\": {group!r}, \"status\": 0..9}}", shown)
+            if (
+                not isinstance(data, dict)
+                or data.get("group_id") != group
+                or data.get("status") not in range(10)
+            ):
+                ctx.fail(
+                    "HW-SHOW-STATUS",
+                    "The show answer is not {group_id, status 0..9}",
+                    f"Received: {shown.result.body[:120].decode('utf-8', 'replace')!r}\n"
+                    f'Expected: {{"group_id": {group!r}, "status": 0..9}}',
+                    shown,
+                )
             elif data["status"] != STATUS_CODES[name] and name not in PAUSABLE:
                 ctx.note(f"show-status: {group} is listed as {name} but shows status {data['status']}")

@@ -31,8 +31,14 @@ def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, expose_value=False, callback=_set_debug, is_eager=True,
-              help="Show tracebacks for errors.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    callback=_set_debug,
+    is_eager=True,
+    help="Show tracebacks for errors.",
+)
 @click.version_option(package_name="oms-conformance")
 def main() -> None:
     """Conformance testing for Huawei Cloud OMS `PUT /v2/{project_id}/taskgroups/{group_id}/stop`.

@@ -14,9 +14,20 @@ from conformance.runner.session import Session
 from conformance.spec import PROFILES, load_requirements
 from conformance.target import Project, Target, load_target
 
-SYMBOL = {Verdict.PASS: "✓", Verdict.FAIL: "✗", Verdict.NOT_RUN: "-", Verdict.KNOWN_FAILURE: "~", Verdict.FLAKY: "?"}
-COLOUR = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.NOT_RUN: "yellow", Verdict.KNOWN_FAILURE: "cyan",
-          Verdict.FLAKY: "magenta"}
+SYMBOL = {
+    Verdict.PASS: "✓",
+    Verdict.FAIL: "✗",
+    Verdict.NOT_RUN: "-",
+    Verdict.KNOWN_FAILURE: "~",
+    Verdict.FLAKY: "?",
+}
+COLOUR = {
+    Verdict.PASS: "green",
+    Verdict.FAIL: "red",
+    Verdict.NOT_RUN: "yellow",
+    Verdict.KNOWN_FAILURE: "cyan",
+    Verdict.FLAKY: "magenta",
+}
 FORMATS = ("json", "junit", "md", "html", "sarif")
 
 
@@ -24,8 +35,13 @@ def _names(value: str | None) -> list[str]:
     return [n.strip() for n in (value or "").split(",") if n.strip()]
 
 
-def _target(target_file: str | None, base_url: str | None, token: str | None, project_id: str | None,
-            profile: str | None) -> Target | None:
+def _target(
+    target_file: str | None,
+    base_url: str | None,
+    token: str | None,
+    project_id: str | None,
+    profile: str | None,
+) -> Target | None:
     if target_file and base_url:
         raise UsageError("give --target or --base-url, not both")
     if target_file:
@@ -35,17 +51,22 @@ def _target(target_file: str | None, base_url: str | None, token: str | None, pr
             raise UsageError("--base-url needs --token (or OMS_TOKEN) and --project-id")
         from conformance.target import parse_target
 
-        return parse_target({"base_url": base_url, "project_id": project_id, "token": token,
-                             "profile": profile or "strict"}, env={})
+        return parse_target(
+            {"base_url": base_url, "project_id": project_id, "token": token, "profile": profile or "strict"},
+            env={},
+        )
     return None
 
 
 def _progress(name: str, result: CheckResult | None) -> None:
     if result is None:
         return
-    click.echo(click.style(f"  {SYMBOL[result.verdict]} ", fg=COLOUR[result.verdict]) +
-               f"{name:<22} {result.requests:>4} requests  {result.duration_s:5.2f}s"
-               + (f"  ({result.reason})" if result.reason else ""), err=True)
+    click.echo(
+        click.style(f"  {SYMBOL[result.verdict]} ", fg=COLOUR[result.verdict])
+        + f"{name:<22} {result.requests:>4} requests  {result.duration_s:5.2f}s"
+        + (f"  ({result.reason})" if result.reason else ""),
+        err=True,
+    )
 
 
 def print_summary(run: RunResult) -> None:
@@ -70,8 +91,10 @@ def print_summary(run: RunResult) -> None:
         verdict = click.style("DOES NOT CONFORM", fg="red", bold=True)
     click.echo(f"\n{verdict}  {counts}  ({run.profile} profile, seed {run.seed}, {run.duration_s:.1f}s)")
     if run.skipped_for_safety:
-        click.echo(f"{run.skipped_for_safety} generated requests were not sent: they could have addressed a "
-                   "real task group (see the safety rule in the README)")
+        click.echo(
+            f"{run.skipped_for_safety} generated requests were not sent: they could have addressed a "
+            "real task group (see the safety rule in the README)"
+        )
 
 
 @main.command("run")
@@ -79,31 +102,60 @@ def print_summary(run: RunResult) -> None:
 @click.option("--base-url", help="Base URL of the implementation (instead of --target).")
 @click.option("--token", envvar="OMS_TOKEN", help="X-Auth-Token for --base-url [env: OMS_TOKEN].")
 @click.option("--project-id", help="Project ID for --base-url.")
-@click.option("--profile", type=click.Choice(PROFILES), help="Contract profile (default: the target's, else strict).")
+@click.option(
+    "--profile", type=click.Choice(PROFILES), help="Contract profile (default: the target's, else strict)."
+)
 @click.option("--checks", help="Comma-separated check names to run (default: all).")
 @click.option("--exclude-checks", help="Comma-separated check names to skip.")
 @click.option("--depth", type=click.Choice(["quick", "full"]), default="quick", show_default=True)
-@click.option("--max-examples", type=click.IntRange(1, 10000), help="Fuzzing examples per mode (overrides --depth).")
+@click.option(
+    "--max-examples", type=click.IntRange(1, 10000), help="Fuzzing examples per mode (overrides --depth)."
+)
 @click.option("--seed", type=int, help="Seed: the same seed and target send the same requests.")
 @click.option("--request-timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
-@click.option("--reruns", type=click.IntRange(0, 10), default=1, show_default=True,
-              help="Re-run a failed check this often before calling it a failure (flaky detection).")
+@click.option(
+    "--reruns",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="Re-run a failed check this often before calling it a failure (flaky detection).",
+)
 @click.option("--report-dir", type=click.Path(file_okay=False), default="reports", show_default=True)
 @click.option("--format", "formats", default=",".join(FORMATS), show_default=True, help="Report formats.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Known failures (YAML) with expiry dates.")
-@click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="CA bundle for an https target.")
+@click.option(
+    "--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="CA bundle for an https target."
+)
 @click.option("--insecure", is_flag=True, help="Do not verify the target's TLS certificate.")
 @click.option("--list-checks", is_flag=True, help="List the checks and the requirements they verify.")
-def run(target_file: str | None, base_url: str | None, token: str | None, project_id: str | None,
-        profile: str | None, checks: str | None, exclude_checks: str | None, depth: str, max_examples: int | None,
-        seed: int | None, request_timeout: float, reruns: int, report_dir: str, formats: str,
-        baseline: str | None, ca_bundle: str | None, insecure: bool, list_checks: bool) -> None:
+def run(
+    target_file: str | None,
+    base_url: str | None,
+    token: str | None,
+    project_id: str | None,
+    profile: str | None,
+    checks: str | None,
+    exclude_checks: str | None,
+    depth: str,
+    max_examples: int | None,
+    seed: int | None,
+    request_timeout: float,
+    reruns: int,
+    report_dir: str,
+    formats: str,
+    baseline: str | None,
+    ca_bundle: str | None,
+    insecure: bool,
+    list_checks: bool,
+) -> None:
     """Run the conformance suite. Without --target or --base-url, against the embedded reference server."""
     from conformance.checks.registry import select
 
     if list_checks:
         for spec in select():
-            click.echo(f"{spec.name:<22} {spec.kind:<9} {', '.join(spec.requirements)}\n{'':<33}{spec.description}")
+            click.echo(
+                f"{spec.name:<22} {spec.kind:<9} {', '.join(spec.requirements)}\n{'':<33}{spec.description}"
+            )
         return
     chosen_formats = tuple(_names(formats))
     unknown = set(chosen_formats) - set(FORMATS)
@@ -113,14 +165,27 @@ def run(target_file: str | None, base_url: str | None, token: str | None, projec
         raise UsageError("give --ca-bundle or --insecure, not both")
     target = _target(target_file, base_url, token, project_id, profile)
     select(_names(checks), _names(exclude_checks))  # unknown names fail before anything is sent
-    options = RunOptions(profile=profile or (target.profile if target else None), checks=_names(checks),
-                         exclude_checks=_names(exclude_checks), seed=seed, depth=depth,
-                         request_timeout=request_timeout, reruns=reruns,
-                         verify=False if insecure else (ca_bundle or True), max_examples=max_examples)
+    options = RunOptions(
+        profile=profile or (target.profile if target else None),
+        checks=_names(checks),
+        exclude_checks=_names(exclude_checks),
+        seed=seed,
+        depth=depth,
+        request_timeout=request_timeout,
+        reruns=reruns,
+        verify=False if insecure else (ca_bundle or True),
+        max_examples=max_examples,
+    )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or 'strict'} profile)", err=True)
-    session = Session(target, options, Path(report_dir), chosen_formats, Path(baseline) if baseline else None,
-                      progress=_progress)
+    session = Session(
+        target,
+        options,
+        Path(report_dir),
+        chosen_formats,
+        Path(baseline) if baseline else None,
+        progress=_progress,
+    )
     result = session.run()
     print_summary(result)
     for path in session.written:

@@ -11,7 +11,9 @@ from conformance.spec import PROFILES, load_contract, load_errata, load_requirem
 @main.command("spec")
 @click.option("--profile", type=click.Choice(PROFILES), default="strict", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
-@click.option("--validate", is_flag=True, help="Validate the document (openapi-spec-validator) and the catalogue.")
+@click.option(
+    "--validate", is_flag=True, help="Validate the document (openapi-spec-validator) and the catalogue."
+)
 @click.option("--requirements", is_flag=True, help="List the requirement catalogue for the profile.")
 @click.option("--errata", is_flag=True, help="List the source page's errata.")
 def spec(profile: str, fmt: str, validate: bool, requirements: bool, errata: bool) -> None:
@@ -26,17 +28,19 @@ def spec(profile: str, fmt: str, validate: bool, requirements: bool, errata: boo
 
             raise SpecError(f"the document names unknown requirement IDs: {', '.join(sorted(unknown))}")
         applicable = [r for r in catalogue.values() if r.applies_to(profile)]
-        click.echo(f"{profile}: valid OpenAPI {contract.document['openapi']}; "
-                   f"{len(applicable)} requirements apply; {len(load_errata())} errata recorded")
+        click.echo(
+            f"{profile}: valid OpenAPI {contract.document['openapi']}; "
+            f"{len(applicable)} requirements apply; {len(load_errata())} errata recorded"
+        )
     elif requirements:
         for req in load_requirements().values():
             if req.applies_to(profile):
                 click.echo(f"{req.id:<22} {req.level:<6} {req.title}")
-                click.echo(f"{'':<29} source: {req.source_ref}: \"{req.source_text}\"")
+                click.echo(f'{"":<29} source: {req.source_ref}: "{req.source_text}"')
     elif errata:
         for erratum in load_errata():
             click.echo(f"{erratum.id}: {erratum.title}")
-            click.echo(f"  quote ({erratum.section}): \"{erratum.quote}\"")
+            click.echo(f'  quote ({erratum.section}): "{erratum.quote}"')
             click.echo(f"  problem: {erratum.problem}")
             click.echo(f"  resolution: {erratum.resolution}")
     else:

@@ -75,7 +75,9 @@ class _Run:
         self.progress = progress or (lambda _name, _result: None)
         self.specs = [s for s in select(options.checks, options.exclude_checks) if self.profile in s.profiles]
         self.response_specs = [s for s in self.specs if s.kind == "response"]
-        self.response_findings: dict[str, list[tuple[Finding, str]]] = {s.name: [] for s in self.response_specs}
+        self.response_findings: dict[str, list[tuple[Finding, str]]] = {
+            s.name: [] for s in self.response_specs
+        }
         self.response_seen: dict[str, int] = {s.name: 0 for s in self.response_specs}
         self.consecutive_failures = 0
         self.result = RunResult(
@@ -99,10 +101,12 @@ class _Run:
         for spec in self.response_specs:
             self.response_seen[spec.name] += 1
             for requirement, title, message in spec.fn(self.context, sent):
-                self.response_findings[spec.name].append((Finding(requirement, title, message, sent), sent.check))
+                self.response_findings[spec.name].append(
+                    (Finding(requirement, title, message, sent), sent.check)
+                )
 
     async def preflight(self, client: Client) -> None:
-        """One request without a credential: a target that does not answer at all is unreachable, not failing."""
+        """One request without a credential: a target that does not answer is unreachable, not failing."""
         guard = SafetyGuard(set(), self.seed)
         answer = await client.send("PUT", stop_path(self.target.project.project_id, guard.mint()))
         if answer.status is None and answer.error:
@@ -112,13 +116,26 @@ class _Run:
         started = time.perf_counter()
         secrets = secrets_of(self.target)
         redactor = Redactor(secrets)
-        client = Client(self.target.base_url, redactor, request_timeout=self.options.request_timeout,
-                        transport=self.options.transport, verify=self.options.verify)
+        client = Client(
+            self.target.base_url,
+            redactor,
+            request_timeout=self.options.request_timeout,
+            transport=self.options.transport,
+            verify=self.options.verify,
+        )
         guard = SafetyGuard(self.target.listed_group_ids(), self.seed)
-        self.context = CheckContext(target=self.target, contract=self.contract, catalogue=self.catalogue,
-                                    client=client, guard=guard, seed=self.seed, depth=self.options.depth,
-                                    on_answer=self.on_answer, settle_timeout=self.options.settle_timeout,
-                                    max_examples=self.options.max_examples)
+        self.context = CheckContext(
+            target=self.target,
+            contract=self.contract,
+            catalogue=self.catalogue,
+            client=client,
+            guard=guard,
+            seed=self.seed,
+            depth=self.options.depth,
+            on_answer=self.on_answer,
+            settle_timeout=self.options.settle_timeout,
+            max_examples=self.options.max_examples,
+        )
         try:
             await self.preflight(client)
             for spec in self.specs:
@@ -146,8 +163,9 @@ class _Run:
     async def run_scenario(self, spec: CheckSpec) -> CheckResult:
         missing = [need for need in spec.needs if not self._has(need)]
         if missing:
-            return CheckResult(spec.name, spec.requirements, spec.description, Verdict.NOT_RUN,
-                               reason=NEEDS[missing[0]])
+            return CheckResult(
+                spec.name, spec.requirements, spec.description, Verdict.NOT_RUN, reason=NEEDS[missing[0]]
+            )
         first = await self._attempt(spec)
         if first.verdict is not Verdict.FAIL:
             return first
@@ -173,13 +191,19 @@ class _Run:
             reason = str(exc)
         duration = round(time.perf_counter() - started, 3)
         failures = self._failures(spec.name, [(f, spec.name) for f in recorder.findings], recorder.notes)
-        if reason and not failures:
-            verdict = Verdict.NOT_RUN
-        else:
-            verdict = Verdict.FAIL if failures else Verdict.PASS
-        return CheckResult(spec.name, spec.requirements, spec.description, verdict, reason=reason,
-                           failures=failures, requests=recorder.requests, duration_s=duration,
-                           notes=recorder.notes)
+        # A check that found failures before it ran out of fixtures still failed.
+        verdict = Verdict.FAIL if failures else (Verdict.NOT_RUN if reason else Verdict.PASS)
+        return CheckResult(
+            spec.name,
+            spec.requirements,
+            spec.description,
+            verdict,
+            reason=reason,
+            failures=failures,
+            requests=recorder.requests,
+            duration_s=duration,
+            notes=recorder.notes,
+        )
 
     def _failures(self, check: str, findings: list[tuple[Finding, str]], notes: list[str]) -> list[Failure]:
         failures: list[Failure] = []
@@ -189,13 +213,21 @@ class _Run:
             per_title[key] = per_title.get(key, 0) + 1
             if per_title[key] > MAX_FAILURES_PER_TITLE:
                 continue
-            level = self.catalogue[finding.requirement].level if finding.requirement in self.catalogue else "MUST"
+            level = (
+                self.catalogue[finding.requirement].level if finding.requirement in self.catalogue else "MUST"
+            )
             message = finding.message + (f"\nSeen in: {origin}" if origin != check else "")
-            failures.append(Failure(
-                requirement=finding.requirement, check=check, title=finding.title, message=message,
-                severity="error" if level == "MUST" else "warning",
-                evidence=[finding.sent.result.exchange] if finding.sent else [], seed=self.seed,
-            ))
+            failures.append(
+                Failure(
+                    requirement=finding.requirement,
+                    check=check,
+                    title=finding.title,
+                    message=message,
+                    severity="error" if level == "MUST" else "warning",
+                    evidence=[finding.sent.result.exchange] if finding.sent else [],
+                    seed=self.seed,
+                )
+            )
         for (requirement, title), count in per_title.items():
             if count > MAX_FAILURES_PER_TITLE:
                 notes.append(f"{count - MAX_FAILURES_PER_TITLE} more failures like '{title}' ({requirement})")
@@ -211,8 +243,18 @@ class _Run:
                 verdict, reason = Verdict.NOT_RUN, "no answers were received to judge"
             else:
                 verdict, reason = (Verdict.FAIL if failures else Verdict.PASS), ""
-            results.append(CheckResult(spec.name, spec.requirements, spec.description, verdict, reason=reason,
-                                       failures=failures, requests=seen, notes=notes))
+            results.append(
+                CheckResult(
+                    spec.name,
+                    spec.requirements,
+                    spec.description,
+                    verdict,
+                    reason=reason,
+                    failures=failures,
+                    requests=seen,
+                    notes=notes,
+                )
+            )
         return results
 
     def _has(self, need: str) -> bool:
@@ -229,8 +271,12 @@ class _TargetDied(Exception):
     pass
 
 
-async def execute(target: Target, options: RunOptions, progress: Progress | None = None,
-                  runner_hook: Callable[[Any], None] | None = None) -> RunResult:
+async def execute(
+    target: Target,
+    options: RunOptions,
+    progress: Progress | None = None,
+    runner_hook: Callable[[Any], None] | None = None,
+) -> RunResult:
     """Run the suite; ``runner_hook`` receives the internal run object (used to mark interruptions)."""
     run = _Run(target, options, progress)
     if runner_hook:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from conformance.errors import UsageError
 from conformance.redact import Redactor
 from conformance.results import Exchange
 
@@ -93,7 +95,7 @@ class Client:
         self.request_timeout = request_timeout
         self._client = httpx.AsyncClient(
             transport=transport,
-            verify=verify,
+            verify=_tls(verify),
             follow_redirects=False,
             timeout=httpx.Timeout(request_timeout),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
@@ -117,7 +119,9 @@ class Client:
         error = None
         try:
             async with asyncio.timeout(self.request_timeout):
-                request = self._client.build_request(method, url, headers=_wire_headers(headers), content=body)
+                request = self._client.build_request(
+                    method, url, headers=_wire_headers(headers), content=body
+                )
                 response = await self._client.send(request, stream=True)
                 try:
                     status = response.status_code
@@ -151,8 +155,9 @@ class Client:
             truncated=truncated,
             elapsed_ms=elapsed_ms,
             error=error,
-            exchange=self._evidence(method, url, headers, status, response_headers, raw, truncated,
-                                    elapsed_ms, error),
+            exchange=self._evidence(
+                method, url, headers, status, response_headers, raw, truncated, elapsed_ms, error
+            ),
         )
 
     def _evidence(
@@ -184,14 +189,24 @@ class Client:
         )
 
 
-def _wire_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, bytes]]:
+def _tls(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx 0.28 deprecates a CA-bundle path for ``verify`` (a DeprecationWarning now, an error later)."""
+    if not isinstance(verify, str):
+        return verify
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"--ca-bundle {verify!r}: not a readable PEM CA bundle ({exc})") from exc
+
+
+def _wire_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     """Header values as bytes: latin-1 where it fits (obs-text such as a no-break space), else UTF-8."""
     out = []
     for name, value in headers:
         try:
-            out.append((name, value.encode("latin-1")))
+            out.append((name.encode("latin-1"), value.encode("latin-1")))
         except UnicodeEncodeError:
-            out.append((name, value.encode("utf-8")))
+            out.append((name.encode("latin-1", "replace"), value.encode("utf-8")))
     return out
 
 

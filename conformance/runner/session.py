@@ -59,7 +59,9 @@ class Session:
     def _execute(self, target: Target) -> RunResult:
         loop = asyncio.new_event_loop()
         holder: dict[str, Any] = {}
-        task = loop.create_task(execute(target, self.options, self.progress, lambda run: holder.update(run=run)))
+        task = loop.create_task(
+            execute(target, self.options, self.progress, lambda run: holder.update(run=run))
+        )
 
         def interrupt(sig: signal.Signals) -> None:
             self.signal_received = SIGNAL_NAMES[sig]

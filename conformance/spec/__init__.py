@@ -3,4 +3,12 @@
 from conformance.spec.catalogue import Erratum, Requirement, load_errata, load_requirements
 from conformance.spec.documents import PROFILES, Contract, load_contract
 
-__all__ = ["PROFILES", "Contract", "Erratum", "Requirement", "load_contract", "load_errata", "load_requirements"]
+__all__ = [
+    "PROFILES",
+    "Contract",
+    "Erratum",
+    "Requirement",
+    "load_contract",
+    "load_errata",
+    "load_requirements",
+]

@@ -10,6 +10,7 @@ from conformance.spec import PROFILES, load_contract, load_errata, load_requirem
 from conformance.spec.catalogue import ID_PATTERN, LEVELS
 from conformance.spec.documents import STOP_PATH, merge_patch
 
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_document_validates_and_loads_in_schemathesis(profile: str) -> None:
     contract = load_contract(profile)
@@ -25,7 +26,9 @@ def test_strict_constraints_are_exactly_the_pages() -> None:
     assert list(document["paths"][STOP_PATH]) == ["parameters", "put"]
     params = document["components"]["parameters"]
     for name, key in (("ProjectId", "project_id"), ("GroupId", "group_id")):
-        assert params[name]["name"] == key and params[name]["in"] == "path" and params[name]["required"] is True
+        assert (
+            params[name]["name"] == key and params[name]["in"] == "path" and params[name]["required"] is True
+        )
         assert params[name]["schema"] == {"type": "string", "minLength": 1, "maxLength": 1024}
     token = params["AuthToken"]
     assert (token["name"], token["in"], token["required"]) == ("X-Auth-Token", "header", True)
@@ -37,9 +40,14 @@ def test_strict_constraints_are_exactly_the_pages() -> None:
     assert "content" not in responses["200"]
     error = document["components"]["schemas"]["ErrorResponse"]
     assert error["required"] == ["error_msg", "error_code"]
-    assert {k: v["type"] for k, v in error["properties"].items()} == {"error_msg": "string", "error_code": "string"}
+    assert {k: v["type"] for k, v in error["properties"].items()} == {
+        "error_msg": "string",
+        "error_code": "string",
+    }
     for code in ("400", "403"):
-        assert responses[code]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+        assert responses[code]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorResponse"
+        }
     assert document["servers"][0]["url"] == "https://oms.{region}.myhuaweicloud.com"
     assert params["ProjectId"]["example"] == "f4e146cac1de45669c3fed73dc3b9c6f"
     assert params["GroupId"]["example"] == "157ece42-3270-4824-a3d2-f0187a03ca01"
@@ -86,7 +94,8 @@ def _flat(text: str) -> str:
 def test_page_sentences_are_quoted_verbatim(seed_page: str) -> None:
     page = _flat(seed_page)
     quoted = [r.source for r in load_requirements().values()] + [
-        r.source.get("also_from", {}) for r in load_requirements().values()]
+        r.source.get("also_from", {}) for r in load_requirements().values()
+    ]
     for source in quoted:
         if source.get("kind", "page") == "page" and source.get("text"):
             for piece in source["text"].split(" | "):
@@ -101,8 +110,12 @@ def test_errata_cite_the_page(seed_page: str) -> None:
         assert erratum.quote and erratum.problem and erratum.resolution
         for piece in erratum.quote.split(" | "):
             assert _flat(piece) in page, (erratum.id, piece)
-    assert {e.id for e in errata} >= {"ERRATUM-EXAMPLE-URL", "ERRATUM-UNDOCUMENTED-STATUSES",
-                                       "ERRATUM-PAUSABLE-STATE-NAMES", "ERRATUM-EXAMPLE-RESPONSE-NONE"}
+    assert {e.id for e in errata} >= {
+        "ERRATUM-EXAMPLE-URL",
+        "ERRATUM-UNDOCUMENTED-STATUSES",
+        "ERRATUM-PAUSABLE-STATE-NAMES",
+        "ERRATUM-EXAMPLE-RESPONSE-NONE",
+    }
 
 
 def test_every_requirement_has_a_check() -> None:

@@ -17,8 +17,18 @@ from conformance import aksk
 PROJECT, OTHER = "proj-a-0001", "proj-b-0002"
 TOKEN, OTHER_TOKEN = "tok-A-" + "s3cr3t" * 6, "tok-B-" + "0th3r" * 6
 AK, SK = "AKMODEL0001", "SKMODEL-secret-0001"
-STATUSES = {"waiting": 0, "creating": 1, "monitoring": 2, "paused": 3, "create_failed": 4, "migrate_failed": 5,
-            "completed": 6, "pausing": 7, "deleting": 8, "deleted": 9}
+STATUSES = {
+    "waiting": 0,
+    "creating": 1,
+    "monitoring": 2,
+    "paused": 3,
+    "create_failed": 4,
+    "migrate_failed": 5,
+    "completed": 6,
+    "pausing": 7,
+    "deleting": 8,
+    "deleted": 9,
+}
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,9 @@ class Model:
         if c.huawei:
             if c.plain_401:
                 return 401, [(b"content-type", b"application/json")], b'{"error_code":"X","error_msg":"no"}'
-            return self.error(401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail")
+            return self.error(
+                401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail"
+            )
         if malformed:
             return self.error(c.malformed_token_status, "OMS.0064", "Invalid request parameters.")
         return self.error(403, "OMS.0003", "Forbidden.")
@@ -105,7 +117,7 @@ class Model:
             return {TOKEN: PROJECT, OTHER_TOKEN: OTHER}.get(token)
         auth = headers.get("authorization", "")
         if auth.startswith(aksk.ALGORITHM) and self.choices.huawei:
-            fields = dict(p.strip().split("=", 1) for p in auth[len(aksk.ALGORITHM):].split(","))
+            fields = dict(p.strip().split("=", 1) for p in auth[len(aksk.ALGORITHM) :].split(","))
             if fields.get("Access") != AK:
                 return None
             if self.choices.any_signature:
@@ -124,7 +136,13 @@ class Model:
             return 431, [(b"content-type", b"text/html")], b"<html>431 Request Header Fields Too Large</html>"
         parts = raw_path.split("/")
         method = scope["method"]
-        is_stop = len(parts) == 6 and parts[0] == "" and parts[1] == "v2" and parts[3] == "taskgroups" and parts[5] == "stop"
+        is_stop = (
+            len(parts) == 6
+            and parts[0] == ""
+            and parts[1] == "v2"
+            and parts[3] == "taskgroups"
+            and parts[5] == "stop"
+        )
         is_show = c.huawei and len(parts) == 5 and parts[1] == "v2" and parts[3] == "taskgroups"
         if not (is_stop or is_show):
             return self.error(404, "APIGW.0101", "The API does not exist or has not been published.")
@@ -196,7 +214,11 @@ class Model:
             if not c.stop_is_noop:
                 self.groups[key] = 3 if c.settle_to_paused else 7
         elif c.error_200_for_not_pausable:
-            return 200, [(b"content-type", b"application/json")], b'{"error_code":"OMS.0066","error_msg":"not running"}'
+            return (
+                200,
+                [(b"content-type", b"application/json")],
+                b'{"error_code":"OMS.0066","error_msg":"not running"}',
+            )
         else:
             return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         hdrs = [(b"content-type", b"application/json")] if c.success_body else []
@@ -221,10 +243,15 @@ def target_data(base_url: str, *, huawei: bool = False, aksk_only: bool = False)
             name = next(n for n, c in STATUSES.items() if c == code)
             groups.setdefault(name, []).append(group)
     data: dict[str, Any] = {
-        "base_url": base_url, "project_id": PROJECT, "profile": "huawei" if huawei else "strict",
+        "base_url": base_url,
+        "project_id": PROJECT,
+        "profile": "huawei" if huawei else "strict",
         "groups": groups,
-        "other_project": {"project_id": OTHER, "token": OTHER_TOKEN,
-                          "groups": {"monitoring": ["other-monitoring-0"], "creating": ["other-creating-0"]}},
+        "other_project": {
+            "project_id": OTHER,
+            "token": OTHER_TOKEN,
+            "groups": {"monitoring": ["other-monitoring-0"], "creating": ["other-creating-0"]},
+        },
     }
     if aksk_only:
         data["aksk"] = {"ak": AK, "sk": SK}

@@ -23,15 +23,18 @@ class Recording(Model):
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = dict(scope["headers"])
-        self.seen.append((scope["method"], scope["raw_path"], headers.get(b"x-auth-token", b"").decode("latin-1")))
+        self.seen.append(
+            (scope["method"], scope["raw_path"], headers.get(b"x-auth-token", b"").decode("latin-1"))
+        )
         await super().__call__(scope, receive, send)
 
 
 def _run(seed: int, depth: str = "quick") -> Recording:
     app = Recording()
     target = parse_target(target_data("http://model.test"))
-    asyncio.run(execute(target, RunOptions(seed=seed, depth=depth, reruns=0,
-                                           transport=httpx.ASGITransport(app=app))))
+    asyncio.run(
+        execute(target, RunOptions(seed=seed, depth=depth, reruns=0, transport=httpx.ASGITransport(app=app)))
+    )
     return app
 
 
