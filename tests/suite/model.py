@@ -67,6 +67,7 @@ class Choices:
     show_wrong_status: bool = False
     any_signature: bool = False
     delete_on_delete: bool = False
+    case_sensitive_headers: bool = False  # only meaningful behind raw_server.py, which keeps the case
     huawei: bool = False
 
 
@@ -132,6 +133,12 @@ class Model:
         c = self.choices
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if c.case_sensitive_headers:
+            # A hand-rolled server that looks the header up by its exact name.
+            exact = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            headers.pop("x-auth-token", None)
+            if "X-Auth-Token" in exact:
+                headers["x-auth-token"] = exact["X-Auth-Token"]
         if c.header_limit and sum(len(v) for v in headers.values()) > c.header_limit:
             return 431, [(b"content-type", b"text/html")], b"<html>431 Request Header Fields Too Large</html>"
         parts = raw_path.split("/")

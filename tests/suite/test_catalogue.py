@@ -119,3 +119,21 @@ def test_faulty_implementations_fail_for_the_right_requirement(name: str) -> Non
     assert got[requirement] is Verdict.FAIL, {rid: v for rid, v in got.items() if v is not Verdict.PASS}
     if requirement in {rid for rid, _ in got.items()} and load_requirements()[requirement].level == "MUST":
         assert not result.conforms(load_requirements())
+
+
+@pytest.mark.parametrize("case_sensitive", [False, True])
+def test_header_case_over_a_real_socket(case_sensitive: bool) -> None:
+    """Real servers lower-case header names before an application sees them, so this fault needs a
+    hand-rolled server that keeps the case - the kind a hurried implementer writes."""
+    from .raw_server import serve
+
+    app = Model(variant(case_sensitive_headers=case_sensitive))
+    with serve(app) as base_url:
+        target = parse_target(target_data(base_url))
+        result = asyncio.run(
+            execute(
+                target, RunOptions(seed=7, reruns=0, request_timeout=2.0, checks=["header-case", "operation"])
+            )
+        )
+    expected = Verdict.FAIL if case_sensitive else Verdict.PASS
+    assert verdicts(result)["STOP-HEADER-CASE"] is expected
