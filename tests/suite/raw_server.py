@@ -32,15 +32,9 @@ async def _serve_one(app: Model, reader: asyncio.StreamReader, writer: asyncio.S
                 "headers": raw,
                 "query_string": b"",
             }
-            messages: list[dict[str, Any]] = []
-
-            async def receive() -> dict[str, Any]:
-                return {"type": "http.request", "body": b"", "more_body": False}
-
-            async def send(message: dict[str, Any]) -> None:
-                messages.append(message)
-
-            await app(scope, receive, send)
+            collector = _Collector()
+            await app(scope, _receive, collector.send)
+            messages = collector.messages
             start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
             out = [f"HTTP/1.1 {start['status']} X".encode()]
             out += [k + b": " + v for k, v in start["headers"]]
@@ -53,6 +47,18 @@ async def _serve_one(app: Model, reader: asyncio.StreamReader, writer: asyncio.S
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
 
 
 @contextlib.contextmanager
