@@ -146,11 +146,16 @@ def no_server_error(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]
                 f"Received: {result.status}\nExpected: a documented 2xx/4xx answer for any input",
             )
         ]
-    if (
-        result.status is None
-        and result.error
-        and not result.error.startswith(("no complete answer", "not sent"))
-    ):
+    if result.error and not result.error.startswith(("no complete answer", "not sent")):
+        if result.status is not None:
+            return [
+                (
+                    "STOP-ROBUST",
+                    "Answer cut off",
+                    f"Received: {result.status}, then the connection failed mid-body ({result.error})\n"
+                    "Expected: a complete answer",
+                )
+            ]
         return [
             (
                 "STOP-ROBUST",

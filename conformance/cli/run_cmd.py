@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from conformance.cli import main
-from conformance.errors import ExitCode, UsageError
+from conformance.errors import ADVICE, ExitCode, UsageError
 from conformance.results import CheckResult, RunResult, Verdict
 from conformance.runner.engine import RunOptions
 from conformance.runner.session import Session
@@ -194,6 +194,9 @@ def run(
     if session.signal_received:
         ctx.exit(int(ExitCode.INTERRUPTED if session.signal_received == "SIGINT" else ExitCode.TERMINATED))
     if not result.complete:
+        if result.incomplete_reason.startswith("target unreachable"):
+            click.secho(f"error: {result.incomplete_reason}", fg="red", err=True)
+            click.echo(ADVICE["unreachable"], err=True)
         ctx.exit(int(ExitCode.UNREACHABLE))
     ctx.exit(int(ExitCode.OK if result.conforms(load_requirements()) else ExitCode.NON_CONFORMANT))
 

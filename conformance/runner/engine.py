@@ -144,6 +144,10 @@ class _Run:
                     result = await self.run_scenario(spec)
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
+        except TargetUnreachable as exc:
+            # Still a result: nightly jobs keep a report saying the target was unreachable.
+            self.result.complete = False
+            self.result.incomplete_reason = f"target unreachable: {exc.message}"
         except _TargetDied as exc:
             self.result.complete = False
             self.result.incomplete_reason = f"the target stopped answering ({exc})"

@@ -1,0 +1,111 @@
+"""Targets that are not there, or go away: unreachable, dying mid-run, and the user pressing Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.conftest import TOKEN, RawServer, answer, cli_args, read_request, response
+
+CHECKS = "operation,hostile-ids,no-server-error,error-envelope"
+
+
+def test_closed_port_is_unreachable_quickly(run_cli):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    outcome = run_cli(f"http://127.0.0.1:{port}", checks=CHECKS, timeout=5)
+    assert outcome.exit_code == 3
+    assert f"http://127.0.0.1:{port} did not answer: connection failed" in outcome.stderr
+    assert "Check the base URL" in outcome.stderr  # the one line of advice for this kind
+    assert outcome.wall_s < 2  # refused at once, not after --request-timeout
+    outcome.assert_no_token()
+
+
+def test_target_dying_mid_run_keeps_results_and_is_incomplete(serve, run_cli):
+    good = answer(response(400))
+    lock = threading.Lock()
+    count = [0]
+
+    def handle(conn: socket.socket, server: RawServer) -> None:
+        with lock:
+            count[0] += 1
+            last = count[0] == 6  # preflight, operation, then 4 of hostile-ids
+        good(conn, server)
+        if last:
+            server.stop_listening()
+
+    server = serve(handle)
+    outcome = run_cli(server.base_url, checks=CHECKS)
+    assert outcome.exit_code == 3, outcome.stdout + outcome.stderr
+    report = outcome.report
+    assert report["complete"] is False
+    assert "the target stopped answering" in report["incomplete_reason"]
+    assert "connection failed" in report["incomplete_reason"]
+    verdicts = outcome.verdicts()
+    assert verdicts["operation"] == "pass"  # found before the target died, and kept
+    assert verdicts["error-envelope"] == "pass"
+    assert report["requests"] >= 5
+    assert report["verdict"] == "INCOMPLETE"
+    assert "INCOMPLETE" in outcome.stdout
+    outcome.assert_no_token()
+
+
+def slow(conn: socket.socket, server: RawServer) -> None:
+    if read_request(conn, server) is not None and not server.stopped.wait(0.3):
+        conn.sendall(response(400))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_signal_during_run_writes_partial_report(serve, tmp_path: Path, sig, code, name):
+    server = serve(slow)
+    report_dir = tmp_path / "reports"
+    env = {k: v for k, v in os.environ.items() if k != "OMS_TOKEN"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            *cli_args(server.base_url, report_dir, checks=CHECKS, timeout=2, formats="json,md"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while len(server.received) < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)  # started, past the preflight and into the checks (~1 s)
+        assert proc.poll() is None, proc.communicate()
+        signalled = time.monotonic()
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=15)
+        stopped_in = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == code, stderr
+    assert stopped_in < 3  # the in-flight request is cancelled, not waited for
+    report = json.loads((report_dir / "conformance.json").read_text(encoding="utf-8"))
+    assert report["complete"] is False
+    assert report["incomplete_reason"] == f"interrupted by {name}"
+    assert report["verdict"] == "INCOMPLETE"
+    assert {c["check"]: c["verdict"] for c in report["checks"]}["operation"] == "pass"
+    assert (report_dir / "summary.md").exists()
+    assert "INCOMPLETE" in stdout
+    for text in (stdout, stderr, *(p.read_text(encoding="utf-8") for p in report_dir.iterdir())):
+        assert TOKEN not in text
