@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 
-import pytest
-
 from tests.hostile.conftest import ENVELOPE, TOKEN, RawServer, answer, read_request, reset, response
 
 CHECKS = "operation,unknown-group,error-envelope,no-server-error,documented-status,timely"
