@@ -91,6 +91,18 @@ class RequirementVerdict:
         return "error" if self.requirement.level == "MUST" else "warning"
 
 
+def _verdict_for(check: CheckResult, requirement: str) -> Verdict:
+    """A check's verdict as far as one of its requirements goes: failing (or flaky, or known) only through
+    failures of that requirement; a check that failed for another requirement passed this one."""
+    if check.verdict is Verdict.NOT_RUN:
+        return Verdict.NOT_RUN
+    if any(f.requirement == requirement for f in check.failures):
+        return check.verdict
+    if check.verdict is Verdict.FAIL and not check.failures:
+        return Verdict.FAIL
+    return Verdict.PASS
+
+
 @dataclass
 class RunResult:
     tool_version: str
@@ -116,17 +128,9 @@ class RunResult:
             if not req.applies_to(self.profile):
                 continue
             linked = [c for c in self.checks if req.id in c.requirements]
-            verdicts = {c.verdict for c in linked}
-            # A check that fails for another requirement still passed this one.
+            verdicts = {_verdict_for(c, req.id) for c in linked}
+            verdict = next((v for v in _PRECEDENCE if v in verdicts), Verdict.NOT_RUN)
             own_failures = [f for c in linked for f in c.failures if f.requirement == req.id]
-            if own_failures:
-                known = all(c.verdict is Verdict.KNOWN_FAILURE for c in linked if c.failures)
-                verdict = Verdict.KNOWN_FAILURE if known else Verdict.FAIL
-                if any(c.verdict is Verdict.FLAKY for c in linked if c.failures):
-                    verdict = Verdict.FLAKY
-            else:
-                verdicts.discard(Verdict.FAIL)  # failures of this check belong to other requirements
-                verdict = next((v for v in _PRECEDENCE if v in verdicts), Verdict.NOT_RUN)
             out.append(RequirementVerdict(req, verdict, [c.check for c in linked], own_failures))
         return out
 

@@ -56,7 +56,10 @@ def render(
     run: RunResult, fmt: str, *, catalogue: Catalogue | None = None, secrets: Sequence[str] = ()
 ) -> str:
     """One report as text, checked for ``secrets``."""
-    (name,) = parse_formats([fmt])
+    names = parse_formats([fmt])
+    if len(names) != 1:
+        raise UsageError(f"expected one report format, got {fmt!r}; choose from {', '.join(ALL_FORMATS)}")
+    name = names[0]
     text = FORMATS[name][1](run, catalogue)
     check_for_secrets(name, text, secrets)
     return text

@@ -1,0 +1,202 @@
+"""What every report format derives the same way, so that the formats cannot disagree.
+
+The verdict line, the totals, the per-(check, requirement) outcome, the latency summary, the clusters of
+similar failures and the command that reproduces a run are computed here once; each writer only lays them
+out. Everything is read from the dataclass fields of :mod:`conformance.results` - never from exception text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from conformance.errors import ConformanceError
+from conformance.results import CheckResult, Failure, RequirementVerdict, RunResult, Verdict
+from conformance.spec import Requirement, load_requirements
+
+Catalogue = Mapping[str, Requirement]
+
+# Display order of verdicts in every format: the ones that need attention first.
+VERDICT_ORDER = (Verdict.FAIL, Verdict.FLAKY, Verdict.KNOWN_FAILURE, Verdict.NOT_RUN, Verdict.PASS)
+VERDICT_LABELS = {
+    Verdict.PASS: "pass",
+    Verdict.FAIL: "fail",
+    Verdict.FLAKY: "flaky",
+    Verdict.KNOWN_FAILURE: "known failure",
+    Verdict.NOT_RUN: "not run",
+}
+FAILING = frozenset({Verdict.FAIL, Verdict.FLAKY})
+
+# Upper bounds (ms) of the latency histogram's buckets; the last bucket is everything slower.
+LATENCY_BUCKETS_MS = (10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0)
+
+# Shorter secrets are skipped, as the Redactor skips them: they occur by chance ("ok", "1").
+_MIN_SECRET_LENGTH = 4
+
+
+class SecretInReport(ConformanceError):
+    """A report would contain a secret: redaction missed something, so nothing is written."""
+
+    kind = "error"
+
+
+def catalogue_or_default(catalogue: Catalogue | None) -> Catalogue:
+    return load_requirements() if catalogue is None else catalogue
+
+
+def verdict_line(run: RunResult, catalogue: Catalogue) -> str:
+    """One phrase every format leads with: conforms / does not conform / incomplete."""
+    if not run.complete:
+        return "INCOMPLETE"
+    return "CONFORMS" if run.conforms(dict(catalogue)) else "DOES NOT CONFORM"
+
+
+def status_sort_key(key: str) -> tuple[int, str]:
+    return (0, key.zfill(3)) if key.isdigit() else (1, key)
+
+
+def sorted_status_counts(run: RunResult) -> list[tuple[str, int]]:
+    return sorted(run.status_counts.items(), key=lambda item: status_sort_key(item[0]))
+
+
+def percentile(values: Sequence[float], percent: int) -> float:
+    """Nearest-rank percentile of sorted ``values`` (0.0 for none): an observed value, never interpolated."""
+    if not values:
+        return 0.0
+    rank = max(1, -(-len(values) * percent // 100))  # integer ceil: no float rounding at bucket edges
+    return values[rank - 1]
+
+
+def latency_summary(run: RunResult) -> dict[str, object]:
+    values = sorted(run.latencies_ms)
+    counts = [0] * (len(LATENCY_BUCKETS_MS) + 1)
+    for value in values:
+        index = next(
+            (i for i, edge in enumerate(LATENCY_BUCKETS_MS) if value <= edge), len(LATENCY_BUCKETS_MS)
+        )
+        counts[index] += 1
+    histogram: list[dict[str, object]] = [
+        {"le_ms": edge, "count": counts[i]} for i, edge in enumerate(LATENCY_BUCKETS_MS)
+    ]
+    histogram.append({"le_ms": None, "count": counts[-1]})
+    return {
+        "count": len(values),
+        "p50_ms": round(percentile(values, 50), 2),
+        "p90_ms": round(percentile(values, 90), 2),
+        "p99_ms": round(percentile(values, 99), 2),
+        "max_ms": round(values[-1], 2) if values else 0.0,
+        "histogram": histogram,
+    }
+
+
+def bucket_label(le_ms: object, previous: object) -> str:
+    if le_ms is None:
+        return f">{_ms(previous)}"
+    return f"≤{_ms(le_ms)}"
+
+
+def _ms(value: object) -> str:
+    number = float(value) if isinstance(value, int | float) else 0.0
+    return f"{number / 1000:g}s" if number >= 1000 else f"{number:g}ms"
+
+
+def total_requests(run: RunResult) -> int:
+    return sum(run.status_counts.values())
+
+
+@dataclass(frozen=True)
+class Case:
+    """One (check, requirement) pair: the unit JUnit reports and the traceability matrix shows."""
+
+    check: CheckResult | None  # None: no selected check traces to the requirement
+    requirement: str
+    verdict: Verdict
+    failures: tuple[Failure, ...]
+
+
+def case_verdict(check: CheckResult, requirement: str) -> tuple[Verdict, tuple[Failure, ...]]:
+    """How ``check`` went *for one requirement*.
+
+    A check that failed only for another requirement passed this one."""
+    own = tuple(f for f in check.failures if f.requirement == requirement)
+    if check.verdict in (Verdict.FAIL, Verdict.FLAKY, Verdict.KNOWN_FAILURE) and not own and check.failures:
+        return Verdict.PASS, own
+    return check.verdict, own
+
+
+def cases(run: RunResult, verdicts: Sequence[RequirementVerdict]) -> Iterator[Case]:
+    """Every (check, requirement) pair of the applicable requirements, in catalogue then run order."""
+    by_name = {c.check: c for c in run.checks}
+    for rv in verdicts:
+        linked = [by_name[name] for name in rv.checks if name in by_name]
+        if not linked:
+            yield Case(None, rv.requirement.id, Verdict.NOT_RUN, ())
+        for check in linked:
+            verdict, own = case_verdict(check, rv.requirement.id)
+            yield Case(check, rv.requirement.id, verdict, own)
+
+
+def attention_first(verdicts: Sequence[RequirementVerdict]) -> list[RequirementVerdict]:
+    """Failing requirements first, then the rest, each group in catalogue order."""
+    rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
+    return sorted(verdicts, key=lambda rv: rank[rv.verdict])  # sorted() is stable: catalogue order within
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Failures that say the same thing (same check, title and answer): shown once with a count."""
+
+    check: str
+    title: str
+    failures: tuple[Failure, ...]
+
+    @property
+    def first(self) -> Failure:
+        return self.failures[0]
+
+
+def _cluster_key(failure: Failure) -> tuple[str, str, str]:
+    # The same check, title and answer status: the message differs only in the input that provoked it (an id,
+    # a length, the scenario it was seen in), which the cluster's list of curl lines still shows.
+    status = ""
+    if failure.evidence:
+        first = failure.evidence[0]
+        status = str(first.status) if first.status is not None else "no response"
+    return failure.check, failure.title, status
+
+
+def clusters(failures: Sequence[Failure]) -> list[Cluster]:
+    groups: dict[tuple[str, str, str], list[Failure]] = {}
+    for failure in failures:
+        groups.setdefault(_cluster_key(failure), []).append(failure)
+    return [Cluster(key[0], key[1], tuple(group)) for key, group in groups.items()]
+
+
+def reproduce_command(run: RunResult) -> str:
+    options = f"--profile {run.profile} --depth {run.depth} --seed {run.seed}"
+    return f"oms-conformance run --target target.yaml {options}"
+
+
+def check_for_secrets(name: str, text: str, secrets: Sequence[str]) -> None:
+    """Defence in depth: refuse to hand out a report that contains a secret in any of the usual encodings.
+
+    The message never shows the secret; it names the report format only.
+    """
+    for secret in secrets:
+        if len(secret) < _MIN_SECRET_LENGTH:
+            continue
+        forms = {
+            secret,
+            quote(secret, safe=""),
+            html.escape(secret),
+            html.escape(secret, quote=False),
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+        }
+        if any(form in text for form in forms):
+            raise SecretInReport(
+                f"the {name} report would contain a secret (redaction missed it); no report was written"
+            )

@@ -1,0 +1,280 @@
+"""``report.html``: the whole run on one page that works offline, from a CI artifact or an e-mail.
+
+One self-contained file: inline CSS, inline SVG charts, no script, and a Content-Security-Policy that forbids
+the browser to load anything, so the page cannot leak what it shows and looks the same everywhere. Every value
+from the run goes through :func:`html.escape` - response bodies are attacker-controlled text.
+
+Sections, in reading order: the verdict; counts; status codes and latency; the traceability matrix
+(requirement -> source sentence -> checks -> verdict); failures grouped by requirement, similar ones
+clustered, with evidence and curl lines; the checks; the source page's errata; run metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from html import escape
+from pathlib import Path
+
+from conformance.reports._common import (
+    VERDICT_LABELS,
+    VERDICT_ORDER,
+    Catalogue,
+    Cluster,
+    attention_first,
+    bucket_label,
+    case_verdict,
+    catalogue_or_default,
+    clusters,
+    latency_summary,
+    reproduce_command,
+    sorted_status_counts,
+    total_requests,
+    verdict_line,
+)
+from conformance.reports._svg import bar_chart, status_colour
+from conformance.results import CheckResult, Exchange, RequirementVerdict, RunResult, Verdict
+from conformance.spec import load_errata
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+MAX_EXAMPLES = 20  # similar failures listed under a cluster's first one
+_VERDICT_CLASS = {"CONFORMS": "ok", "DOES NOT CONFORM": "bad", "INCOMPLETE": "incomplete"}
+
+
+@cache
+def _css() -> str:
+    return (Path(__file__).with_name("report.css")).read_text(encoding="utf-8")
+
+
+def _pill(verdict: Verdict) -> str:
+    return f'<span class="pill v-{verdict.value}">{escape(VERDICT_LABELS[verdict])}</span>'
+
+
+def _header(run: RunResult, headline: str) -> str:
+    target = run.target.get("base_url", "")
+    meta = [
+        ("profile", run.profile),
+        ("target", str(target)),
+        ("seed", str(run.seed)),
+        ("depth", run.depth),
+        ("started", run.started_at),
+        ("duration", f"{run.duration_s:.1f} s"),
+        ("requests", str(total_requests(run))),
+    ]
+    items = "".join(f"<span>{escape(k)} <b>{escape(v)}</b></span>" for k, v in meta)
+    banner = ""
+    if not run.complete:
+        reason = run.incomplete_reason or "no reason given"
+        banner = f'<div class="banner"><b>The run did not finish:</b> {escape(reason)}</div>'
+    return (
+        '<header class="top"><div><h1>OMS conformance report</h1>'
+        '<div class="endpoint mono">PUT /v2/{project_id}/taskgroups/{group_id}/stop</div>'
+        f'<div class="meta">{items}</div>{banner}</div>'
+        f'<div class="verdict {_VERDICT_CLASS[headline]}" id="verdict">{escape(headline)}</div></header>'
+    )
+
+
+def _cards(totals: dict[str, int]) -> str:
+    cards = "".join(
+        f'<div class="card v-{v.value}" data-total="{v.value}"><div class="n">{totals[v.value]}</div>'
+        f'<div class="l">{escape(VERDICT_LABELS[v])}</div></div>'
+        for v in VERDICT_ORDER
+    )
+    return f'<section class="cards" aria-label="requirements by verdict">{cards}</section>'
+
+
+def _charts(run: RunResult) -> str:
+    statuses = bar_chart(
+        [(key, count, status_colour(key)) for key, count in sorted_status_counts(run)],
+        label="responses by status code",
+    )
+    summary = latency_summary(run)
+    histogram = summary["histogram"]
+    assert isinstance(histogram, list)
+    bars = []
+    previous: object = 0
+    for bucket in histogram:
+        bars.append((bucket_label(bucket["le_ms"], previous), int(bucket["count"]), "#0969da"))
+        previous = bucket["le_ms"]
+    stats = "".join(
+        f"<span>{name} <b>{summary[key]} ms</b></span>"
+        for name, key in (("p50", "p50_ms"), ("p90", "p90_ms"), ("p99", "p99_ms"), ("max", "max_ms"))
+    )
+    return (
+        '<section class="charts">'
+        f'<div class="panel"><h3>Responses by status code</h3>{statuses}</div>'
+        f'<div class="panel"><h3>Latency ({summary["count"]} answers)</h3>'
+        f'<div class="stats">{stats}</div>{bar_chart(bars, label="latency histogram", unit="answers")}</div>'
+        "</section>"
+    )
+
+
+def _matrix(verdicts: list[RequirementVerdict], by_name: dict[str, CheckResult]) -> str:
+    rows = []
+    for rv in verdicts:
+        req = rv.requirement
+        chips = []
+        for name in rv.checks:
+            check = by_name.get(name)
+            if check is None:
+                continue
+            verdict, _ = case_verdict(check, req.id)
+            chips.append(
+                f'<span class="chip v-{verdict.value}" title="{escape(VERDICT_LABELS[verdict])}">'
+                f"{escape(name)}</span>"
+            )
+        link = f'<a href="#fail-{escape(req.id)}">' if rv.failures else ""
+        rows.append(
+            f'<tr id="req-{escape(req.id)}" data-verdict="{rv.verdict.value}">'
+            f'<td class="id">{link}{escape(req.id)}{"</a>" if link else ""}'
+            f'<div class="muted">{escape(req.title)}</div></td>'
+            f'<td><span class="level {escape(req.level)}">{escape(req.level)}</span></td>'
+            f"<td><blockquote>{escape(req.source_text)}</blockquote>"
+            f'<div class="ref">{escape(req.source_ref)}</div></td>'
+            f"<td>{''.join(chips) or '<span class=muted>none selected</span>'}</td>"
+            f"<td>{_pill(rv.verdict)}</td></tr>"
+        )
+    return (
+        '<h2 id="matrix">Traceability matrix</h2><table><thead><tr><th>Requirement</th><th>Level</th>'
+        "<th>Source sentence</th><th>Checks</th><th>Verdict</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _exchange(exchange: Exchange) -> str:
+    body = ""
+    if exchange.response_body:
+        cut = " (truncated)" if exchange.body_truncated else ""
+        body = (
+            f"<details><summary>response body{cut}</summary>"
+            f"<pre>{escape(exchange.response_body)}</pre></details>"
+        )
+    return (
+        f'<div class="exchange"><span class="mono">{escape(exchange.describe())}</span>'
+        f' <span class="muted">{exchange.elapsed_ms:g} ms</span>{body}</div>'
+    )
+
+
+def _cluster(cluster: Cluster) -> str:
+    first = cluster.first
+    evidence = "".join(_exchange(x) for x in first.evidence)
+    curl = f'<pre class="curl">{escape(first.curl)}</pre>' if first.curl else ""
+    more = ""
+    rest = cluster.failures[1 : MAX_EXAMPLES + 1]
+    if rest:
+        lines = "\n".join(f.curl or (f.evidence[0].describe() if f.evidence else f.message) for f in rest)
+        extra = len(cluster.failures) - 1 - len(rest)
+        tail = f"\n... and {extra} more" if extra > 0 else ""
+        more = (
+            f"<details><summary>{len(cluster.failures) - 1} similar failure(s)</summary>"
+            f'<pre class="curl">{escape(lines + tail)}</pre></details>'
+        )
+    return (
+        f'<div class="cluster"><div class="cluster-head"><b>{escape(first.title)}</b>'
+        f'<span class="muted">check <span class="mono">{escape(cluster.check)}</span></span>'
+        f'<span class="count">×{len(cluster.failures)}</span></div>'
+        f"<pre>{escape(first.message)}</pre>{evidence}{curl}{more}</div>"
+    )
+
+
+def _failures(verdicts: list[RequirementVerdict], by_name: dict[str, CheckResult]) -> str:
+    groups = []
+    for rv in attention_first([rv for rv in verdicts if rv.failures]):
+        req = rv.requirement
+        reasons = sorted({by_name[n].reason for n in rv.checks if n in by_name and by_name[n].reason})
+        # Why a known failure is tolerated, or what made a result flaky; a plain failure speaks for itself.
+        why = (
+            f'<div class="muted">{escape("; ".join(reasons))}</div>' if rv.verdict is not Verdict.FAIL else ""
+        )
+        groups.append(
+            f'<div class="failure-group v-{rv.verdict.value}" id="fail-{escape(req.id)}">'
+            f"<h3>{escape(req.id)}: {escape(req.title)} {_pill(rv.verdict)} "
+            f'<span class="level {escape(req.level)}">{escape(req.level)}</span></h3>'
+            f'<div class="statement">{escape(req.statement)}</div>{why}'
+            f"{''.join(_cluster(c) for c in clusters(rv.failures))}</div>"
+        )
+    if not groups:
+        return '<h2 id="failures">Failures</h2><p class="muted">No failures.</p>'
+    return f'<h2 id="failures">Failures by requirement</h2>{"".join(groups)}'
+
+
+def _checks(run: RunResult) -> str:
+    rows = []
+    for check in run.checks:
+        details = [escape(check.reason)] if check.reason else []
+        details += [f'<div class="muted">{escape(note)}</div>' for note in check.notes]
+        rows.append(
+            f'<tr><td><span class="mono">{escape(check.check)}</span>'
+            f'<div class="muted">{escape(check.description)}</div></td>'
+            f'<td class="mono nowrap">{"<br>".join(escape(r) for r in check.requirements)}</td>'
+            f"<td>{_pill(check.verdict)}</td><td class=num>{check.requests}</td>"
+            f"<td class=num>{check.duration_s:.2f} s</td><td>{''.join(details)}</td></tr>"
+        )
+    return (
+        '<h2 id="checks">Checks</h2><table><thead><tr><th>Check</th><th>Requirements</th><th>Verdict</th>'
+        "<th>Requests</th><th>Time</th><th>Reason and notes</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _errata() -> str:
+    items = "".join(
+        f"<li><b>{escape(e.id)}</b>: {escape(e.title)}<blockquote>{escape(e.quote)}</blockquote>"
+        f'<div class="ref">{escape(e.section)}; concerns {escape(", ".join(e.requirements))}</div>'
+        f"<div>{escape(e.problem)}</div><div class=muted>Resolution: {escape(e.resolution)}</div></li>"
+        for e in load_errata()
+    )
+    return f'<h2 id="errata">Errata of the source page</h2><ul class="errata">{items}</ul>'
+
+
+def _plain(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _metadata(run: RunResult) -> str:
+    fields = [
+        ("tool version", run.tool_version),
+        ("contract version", run.contract_version),
+        ("profile", run.profile),
+        ("depth", run.depth),
+        ("seed", str(run.seed)),
+        ("started at", run.started_at),
+        ("finished at", run.finished_at),
+        ("duration", f"{run.duration_s:.3f} s"),
+        ("complete", "yes" if run.complete else f"no: {run.incomplete_reason}"),
+        ("skipped for safety", str(run.skipped_for_safety)),
+        *((f"target.{key}", _plain(run.target[key])) for key in sorted(run.target)),
+        ("reproduce", reproduce_command(run)),
+    ]
+    rows = "".join(f"<dt>{escape(k)}</dt><dd class=mono>{escape(v)}</dd>" for k, v in fields)
+    return f'<h2 id="metadata">Run metadata</h2><div class="panel"><dl class="metadata">{rows}</dl></div>'
+
+
+def render_html(run: RunResult, catalogue: Catalogue | None = None) -> str:
+    catalogue = catalogue_or_default(catalogue)
+    verdicts = run.requirements(dict(catalogue))
+    headline = verdict_line(run, catalogue)
+    by_name = {c.check: c for c in run.checks}
+    title = f"OMS conformance: {headline} ({run.profile}, seed {run.seed})"
+    body = "".join(
+        [
+            _header(run, headline),
+            _cards(run.totals(dict(catalogue))),
+            _charts(run),
+            _matrix(verdicts, by_name),
+            _failures(verdicts, by_name),
+            _checks(run),
+            _errata(),
+            _metadata(run),
+        ]
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_css()}</style></head>\n"
+        f"<body><main>{body}<footer>oms-conformance {escape(run.tool_version)} · contract "
+        f"{escape(run.contract_version)} · a self-contained page: it loads nothing from the network"
+        "</footer></main></body></html>\n"
+    )

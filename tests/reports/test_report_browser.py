@@ -1,0 +1,156 @@
+"""``report.html`` in a real headless browser: it renders, logs no console error, and requests nothing.
+
+Uses Debian's chromium. When it is missing the tests skip with the reason - unless running as root with
+``CI`` set or ``OMS_INSTALL_CHROMIUM=1``, where they install it with apt-get first. The screenshot is kept in
+``tests/artifacts/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conformance.reports import write_reports
+from tests.reports.sample_runs import sample_run
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+BROWSER_TIMEOUT = 90  # seconds for one chromium run; it takes about one
+_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # whatever slips through resolves nowhere
+]
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").lower() not in ("", "0", "false", "no")
+
+
+def _install_chromium() -> str | None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command, timeout in ((["apt-get", "update"], 300), (["apt-get", "install", "-y", "chromium"], 900)):
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout, env=env, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            pytest.skip(f"chromium is not installed and `{' '.join(command)}` failed: {exc}")
+        if done.returncode != 0:
+            pytest.skip(f"chromium is not installed and `{' '.join(command)}` failed: {done.stderr[-300:]}")
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return _find_chromium()
+
+
+def _find_chromium() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if found:
+        return found
+    if not (_truthy("CI") or _truthy("OMS_INSTALL_CHROMIUM")):
+        pytest.skip("chromium is not installed (/usr/bin/chromium); `apt-get install chromium`, or set "
+                    "OMS_INSTALL_CHROMIUM=1 and run as root to let the test install it")  # fmt: skip
+    if os.geteuid() != 0:
+        pytest.skip("chromium is not installed and installing it with apt-get needs root")
+    installed = _install_chromium()
+    if not installed:
+        pytest.skip("apt-get installed chromium but no `chromium` command is on PATH")
+    return installed
+
+
+@dataclass
+class BrowserRun:
+    stdout: str
+    stderr: str
+    netlog: Path
+
+    def console_messages(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if ":CONSOLE" in line]
+
+    def page_requests(self) -> list[str]:
+        """URLs the page itself asked for (the browser's own background traffic is told apart by its key)."""
+        data = json.loads(self.netlog.read_text(encoding="utf-8"))
+        start = data["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+        return [
+            event["params"]["url"]
+            for event in data["events"]
+            if event["type"] == start
+            and "file://" in str(event["params"].get("network_isolation_key", ""))
+            and not event["params"]["url"].startswith(("file:", "data:"))
+        ]
+
+
+def _browse(chromium: str, page: Path, workdir: Path, *extra: str) -> BrowserRun:
+    profile = workdir / f"profile-{len(list(workdir.iterdir()))}"
+    netlog = workdir / f"netlog-{profile.name}.json"
+    command = [
+        chromium,
+        *_FLAGS,
+        f"--user-data-dir={profile}",
+        f"--log-net-log={netlog}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *extra,
+        page.as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return BrowserRun(done.stdout, done.stderr, netlog)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("browser-report")
+    write_reports(sample_run("huawei"), out, ["html"])
+    return out / "report.html"
+
+
+def test_report_renders_to_a_screenshot(chromium: str, report: Path, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report-huawei.png"
+    shot.unlink(missing_ok=True)
+    _browse(chromium, report, tmp_path, f"--screenshot={shot}", "--window-size=1200,2000")
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1200, 2000)
+    assert len(data) > 50_000, "a blank page compresses to a few kilobytes; the report has charts and tables"
+
+
+def test_report_dom_has_the_verdict_no_console_errors_and_no_requests(
+    chromium: str, report: Path, tmp_path: Path
+) -> None:
+    browsed = _browse(chromium, report, tmp_path, "--dump-dom")
+    assert '<div class="verdict bad" id="verdict">DOES NOT CONFORM</div>' in browsed.stdout
+    assert 'id="req-STOP-AUTHN"' in browsed.stdout and "<svg" in browsed.stdout
+    assert browsed.console_messages() == []
+    assert browsed.page_requests() == []
+
+
+def test_the_browser_checks_do_catch_errors_and_requests(chromium: str, tmp_path: Path) -> None:
+    # Without this, the two empty lists above could come from checks that see nothing.
+    page = tmp_path / "canary.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><p id="v">canary</p><img src="https://example.invalid/x.png">'
+        '<script>console.error("canary error")</script></body></html>',
+        encoding="utf-8",
+    )
+    browsed = _browse(chromium, page, tmp_path, "--dump-dom")
+    assert 'id="v">canary<' in browsed.stdout
+    assert any("canary error" in line for line in browsed.console_messages())
+    assert browsed.page_requests() == ["https://example.invalid/x.png"]
