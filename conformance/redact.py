@@ -7,6 +7,7 @@ an ``Authorization`` header - by a placeholder that a replay reads from the envi
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from urllib.parse import quote
@@ -22,8 +23,15 @@ class Redactor:
         pairs: dict[str, str] = {}
         for value, placeholder in secrets:
             if value and len(value) >= _MIN_SECRET_LENGTH:
-                pairs[value] = placeholder
-                pairs.setdefault(quote(value, safe=""), placeholder)
+                # The forms an echo may take: as sent, percent-encoded, escaped inside a JSON string.
+                for form in (
+                    value,
+                    quote(value, safe=""),
+                    json.dumps(value)[1:-1],
+                    json.dumps(value, ensure_ascii=False)[1:-1],
+                    json.dumps(value)[1:-1].replace("/", "\\/"),
+                ):
+                    pairs.setdefault(form, placeholder)
         # Longest first, so a secret that contains another is replaced whole.
         self._pairs = sorted(pairs.items(), key=lambda item: -len(item[0]))
 

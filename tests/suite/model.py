@@ -75,6 +75,7 @@ class Choices:
 class Model:
     choices: Choices = field(default_factory=Choices)
     groups: dict[tuple[str, str], int] = field(default_factory=dict)
+    token: str = TOKEN
 
     def __post_init__(self) -> None:
         if not self.groups:
@@ -115,7 +116,7 @@ class Model:
     def authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw_path: str) -> str | None:
         token = headers.get("x-auth-token")
         if token is not None:
-            return {TOKEN: PROJECT, OTHER_TOKEN: OTHER}.get(token)
+            return {self.token: PROJECT, OTHER_TOKEN: OTHER}.get(token)
         auth = headers.get("authorization", "")
         if auth.startswith(aksk.ALGORITHM) and self.choices.huawei:
             fields = dict(p.strip().split("=", 1) for p in auth[len(aksk.ALGORITHM) :].split(","))
@@ -174,8 +175,8 @@ class Model:
         signed = headers.get("authorization", "").startswith(aksk.ALGORITHM)
         missing = (token is None or not token.strip()) and not signed
         if missing and c.missing_token_allowed:
-            token, missing = TOKEN, False
-            headers["x-auth-token"] = TOKEN
+            token, missing = self.token, False
+            headers["x-auth-token"] = self.token
         bad_length = not (1 <= len(project) <= 1024 and 1 <= len(group) <= 1024) or len(token or "") > 16384
         pausable_here = self.groups.get((project, group)) in (1, 2)
         if c.ignore_token_on_pausable and pausable_here:
@@ -243,7 +244,9 @@ def fixture_groups() -> dict[tuple[str, str], int]:
     return groups
 
 
-def target_data(base_url: str, *, huawei: bool = False, aksk_only: bool = False) -> dict[str, Any]:
+def target_data(
+    base_url: str, *, huawei: bool = False, aksk_only: bool = False, token: str = TOKEN
+) -> dict[str, Any]:
     groups: dict[str, list[str]] = {}
     for (project, group), code in fixture_groups().items():
         if project == PROJECT:
@@ -263,7 +266,7 @@ def target_data(base_url: str, *, huawei: bool = False, aksk_only: bool = False)
     if aksk_only:
         data["aksk"] = {"ak": AK, "sk": SK}
     else:
-        data["token"] = TOKEN
+        data["token"] = token
     if huawei and not aksk_only:
         data["aksk"] = {"ak": AK, "sk": SK}
     return data

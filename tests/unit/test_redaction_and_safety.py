@@ -56,3 +56,14 @@ def test_guard_refuses_uuid_shaped_and_listed_ids() -> None:
     assert guard.allows_generated(minted) and minted != guard.mint()
     assert guard.skipped == 3
     assert SafetyGuard(set(), seed=5).mint() == minted  # the same seed mints the same ids
+
+
+@given(token=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), min_size=4, max_size=60))
+def test_json_escaped_echoes_are_redacted(token: str) -> None:
+    import json
+
+    redactor = Redactor([(token, "$OMS_TOKEN")])
+    body = json.dumps({"error_msg": f"token {token} is invalid"})
+    redacted = redactor.text(body)
+    assert token not in redacted
+    assert json.dumps(token)[1:-1] not in redacted
