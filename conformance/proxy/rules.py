@@ -1,0 +1,274 @@
+"""What the proxy judges: a client's request head against the contract, an upstream's answer via the oracles.
+
+The request rules are the client's side of the contract, which the checks never needed (the checks *are*
+the client): the operation is PUT on ``/v2/{project_id}/taskgroups/{group_id}/stop``, each id is one
+correctly percent-encoded segment of 1..1024 characters, and a credential is present (``X-Auth-Token`` of
+1..16,384 characters, or in the huawei profile an ``SDK-HMAC-SHA256`` signature). They read only the head
+(method, raw path, headers), so ``--enforce`` can refuse a request before a byte of it is forwarded.
+
+The response rules are not written again here: the answer is wrapped as the :class:`Sent` the response
+checks of :mod:`conformance.checks.oracles` judge, and those checks are called as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+from urllib.parse import unquote_to_bytes
+
+from conformance.checks import oracles
+from conformance.checks.context import Sent
+from conformance.checks.registry import CHECKS
+from conformance.runner.http import HttpResult
+from conformance.server.faults import prefer_code
+from conformance.spec import Contract
+
+if TYPE_CHECKING:
+    from conformance.checks.context import CheckContext
+
+MAX_ID_CHARS = 1024
+MAX_TOKEN_CHARS = 16_384
+# RFC 3986 pchar: a run of what may stand in a path segment, then the first byte that may not (if any).
+_BAD_BYTE = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*(.)?", re.DOTALL)
+_SIGNATURE = re.compile(
+    r"SDK-HMAC-SHA256\s+Access=[^,\s]+,\s*SignedHeaders=[^,\s]+,\s*Signature=[0-9a-fA-F]+\s*"
+)
+
+# The requirements each half of the proxy traces to (the CheckResults of a proxy report).
+REQUEST_REQUIREMENTS = (
+    "STOP-OPERATION",
+    "STOP-METHODS",
+    "STOP-PROJECT-LEN",
+    "STOP-GROUP-LEN",
+    "STOP-TOKEN-REQUIRED",
+    "STOP-TOKEN-LEN",
+)
+# Response checks of the run that also make sense for traffic the proxy only watches ("timely" needs the
+# run's own request timeout; the proxy has none of its client's).
+RESPONSE_CHECKS = (
+    "documented-status",
+    "error-envelope",
+    "success-body",
+    "no-server-error",
+    "no-credential-echo",
+    "request-id",
+    "gateway-401",
+)
+_RESPONSE_FNS: dict[str, Callable[..., list[tuple[str, str, str]]]] = {
+    "documented-status": oracles.documented_status,
+    "error-envelope": oracles.error_envelope,
+    "success-body": oracles.success_body,
+    "no-server-error": oracles.no_server_error,
+    "no-credential-echo": oracles.no_credential_echo,
+    "request-id": oracles.request_id,
+    "gateway-401": oracles.gateway_401,
+}
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """What the proxy knows of a request before its body: enough to judge it and to classify its answer."""
+
+    method: str
+    raw_path: bytes  # without the query
+    kind: str  # "stop" | "other-method" | "show" | "other" (a path that is not the operation's)
+    token: str | None  # the X-Auth-Token as sent (for echo checks and redaction), never printed
+    prefer: int | None = None  # N of a `Prefer: code=N` header: the client asked for that answer
+
+
+def response_requirements(profile: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for name in RESPONSE_CHECKS:
+        spec = CHECKS[name]
+        if profile in spec.profiles:
+            found += [r for r in spec.requirements if r not in found]
+    return tuple(found)
+
+
+def classify(method: str, raw_path: bytes, profile: str) -> str:
+    segments = raw_path.split(b"/")
+    if (
+        len(segments) < 5
+        or segments[0]
+        or _decoded(segments[1]) != b"v2"
+        or _decoded(segments[3]) != b"taskgroups"
+    ):
+        return "other"
+    if len(segments) == 6 and _decoded(segments[5]) == b"stop":
+        return "stop" if method == "PUT" else "other-method"
+    if len(segments) == 5 and profile == "huawei" and method == "GET":
+        return "show"
+    return "other"
+
+
+def _decoded(segment: bytes) -> bytes:
+    return unquote_to_bytes(segment) if b"%" in segment else segment
+
+
+def check_request(
+    method: str, raw_path: bytes, headers: Sequence[tuple[bytes, bytes]], profile: str
+) -> tuple[RequestHead, list[tuple[str, str, str]]]:
+    """The request's head and its findings as (requirement, title, message); no findings when it conforms."""
+    path = raw_path.partition(b"?")[0]
+    kind = classify(method, path, profile)
+    tokens = [v for n, v in headers if n.lower() == b"x-auth-token"]
+    token = tokens[0].decode("latin-1") if tokens else None
+    prefer = next((prefer_code(v) for n, v in headers if n.lower() == b"prefer"), None)
+    head = RequestHead(method, path, kind, token, prefer)
+    findings: list[tuple[str, str, str]] = []
+    shown = path.decode("latin-1")
+    if kind == "other":
+        findings.append(
+            (
+                "STOP-OPERATION",
+                "Not the stop operation",
+                f"Received: {method} {_cut(shown)}\n"
+                "Expected: PUT /v2/{project_id}/taskgroups/{group_id}/stop",
+            )
+        )
+        return head, findings
+    if kind == "other-method":
+        findings.append(
+            (
+                "STOP-METHODS",
+                f"{method} on the stop path",
+                f"Received: {method}\nExpected: PUT (a stop is PUT; another method never pauses a group)",
+            )
+        )
+    segments = path.split(b"/")
+    findings += _id_findings("project_id", "STOP-PROJECT-LEN", segments[2])
+    findings += _id_findings("group_id", "STOP-GROUP-LEN", segments[4])
+    findings += _credential_findings(tokens, headers, profile)
+    return head, findings
+
+
+def _id_findings(name: str, requirement: str, segment: bytes) -> list[tuple[str, str, str]]:
+    bad = _BAD_BYTE.match(segment)
+    if bad is not None and bad.group(1) is not None:
+        return [
+            (
+                requirement,
+                f"{name} is not percent-encoded",
+                f"Received: the byte {bad.group(1)!r} as it is in the {name} segment\n"
+                "Expected: every character outside RFC 3986 pchar percent-encoded (e.g. ' ' as %20)",
+            )
+        ]
+    try:
+        value = _decoded(segment).decode("utf-8")
+    except UnicodeDecodeError:
+        return [
+            (
+                requirement,
+                f"{name} is not UTF-8",
+                f"Received: {name} whose percent-decoded bytes are not UTF-8\n"
+                "Expected: 1 to 1,024 characters of UTF-8 text",
+            )
+        ]
+    if not 1 <= len(value) <= MAX_ID_CHARS:
+        what = "empty" if not value else f"{len(value)} characters"
+        return [
+            (
+                requirement,
+                f"{name} is {'empty' if not value else 'too long'}",
+                f"Received: {name} {what}\nExpected: 1 to 1,024 characters",
+            )
+        ]
+    return []
+
+
+def _credential_findings(
+    tokens: list[bytes], headers: Sequence[tuple[bytes, bytes]], profile: str
+) -> list[tuple[str, str, str]]:
+    if len(tokens) > 1:
+        return [
+            (
+                "STOP-TOKEN-REQUIRED",
+                "More than one X-Auth-Token",
+                f"Received: {len(tokens)} X-Auth-Token headers\nExpected: exactly one",
+            )
+        ]
+    if tokens:
+        size = len(tokens[0].decode("utf-8", "replace"))
+        if not tokens[0].strip():
+            return [
+                (
+                    "STOP-TOKEN-REQUIRED",
+                    "Empty X-Auth-Token",
+                    f"Received: an X-Auth-Token of {size} blank characters\nExpected: 1 to 16,384 characters",
+                )
+            ]
+        if size > MAX_TOKEN_CHARS:
+            return [
+                (
+                    "STOP-TOKEN-LEN",
+                    "X-Auth-Token too long",
+                    f"Received: an X-Auth-Token of {size} characters\nExpected: 1 to 16,384 characters",
+                )
+            ]
+        return []
+    authorization = next((v for n, v in headers if n.lower() == b"authorization"), None)
+    if profile == "huawei" and authorization is not None:
+        if _SIGNATURE.fullmatch(authorization.decode("latin-1")) and any(
+            n.lower() == b"x-sdk-date" for n, _ in headers
+        ):
+            return []
+        return [
+            (
+                "STOP-TOKEN-REQUIRED",
+                "Malformed AK/SK signature",
+                "Received: an Authorization header that is not `SDK-HMAC-SHA256 Access=..., "
+                "SignedHeaders=..., Signature=<hex>` with an X-Sdk-Date\n"
+                "Expected: a complete SDK-HMAC-SHA256 signature",
+            )
+        ]
+    alternative = " or an SDK-HMAC-SHA256 Authorization (AK/SK)" if profile == "huawei" else ""
+    return [
+        (
+            "STOP-TOKEN-REQUIRED",
+            "No credential",
+            f"Received: no X-Auth-Token header\nExpected: X-Auth-Token{alternative}",
+        )
+    ]
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+class _Secrets:
+    """The stand-in for a Target the oracles ask for ``secrets()``: the credentials seen so far."""
+
+    def __init__(self, values: list[str]) -> None:
+        self._values = values
+
+    def secrets(self) -> list[str]:
+        return list(self._values)
+
+
+class _OracleContext:
+    """The part of a CheckContext that the response checks in RESPONSE_CHECKS read."""
+
+    def __init__(self, contract: Contract, secrets: list[str]) -> None:
+        self.contract = contract
+        self.profile = contract.profile
+        self.target = _Secrets(secrets)
+
+
+def check_response(
+    contract: Contract, head: RequestHead, result: HttpResult, secrets: list[str]
+) -> list[tuple[str, str, str, str]]:
+    """Findings on an upstream's answer as (check, requirement, title, message), by the run's own oracles."""
+    ctx = cast("CheckContext", _OracleContext(contract, secrets))
+    # An answer to a path that is not the operation has no contract - except that it must not echo.
+    names = RESPONSE_CHECKS if head.kind != "other" else ("no-credential-echo",)
+    sent = Sent(head.method, head.raw_path.decode("latin-1"), head.kind, head.token, result, "proxy-response")
+    found = []
+    for name in names:
+        if contract.profile not in CHECKS[name].profiles:
+            continue
+        if name == "no-server-error" and head.prefer is not None and head.prefer == result.status:
+            continue  # the client forced this 5xx with `Prefer: code=N`: not the upstream failing
+        found += [(name, *finding) for finding in _RESPONSE_FNS[name](ctx, sent)]
+    return found

@@ -1,0 +1,72 @@
+"""Helpers for the proxy tests: any small ASGI app on a loopback port, and a temporary HOME for the SDK."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from conformance.server.runner import bind
+
+Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+@contextmanager
+def serve_asgi(app: Asgi) -> Iterator[str]:
+    """Run ``app`` on an ephemeral loopback port in a thread; yields its base URL; stops it (bounded)."""
+    sock, base_url = bind("127.0.0.1", 0)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, http="httptools", lifespan="off", log_config=None, log_level="warning", access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "test upstream did not start"
+        time.sleep(0.001)
+    try:
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()
+
+
+class Recorder:
+    """An upstream that records what reached it and answers 200 with an empty body."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, bytes, dict[bytes, bytes], int]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        size = 0
+        while True:
+            message = await receive()
+            size += len(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        self.seen.append((scope["method"], scope["raw_path"], dict(scope["headers"]), size))
+        body = b"" if size < 1000 else b"x" * size  # a big upload is mirrored back, to test streaming
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"%d" % len(body)), (b"x-request-id", b"rec-1")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def sdk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # The SDK writes $HOME/.huaweicloud/application_id on first use.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return tmp_path
