@@ -1,0 +1,226 @@
+"""The reference server's ASGI application: a raw ASGI core, no framework.
+
+Why raw ASGI rather than Starlette: routing must work on ``scope["raw_path"]`` split on ``/`` and decoded
+per segment (an id holding ``%2F`` is one segment, ``/taskgroups//stop`` is the stop route with an empty
+id), which a path-template router cannot express, and the stop path is the benchmark's hot path: the whole
+request is a few dict lookups and one SQLite UPDATE (see tests/benchmarks/bench_server.py for numbers).
+
+Order of checks for a request, and the answers (codes in :mod:`conformance.server.responses`):
+route (404) -> method (405) -> ``Prefer`` if enabled -> lengths and encodings of project_id, group_id,
+X-Auth-Token (400) -> credential (strict 400/403, huawei 401) -> project and permission (403) -> the
+operation (200, 400 OMS.1009, 400 OMS.0066). Any exception is logged and answered 400 REF.0001: a test
+server must never look like the 5xx it is used to detect, but its own bugs must not go unnoticed either.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import quote, unquote_to_bytes
+
+from conformance.server import responses as r
+from conformance.server.auth import MAX_TOKEN_CHARS, Authenticator, AuthResult, Refusal
+from conformance.server.faults import Dice, Faults, close_connection, malformed, prefer_code
+from conformance.server.fixtures import PERMISSION_GET, PERMISSION_UPDATE
+from conformance.server.store import StopResult, Store
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PROFILES = ("strict", "huawei")
+MAX_ID_CHARS = 1024
+MAX_BODY_BYTES = 1 << 20
+_log = logging.getLogger("conformance.server")
+_random_bits = random.Random().getrandbits
+_PREFERABLE = {"strict": frozenset({400, 403}), "huawei": frozenset({400, 401, 403, 404, 418, 429, 500})}
+_NOT_PUT, _NOT_GET = r.method_not_allowed(b"PUT"), r.method_not_allowed(b"GET")
+
+
+class ReferenceApp:
+    """The ASGI application. It owns its store; :meth:`close` closes it."""
+
+    def __init__(self, store: Store, profile: str = "strict", faults: Faults | None = None) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
+        self.store = store
+        self.profile = profile
+        self._huawei = profile == "huawei"
+        self._auth = Authenticator(*store.credentials())
+        self._dice = Dice(faults) if faults is not None and faults.active else None
+        self.fixtures_loaded = False  # set by create_app: False when an existing db was reused
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        # Anything else (websocket) is left unanswered: the server refuses the handshake itself.
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Unique, not secret: a PRNG is enough, and cheaper than uuid4 or os.urandom on the hot path.
+        request_id = f"{_random_bits(128):032x}"
+        dice = self._dice
+        try:
+            if dice is not None:
+                await dice.delay()
+                if dice.roll(dice.faults.drop):
+                    await close_connection(send)
+                    return
+                status = dice.forced_status()
+                if status:
+                    answer = r.forced(status, request_id)
+                else:
+                    answer = await self._answer(scope, receive, request_id)
+            else:
+                answer = await self._answer(scope, receive, request_id)
+        except Exception:
+            # No request data in the message: it could hold a credential.
+            _log.exception("internal error answering a %s request (id %s)", scope.get("method"), request_id)
+            answer = r.INTERNAL
+        headers = [(b"content-length", b"%d" % len(answer.body)), (b"x-request-id", request_id.encode())]
+        headers.extend(answer.headers)
+        if dice is not None and dice.roll(dice.faults.truncate):
+            whole = answer.body or b"{}"  # an empty body cannot be cut: announce `{}`, send `{`
+            headers[0] = (b"content-length", b"%d" % len(whole))
+            await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+            half = whole[: len(whole) // 2]
+            await send({"type": "http.response.body", "body": half, "more_body": True})
+            await close_connection(send)
+            return
+        if dice is not None and dice.roll(dice.faults.malformed):
+            answer = answer.with_body(malformed(answer.body))
+            headers[0] = (b"content-length", b"%d" % len(answer.body))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> r.Answer:
+        raw = (scope.get("raw_path") or quote(scope.get("path", "")).encode()).partition(b"?")[0]
+        segments = raw.split(b"/")
+        count = len(segments)
+        if count < 5 or segments[0] or not _is(segments[1], b"v2") or not _is(segments[3], b"taskgroups"):
+            return r.NOT_FOUND
+        method = scope.get("method", "")
+        if count == 6 and _is(segments[5], b"stop"):
+            if method != "PUT":
+                return _NOT_PUT
+            permission = PERMISSION_UPDATE
+        elif count == 5 and self._huawei:
+            if method != "GET":
+                return _NOT_GET
+            permission = PERMISSION_GET
+        else:
+            return r.NOT_FOUND
+        if self._dice is not None and self._dice.faults.prefer:
+            preferred = self._preferred(scope, request_id)
+            if preferred is not None:
+                return preferred
+
+        project_id, group_id = _segment(segments[2]), _segment(segments[4])
+        if project_id is None or not 1 <= len(project_id) <= MAX_ID_CHARS:
+            return r.bad_parameter("project_id must be 1 to 1,024 characters of UTF-8 text")
+        if group_id is None or not 1 <= len(group_id) <= MAX_ID_CHARS:
+            return r.bad_parameter("group_id must be 1 to 1,024 characters of UTF-8 text")
+        result = await self._authenticate(scope, receive, raw)
+        if isinstance(result, r.Answer):
+            return result
+        if result.principal is None:
+            return self._refused(result, request_id)
+        claimed = result.project_header  # X-Project-Id of a signed request must name the path's project
+        if result.principal.project_id != project_id or (
+            claimed is not None and claimed.decode("utf-8", "replace") != project_id
+        ):
+            return r.forbidden("the credential is not valid for this project")
+        if permission not in result.principal.permissions:
+            return r.forbidden(f"the credential lacks the permission {permission}")
+
+        if permission == PERMISSION_GET:
+            status = self.store.status(project_id, group_id)
+            return r.UNKNOWN_GROUP if status is None else r.show_body(group_id, status)
+        outcome = self.store.stop(project_id, group_id)
+        if outcome is StopResult.STOPPED:
+            return r.OK_EMPTY
+        return r.UNKNOWN_GROUP if outcome is StopResult.UNKNOWN else r.NOT_PAUSABLE
+
+    async def _authenticate(self, scope: Scope, receive: Receive, raw_path: bytes) -> AuthResult | r.Answer:
+        """The token decides when sent, else an AK/SK signature; an over-long token is a bad parameter."""
+        token: bytes | None = None
+        tokens = 0
+        signed = False
+        for name, value in scope.get("headers", ()):
+            name = name.lower()
+            if name == b"x-auth-token":
+                token, tokens = value, tokens + 1
+            elif name == b"authorization":
+                signed = True
+        if token is not None and len(token) > MAX_TOKEN_CHARS:
+            return r.bad_parameter("X-Auth-Token must be 1 to 16,384 characters")
+        if tokens > 1:
+            return AuthResult(refusal=Refusal.MALFORMED, reason="more than one x-auth-token")
+        if token is not None:
+            return self._auth.check_token(token)
+        if not signed:
+            return AuthResult(refusal=Refusal.MISSING, reason="x-auth-token not found")
+        body = await _read_body(receive)
+        if body is None:
+            return r.bad_parameter("the request body must be at most 1 MiB")
+        query = scope.get("query_string", b"")
+        return self._auth.check_signature(scope.get("method", ""), raw_path, query, scope["headers"], body)
+
+    def _preferred(self, scope: Scope, request_id: str) -> r.Answer | None:
+        """The answer a `Prefer: code=N` header asks for (fault `prefer`), if any."""
+        for name, value in scope.get("headers", ()):
+            code = prefer_code(value) if name.lower() == b"prefer" else None
+            if code is not None:
+                allowed = _PREFERABLE[self.profile]
+                if code in allowed:
+                    return r.forced(code, request_id)
+                return r.bad_parameter(f"Prefer: code= must name one of {sorted(allowed)}")
+        return None
+
+    def _refused(self, result: AuthResult, request_id: str) -> r.Answer:
+        if self._huawei:
+            return r.gateway_unauthorized(result.reason, request_id)
+        if result.refusal is Refusal.INVALID:
+            return r.forbidden("the credential is not valid")
+        return r.bad_parameter("the credential (X-Auth-Token or AK/SK signature) is missing or malformed")
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _is(segment: bytes, literal: bytes) -> bool:
+    return segment == literal or (b"%" in segment and unquote_to_bytes(segment) == literal)
+
+
+def _segment(segment: bytes) -> str | None:
+    """A path segment percent-decoded, or None if it is not UTF-8."""
+    try:
+        return (unquote_to_bytes(segment) if b"%" in segment else segment).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)  # the client went away; what arrived is what was signed, if anything
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
