@@ -7,17 +7,15 @@ no Date header: every header of the answer is the upstream's own.
 from __future__ import annotations
 
 import signal
-import socket
-import threading
-import time
 from collections.abc import Callable
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from conformance.errors import UsageError
 from conformance.proxy.app import ValidatingProxy, Violation
+from conformance.server.background import BackgroundServer
 from conformance.server.runner import bind
 
 
@@ -39,12 +37,14 @@ def proxy_config(
     )
 
 
-class ProxyServer:
+class ProxyServer(BackgroundServer):
     """A :class:`ValidatingProxy` on an ephemeral loopback port, in a background thread; a context manager.
 
     ``with ProxyServer(upstream, profile="huawei") as proxy:`` gives ``proxy.base_url`` (point the client
     here), ``proxy.app`` and ``proxy.violations``; leaving the block stops it (bounded: 5 s, then forced).
     """
+
+    thread_name = "oms-proxy"
 
     def __init__(
         self,
@@ -57,14 +57,11 @@ class ProxyServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.app = ValidatingProxy(
+        app = ValidatingProxy(
             upstream, profile, enforce, on_violation=on_violation, preserve_host=preserve_host
         )
-        self._host, self._port = host, port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self.base_url = ""
+        super().__init__(app, host=host, port=port)
+        self.app: ValidatingProxy
 
     @property
     def violations(self) -> list[Violation]:
@@ -73,42 +70,8 @@ class ProxyServer:
     def take_violations(self) -> list[Violation]:
         return self.app.take_violations()
 
-    def start(self, timeout: float = 10.0) -> ProxyServer:
-        sock, self.base_url = bind(self._host, self._port)
-        server = self._server = uvicorn.Server(proxy_config(self.app))
-        thread = threading.Thread(target=self._run, args=(server, sock), name="oms-proxy", daemon=True)
-        self._thread = thread
-        thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the proxy did not start: {self._error or 'timed out'}")
-            time.sleep(0.001)
-        return self
-
-    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
-        try:
-            server.run(sockets=[sock])
-        except BaseException as exc:  # uvicorn ends a failed start-up with SystemExit
-            self._error = exc
-        finally:
-            sock.close()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                self._server.force_exit = True
-                self._thread.join(1.0)
-            self._server = self._thread = None
-
-    def __enter__(self) -> ProxyServer:
-        return self.start()
-
-    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.stop()
+    def config(self) -> uvicorn.Config:
+        return proxy_config(self.app)
 
 
 def serve_proxy(app: ValidatingProxy, host: str, port: int, on_ready: Callable[[str], Any]) -> int | None:

@@ -17,17 +17,16 @@ import gc
 import ipaddress
 import signal
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from conformance.errors import UsageError
 from conformance.server.app import ReferenceApp
+from conformance.server.background import BackgroundServer
 from conformance.server.faults import Faults, parse_faults
 from conformance.server.fixtures import Fixtures, default_fixtures, load_fixtures
 from conformance.server.store import Store
@@ -117,13 +116,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class ReferenceServer:
+class ReferenceServer(BackgroundServer):
     """A reference server on an ephemeral loopback port, in a background thread; a context manager.
 
     ``with ReferenceServer() as server:`` gives ``server.base_url``, ``server.target`` (current states) and
     ``server.app``; leaving the block stops the server (bounded: 5 s, then forced) and drops its state
     unless ``db_path`` was given.
     """
+
+    thread_name = "oms-reference"
 
     def __init__(
         self,
@@ -136,54 +137,19 @@ class ReferenceServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.app = create_app(profile, fixtures, db_path, settle_delay, faults)
-        self._host, self._port = host, port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self.base_url = ""
+        super().__init__(create_app(profile, fixtures, db_path, settle_delay, faults), host=host, port=port)
+        self.app: ReferenceApp
 
     @property
     def target(self) -> Target:
         return build_target(self.app, self.base_url)
 
-    def start(self, timeout: float = 10.0) -> ReferenceServer:
-        sock, self.base_url = bind(self._host, self._port)
-        server = self._server = uvicorn.Server(uvicorn_config(self.app))
-        thread = threading.Thread(target=self._run, args=(server, sock), name="oms-reference", daemon=True)
-        self._thread = thread
-        thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the reference server did not start: {self._error or 'timed out'}")
-            time.sleep(0.001)
-        return self
-
-    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
-        try:
-            server.run(sockets=[sock])
-        except BaseException as exc:  # uvicorn ends a failed start-up with SystemExit
-            self._error = exc
-        finally:
-            sock.close()
+    def config(self) -> uvicorn.Config:
+        return uvicorn_config(self.app)
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                self._server.force_exit = True
-                self._thread.join(1.0)
-            self._server = self._thread = None
+        super().stop(timeout)
         self.app.close()
-
-    def __enter__(self) -> ReferenceServer:
-        return self.start()
-
-    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.stop()
 
 
 def serve(app: ReferenceApp, host: str, port: int, on_ready: Callable[[str], Any]) -> None:

@@ -1,0 +1,132 @@
+"""Benchmark: the default `oms-conformance run` against the reference server, side by side with plain
+Schemathesis (`st run`) on the same document and the same server, in one invocation.
+
+    .venv/bin/python tests/benchmarks/bench_run.py [--repeat 3]
+
+Prints wall time (including server start for our run), requests sent and requests per second for each, and
+the ratio. Not a test: numbers depend on the machine; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ours(workdir: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(BIN / "oms-conformance"),
+            "run",
+            "--seed",
+            "1",
+            "--report-dir",
+            str(workdir / "r"),
+            "--format",
+            "json",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    data = json.loads((workdir / "r" / "conformance.json").read_text())
+    return wall, sum(data["status_counts"].values())
+
+
+def schemathesis(workdir: Path) -> tuple[float, int]:
+    port = free_port()
+    target = workdir / "target.yaml"
+    server = subprocess.Popen(
+        [str(BIN / "oms-conformance"), "serve", "--port", str(port), "--write-target", str(target)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        token = re.search(r"^token: (.+)$", target.read_text(), re.M)
+        assert token, "the reference server wrote no token"
+        config = workdir / "schemathesis.toml"
+        config.write_text(f'[auth.openapi.IAMToken]\napi_key = "{token.group(1).strip()}"\n')
+        started = time.perf_counter()
+        out = subprocess.run(
+            [
+                str(BIN / "st"),
+                "--config-file",
+                str(config),
+                "run",
+                str(ROOT / "openapi" / "stop-task-group.yaml"),
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--max-examples",
+                "100",
+                "--seed",
+                "1",
+                "--no-color",
+            ],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        wall = time.perf_counter() - started
+        found = re.findall(r"(\d+) generated", out.stdout)
+        cases = int(found[-1]) if found else 0
+        return wall, cases
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    rows = {"oms-conformance run (incl. server start)": ours, "st run, 100 examples": schemathesis}
+    results: dict[str, list[tuple[float, int]]] = {name: [] for name in rows}
+    for _ in range(args.repeat):
+        for name, fn in rows.items():
+            workdir = Path(tempfile.mkdtemp(prefix="oms-bench-"))
+            try:
+                results[name].append(fn(workdir))
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+    print(f"{'run':<42}{'wall s (median)':>16}{'requests':>10}{'req/s':>9}")
+    medians = {}
+    for name, samples in results.items():
+        wall = statistics.median(s[0] for s in samples)
+        requests = int(statistics.median(s[1] for s in samples))
+        medians[name] = wall
+        print(f"{name:<42}{wall:>16.2f}{requests:>10}{requests / wall:>9.0f}")
+    ours_wall, st_wall = medians.values()
+    print(
+        f"\nwall-time ratio st run / oms-conformance run: {st_wall / ours_wall:.2f}  (cpus: {os.cpu_count()})"
+    )
+
+
+if __name__ == "__main__":
+    main()
