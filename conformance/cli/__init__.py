@@ -24,6 +24,14 @@ class _Group(click.Group):
             click.secho(f"error: {exc.message}", fg="red", err=True)
             click.echo(ADVICE.get(exc.kind, ADVICE["error"]), err=True)
             ctx.exit(int(exc.exit_code))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
+            if ctx.meta.get("debug"):
+                raise
+            click.secho(f"internal error: {type(exc).__name__}: {exc}", fg="red", err=True)
+            click.echo(ADVICE["error"], err=True)
+            ctx.exit(int(ExitCode.USAGE))
 
 
 def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

@@ -20,7 +20,7 @@ import httpx
 from conformance import __version__
 from conformance.checks.context import CheckContext, Finding, NotRun, Recorder, Sent
 from conformance.checks.registry import NEEDS, CheckSpec, select
-from conformance.errors import TargetUnreachable
+from conformance.errors import ConfigError, TargetUnreachable
 from conformance.redact import Redactor
 from conformance.results import CheckResult, Failure, RunResult, Verdict
 from conformance.runner.http import Client, stop_path
@@ -69,6 +69,11 @@ class _Run:
         self.target = target
         self.options = options
         self.profile = options.profile or target.profile
+        if self.profile == "strict" and not target.project.token:
+            raise ConfigError(
+                "token: the strict profile authenticates with X-Auth-Token only (the page's one "
+                "credential); give a token, or use profile huawei for AK/SK"
+            )
         self.contract = load_contract(self.profile)
         self.catalogue = load_requirements()
         self.seed = options.seed if options.seed is not None else random.randrange(2**31)

@@ -137,3 +137,18 @@ def test_header_case_over_a_real_socket(case_sensitive: bool) -> None:
         )
     expected = Verdict.FAIL if case_sensitive else Verdict.PASS
     assert verdicts(result)["STOP-HEADER-CASE"] is expected
+
+
+def test_an_aksk_only_target_is_signed_like_the_sdk_and_conforms() -> None:
+    result = run_suite(variant(huawei=True), huawei=True, aksk_only=True)
+    failing = {rid: v for rid, v in verdicts(result).items() if v in (Verdict.FAIL, Verdict.FLAKY)}
+    assert not failing, [f"{f.requirement}: {f.message}" for c in result.checks for f in c.failures]
+    assert verdicts(result)["HW-AKSK"] is Verdict.PASS
+    assert verdicts(result)["STOP-EFFECT"] is Verdict.PASS  # the signed stops really paused
+
+
+def test_the_strict_profile_needs_a_token() -> None:
+    from conformance.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="strict profile authenticates with X-Auth-Token"):
+        run_suite(variant(), huawei=False, aksk_only=True)
