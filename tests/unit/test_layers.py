@@ -1,0 +1,62 @@
+"""The layers of README's "Layers" section, enforced: a module may import only the layers below it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
+
+# layer -> the conformance layers it must never import
+FORBIDDEN = {
+    "spec": {"target", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
+    "target": {"spec", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
+    "results": {"checks", "runner", "reports", "server", "proxy", "cli"},
+    "checks": {"reports", "server", "proxy", "cli"},
+    "runner": {"reports", "server", "proxy", "cli"},  # session.py imports reports/server lazily, see below
+    "reports": {"checks", "runner", "server", "proxy", "cli"},
+    "server": {"checks", "runner", "reports", "proxy", "cli"},
+    "proxy": {"runner.engine", "runner.session", "cli"},
+    "aksk": {"checks", "runner", "reports", "server", "proxy", "cli"},
+    "redact": {"checks", "runner", "reports", "server", "proxy", "cli"},
+}
+# The one place that wires the pipeline together and may reach every layer (lazily, at run time).
+WIRING = {PACKAGE / "runner" / "session.py"}
+
+
+def _layer(path: Path) -> str:
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("conformance."):
+            found.add(node.module.removeprefix("conformance."))
+        elif isinstance(node, ast.Import):
+            found |= {
+                a.name.removeprefix("conformance.") for a in node.names if a.name.startswith("conformance.")
+            }
+    return found
+
+
+def test_no_module_imports_a_layer_above_it() -> None:
+    problems = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        layer = _layer(path)
+        if layer not in FORBIDDEN or path in WIRING:
+            continue
+        for module in _imports(path):
+            if any(module == bad or module.startswith(bad + ".") for bad in FORBIDDEN[layer]):
+                problems.append(f"{path.relative_to(PACKAGE)} imports conformance.{module}")
+    assert not problems, problems
+
+
+def test_nothing_imports_the_cli() -> None:
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if _layer(p) not in ("cli", "__main__")
+        and any(m == "cli" or m.startswith("cli.") for m in _imports(p))
+    ]
+    assert offenders == []
