@@ -27,20 +27,20 @@ BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
 )
 
 
-def _tampered(project: Project) -> list[tuple[str, str]]:
-    """The project's valid token with its last character changed: well-formed, but not valid."""
-    token = project.token or ""
-    return [("X-Auth-Token", token[:-1] + ("A" if token[-1:] != "A" else "B"))] if token else []
+def _bad_credentials(project: Project) -> list[tuple[str, list[tuple[str, str]], str]]:
+    """BAD_TOKENS, plus the project's valid token with its last character changed (well-formed, not valid)."""
+    cases = list(BAD_TOKENS)
+    if project.token:
+        tampered = project.token[:-1] + ("A" if project.token[-1:] != "A" else "B")
+        cases.append(("a tampered copy of the valid token", [("X-Auth-Token", tampered)], "STOP-AUTHN"))
+    return cases
 
 
 @scenario("authn-refused", requirements=["STOP-AUTHN", "STOP-TOKEN-REQUIRED", "STOP-TOKEN-LEN"])
 async def authn_refused(ctx: CheckContext) -> None:
     """Missing, empty, whitespace, invalid, tampered and oversized tokens are refused."""
     group = ctx.guard.mint()
-    cases = list(BAD_TOKENS)
-    if ctx.target.project.token:
-        cases.append(("a tampered copy of the valid token", _tampered(ctx.target.project), "STOP-AUTHN"))
-    for label, headers, requirement in cases:
+    for label, headers, requirement in _bad_credentials(ctx.target.project):
         sent = await ctx.stop(group, credential=False, headers=headers)
         ctx.expect(
             sent,
@@ -57,10 +57,7 @@ async def authn_refused(ctx: CheckContext) -> None:
 async def authn_no_pause(ctx: CheckContext) -> None:
     """Bad credentials against a listed pausable group are refused and leave it pausable."""
     (group,) = ctx.take_pausable()
-    cases = list(BAD_TOKENS)
-    if ctx.target.project.token:
-        cases.append(("a tampered copy of the valid token", _tampered(ctx.target.project), "STOP-AUTHN"))
-    for label, headers, requirement in cases:
+    for label, headers, requirement in _bad_credentials(ctx.target.project):
         sent = await ctx.stop(group, credential=False, headers=headers)
         ctx.expect(
             sent, requirement, ctx.auth_refused, f"A stop with {label} on a pausable group was not refused"

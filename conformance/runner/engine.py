@@ -202,17 +202,7 @@ class _Run:
         failures = self._failures(spec.name, [(f, spec.name) for f in recorder.findings], recorder.notes)
         # A check that found failures before it ran out of fixtures still failed.
         verdict = Verdict.FAIL if failures else (Verdict.NOT_RUN if reason else Verdict.PASS)
-        return CheckResult(
-            spec.name,
-            spec.requirements,
-            spec.description,
-            verdict,
-            reason=reason,
-            failures=failures,
-            requests=recorder.requests,
-            duration_s=duration,
-            notes=recorder.notes,
-        )
+        return _check_result(spec, verdict, reason, failures, recorder.requests, recorder.notes, duration)
 
     def _failures(self, check: str, findings: list[tuple[Finding, str]], notes: list[str]) -> list[Failure]:
         failures: list[Failure] = []
@@ -252,18 +242,7 @@ class _Run:
                 verdict, reason = Verdict.NOT_RUN, "no answers were received to judge"
             else:
                 verdict, reason = (Verdict.FAIL if failures else Verdict.PASS), ""
-            results.append(
-                CheckResult(
-                    spec.name,
-                    spec.requirements,
-                    spec.description,
-                    verdict,
-                    reason=reason,
-                    failures=failures,
-                    requests=seen,
-                    notes=notes,
-                )
-            )
+            results.append(_check_result(spec, verdict, reason, failures, seen, notes))
         return results
 
     def _has(self, need: str) -> bool:
@@ -274,6 +253,28 @@ class _Run:
             "show": self.contract.has_show_operation,
             "aksk": project.aksk is not None,
         }[need]
+
+
+def _check_result(
+    spec: CheckSpec,
+    verdict: Verdict,
+    reason: str,
+    failures: list[Failure],
+    requests: int,
+    notes: list[str],
+    duration_s: float = 0.0,
+) -> CheckResult:
+    return CheckResult(
+        spec.name,
+        spec.requirements,
+        spec.description,
+        verdict,
+        reason=reason,
+        failures=failures,
+        requests=requests,
+        duration_s=duration_s,
+        notes=notes,
+    )
 
 
 class _TargetDied(Exception):
