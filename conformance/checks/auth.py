@@ -28,10 +28,15 @@ BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
 
 
 def _bad_credentials(project: Project) -> list[tuple[str, list[tuple[str, str]], str]]:
-    """BAD_TOKENS, plus the project's valid token with its last character changed (well-formed, not valid)."""
+    """BAD_TOKENS, plus the project's valid token with one character changed (well-formed, not valid).
+
+    The change is in the middle: the last character of a base64 token may carry only padding bits that a
+    decoder ignores, so changing it could leave the token valid and make a correct server look faulty.
+    """
     cases = list(BAD_TOKENS)
     if project.token:
-        tampered = project.token[:-1] + ("A" if project.token[-1:] != "A" else "B")
+        token, middle = project.token, len(project.token) // 2
+        tampered = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
         cases.append(("a tampered copy of the valid token", [("X-Auth-Token", tampered)], "STOP-AUTHN"))
     return cases
 
