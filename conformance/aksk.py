@@ -1,50 +1,68 @@
 """AK/SK request signing (``SDK-HMAC-SHA256``) as the official Huawei Cloud SDK computes it.
 
-The rules (huaweicloudsdkcore/signer/signer.py): CanonicalRequest = METHOD, CanonicalURI (each segment of
-the *unquoted* path re-quoted with only ``~`` safe, and a trailing ``/``), canonical query, the signed
-headers as ``name:value`` lines (lower-case names, stripped values), the signed header names joined by
-``;``, and the hex SHA-256 of the body. StringToSign = algorithm, X-Sdk-Date, hex SHA-256 of the canonical
-request; the signature is hex HMAC-SHA256(SK, StringToSign). The client here and any verifier share this
-module, and tests compare it with the SDK's own signer.
+One implementation for both sides: the runner signs with :func:`sign_headers`, the reference server verifies
+with :func:`canonical_request` and :func:`signature`, and tests compare both with the SDK's own signer
+(``huaweicloudsdkcore/signer/signer.py``). The rules:
+
+- CanonicalURI: the raw path percent-decoded as a whole, split on ``/``, each segment re-quoted with only
+  ``~`` safe, a trailing ``/`` appended (so an id holding ``%2F`` signs like two segments - as the SDK does);
+- CanonicalQuery: pairs decoded, sorted, re-quoted the same way, ``k=v`` joined by ``&``;
+- CanonicalHeaders: ``name:value.strip()`` per signed header, in SignedHeaders order, each ending ``\\n``;
+- payload hash: SHA-256 of the body, of nothing for an empty body, or ``X-Sdk-Content-Sha256`` when sent;
+- StringToSign: ``SDK-HMAC-SHA256\\n<X-Sdk-Date>\\n<hex sha256(CanonicalRequest)>``; the signature is
+  hex HMAC-SHA256(SK, StringToSign).
+
+It works on bytes because the server verifies what arrived on the wire, byte for byte.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from urllib.parse import quote, unquote
+from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest().encode()
 
 
-def canonical_uri(raw_path: str) -> str:
-    uri = "/".join(quote(segment, safe="~") for segment in unquote(raw_path).split("/"))
-    return uri if uri.endswith("/") else uri + "/"
+def _quote(segment: bytes) -> bytes:
+    return quote_from_bytes(segment, safe="~").encode("ascii")
 
 
 def canonical_request(
-    method: str, raw_path: str, query: str, headers: Mapping[str, str], signed: list[str], body: bytes = b""
-) -> str:
-    lowered = {name.lower(): str(value).strip() for name, value in headers.items()}
-    header_lines = "".join(f"{name}:{lowered.get(name, '')}\n" for name in signed)
-    return "\n".join(
-        [
-            method.upper(),
-            canonical_uri(raw_path),
-            query,
-            header_lines,
-            ";".join(signed),
-            hashlib.sha256(body).hexdigest(),
-        ]
+    method: str,
+    raw_path: bytes,
+    query: bytes,
+    signed: Sequence[tuple[bytes, bytes]],
+    body: bytes = b"",
+    headers: Mapping[bytes, bytes] | None = None,
+) -> bytes:
+    """The CanonicalRequest; ``signed`` are the (lower-case name, value) pairs in SignedHeaders order."""
+    uri = b"/".join(_quote(segment) for segment in unquote_to_bytes(raw_path).split(b"/"))
+    if not uri.endswith(b"/"):
+        uri += b"/"
+    pairs = sorted(
+        (unquote_to_bytes(k), unquote_to_bytes(v))
+        for k, _, v in (part.partition(b"=") for part in query.split(b"&") if part)
     )
+    canonical_query = b"&".join(_quote(k) + b"=" + _quote(v) for k, v in pairs)
+    canonical_headers = b"".join(name + b":" + value.strip() + b"\n" for name, value in signed)
+    if not body:
+        payload = _EMPTY_SHA256
+    else:
+        payload = (headers or {}).get(b"x-sdk-content-sha256") or hashlib.sha256(body).hexdigest().encode()
+    names = b";".join(name for name, _ in signed)
+    return b"\n".join((method.upper().encode(), uri, canonical_query, canonical_headers, names, payload))
 
 
-def signature(sk: str, sdk_date: str, canonical: str) -> str:
-    string_to_sign = f"{ALGORITHM}\n{sdk_date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    return hmac.new(sk.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
+def signature(sk: str, sdk_date: bytes, canonical: bytes) -> str:
+    string_to_sign = (
+        ALGORITHM.encode() + b"\n" + sdk_date + b"\n" + hashlib.sha256(canonical).hexdigest().encode()
+    )
+    return hmac.new(sk.encode(), string_to_sign, hashlib.sha256).hexdigest()
 
 
 def sign_headers(
@@ -60,10 +78,14 @@ def sign_headers(
     """``headers`` plus X-Sdk-Date and the Authorization header; every header given is signed."""
     signed_headers = dict(headers)
     signed_headers["X-Sdk-Date"] = (now or datetime.now(UTC)).strftime(DATE_FORMAT)
-    names = sorted(name.lower() for name in signed_headers if "_" not in name)
-    canonical = canonical_request(method, raw_path, "", signed_headers, names, body)
-    sig = signature(sk, signed_headers["X-Sdk-Date"], canonical)
-    signed_headers["Authorization"] = (
-        f"{ALGORITHM} Access={ak}, SignedHeaders={';'.join(names)}, Signature={sig}"
+    # Like the SDK: every header is signed except names with an underscore.
+    values = {name.lower().encode("latin-1"): value.encode("utf-8") for name, value in signed_headers.items()}
+    names = sorted(name for name in values if b"_" not in name)
+    path, _, query = raw_path.partition("?")
+    canonical = canonical_request(
+        method, path.encode("latin-1"), query.encode("latin-1"), [(n, values[n]) for n in names], body, values
     )
+    sig = signature(sk, signed_headers["X-Sdk-Date"].encode(), canonical)
+    signed_list = ";".join(n.decode("latin-1") for n in names)
+    signed_headers["Authorization"] = f"{ALGORITHM} Access={ak}, SignedHeaders={signed_list}, Signature={sig}"
     return signed_headers

@@ -7,7 +7,8 @@ with temporary credentials, ``X-Security-Token``) and adds::
     Authorization: SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<a;b;c>, Signature=<hex>
 
 The server rebuilds the canonical request from what arrived (it never trusts a value the client could not
-have signed) and compares HMAC-SHA256(SK, StringToSign) in constant time:
+have signed) with :mod:`conformance.aksk` - the same code the runner signs with - and compares
+HMAC-SHA256(SK, StringToSign) in constant time. The rules, from the SDK:
 
 - CanonicalURI: the raw path percent-decoded as a whole, split on ``/``, each segment re-quoted with only
   ``~`` safe, a trailing ``/`` appended (so an id holding ``%2F`` signs like two segments - as the SDK does);
@@ -26,7 +27,6 @@ decides and any signature is ignored: that lets the SDK send a token through ``i
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import time
@@ -34,14 +34,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from urllib.parse import quote_from_bytes, unquote_to_bytes
 
+from conformance.aksk import canonical_request, signature
 from conformance.server.store import AccessKey, Principal
 
 MAX_TOKEN_CHARS = 16384  # the page's maximum length of X-Auth-Token
 MAX_AUTHORIZATION_CHARS = 16384
 CLOCK_SKEW_SECONDS = 15 * 60
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _AUTHORIZATION = re.compile(
     rb"SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]{64})\s*"
 )
@@ -117,7 +116,7 @@ class Authenticator:
             return AuthResult(refusal=Refusal.MALFORMED, reason="malformed x-sdk-date")
         if abs(self._clock() - signed_at) > self._skew:
             return AuthResult(refusal=Refusal.INVALID, reason="x-sdk-date is outside the allowed clock skew")
-        access, signed_list, signature = match.groups()
+        access, signed_list, sent_signature = match.groups()
         signed = signed_list.split(b";")
         required = [b"host", b"x-sdk-date", *(n for n in _MUST_SIGN_IF_SENT if n in values)]
         if any(name not in signed for name in required) or any(name not in values for name in signed):
@@ -126,9 +125,8 @@ class Authenticator:
         if key is None or not self._security_token_ok(key, values.get(b"x-security-token")):
             return AuthResult(refusal=Refusal.INVALID, reason="verify aksk signature fail")
         canonical = canonical_request(method, raw_path, query, [(n, values[n]) for n in signed], body, values)
-        string_to_sign = b"SDK-HMAC-SHA256\n" + date + b"\n" + hashlib.sha256(canonical).hexdigest().encode()
-        expected = hmac.new(key.sk.encode(), string_to_sign, hashlib.sha256).hexdigest().encode()
-        if not hmac.compare_digest(expected, signature.lower()):
+        expected = signature(key.sk, date, canonical).encode()
+        if not hmac.compare_digest(expected, sent_signature.lower()):
             return AuthResult(refusal=Refusal.INVALID, reason="verify aksk signature fail")
         return AuthResult(principal=key.principal, project_header=values.get(b"x-project-id"))
 
@@ -137,33 +135,3 @@ class Authenticator:
         if key.security_token is None:
             return sent is None
         return sent is not None and hmac.compare_digest(sent, key.security_token.encode())
-
-
-def canonical_request(
-    method: str,
-    raw_path: bytes,
-    query: bytes,
-    signed: Sequence[tuple[bytes, bytes]],
-    body: bytes,
-    headers: Mapping[bytes, bytes],
-) -> bytes:
-    """The CanonicalRequest of SDK-HMAC-SHA256 (see the module docstring)."""
-    uri = b"/".join(_quote(segment) for segment in unquote_to_bytes(raw_path).split(b"/"))
-    if not uri.endswith(b"/"):
-        uri += b"/"
-    pairs = sorted(
-        (unquote_to_bytes(k), unquote_to_bytes(v))
-        for k, _, v in (part.partition(b"=") for part in query.split(b"&") if part)
-    )
-    canonical_query = b"&".join(_quote(k) + b"=" + _quote(v) for k, v in pairs)
-    canonical_headers = b"".join(name + b":" + value.strip() + b"\n" for name, value in signed)
-    if not body:
-        payload = _EMPTY_SHA256.encode()
-    else:
-        payload = headers.get(b"x-sdk-content-sha256") or hashlib.sha256(body).hexdigest().encode()
-    names = b";".join(name for name, _ in signed)
-    return b"\n".join((method.upper().encode(), uri, canonical_query, canonical_headers, names, payload))
-
-
-def _quote(segment: bytes) -> bytes:
-    return quote_from_bytes(segment, safe="~").encode("ascii")

@@ -125,8 +125,9 @@ class Model:
             if self.choices.any_signature:
                 return PROJECT
             signed = fields.get("SignedHeaders", "").split(";")
-            canonical = aksk.canonical_request(scope["method"], raw_path, "", headers, signed)
-            expected = aksk.signature(SK, headers.get("x-sdk-date", ""), canonical)
+            pairs = [(n.encode(), headers.get(n, "").encode("latin-1")) for n in signed]
+            canonical = aksk.canonical_request(scope["method"], raw_path.encode("latin-1"), b"", pairs)
+            expected = aksk.signature(SK, headers.get("x-sdk-date", "").encode(), canonical)
             return PROJECT if expected == fields.get("Signature") else None
         return None
 
