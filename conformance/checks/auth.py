@@ -23,6 +23,8 @@ BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
         [("X-Auth-Token", "MIIinvalid-token-omsconf-0000000000000000")],
         "STOP-AUTHN",
     ),
+    ("a 1-character X-Auth-Token", [("X-Auth-Token", "M")], "STOP-TOKEN-LEN"),
+    ("a legal but invalid 16,384-character X-Auth-Token", [("X-Auth-Token", "M" * 16384)], "STOP-TOKEN-LEN"),
     ("a 16,385-character X-Auth-Token", [("X-Auth-Token", "M" * 16385)], "STOP-TOKEN-LEN"),
 )
 
