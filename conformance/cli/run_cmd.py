@@ -69,7 +69,7 @@ def _progress(name: str, result: CheckResult | None) -> None:
     )
 
 
-def print_summary(run: RunResult) -> None:
+def _print_table(run: RunResult) -> None:
     catalogue = load_requirements()
     click.echo(f"\n{'requirement':<24}{'level':<8}{'verdict':<15}checks")
     for rv in run.requirements(catalogue):
@@ -81,6 +81,12 @@ def print_summary(run: RunResult) -> None:
             click.echo("  " + failure.message.replace("\n", "\n  "))
             if failure.curl:
                 click.echo(f"  reproduce: {failure.curl}")
+
+
+def print_summary(run: RunResult) -> None:
+    catalogue = load_requirements()
+    if any(c.requests for c in run.checks):  # a table of "not run" says nothing when nothing was sent
+        _print_table(run)
     totals = run.totals(catalogue)
     counts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in totals.items() if n)
     if not run.complete:
