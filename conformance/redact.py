@@ -17,6 +17,14 @@ _SIGNATURE = re.compile(r"(Signature=)[0-9A-Fa-f]+")
 _MIN_SECRET_LENGTH = 4
 
 
+def tampered(token: str) -> str:
+    """The token with its middle character changed: well-formed but not valid. It is all but a copy of the
+    secret, so it is redacted like one. (Not the last character: in base64 that may carry only padding bits
+    a decoder ignores, which could leave the token valid and make a correct server look faulty.)"""
+    middle = len(token) // 2
+    return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[tuple[str, str]] = ()) -> None:
         """``secrets``: (value, placeholder) pairs, e.g. (token, "$OMS_TOKEN")."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from conformance.checks.context import CheckContext, NotRun
 from conformance.checks.registry import scenario
+from conformance.redact import tampered
 from conformance.target import Project
 
 # Bad credentials: (label, headers, requirement).
@@ -30,16 +31,12 @@ BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
 
 
 def _bad_credentials(project: Project) -> list[tuple[str, list[tuple[str, str]], str]]:
-    """BAD_TOKENS, plus the project's valid token with one character changed (well-formed, not valid).
-
-    The change is in the middle: the last character of a base64 token may carry only padding bits that a
-    decoder ignores, so changing it could leave the token valid and make a correct server look faulty.
-    """
+    """BAD_TOKENS, plus a tampered copy of the project's valid token (well-formed, not valid)."""
     cases = list(BAD_TOKENS)
     if project.token:
-        token, middle = project.token, len(project.token) // 2
-        tampered = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
-        cases.append(("a tampered copy of the valid token", [("X-Auth-Token", tampered)], "STOP-AUTHN"))
+        cases.append(
+            ("a tampered copy of the valid token", [("X-Auth-Token", tampered(project.token))], "STOP-AUTHN")
+        )
     return cases
 
 

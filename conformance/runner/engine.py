@@ -21,7 +21,7 @@ from conformance import __version__
 from conformance.checks.context import CheckContext, Finding, NotRun, Recorder, Sent
 from conformance.checks.registry import NEEDS, CheckSpec, select
 from conformance.errors import ConfigError, TargetUnreachable
-from conformance.redact import Redactor
+from conformance.redact import Redactor, tampered
 from conformance.results import CheckResult, Failure, RunResult, Verdict
 from conformance.runner.http import Client, stop_path
 from conformance.runner.safety import SafetyGuard
@@ -57,6 +57,7 @@ def secrets_of(target: Target) -> list[tuple[str, str]]:
             continue
         if project.token:
             pairs.append((project.token, f"$OMS_TOKEN{suffix}"))
+            pairs.append((tampered(project.token), f"$OMS_TOKEN{suffix}_TAMPERED"))
         if project.aksk:
             pairs.append((project.aksk.sk, f"$OMS_SK{suffix}"))
             if project.aksk.security_token:

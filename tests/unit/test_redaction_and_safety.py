@@ -67,3 +67,15 @@ def test_json_escaped_echoes_are_redacted(token: str) -> None:
     redacted = redactor.text(body)
     assert token not in redacted
     assert json.dumps(token)[1:-1] not in redacted
+
+
+def test_the_tampered_token_is_redacted_too() -> None:
+    from conformance.redact import tampered
+    from conformance.runner.engine import secrets_of
+    from conformance.target import parse_target
+
+    target = parse_target({"base_url": "http://x.test", "project_id": "p", "token": "oms-sandbox-token-main"})
+    redactor = Redactor(secrets_of(target))
+    bad = tampered("oms-sandbox-token-main")
+    assert bad != "oms-sandbox-token-main" and len(bad) == len("oms-sandbox-token-main")
+    assert redactor.text(f"X-Auth-Token: {bad}") == "X-Auth-Token: $OMS_TOKEN_TAMPERED"
