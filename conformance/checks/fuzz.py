@@ -99,8 +99,14 @@ def _component_negative(case: Any, name: str) -> bool:
         return False
 
 
-def generate(document: dict[str, Any], *, seed: int, examples: int) -> Iterator[GeneratedCase]:
-    """Coverage cases, then `examples` positive and negative Hypothesis cases, deterministic for `seed`."""
+def generate(
+    document: dict[str, Any], *, seed: int, examples: int, own_project: str | None = None
+) -> Iterator[GeneratedCase]:
+    """Coverage cases, then `examples` positive and negative Hypothesis cases, deterministic for `seed`.
+
+    With ``own_project``, another `examples` positive cases keep the credential's own project id, so
+    generated group ids reach the group lookup instead of stopping at the project check.
+    """
     from schemathesis import GenerationMode
     from schemathesis.generation.coverage import GenerationSession
 
@@ -116,14 +122,20 @@ def generate(document: dict[str, Any], *, seed: int, examples: int) -> Iterator[
         decoded = _decode(case, "coverage")
         if decoded:
             yield decoded
-    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-        for case in _draw(operation, mode, seed, examples):
+    plans: list[tuple[Any, dict[str, str] | None]] = [(GenerationMode.POSITIVE, None)]
+    if own_project is not None:
+        plans.append((GenerationMode.POSITIVE, {"project_id": own_project}))
+    plans.append((GenerationMode.NEGATIVE, None))
+    for mode, pinned in plans:
+        for case in _draw(operation, mode, seed, examples, pinned):
             decoded = _decode(case, mode.value)
             if decoded:
                 yield decoded
 
 
-def _draw(operation: Any, mode: Any, seed: int, examples: int) -> list[Any]:
+def _draw(
+    operation: Any, mode: Any, seed: int, examples: int, pinned: dict[str, str] | None = None
+) -> list[Any]:
     """``examples`` Hypothesis cases in ``mode``; the seed alone decides them (no example database)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
@@ -138,7 +150,7 @@ def _draw(operation: Any, mode: Any, seed: int, examples: int) -> list[Any]:
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=pinned))
     def collect(case: Any) -> None:
         drawn.append(case)
 
@@ -162,9 +174,8 @@ async def fuzz(ctx: CheckContext) -> None:
     """Schemathesis coverage and fuzzing cases, with expectations from this contract."""
     own = ctx.target.project.project_id
     seen: set[tuple[Any, ...]] = set()
-    for case in generate(
-        ctx.contract.document, seed=ctx.seed, examples=ctx.max_examples or EXAMPLES.get(ctx.depth, 25)
-    ):
+    examples = ctx.max_examples or EXAMPLES.get(ctx.depth, 25)
+    for case in generate(ctx.contract.document, seed=ctx.seed, examples=examples, own_project=own):
         key = (case.project_id, case.group_id, case.token if case.varies_token else None, case.extra_headers)
         if key in seen:
             continue

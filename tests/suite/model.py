@@ -68,6 +68,9 @@ class Choices:
     any_signature: bool = False
     delete_on_delete: bool = False
     case_sensitive_headers: bool = False  # only meaningful behind raw_server.py, which keeps the case
+    generic_401: bool = False  # a framework's default 401 for every authentication failure
+    route_without_stop: bool = False  # built from the page's example URL, which lacks /stop
+    show_bad_shape: bool = False
     huawei: bool = False
 
 
@@ -109,6 +112,8 @@ class Model:
             return self.error(
                 401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail"
             )
+        if c.generic_401:
+            return self.error(401, "AUTH.401", "Unauthorized")
         if malformed:
             return self.error(c.malformed_token_status, "OMS.0064", "Invalid request parameters.")
         return self.error(403, "OMS.0003", "Forbidden.")
@@ -153,6 +158,10 @@ class Model:
             and parts[5] == "stop"
         )
         is_show = c.huawei and len(parts) == 5 and parts[1] == "v2" and parts[3] == "taskgroups"
+        if c.route_without_stop:
+            # PUT /v2/{project_id}/taskgroups/{group_id} pauses; /stop is an unknown route.
+            is_stop, is_show = len(parts) == 5 and parts[1] == "v2" and parts[3] == "taskgroups", False
+            parts = [*parts, "stop"]
         if not (is_stop or is_show):
             return self.error(404, "APIGW.0101", "The API does not exist or has not been published.")
         project, group = unquote(parts[2]), unquote(parts[4])
@@ -211,7 +220,10 @@ class Model:
             status = self.groups[key]
             if c.show_wrong_status and status in (3, 7):
                 status = 2
-            body = json.dumps({"group_id": group, "status": status}).encode()
+            shown = (
+                {"id": group, "state": status} if c.show_bad_shape else {"group_id": group, "status": status}
+            )
+            body = json.dumps(shown).encode()
             return 200, [(b"content-type", b"application/json")], body
         if c.racy:
             current = self.groups[key]

@@ -152,3 +152,49 @@ def test_the_strict_profile_needs_a_token() -> None:
 
     with pytest.raises(ConfigError, match="strict profile authenticates with X-Auth-Token"):
         run_suite(variant(), huawei=False, aksk_only=True)
+
+
+# Every check, and an implementation that violates what it verifies: (switches, profile). Together with
+# test_correct_implementations_conform this shows each check can fail and does not fail correct servers.
+FAILS_CHECK = {
+    "documented-status": ({"unknown_group_404": True}, "strict"),
+    "error-envelope": ({"plain_text_errors": True}, "strict"),
+    "success-body": ({"error_200_for_not_pausable": True}, "strict"),
+    "no-server-error": ({"crash_on_encoded_slash": True}, "strict"),
+    "no-credential-echo": ({"echo_token": True}, "strict"),
+    "timely": ({"hang_on_space": True}, "strict"),
+    "request-id": ({"no_request_id": True}, "huawei"),
+    "gateway-401": ({"plain_401": True}, "huawei"),
+    "authn-refused": ({"generic_401": True}, "strict"),
+    "authn-no-pause": ({"ignore_token_on_pausable": True}, "strict"),
+    "authz-other-project": ({"no_project_check": True}, "strict"),
+    "aksk-signature": ({"any_signature": True}, "huawei"),
+    "group-id-length": ({"empty_segment_404": True}, "strict"),
+    "project-id-length": ({"crash_on_long_project": True}, "strict"),
+    "token-length": ({"header_limit": 8192}, "strict"),
+    "fuzz": ({"unknown_group_200": True}, "strict"),
+    "other-methods": ({"post_also_stops": True}, "strict"),
+    "operation": ({"route_without_stop": True}, "strict"),
+    "hostile-ids": ({"crash_on_encoded_slash": True}, "strict"),
+    "precondition": ({"pause_any_status": True}, "strict"),
+    "unknown-group": ({"unknown_group_200": True}, "strict"),
+    "effect": ({"stop_is_noop": True}, "strict"),
+    "concurrency": ({"racy": True}, "strict"),
+    "show-status": ({"show_bad_shape": True}, "huawei"),
+    # header-case needs a server that keeps header-name case: test_header_case_over_a_real_socket.
+}
+
+
+def test_every_check_has_a_violating_implementation() -> None:
+    from conformance.checks.registry import select
+
+    assert set(FAILS_CHECK) | {"header-case"} == {spec.name for spec in select()}
+
+
+@pytest.mark.parametrize("check", list(FAILS_CHECK))
+def test_each_check_fails_on_an_implementation_that_violates_it(check: str) -> None:
+    switches, profile = FAILS_CHECK[check]
+    huawei = profile == "huawei"
+    result = run_suite(variant(huawei=huawei, **switches), huawei=huawei, timeout=0.5)
+    by_name = {c.check: c for c in result.checks}
+    assert by_name[check].verdict is Verdict.FAIL, (by_name[check].verdict, by_name[check].reason)
