@@ -4,6 +4,7 @@ The pipeline: spec (the contract) -> target (what to test) -> checks -> runner -
 reference server beside it. This module is the public API; everything not in ``__all__`` is private.
 """
 
+from conformance._version import __version__
 from conformance.errors import (
     ConfigError,
     ConformanceError,
@@ -12,10 +13,11 @@ from conformance.errors import (
     TargetUnreachable,
     UsageError,
 )
+from conformance.results import RunResult, Verdict
+from conformance.runner.engine import RunOptions
+from conformance.runner.session import run_suite
 from conformance.spec import Contract, Erratum, Requirement, load_contract, load_errata, load_requirements
 from conformance.target import AkSk, Project, Target, dump_target, load_target, parse_target
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AkSk",
@@ -26,10 +28,13 @@ __all__ = [
     "ExitCode",
     "Project",
     "Requirement",
+    "RunOptions",
+    "RunResult",
     "SpecError",
     "Target",
     "TargetUnreachable",
     "UsageError",
+    "Verdict",
     "__version__",
     "dump_target",
     "load_contract",
@@ -37,4 +42,5 @@ __all__ = [
     "load_requirements",
     "load_target",
     "parse_target",
+    "run_suite",
 ]

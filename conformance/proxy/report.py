@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from conformance import __version__
+from conformance._version import __version__
 from conformance.proxy.app import ValidatingProxy
 from conformance.proxy.rules import REQUEST_REQUIREMENTS, response_requirements
 from conformance.results import CheckResult, Failure, RunResult, Verdict

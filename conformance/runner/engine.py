@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from conformance import __version__
+from conformance._version import __version__
 from conformance.checks.context import CheckContext, Finding, NotRun, Recorder, Sent
 from conformance.checks.registry import NEEDS, CheckSpec, select
 from conformance.errors import ConfigError, TargetUnreachable
@@ -86,6 +86,7 @@ class _Run:
         }
         self.response_seen: dict[str, int] = {s.name: 0 for s in self.response_specs}
         self.consecutive_failures = 0
+        self.interrupted_by = ""  # set by whoever cancels the run (the session's signal handler)
         self.result = RunResult(
             tool_version=__version__,
             contract_version=str(self.contract.document["info"]["version"]),
@@ -167,8 +168,6 @@ class _Run:
             self.result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.result.duration_s = round(time.perf_counter() - started, 3)
         return self.result
-
-    interrupted_by = ""
 
     async def run_scenario(self, spec: CheckSpec) -> CheckResult:
         missing = [need for need in spec.needs if not self._has(need)]

@@ -21,6 +21,11 @@ from conformance.target import Target
 SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
 
+def run_suite(target: Target | None = None, options: RunOptions | None = None) -> RunResult:
+    """Run the suite and return the result, writing no report; ``target=None`` is the embedded server."""
+    return Session(target, options or RunOptions(), report_dir=None).run()
+
+
 @dataclass
 class Session:
     target: Target | None  # None: the embedded reference server

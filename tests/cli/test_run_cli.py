@@ -104,3 +104,14 @@ def test_no_artifact_of_a_failing_run_contains_the_token(
         assert token not in text, path.name
         assert tampered(token) not in text, path.name  # all but one character of the secret
         assert token not in text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"), path.name
+
+
+def test_run_suite_is_the_library_entry_point() -> None:
+    from conformance import RunOptions, Verdict, run_suite
+
+    result = run_suite(options=RunOptions(seed=1, checks=["operation", "precondition", "documented-status"]))
+    assert {c.check: c.verdict for c in result.checks} == {
+        "operation": Verdict.PASS,
+        "precondition": Verdict.PASS,
+        "documented-status": Verdict.PASS,
+    }

@@ -5,26 +5,11 @@ from __future__ import annotations
 import conformance
 
 PUBLIC = [
-    "AkSk",
-    "ConfigError",
-    "ConformanceError",
-    "Contract",
-    "Erratum",
-    "ExitCode",
-    "Project",
-    "Requirement",
-    "SpecError",
-    "Target",
-    "TargetUnreachable",
-    "UsageError",
-    "__version__",
-    "dump_target",
-    "load_contract",
-    "load_errata",
-    "load_requirements",
-    "load_target",
-    "parse_target",
-]
+    "AkSk", "ConfigError", "ConformanceError", "Contract", "Erratum", "ExitCode", "Project", "Requirement",
+    "RunOptions", "RunResult", "SpecError", "Target", "TargetUnreachable", "UsageError", "Verdict",
+    "__version__", "dump_target", "load_contract", "load_errata", "load_requirements", "load_target",
+    "parse_target", "run_suite",
+]  # fmt: skip
 
 
 def test_all_is_sorted_and_exact() -> None:
