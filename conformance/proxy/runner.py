@@ -15,26 +15,15 @@ import uvicorn
 
 from conformance.errors import UsageError
 from conformance.proxy.app import ValidatingProxy, Violation
-from conformance.server.background import BackgroundServer
+from conformance.server.background import BackgroundServer, uvicorn_config
 from conformance.server.runner import bind
 
 
 def proxy_config(
     app: ValidatingProxy, *, log_level: str = "warning", own_logging: bool = False
 ) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        http="httptools",
-        loop="uvloop",
-        ws="none",
-        lifespan="on",
-        access_log=False,
-        server_header=False,
-        date_header=False,
-        log_level=log_level,
-        log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
-        timeout_graceful_shutdown=2,
-    )
+    # No Date header of its own: every header of the answer is the upstream's.
+    return uvicorn_config(app, log_level=log_level, own_logging=own_logging, date_header=False)
 
 
 class ProxyServer(BackgroundServer):

@@ -26,7 +26,7 @@ import uvicorn
 
 from conformance.errors import UsageError
 from conformance.server.app import ReferenceApp
-from conformance.server.background import BackgroundServer
+from conformance.server.background import BackgroundServer, uvicorn_config
 from conformance.server.faults import Faults, parse_faults
 from conformance.server.fixtures import Fixtures, default_fixtures, load_fixtures
 from conformance.server.store import Store
@@ -69,25 +69,6 @@ def build_target(app: ReferenceApp, base_url: str) -> Target:
     projects = app.store.projects(2)
     other = projects[1] if len(projects) > 1 else None
     return Target(base_url=base_url, project=projects[0], profile=app.profile, other_project=other)
-
-
-def uvicorn_config(
-    app: ReferenceApp, *, log_level: str = "warning", own_logging: bool = False
-) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        http="httptools",
-        loop="uvloop",
-        ws="none",
-        lifespan="on",
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,  # no proxy in front; its middleware would cost a call per request
-        log_level=log_level,
-        # Embedded servers leave logging to the host program (pytest, the run command).
-        log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
-        timeout_graceful_shutdown=2,
-    )
 
 
 def bind(host: str, port: int) -> tuple[socket.socket, str]:
