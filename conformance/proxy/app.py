@@ -25,6 +25,7 @@ from conformance.proxy.rules import RequestHead, check_request, check_response
 from conformance.redact import Redactor
 from conformance.results import Exchange
 from conformance.runner.http import EXCERPT, MAX_BODY, HttpResult
+from conformance.server.background import answer_lifespan
 from conformance.spec import load_contract
 
 Scope = dict[str, Any]
@@ -138,14 +139,7 @@ class ValidatingProxy:
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await self.aclose()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send, on_shutdown=self.aclose)
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._client is None:

@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 from conformance.server import responses as r
 from conformance.server.auth import MAX_TOKEN_CHARS, Authenticator, AuthResult, Refusal
+from conformance.server.background import answer_lifespan
 from conformance.server.faults import Dice, Faults, close_connection, malformed, prefer_code
 from conformance.server.fixtures import PERMISSION_GET, PERMISSION_UPDATE
 from conformance.server.store import StopResult, Store
@@ -57,13 +58,7 @@ class ReferenceApp:
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
         # Anything else (websocket) is left unanswered: the server refuses the handshake itself.
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,10 +8,28 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
 import uvicorn
+
+
+async def answer_lifespan(
+    receive: Any,  # the ASGI receive and send callables (each app types them its own way)
+    send: Any,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """The ASGI lifespan protocol for apps with nothing to start: acknowledge, run ``on_shutdown``."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def uvicorn_config(
