@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -59,10 +60,15 @@ def _target(
 
 
 def _progress(name: str, result: CheckResult | None) -> None:
+    # On a terminal the running check shows until its line replaces it; logs get finished lines only.
+    live = sys.stderr.isatty()
     if result is None:
+        if live:
+            click.echo(f"  … {name}", nl=False, err=True)
         return
     click.echo(
-        click.style(f"  {SYMBOL[result.verdict]} ", fg=COLOUR[result.verdict])
+        ("\r\033[K" if live else "")
+        + click.style(f"  {SYMBOL[result.verdict]} ", fg=COLOUR[result.verdict])
         + f"{name:<22} {result.requests:>4} requests  {result.duration_s:5.2f}s"
         + (f"  ({result.reason})" if result.reason else ""),
         err=True,
