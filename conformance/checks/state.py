@@ -69,6 +69,28 @@ async def unknown_group(ctx: CheckContext) -> None:
         )
 
 
+@scenario("neighbour-ids", requirements=["STOP-PRECONDITION"], needs=["fixtures"])
+async def neighbour_ids(ctx: CheckContext) -> None:
+    """Ids one character longer or shorter than a listed pausable group's are unknown, and pause nothing.
+
+    Catches lookups by prefix (``LIKE 'id%'``) or truncation. Such ids are not UUID-shaped, so on a real
+    account they cannot name another group (runner/safety.py).
+    """
+    (group,) = ctx.take_pausable()
+    for neighbour, how in ((group + "x", "one character longer"), (group[:-1], "one character shorter")):
+        if not neighbour:
+            continue
+        sent = await ctx.stop(neighbour)
+        ctx.expect(
+            sent,
+            "STOP-PRECONDITION",
+            ctx.unknown_group,
+            f"A stop of an id {how} than a listed group was not refused",
+            "only the group the id names exactly may be paused; this id names none",
+        )
+    await ctx.still_pausable(group, "STOP-PRECONDITION", "stops of ids that only resemble it")
+
+
 @scenario("effect", requirements=["STOP-EFFECT"], needs=["fixtures"])
 async def effect(ctx: CheckContext) -> None:
     """After a 200 the group is pausing or paused: a second stop is refused, the show operation agrees."""

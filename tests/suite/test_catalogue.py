@@ -107,6 +107,7 @@ FAULTY = {
     "401 without the gateway body": ({"plain_401": True}, "huawei", "HW-GATEWAY-401"),
     "show still says monitoring after a stop": ({"show_wrong_status": True}, "huawei", "STOP-EFFECT"),
     "accepts any AK/SK signature": ({"any_signature": True}, "huawei", "HW-AKSK"),
+    "looks groups up by prefix": ({"prefix_match": True}, "strict", "STOP-PRECONDITION"),
 }
 
 
@@ -178,6 +179,7 @@ FAILS_CHECK = {
     "hostile-ids": ({"crash_on_encoded_slash": True}, "strict"),
     "precondition": ({"pause_any_status": True}, "strict"),
     "unknown-group": ({"unknown_group_200": True}, "strict"),
+    "neighbour-ids": ({"prefix_match": True}, "strict"),
     "effect": ({"stop_is_noop": True}, "strict"),
     "concurrency": ({"racy": True}, "strict"),
     "show-status": ({"show_bad_shape": True}, "huawei"),
