@@ -87,14 +87,19 @@ async def authz_other_project(ctx: CheckContext) -> None:
         "A group of another project was addressed through the caller's own project",
     )
     await ctx.still_pausable(group, "STOP-AUTHZ", "stops with another project's credential")
-    # A's credential against B's listed group, if any.
+    # A's credential against B's listed group, if any: through B's project id, and through A's own (a
+    # lookup by group id alone, ignoring the project, would find it there).
     theirs = other.groups_in("creating", "monitoring")
     if theirs:
         sent = await ctx.stop(theirs[0], project_id=other.project_id)
         ctx.expect(
             sent, "STOP-AUTHZ", {400, 403}, "This project's credential was accepted for another project"
         )
-        await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "a stop with a foreign credential", project=other)
+        sent = await ctx.stop(theirs[0])
+        ctx.expect(
+            sent, "STOP-AUTHZ", {400, 403}, "Another project's group was paused through this project's path"
+        )
+        await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "stops with a foreign credential", project=other)
 
 
 @scenario("header-case", requirements=["STOP-HEADER-CASE"])

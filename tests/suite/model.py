@@ -71,6 +71,7 @@ class Choices:
     generic_401: bool = False  # a framework's default 401 for every authentication failure
     route_without_stop: bool = False  # built from the page's example URL, which lacks /stop
     show_bad_shape: bool = False
+    global_group_lookup: bool = False  # finds a group by id alone, whatever project the path names
     prefix_match: bool = False  # looks groups up with LIKE 'id%' (or the id as a prefix of the given one)
     huawei: bool = False
 
@@ -211,6 +212,8 @@ class Model:
         if caller != project and not c.no_project_check:
             return self.error(403, "OMS.0003", "Forbidden.")
         key = (project, group)
+        if key not in self.groups and c.global_group_lookup:
+            key = next((k for k in self.groups if k[1] == group), key)
         if key not in self.groups and c.prefix_match and group:
             key = next(
                 (

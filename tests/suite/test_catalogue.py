@@ -108,6 +108,7 @@ FAULTY = {
     "show still says monitoring after a stop": ({"show_wrong_status": True}, "huawei", "STOP-EFFECT"),
     "accepts any AK/SK signature": ({"any_signature": True}, "huawei", "HW-AKSK"),
     "looks groups up by prefix": ({"prefix_match": True}, "strict", "STOP-PRECONDITION"),
+    "looks groups up by id alone, across projects": ({"global_group_lookup": True}, "strict", "STOP-AUTHZ"),
 }
 
 
