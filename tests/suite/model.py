@@ -72,6 +72,7 @@ class Choices:
     route_without_stop: bool = False  # built from the page's example URL, which lacks /stop
     show_bad_shape: bool = False
     global_group_lookup: bool = False  # finds a group by id alone, whatever project the path names
+    never_pauses: bool = False  # "not running" for every group, pausable or not
     prefix_match: bool = False  # looks groups up with LIKE 'id%' (or the id as a prefix of the given one)
     huawei: bool = False
 
@@ -244,6 +245,8 @@ class Model:
             if current not in (1, 2) and not c.pause_any_status:
                 return self.error(400, "OMS.0066", "The task group is not running.")
             self.groups[key] = 7
+        elif c.never_pauses:
+            return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         elif self.groups[key] in (1, 2) or c.pause_any_status:
             if not c.stop_is_noop:
                 self.groups[key] = 3 if c.settle_to_paused else 7

@@ -109,6 +109,19 @@ FAULTY = {
     "accepts any AK/SK signature": ({"any_signature": True}, "huawei", "HW-AKSK"),
     "looks groups up by prefix": ({"prefix_match": True}, "strict", "STOP-PRECONDITION"),
     "looks groups up by id alone, across projects": ({"global_group_lookup": True}, "strict", "STOP-AUTHZ"),
+    "built from the example URL, which lacks /stop": (
+        {"route_without_stop": True},
+        "strict",
+        "STOP-OPERATION",
+    ),
+    "a framework's generic 401 for bad tokens": ({"generic_401": True}, "strict", "STOP-AUTHN"),
+    "crashes on a 1,025-character project id (length)": (
+        {"crash_on_long_project": True},
+        "strict",
+        "STOP-PROJECT-LEN",
+    ),
+    "never pauses anything": ({"never_pauses": True}, "strict", "STOP-SUCCESS-200"),
+    "the show operation answers another shape": ({"show_bad_shape": True}, "huawei", "HW-SHOW-STATUS"),
 }
 
 
@@ -186,6 +199,11 @@ FAILS_CHECK = {
     "show-status": ({"show_bad_shape": True}, "huawei"),
     # header-case needs a server that keeps header-name case: test_header_case_over_a_real_socket.
 }
+
+
+def test_every_requirement_has_a_violating_implementation() -> None:
+    covered = {requirement for _, _, requirement in FAULTY.values()} | {"STOP-HEADER-CASE"}  # raw socket test
+    assert covered == set(load_requirements())
 
 
 def test_every_check_has_a_violating_implementation() -> None:
