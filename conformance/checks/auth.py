@@ -123,10 +123,15 @@ async def header_case(ctx: CheckContext) -> None:
                 f"Expected: {canonical.result.status}, the answer with `X-Auth-Token`",
                 sent,
             )
+    weak = (
+        "header-case: no listed pausable group was left, so only answers for an unknown group were compared; "
+        "a server that ignores `x-auth-token` may answer those the same (400) as one that honours it"
+    )
     if project.groups_in("creating", "monitoring"):
         try:
             (group,) = ctx.take_pausable()
-        except NotRun:  # no group left: the unknown-group comparison above stands
+        except NotRun:
+            ctx.note(weak)
             return
         sent = await ctx.stop(group, credential=False, headers=[("x-auth-token", project.token)])
         ctx.expect(
@@ -135,6 +140,8 @@ async def header_case(ctx: CheckContext) -> None:
             {200},
             "A valid token under `x-auth-token` did not pause a pausable group",
         )
+    else:
+        ctx.note(weak)
 
 
 @scenario("aksk-signature", requirements=["HW-AKSK", "STOP-AUTHN"], needs=["aksk"], profiles=["huawei"])
