@@ -39,8 +39,17 @@ STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
 PAUSABLE = frozenset({"creating", "monitoring"})
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_TOP_KEYS = {"base_url", "project_id", "token", "aksk", "profile", "groups", "other_project"}
-_OTHER_KEYS = {"project_id", "token", "aksk", "groups"}
+_TOP_KEYS = {
+    "base_url",
+    "project_id",
+    "token",
+    "readonly_token",
+    "aksk",
+    "profile",
+    "groups",
+    "other_project",
+}
+_OTHER_KEYS = {"project_id", "token", "readonly_token", "aksk", "groups"}
 _AKSK_KEYS = {"ak", "sk", "security_token"}
 
 
@@ -59,6 +68,8 @@ class Project:
     token: str | None = field(default=None, repr=False)
     aksk: AkSk | None = None
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # A valid token of the same project without the oms:taskgroup:update permission (optional).
+    readonly_token: str | None = field(default=None, repr=False)
 
     def group_ids(self) -> set[str]:
         return {gid for ids in self.groups.values() for gid in ids}
@@ -67,7 +78,7 @@ class Project:
         return [gid for name in names for gid in self.groups.get(name, ())]
 
     def secrets(self) -> list[str]:
-        found = [self.token] if self.token else []
+        found = [t for t in (self.token, self.readonly_token) if t]
         if self.aksk:
             found.append(self.aksk.sk)
             if self.aksk.security_token:
@@ -179,7 +190,13 @@ def _project(data: Mapping[str, Any], where: str) -> Project:
     if len(all_ids) != len(set(all_ids)):
         dup = next(g for g in all_ids if all_ids.count(g) > 1)
         raise ConfigError(f"{where}groups: group id {dup!r} is listed twice")
-    return Project(project_id=str(_string(data, "project_id", where)), token=token, aksk=aksk, groups=groups)
+    return Project(
+        project_id=str(_string(data, "project_id", where)),
+        token=token,
+        aksk=aksk,
+        groups=groups,
+        readonly_token=_string(data, "readonly_token", where, required=False),
+    )
 
 
 def parse_target(data: Any, env: Mapping[str, str] | None = None) -> Target:
@@ -228,6 +245,8 @@ def _project_dict(project: Project) -> dict[str, Any]:
     out: dict[str, Any] = {"project_id": project.project_id}
     if project.token:
         out["token"] = project.token
+    if project.readonly_token:
+        out["readonly_token"] = project.readonly_token
     if project.aksk:
         out["aksk"] = {"ak": project.aksk.ak, "sk": project.aksk.sk}
         if project.aksk.security_token:

@@ -102,6 +102,23 @@ async def authz_other_project(ctx: CheckContext) -> None:
         await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "stops with a foreign credential", project=other)
 
 
+@scenario("permission", requirements=["STOP-PERMISSION"], needs=["fixtures", "readonly"])
+async def permission(ctx: CheckContext) -> None:
+    """A token of the project without oms:taskgroup:update gets 403 and pauses nothing."""
+    readonly = ctx.target.project.readonly_token
+    assert readonly is not None
+    (group,) = ctx.take_pausable()
+    sent = await ctx.stop(group, credential=False, headers=[("X-Auth-Token", readonly)])
+    ctx.expect(
+        sent,
+        "STOP-PERMISSION",
+        {403},
+        "A token without oms:taskgroup:update was not forbidden",
+        "the credential is valid but may not update task groups",
+    )
+    await ctx.still_pausable(group, "STOP-PERMISSION", "a stop with a read-only token")
+
+
 @scenario("header-case", requirements=["STOP-HEADER-CASE"])
 async def header_case(ctx: CheckContext) -> None:
     """The valid token under `x-auth-token` and `X-AUTH-TOKEN` is honoured like `X-Auth-Token`."""

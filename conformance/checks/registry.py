@@ -26,6 +26,7 @@ NEEDS = {
     "other_project": "no other_project in the target: cross-project checks need a second credential",
     "show": "the profile has no show operation to read a group's status",
     "aksk": "the target gives no AK/SK pair",
+    "readonly": "no readonly_token in the target: a token of the project without oms:taskgroup:update",
 }
 
 

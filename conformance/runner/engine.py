@@ -58,6 +58,8 @@ def secrets_of(target: Target) -> list[tuple[str, str]]:
         if project.token:
             pairs.append((project.token, f"$OMS_TOKEN{suffix}"))
             pairs.append((tampered(project.token), f"$OMS_TOKEN{suffix}_TAMPERED"))
+        if project.readonly_token:
+            pairs.append((project.readonly_token, f"$OMS_READONLY_TOKEN{suffix}"))
         if project.aksk:
             pairs.append((project.aksk.sk, f"$OMS_SK{suffix}"))
             if project.aksk.security_token:
@@ -252,6 +254,7 @@ class _Run:
             "other_project": self.target.other_project is not None,
             "show": self.contract.has_show_operation,
             "aksk": project.aksk is not None,
+            "readonly": project.readonly_token is not None,
         }[need]
 
 

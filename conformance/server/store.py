@@ -213,6 +213,7 @@ class Store:
         by_position = "WHERE project_id = ? ORDER BY position"
         tokens = db.execute(f"SELECT token, permissions FROM tokens {by_position}", (project_id,)).fetchall()
         token = next((t for t, perms in tokens if PERMISSION_UPDATE in perms.split()), None)
+        readonly = next((t for t, perms in tokens if PERMISSION_UPDATE not in perms.split()), None)
         keys = f"SELECT ak, sk, security_token FROM access_keys {by_position}"
         key = db.execute(keys, (project_id,)).fetchone()
         groups: dict[str, list[str]] = {name: [] for name in STATUS_NAMES.values()}
@@ -220,7 +221,13 @@ class Store:
         for gid, status in rows:
             groups[STATUS_NAMES[status]].append(gid)
         listed = {name: tuple(ids) for name, ids in groups.items() if ids}
-        return Project(project_id=project_id, token=token, aksk=AkSk(*key) if key else None, groups=listed)
+        return Project(
+            project_id=project_id,
+            token=token,
+            aksk=AkSk(*key) if key else None,
+            groups=listed,
+            readonly_token=readonly,
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ from conformance import aksk
 PROJECT, OTHER = "proj-a-0001", "proj-b-0002"
 TOKEN, OTHER_TOKEN = "tok-A-" + "s3cr3t" * 6, "tok-B-" + "0th3r" * 6
 AK, SK = "AKMODEL0001", "SKMODEL-secret-0001"
+READONLY = "tok-A-readonly-" + "r3ad" * 6  # project A, without oms:taskgroup:update
 STATUSES = {
     "waiting": 0,
     "creating": 1,
@@ -72,6 +73,7 @@ class Choices:
     route_without_stop: bool = False  # built from the page's example URL, which lacks /stop
     show_bad_shape: bool = False
     global_group_lookup: bool = False  # finds a group by id alone, whatever project the path names
+    ignore_permissions: bool = False  # any valid token of the project may stop
     never_pauses: bool = False  # "not running" for every group, pausable or not
     prefix_match: bool = False  # looks groups up with LIKE 'id%' (or the id as a prefix of the given one)
     huawei: bool = False
@@ -124,7 +126,7 @@ class Model:
     def authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw_path: str) -> str | None:
         token = headers.get("x-auth-token")
         if token is not None:
-            return {self.token: PROJECT, OTHER_TOKEN: OTHER}.get(token)
+            return {self.token: PROJECT, OTHER_TOKEN: OTHER, READONLY: PROJECT}.get(token)
         auth = headers.get("authorization", "")
         if auth.startswith(aksk.ALGORITHM) and self.choices.huawei:
             fields = dict(p.strip().split("=", 1) for p in auth[len(aksk.ALGORITHM) :].split(","))
@@ -212,6 +214,8 @@ class Model:
             return auth_problem
         if caller != project and not c.no_project_check:
             return self.error(403, "OMS.0003", "Forbidden.")
+        if headers.get("x-auth-token") == READONLY and is_stop and not c.ignore_permissions:
+            return self.error(403, "OMS.0003", "Forbidden: oms:taskgroup:update is required.")
         key = (project, group)
         if key not in self.groups and c.global_group_lookup:
             key = next((k for k in self.groups if k[1] == group), key)
@@ -296,6 +300,7 @@ def target_data(
         data["aksk"] = {"ak": AK, "sk": SK}
     else:
         data["token"] = token
+        data["readonly_token"] = READONLY
     if huawei and not aksk_only:
         data["aksk"] = {"ak": AK, "sk": SK}
     return data

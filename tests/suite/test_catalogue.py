@@ -122,6 +122,7 @@ FAULTY = {
     ),
     "never pauses anything": ({"never_pauses": True}, "strict", "STOP-SUCCESS-200"),
     "the show operation answers another shape": ({"show_bad_shape": True}, "huawei", "HW-SHOW-STATUS"),
+    "checks the token but not its permissions": ({"ignore_permissions": True}, "strict", "STOP-PERMISSION"),
 }
 
 
@@ -194,6 +195,7 @@ FAILS_CHECK = {
     "precondition": ({"pause_any_status": True}, "strict"),
     "unknown-group": ({"unknown_group_200": True}, "strict"),
     "neighbour-ids": ({"prefix_match": True}, "strict"),
+    "permission": ({"ignore_permissions": True}, "strict"),
     "effect": ({"stop_is_noop": True}, "strict"),
     "concurrency": ({"racy": True}, "strict"),
     "show-status": ({"show_bad_shape": True}, "huawei"),
