@@ -11,7 +11,7 @@ from conformance.errors import ExitCode, UsageError
 from conformance.proxy import ValidatingProxy, Violation, proxy_run_result, serve_proxy
 from conformance.reports import FORMATS, parse_formats, write_reports
 from conformance.server.app import PROFILES
-from conformance.server.runner import is_loopback
+from conformance.server.background import is_loopback
 from conformance.spec import load_requirements
 
 _EPILOG = """\b

@@ -10,7 +10,8 @@ import click
 from conformance.cli import main
 from conformance.errors import ConfigError
 from conformance.server.app import PROFILES
-from conformance.server.runner import build_target, create_app, is_loopback, serve
+from conformance.server.background import is_loopback
+from conformance.server.runner import build_target, create_app, serve
 from conformance.target import dump_target
 
 _EPILOG = """\b

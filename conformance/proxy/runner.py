@@ -6,17 +6,13 @@ no Date header: every header of the answer is the upstream's own.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
 import uvicorn
 
-from conformance.errors import UsageError
 from conformance.proxy.app import ValidatingProxy, Violation
-from conformance.server.background import BackgroundServer, uvicorn_config
-from conformance.server.runner import bind
+from conformance.server.background import BackgroundServer, serve_foreground, uvicorn_config
 
 
 def proxy_config(
@@ -64,29 +60,6 @@ class ProxyServer(BackgroundServer):
 
 
 def serve_proxy(app: ValidatingProxy, host: str, port: int, on_ready: Callable[[str], Any]) -> int | None:
-    """Serve in the foreground until SIGINT or SIGTERM; returns the signal that ended it (None otherwise).
-
-    uvicorn takes both signals while it runs and re-raises them once it has shut down; the handlers installed
-    here receive that re-raise, so the caller still gets to write its report.
-    """
-    try:
-        sock, base_url = bind(host, port)
-    except OSError as exc:
-        raise UsageError(f"--host/--port {host}:{port}: cannot listen there ({exc.strerror or exc})") from exc
-    received: list[int] = []
-    try:
-        on_ready(base_url)
-        server = uvicorn.Server(proxy_config(app, log_level="warning", own_logging=True))
-
-        def noted(sig: int, _frame: FrameType | None) -> None:
-            received.append(sig)
-
-        previous = {sig: signal.signal(sig, noted) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            server.run(sockets=[sock])
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-    finally:
-        sock.close()
-    return received[0] if received else None
+    """Serve in the foreground until SIGINT or SIGTERM; returns the signal that ended it (None otherwise), so
+    the caller still gets to write its report."""
+    return serve_foreground(proxy_config(app, log_level="warning", own_logging=True), host, port, on_ready)

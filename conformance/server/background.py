@@ -1,18 +1,22 @@
-"""A uvicorn server in a background thread on a bound socket: what the reference server and the proxy
-both need for tests and embedded use. Start-up waits until uvicorn is serving (or failed); stopping is
-bounded - graceful first, then forced.
+"""Serving an ASGI app with uvicorn, as the reference server and the proxy both do: one configuration, a
+background thread for tests and embedded use (start-up waits until uvicorn serves; stopping is bounded -
+graceful first, then forced), and a foreground loop for the commands that ends cleanly on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import signal
 import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, Self
 
 import uvicorn
+
+from conformance.errors import UsageError
 
 
 async def answer_lifespan(
@@ -36,8 +40,9 @@ def uvicorn_config(
     app: Any, *, log_level: str = "warning", own_logging: bool = False, date_header: bool = True
 ) -> uvicorn.Config:
     """The uvicorn settings of every server here: httptools + uvloop (the fastest pair; httptools also has no
-    header-size limit of its own, so a legal 16,384-character token reaches the app), no access log, no
-    ``Server`` header, websockets off."""
+    header-size limit of its own, so a legal 16,384-character token plus ordinary headers reaches the app,
+    where h11's default 16 KiB limit for the whole head would refuse it first), no access log, no ``Server``
+    header, websockets off (an upgrade request is answered as plain HTTP, by the app)."""
     return uvicorn.Config(
         app,
         http="httptools",
@@ -53,6 +58,70 @@ def uvicorn_config(
         log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
         timeout_graceful_shutdown=2,
     )
+
+
+def bind(host: str, port: int) -> tuple[socket.socket, str]:
+    """A listening socket and the base URL that reaches it (a wildcard host is reached on loopback)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    bound_port = sock.getsockname()[1]
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    shown = f"[{shown}]" if ":" in shown else shown
+    return sock, f"http://{shown}:{bound_port}"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_foreground(
+    config: uvicorn.Config,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], Any],
+    *,
+    prepare: Callable[[], None] | None = None,
+) -> int | None:
+    """Serve until SIGINT or SIGTERM, shut down gracefully, and return the signal that ended it.
+
+    uvicorn takes both signals while it runs and re-raises them once it has shut down; the handlers installed
+    here receive that re-raise, so the caller returns normally (and can still write its reports).
+    """
+    try:
+        sock, base_url = bind(host, port)
+    except OSError as exc:
+        raise UsageError(f"--host/--port {host}:{port}: cannot listen there ({exc.strerror or exc})") from exc
+    received: list[int] = []
+
+    def noted(sig: int, _frame: FrameType | None) -> None:
+        received.append(sig)
+
+    try:
+        on_ready(base_url)
+        server = uvicorn.Server(config)
+        if prepare is not None:
+            prepare()
+        previous = {sig: signal.signal(sig, noted) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            server.run(sockets=[sock])
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    finally:
+        sock.close()
+    return received[0] if received else None
 
 
 class BackgroundServer:
@@ -72,8 +141,6 @@ class BackgroundServer:
         raise NotImplementedError
 
     def start(self, timeout: float = 10.0) -> Self:
-        from conformance.server.runner import bind
-
         sock, self.base_url = bind(self._host, self._port)
         server = self._server = uvicorn.Server(self.config())
         thread = threading.Thread(target=self._run, args=(server, sock), name=self.thread_name, daemon=True)

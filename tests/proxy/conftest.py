@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from conformance.server.runner import bind
+from conformance.server.background import bind
 
 Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 

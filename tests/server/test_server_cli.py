@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from conformance.cli import main, serve_cmd
 from conformance.server import ReferenceApp
-from conformance.server.runner import is_loopback
+from conformance.server.background import is_loopback
 from conformance.target import Target, load_target
 
 
