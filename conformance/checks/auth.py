@@ -77,13 +77,13 @@ async def authz_other_project(ctx: CheckContext) -> None:
     (group,) = ctx.take_pausable()
     # B's credential, A's project and group.
     sent = await ctx.stop(group, credential=other)
-    ctx.expect(sent, "STOP-AUTHZ", {400, 403}, "Another project's credential was not refused")
+    ctx.expect(sent, "STOP-AUTHZ", ctx.foreign_project, "Another project's credential was not refused")
     # B's credential with B's project id in the path, A's group: the group is not B's.
     sent = await ctx.stop(group, project_id=other.project_id, credential=other)
     ctx.expect(
         sent,
         "STOP-AUTHZ",
-        {400, 403},
+        ctx.unknown_group,
         "A group of another project was addressed through the caller's own project",
     )
     await ctx.still_pausable(group, "STOP-AUTHZ", "stops with another project's credential")
@@ -93,11 +93,17 @@ async def authz_other_project(ctx: CheckContext) -> None:
     if theirs:
         sent = await ctx.stop(theirs[0], project_id=other.project_id)
         ctx.expect(
-            sent, "STOP-AUTHZ", {400, 403}, "This project's credential was accepted for another project"
+            sent,
+            "STOP-AUTHZ",
+            ctx.foreign_project,
+            "This project's credential was accepted for another project",
         )
         sent = await ctx.stop(theirs[0])
         ctx.expect(
-            sent, "STOP-AUTHZ", {400, 403}, "Another project's group was paused through this project's path"
+            sent,
+            "STOP-AUTHZ",
+            ctx.unknown_group,
+            "Another project's group was paused through this project's path",
         )
         await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "stops with a foreign credential", project=other)
 

@@ -93,6 +93,12 @@ class CheckContext:
         return frozenset({400, 401, 403}) if self.profile == "huawei" else frozenset({400, 403})
 
     @property
+    def foreign_project(self) -> frozenset[int]:
+        """How a valid credential used on a project that is not its own may be refused: 400 or 403, and on
+        the platform the gateway may refuse the token's scope itself (401)."""
+        return self.auth_refused
+
+    @property
     def unknown_group(self) -> frozenset[int]:
         """How a valid request for a group that does not exist may be answered (400; 403 hides existence)."""
         return frozenset({400, 403})

@@ -51,7 +51,9 @@ async def hostile_ids(ctx: CheckContext) -> None:
         group_sent = await ctx.stop(value)
         project_sent = await ctx.stop(ctx.guard.mint(), project_id=value)
         for sent, which in ((group_sent, "group_id"), (project_sent, "project_id")):
-            allowed = {400, 403} | ({404} if ctx.profile == "huawei" else set())
+            # In the project position the id is not the credential's project, so it may be refused as such.
+            allowed = set(ctx.foreign_project if which == "project_id" else ctx.unknown_group)
+            allowed |= {404} if ctx.profile == "huawei" else set()
             ctx.expect(
                 sent,
                 "STOP-ROBUST",

@@ -42,6 +42,7 @@ class Choices:
     content_type: str = "application/json"
     other_method_status: int = 405
     settle_to_paused: bool = False  # 7 then 3 immediately
+    scope_401: bool = False  # huawei: the gateway refuses a token used outside its project scope (401)
     # Faults.
     ignore_token_on_pausable: bool = False
     pause_any_status: bool = False
@@ -213,6 +214,10 @@ class Model:
         if auth_problem:
             return auth_problem
         if caller != project and not c.no_project_check:
+            if c.scope_401 and c.huawei:
+                return self.error(
+                    401, "APIGW.0301", "Incorrect IAM authentication information: project mismatch"
+                )
             return self.error(403, "OMS.0003", "Forbidden.")
         if headers.get("x-auth-token") == READONLY and is_stop and not c.ignore_permissions:
             return self.error(403, "OMS.0003", "Forbidden: oms:taskgroup:update is required.")

@@ -62,6 +62,12 @@ def test_correct_implementations_conform(name: str, profile: str) -> None:
     assert not_run == [], not_run
 
 
+def test_a_gateway_refusing_foreign_project_tokens_with_401_conforms_in_huawei() -> None:
+    result = run_suite(variant(huawei=True, scope_401=True), huawei=True)
+    assert result.conforms(load_requirements()), [f.message for c in result.checks for f in c.failures]
+    assert result.status_counts.get("401", 0) > 0
+
+
 def replace_huawei(choices: Choices, huawei: bool) -> Choices:
     from dataclasses import replace
 
