@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.errors import ConfigError
 from conformance.results import CheckResult, RunResult, Verdict
 from conformance.spec import Requirement, load_requirements
+from conformance.textfile import read_yaml
 
 _ENTRY_KEYS = {"requirement", "check", "reason", "expires"}
 
@@ -120,13 +119,7 @@ def parse_baseline(
 
 def load_baseline(path: str | Path) -> Baseline:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read baseline {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"baseline {path} is not valid YAML: {exc}") from exc
-    return parse_baseline(data, str(path))
+    return parse_baseline(read_yaml(path, "baseline"), str(path))
 
 
 def _add_note(check: CheckResult, note: str) -> None:

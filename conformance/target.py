@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from conformance.errors import ConfigError
+from conformance.textfile import read_yaml
 
 # Task group status codes (ShowTaskGroup's `status`), by the names a target file uses.
 STATUS_CODES: dict[str, int] = {
@@ -225,20 +226,7 @@ def parse_target(data: Any, env: Mapping[str, str] | None = None) -> Target:
 
 
 def load_target(path: str | Path, env: Mapping[str, str] | None = None) -> Target:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"target file {str(path)!r}: cannot read it ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"target file {str(path)!r}: not UTF-8 text") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"target file {str(path)!r}: not valid YAML{where}") from exc
-    return parse_target(data, env)
+    return parse_target(read_yaml(path, "target file"), env)
 
 
 def _project_dict(project: Project) -> dict[str, Any]:

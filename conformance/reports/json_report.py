@@ -24,6 +24,7 @@ from conformance.reports._common import (
 )
 from conformance.results import CheckResult, Exchange, Failure, RunResult, Verdict
 from conformance.spec import load_errata
+from conformance.textfile import read_text
 
 SCHEMA_VERSION = 1
 
@@ -190,12 +191,7 @@ def run_from_dict(data: Any) -> RunResult:
 def load_run(path: str | Path) -> RunResult:
     """Read a ``conformance.json`` back; any problem is a ConfigError naming the file and what is wrong."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    text = read_text(path, "run file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

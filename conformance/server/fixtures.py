@@ -37,10 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.errors import ConfigError
 from conformance.target import STATUS_CODES
+from conformance.textfile import read_yaml
 
 PERMISSION_GET = "oms:taskgroup:get"
 PERMISSION_UPDATE = "oms:taskgroup:update"
@@ -118,15 +117,7 @@ def default_fixtures() -> Fixtures:
 def load_fixtures(path: str | Path) -> Fixtures:
     path = Path(path)
     where = f"fixture file {str(path)!r}"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read it ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{where}: not UTF-8 text") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{where}: not valid YAML{f' at line {mark.line + 1}' if mark else ''}") from exc
+    data = read_yaml(path, "fixture file")
     try:
         return parse_fixtures(data)
     except ConfigError as exc:

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import yaml
-
 from conformance.errors import SpecError
 from conformance.spec import files
+from conformance.textfile import read_yaml
 
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 LEVELS = ("MUST", "SHOULD", "MAY")
@@ -60,11 +59,7 @@ class Erratum:
 
 
 def _read(name: str) -> Any:
-    path = files.contract_dir() / name
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SpecError(f"cannot load {path}: {exc}") from exc
+    return read_yaml(files.contract_dir() / name, "contract file", SpecError)
 
 
 @cache

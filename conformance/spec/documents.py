@@ -18,6 +18,7 @@ import yaml
 
 from conformance.errors import SpecError, UsageError
 from conformance.spec import files
+from conformance.textfile import read_yaml
 
 PROFILES = ("strict", "huawei")
 STOP_PATH = "/v2/{project_id}/taskgroups/{group_id}/stop"
@@ -38,13 +39,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _read_yaml(name: str) -> Any:
-    path = files.contract_dir() / name
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"cannot read contract file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise SpecError(f"contract file {path} is not valid YAML: {exc}") from exc
+    return read_yaml(files.contract_dir() / name, "contract file", SpecError)
 
 
 @dataclass(frozen=True)

@@ -93,11 +93,14 @@ def test_bad_baselines_name_the_key(data: Any, message: str, catalogue: dict[str
 
 
 def test_unreadable_baseline(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read baseline"):
+    (tmp_path / "latin1.yaml").write_bytes(b"reason: \xe9t\xe9")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_baseline(tmp_path / "latin1.yaml")
+    with pytest.raises(ConfigError, match=r"baseline '.*absent\.yaml': cannot read it"):
         load_baseline(tmp_path / "absent.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("known_failures: [", encoding="utf-8")
-    with pytest.raises(ConfigError, match="is not valid YAML"):
+    with pytest.raises(ConfigError, match=r"baseline '.*bad\.yaml': not valid YAML at line 1"):
         load_baseline(bad)
 
 

@@ -76,7 +76,7 @@ def test_load_run_round_trips(run: RunResult, tmp_path: Path) -> None:
         ("[]", "expected a JSON object"),
         ('{"schema_version": 2}', "schema_version 2 is not supported"),
         ('{"schema_version": 1}', "missing key 'timing'"),
-        (b"\xff\xfe", "is not UTF-8"),
+        (b"\xff\xfe", "not UTF-8 text"),
     ],
 )
 def test_load_run_refuses_bad_files_with_one_line(

@@ -20,6 +20,7 @@ def test_all_is_sorted_and_exact() -> None:
 def test_no_other_public_names() -> None:
     modules = {
         "aksk",
+        "textfile",
         "checks",
         "cli",
         "errors",
