@@ -12,7 +12,7 @@ stored, so writers can print any field as it is.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -151,6 +151,3 @@ class RunResult:
         """Requirement counts by verdict - the numbers every report format must agree on."""
         counts = Counter(rv.verdict.value for rv in self.requirements(catalogue))
         return {v.value: counts.get(v.value, 0) for v in Verdict}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -16,8 +16,6 @@ from conformance.runner.safety import SafetyGuard
 from conformance.spec import Contract, Requirement
 from conformance.target import Project, Target
 
-ALL_SECRETS_PLACEHOLDER = "$OMS_TOKEN"
-
 
 class NotRun(Exception):
     """Raised by a check that cannot run against this target; the message says why."""
@@ -190,7 +188,7 @@ class CheckContext:
         project = project or self.target.project
         if self.contract.has_show_operation:
             shown = await self.show(group_id, project)
-            status = _json_field(shown.result, "status")
+            status = shown.result.json_field("status")
             if shown.result.status == 200 and status in (1, 2):
                 return
             if shown.result.status == 200:
@@ -239,13 +237,3 @@ def _retry_after(value: str | None) -> float:
         return max(float(value or 1), 0.0)
     except ValueError:
         return 1.0
-
-
-def _json_field(result: HttpResult, name: str) -> object:
-    import json
-
-    try:
-        data = json.loads(result.body)
-    except ValueError:
-        return None
-    return data.get(name) if isinstance(data, dict) else None

@@ -7,10 +7,9 @@ an answer within the request timeout.
 
 from __future__ import annotations
 
-import json
-
 from conformance.checks.context import CheckContext, Sent
 from conformance.checks.registry import response_check
+from conformance.runner.http import NOT_JSON
 
 # Answers produced in front of the application rather than by it.
 INFRASTRUCTURE = {413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
@@ -62,9 +61,8 @@ def error_envelope_problem(sent: Sent) -> str | None:
     result = sent.result
     if not is_json_content_type(result.content_type):
         return f"content type {result.content_type or '(none)'!r} is not JSON"
-    try:
-        body = json.loads(result.body)
-    except ValueError:
+    body = result.json
+    if body is NOT_JSON:
         excerpt = result.body[:80].decode("utf-8", "replace")
         return f"body is not JSON: {excerpt!r}" + (" (cut off)" if result.truncated else "")
     if not isinstance(body, dict):
@@ -103,9 +101,8 @@ def success_body(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
     result = sent.result
     if sent.kind != "stop" or result.status != 200 or not result.body.strip():
         return []
-    try:
-        body = json.loads(result.body)
-    except ValueError:
+    body = result.json
+    if body is NOT_JSON:
         return [
             (
                 "STOP-SUCCESS-200",
@@ -222,10 +219,7 @@ def gateway_401(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
     """A 401 is the gateway's: error_code APIGW.0301 and a request_id in the body."""
     if sent.result.status != 401:
         return []
-    try:
-        body = json.loads(sent.result.body)
-    except ValueError:
-        body = None
+    body = sent.result.json
     if not isinstance(body, dict):
         return [
             (

@@ -102,7 +102,7 @@ async def effect(ctx: CheckContext) -> None:
         deadline = time.monotonic() + ctx.settle_timeout
         while True:
             shown = await ctx.show(group)
-            status = _status(shown.result.body)
+            status = shown.result.json_field("status")
             if status in SETTLED or time.monotonic() > deadline or shown.result.status != 200:
                 break
             await asyncio.sleep(0.1)
@@ -149,16 +149,6 @@ async def concurrency(ctx: CheckContext) -> None:
         )
 
 
-def _status(body: bytes) -> object:
-    import json
-
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data.get("status") if isinstance(data, dict) else None
-
-
 def _histogram(statuses: list[int | None]) -> str:
     counts: dict[str, int] = {}
     for status in statuses:
@@ -176,12 +166,7 @@ async def show_status(ctx: CheckContext) -> None:
             shown = await ctx.show(group)
             if not ctx.expect(shown, "HW-SHOW-STATUS", {200}, f"Showing a listed {name} group failed"):
                 continue
-            import json
-
-            try:
-                data = json.loads(shown.result.body)
-            except ValueError:
-                data = None
+            data = shown.result.json
             if (
                 not isinstance(data, dict)
                 or data.get("group_id") != group

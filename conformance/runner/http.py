@@ -13,11 +13,13 @@ Why these choices:
 from __future__ import annotations
 
 import asyncio
+import json
 import shlex
 import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -27,6 +29,7 @@ from conformance.redact import Redactor
 from conformance.results import Exchange
 
 MAX_BODY = 256 * 1024
+NOT_JSON = object()  # HttpResult.json of a body that does not parse
 EXCERPT = 2048
 
 
@@ -59,6 +62,18 @@ class HttpResult:
     @property
     def content_type(self) -> str:
         return (self.header("content-type") or "").lower()
+
+    @cached_property
+    def json(self) -> object:
+        """The body parsed as JSON - once, however many checks read it - or NOT_JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return NOT_JSON
+
+    def json_field(self, name: str) -> object:
+        """A field of a JSON object body; None when the body is no JSON object or lacks it."""
+        return self.json.get(name) if isinstance(self.json, dict) else None
 
 
 def _curl(method: str, url: str, headers: dict[str, str]) -> str:

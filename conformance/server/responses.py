@@ -36,8 +36,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-Headers = list[tuple[bytes, bytes]]
-
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -106,7 +104,6 @@ _FORCED_MESSAGES: dict[int, tuple[str, str]] = {
     500: ("APIGW.0601", "Internal server error (forced)."),
     503: ("REF.0503", "Service temporarily unavailable (forced)."),
 }
-FORCEABLE = frozenset(_FORCED_MESSAGES) | {401}
 
 
 def forced(status: int, request_id: str) -> Answer:
