@@ -206,6 +206,9 @@ def parse_target(data: Any, env: Mapping[str, str] | None = None) -> Target:
     _unknown(data, _TOP_KEYS, "")
     base_url = str(_string(data, "base_url", "")).rstrip("/")
     parts = urlsplit(base_url)
+    if parts.username or parts.password:
+        # Never echoed back: the URL is printed and reported, so a password in it would leak.
+        raise ConfigError("base_url: must not carry user:password@; give the credential as token or aksk")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"base_url: expected an http:// or https:// URL, got {base_url!r}")
     profile = _string(data, "profile", "", required=False) or "strict"

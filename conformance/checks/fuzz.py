@@ -9,9 +9,9 @@ applied here, not by Schemathesis, so the token boundary cases it generates are 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,19 +46,12 @@ class GeneratedCase:
 def _schema(profile_document: dict[str, Any]) -> Any:
     # Hypothesis keeps a cache directory; keep it out of the user's working directory.
     os.environ.setdefault(
-        "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(_tmpdir(), "oms-conformance-hypothesis")
+        "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "oms-conformance-hypothesis")
     )
     import schemathesis
     from schemathesis import Config
 
     return schemathesis.openapi.from_dict(profile_document, config=Config())
-
-
-@cache
-def _tmpdir() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
 
 
 def _decode(case: Any, source: str) -> GeneratedCase | None:

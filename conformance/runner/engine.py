@@ -250,7 +250,7 @@ class _Run:
     def _has(self, need: str) -> bool:
         project = self.target.project
         return {
-            "fixtures": bool(project.groups_in("creating", "monitoring")) or self.target.has_fixtures,
+            "fixtures": self.target.has_fixtures,
             "other_project": self.target.other_project is not None,
             "show": self.contract.has_show_operation,
             "aksk": project.aksk is not None,

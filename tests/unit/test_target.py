@@ -34,6 +34,7 @@ def test_valid_target_expands_the_environment() -> None:
     [
         ({"base_url": None}, "base_url: missing"),
         ({"base_url": "ftp://x"}, "base_url: expected an http"),
+        ({"base_url": "https://admin:hunter2@oms.test"}, "base_url: must not carry user:password@"),
         ({"project_id": 3.5}, "project_id: expected a string"),
         ({"token": None}, "token: missing (give `token` or `aksk`)"),
         ({"profile": "lenient"}, "profile: expected strict or huawei"),
