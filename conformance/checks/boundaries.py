@@ -17,7 +17,7 @@ TOKEN_LENGTHS = (0, 1, 16384, 16385)
 
 
 def _filler(length: int) -> str:
-    # Not UUID-shaped, so it cannot name a real task group (see runner/safety.py).
+    # Not UUID-shaped, so it cannot name a real task group (see transport/safety.py).
     return "z" * length
 
 

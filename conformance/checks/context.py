@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from conformance import aksk
-from conformance.runner.http import Client, HttpResult, stop_path
-from conformance.runner.safety import SafetyGuard
 from conformance.spec import Contract, Requirement
 from conformance.target import Project, Target
+from conformance.transport.http import Client, HttpResult, stop_path
+from conformance.transport.safety import SafetyGuard
 
 
 class NotRun(Exception):

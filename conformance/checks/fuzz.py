@@ -175,7 +175,7 @@ async def fuzz(ctx: CheckContext) -> None:
         seen.add(key)
         uses_credential = not case.varies_token
         if uses_credential and case.project_id == own and not ctx.guard.allows_generated(case.group_id):
-            continue  # could address a real or listed group (runner/safety.py)
+            continue  # could address a real or listed group (transport/safety.py)
         if uses_credential and case.project_id != own and ctx.guard.is_listed(case.group_id):
             continue
         headers = list(case.extra_headers)

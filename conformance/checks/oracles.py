@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from conformance.checks.context import CheckContext, Sent
 from conformance.checks.registry import response_check
-from conformance.runner.http import NOT_JSON
+from conformance.transport.http import NOT_JSON
 
 # Answers produced in front of the application rather than by it.
 INFRASTRUCTURE = {413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}

@@ -1,7 +1,7 @@
 """Hostile but legal ids: reserved characters (percent-encoded), dot segments, unicode, control characters.
 
 Every one is of legal length, so each must get a documented answer - for an unknown group 400 (or 403) -
-never a 5xx or a dropped connection. Ids are sent percent-encoded as one path segment (runner/http.py).
+never a 5xx or a dropped connection. Ids are sent percent-encoded as one path segment (transport/http.py).
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ async def neighbour_ids(ctx: CheckContext) -> None:
     """Ids one character longer or shorter than a listed pausable group's are unknown, and pause nothing.
 
     Catches lookups by prefix (``LIKE 'id%'``) or truncation. Such ids are not UUID-shaped, so on a real
-    account they cannot name another group (runner/safety.py).
+    account they cannot name another group (transport/safety.py).
     """
     (group,) = ctx.take_pausable()
     for neighbour, how in ((group + "x", "one character longer"), (group[:-1], "one character shorter")):

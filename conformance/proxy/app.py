@@ -24,9 +24,9 @@ import httpx
 from conformance.proxy.rules import RequestHead, check_request, check_response
 from conformance.redact import Redactor
 from conformance.results import Exchange
-from conformance.runner.http import EXCERPT, MAX_BODY, HttpResult
 from conformance.server.background import answer_lifespan
 from conformance.spec import load_contract
+from conformance.transport.http import EXCERPT, MAX_BODY, HttpResult
 
 Scope = dict[str, Any]
 Receive = Callable[[], Any]

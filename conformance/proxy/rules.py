@@ -21,9 +21,9 @@ from urllib.parse import unquote_to_bytes
 from conformance.checks import oracles
 from conformance.checks.context import Sent
 from conformance.checks.registry import CHECKS
-from conformance.runner.http import HttpResult
 from conformance.server.faults import prefer_code
 from conformance.spec import Contract
+from conformance.transport.http import HttpResult
 
 if TYPE_CHECKING:
     from conformance.checks.context import CheckContext

@@ -23,10 +23,10 @@ from conformance.checks.registry import NEEDS, CheckSpec, select
 from conformance.errors import ConfigError, TargetUnreachable
 from conformance.redact import Redactor, tampered
 from conformance.results import CheckResult, Failure, RunResult, Verdict
-from conformance.runner.http import Client, stop_path
-from conformance.runner.safety import SafetyGuard
 from conformance.spec import load_contract, load_requirements
 from conformance.target import Target
+from conformance.transport.http import Client, stop_path
+from conformance.transport.safety import SafetyGuard
 
 MAX_FAILURES_PER_TITLE = 3  # similar failures are counted, not repeated
 DEAD_AFTER = 5  # consecutive connection failures that mean the target went away

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from conformance.cli import main
 from conformance.redact import Redactor
-from conformance.runner.http import MAX_BODY, Client
+from conformance.transport.http import MAX_BODY, Client
 from tests.hostile.conftest import RawServer, cli_args
 from tests.hostile.test_slow_targets import BIG, after_preflight, never_answer, oversized
 

@@ -11,7 +11,7 @@ import threading
 import tracemalloc
 
 from conformance.redact import Redactor
-from conformance.runner.http import MAX_BODY, Client
+from conformance.transport.http import MAX_BODY, Client
 from tests.hostile.conftest import ENVELOPE, RawServer, answer, read_request, response
 
 CHECKS = "operation,unknown-group,timely,no-server-error,error-envelope"

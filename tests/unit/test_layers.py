@@ -12,7 +12,8 @@ FORBIDDEN = {
     "spec": {"target", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
     "target": {"spec", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
     "results": {"checks", "runner", "reports", "server", "proxy", "cli"},
-    "checks": {"reports", "server", "proxy", "cli"},
+    "transport": {"checks", "runner", "reports", "server", "proxy", "cli"},
+    "checks": {"runner", "reports", "server", "proxy", "cli"},
     "runner": {"reports", "server", "proxy", "cli"},  # session.py imports reports/server lazily, see below
     "reports": {"checks", "runner", "server", "proxy", "cli"},
     "server": {"checks", "runner", "reports", "proxy", "cli"},

@@ -27,6 +27,7 @@ def test_no_other_public_names() -> None:
         "redact",
         "results",
         "runner",
+        "transport",
         "spec",
         "target",
         "server",
