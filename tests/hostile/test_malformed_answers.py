@@ -121,8 +121,8 @@ def test_5xx_storm_is_non_conformant_and_finishes(serve, run_cli):
 
 def test_redirect_to_another_port_is_not_followed(serve, run_cli):
     """Decision: the client never follows redirects (transport/http.py); a 3xx is an answer to judge.
-    Following a 307 would replay the request - X-Auth-Token included - to wherever Location points, another port or
-    host the user never named. So the second server must receive nothing at all, and the 307 itself is
+    Following a 307 would replay the request - X-Auth-Token included - to wherever Location points, another
+    port or host the user never named. So the second server must receive nothing at all, and the 307 itself is
     judged: it is not a documented status of the stop operation."""
     elsewhere = serve(answer(response(400)))
     location = f"{elsewhere.base_url}/v2/{{p}}/taskgroups/g/stop"
