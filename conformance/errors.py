@@ -58,5 +58,7 @@ ADVICE: dict[str, str] = {
     "config": "Fix the named key; `${VAR}` values come from the environment.",
     "spec": "Run `oms-conformance spec --validate` to see the document's problems.",
     "unreachable": "Check the base URL, that the server is running, and --request-timeout.",
+    "credentials": "Renew the credential (IAM tokens expire after 24 hours; a token_command fetches a "
+    "fresh one each run) and check that it belongs to the target's project_id.",
     "error": "Re-run with --debug for a traceback.",
 }

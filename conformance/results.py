@@ -25,10 +25,30 @@ class Verdict(StrEnum):
     NOT_RUN = "not_run"
     KNOWN_FAILURE = "known_failure"  # fails, but listed in an unexpired baseline entry
     FLAKY = "flaky"  # failed, then passed on a re-run (both observations kept)
+    INCONCLUSIVE = "inconclusive"  # the evidence could not decide it (no answer, 5xx, stale fixture)
 
 
 # How a requirement's verdict follows from its checks' verdicts: the first that any check has wins.
-_PRECEDENCE = (Verdict.FAIL, Verdict.FLAKY, Verdict.KNOWN_FAILURE, Verdict.PASS, Verdict.NOT_RUN)
+_PRECEDENCE = (
+    Verdict.FAIL,
+    Verdict.FLAKY,
+    Verdict.KNOWN_FAILURE,
+    Verdict.INCONCLUSIVE,
+    Verdict.PASS,
+    Verdict.NOT_RUN,
+)
+# Verdicts that leave a requirement unverified (for the check that has them).
+_UNVERIFIED = (Verdict.NOT_RUN, Verdict.INCONCLUSIVE)
+
+
+class StopReason(StrEnum):
+    """Why a run ended. Only FINISHED runs give a verdict; the display text is ``incomplete_reason``."""
+
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"  # SIGINT / SIGTERM
+    UNREACHABLE = "unreachable"  # nothing answered the preflight
+    TARGET_DIED = "target_died"  # it stopped answering mid-run
+    CREDENTIALS_REFUSED = "credentials_refused"  # the preflight showed the target's credential is refused
 
 
 @dataclass
@@ -43,8 +63,9 @@ class Exchange:
     response_body: str = ""  # an excerpt; `body_truncated` says whether there was more
     body_truncated: bool = False
     elapsed_ms: float = 0.0
-    error: str | None = None  # transport failure: timeout, reset, refused, ...
+    error: str | None = None  # transport failure: timeout, reset, refused, ... (display text)
     curl: str = ""
+    outcome: str = "answered"  # transport.http.Outcome: how the exchange ended
 
     def describe(self) -> str:
         outcome = f"{self.status}" if self.status is not None else f"no response ({self.error})"
@@ -74,6 +95,7 @@ class CheckResult:
     verdict: Verdict
     reason: str = ""  # why it was not run, why it is a known failure, what made it flaky
     failures: list[Failure] = field(default_factory=list)
+    inconclusive: dict[str, str] = field(default_factory=dict)  # requirement -> why it was not decided
     requests: int = 0
     duration_s: float = 0.0
     notes: list[str] = field(default_factory=list)  # where the contract is silent, said here
@@ -100,7 +122,27 @@ def _verdict_for(check: CheckResult, requirement: str) -> Verdict:
         return check.verdict
     if check.verdict is Verdict.FAIL and not check.failures:
         return Verdict.FAIL
+    if requirement in check.inconclusive:
+        return Verdict.INCONCLUSIVE
     return Verdict.PASS
+
+
+@dataclass(frozen=True)
+class Unverified:
+    """A MUST requirement the run could not verify, and why."""
+
+    requirement: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StaleFixture:
+    """A listed task group that was not in its listed status when the run came to use it."""
+
+    group_id: str
+    listed: str  # the status name the target file gives
+    observed: str  # what was seen: "status 3 (paused)" or "refused as not pausable (inferred)"
+    inferred: bool  # True where no read operation exists and staleness was inferred from a refusal
 
 
 @dataclass
@@ -114,12 +156,19 @@ class RunResult:
     started_at: str
     finished_at: str = ""
     duration_s: float = 0.0
-    complete: bool = True
-    incomplete_reason: str = ""
+    stop_reason: StopReason = StopReason.FINISHED
+    incomplete_reason: str = ""  # display text for a run that did not finish
     checks: list[CheckResult] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)  # "400" -> n, "error" -> transport errors
     latencies_ms: list[float] = field(default_factory=list)
     skipped_for_safety: int = 0  # generated requests the safety guard refused to send
+    stale_fixtures: list[StaleFixture] = field(default_factory=list)
+    paused_groups: list[str] = field(default_factory=list)  # listed groups this run paused (left paused)
+    notes: list[str] = field(default_factory=list)  # run-level notes (credential preflight, transient errors)
+
+    @property
+    def finished(self) -> bool:
+        return self.stop_reason is StopReason.FINISHED
 
     def requirements(self, catalogue: dict[str, Requirement]) -> list[RequirementVerdict]:
         """The verdict per applicable requirement, in catalogue order."""
@@ -136,10 +185,43 @@ class RunResult:
 
     def conforms(self, catalogue: dict[str, Requirement]) -> bool:
         """No MUST requirement fails (known failures and SHOULD findings do not fail the run)."""
-        return self.complete and not any(
+        return self.finished and not any(
             rv.verdict in (Verdict.FAIL, Verdict.FLAKY) and rv.requirement.level == "MUST"
             for rv in self.requirements(catalogue)
         )
+
+    def unverified(self, catalogue: dict[str, Requirement]) -> list[Unverified]:
+        """The applicable MUST requirements not fully verified: no check decided them, or a check that
+        traces to them was not run or could not decide."""
+        out = []
+        for rv in self.requirements(catalogue):
+            if rv.requirement.level != "MUST" or rv.verdict in (Verdict.FAIL, Verdict.FLAKY):
+                continue
+            linked = [c for c in self.checks if rv.requirement.id in c.requirements]
+            reasons = []
+            for check in linked:
+                verdict = _verdict_for(check, rv.requirement.id)
+                if verdict is Verdict.NOT_RUN:
+                    reasons.append(f"{check.check} not run: {check.reason or 'not selected'}")
+                elif verdict is Verdict.INCONCLUSIVE:
+                    reasons.append(f"{check.check} inconclusive: {check.inconclusive[rv.requirement.id]}")
+            if not linked:
+                reasons.append("no selected check verifies it")
+            if reasons:
+                out.append(Unverified(rv.requirement.id, "; ".join(reasons)))
+        return out
+
+    def complete(self, catalogue: dict[str, Requirement]) -> bool:
+        """The run finished and verified every applicable MUST requirement."""
+        return self.finished and not self.unverified(catalogue)
+
+    def headline(self, catalogue: dict[str, Requirement]) -> str:
+        """The one phrase every output leads with."""
+        if not self.finished:
+            return "INCOMPLETE"
+        if not self.conforms(catalogue):
+            return "DOES NOT CONFORM"
+        return "CONFORMS" if not self.unverified(catalogue) else "CONFORMS ON WHAT RAN"
 
     def count_status(self, exchange: Exchange) -> None:
         key = str(exchange.status) if exchange.status is not None else "error"

@@ -7,7 +7,8 @@ bad credential may be refused with 400 or 403 (huawei: also the gateway's 401). 
 
 from __future__ import annotations
 
-from conformance.checks.context import CheckContext, NotRun
+from conformance.checks.base import NotRun
+from conformance.checks.context import CheckContext
 from conformance.checks.registry import scenario
 from conformance.redact import tampered
 from conformance.target import Project
@@ -25,14 +26,22 @@ BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
         "STOP-AUTHN",
     ),
     ("a 1-character X-Auth-Token", [("X-Auth-Token", "M")], "STOP-TOKEN-LEN"),
-    ("a legal but invalid 16,384-character X-Auth-Token", [("X-Auth-Token", "M" * 16384)], "STOP-TOKEN-LEN"),
-    ("a 16,385-character X-Auth-Token", [("X-Auth-Token", "M" * 16385)], "STOP-TOKEN-LEN"),
 )
 
 
-def _bad_credentials(project: Project) -> list[tuple[str, list[tuple[str, str]], str]]:
-    """BAD_TOKENS, plus a tampered copy of the project's valid token (well-formed, not valid)."""
-    cases = list(BAD_TOKENS)
+def _bad_credentials(ctx: CheckContext, project: Project) -> list[tuple[str, list[tuple[str, str]], str]]:
+    """BAD_TOKENS, the longest legal and one too long (from the contract), and a tampered copy of the
+    project's valid token (well-formed, not valid)."""
+    high = ctx.contract.max_length("X-Auth-Token")
+    cases = [
+        *BAD_TOKENS,
+        (
+            f"a legal but invalid {high:,}-character X-Auth-Token",
+            [("X-Auth-Token", "M" * high)],
+            "STOP-TOKEN-LEN",
+        ),
+        (f"a {high + 1:,}-character X-Auth-Token", [("X-Auth-Token", "M" * (high + 1))], "STOP-TOKEN-LEN"),
+    ]
     if project.token:
         cases.append(
             ("a tampered copy of the valid token", [("X-Auth-Token", tampered(project.token))], "STOP-AUTHN")
@@ -44,12 +53,12 @@ def _bad_credentials(project: Project) -> list[tuple[str, list[tuple[str, str]],
 async def authn_refused(ctx: CheckContext) -> None:
     """Missing, empty, whitespace, invalid, tampered and oversized tokens are refused."""
     group = ctx.guard.mint()
-    for label, headers, requirement in _bad_credentials(ctx.target.project):
+    for label, headers, requirement in _bad_credentials(ctx, ctx.target.project):
         sent = await ctx.stop(group, credential=False, headers=headers)
         ctx.expect(
             sent,
             requirement,
-            ctx.auth_refused,
+            ctx.expected.auth_refused,
             f"A stop with {label} was not refused",
             "only a valid credential may pause",
         )
@@ -60,11 +69,14 @@ async def authn_refused(ctx: CheckContext) -> None:
 )
 async def authn_no_pause(ctx: CheckContext) -> None:
     """Bad credentials against a listed pausable group are refused and leave it pausable."""
-    (group,) = ctx.take_pausable()
-    for label, headers, requirement in _bad_credentials(ctx.target.project):
+    (group,) = ctx.pool.take()
+    for label, headers, requirement in _bad_credentials(ctx, ctx.target.project):
         sent = await ctx.stop(group, credential=False, headers=headers)
         ctx.expect(
-            sent, requirement, ctx.auth_refused, f"A stop with {label} on a pausable group was not refused"
+            sent,
+            requirement,
+            ctx.expected.auth_refused,
+            f"A stop with {label} on a pausable group was not refused",
         )
     await ctx.still_pausable(group, "STOP-AUTHN", "stops with bad credentials")
 
@@ -74,16 +86,18 @@ async def authz_other_project(ctx: CheckContext) -> None:
     """Another project's valid credential cannot pause this project's group (nor the reverse)."""
     other = ctx.target.other_project
     assert other is not None
-    (group,) = ctx.take_pausable()
+    (group,) = ctx.pool.take()
     # B's credential, A's project and group.
     sent = await ctx.stop(group, credential=other)
-    ctx.expect(sent, "STOP-AUTHZ", ctx.foreign_project, "Another project's credential was not refused")
+    ctx.expect(
+        sent, "STOP-AUTHZ", ctx.expected.foreign_project, "Another project's credential was not refused"
+    )
     # B's credential with B's project id in the path, A's group: the group is not B's.
     sent = await ctx.stop(group, project_id=other.project_id, credential=other)
     ctx.expect(
         sent,
         "STOP-AUTHZ",
-        ctx.unknown_group,
+        ctx.expected.unknown_group,
         "A group of another project was addressed through the caller's own project",
     )
     await ctx.still_pausable(group, "STOP-AUTHZ", "stops with another project's credential")
@@ -95,14 +109,14 @@ async def authz_other_project(ctx: CheckContext) -> None:
         ctx.expect(
             sent,
             "STOP-AUTHZ",
-            ctx.foreign_project,
+            ctx.expected.foreign_project,
             "This project's credential was accepted for another project",
         )
         sent = await ctx.stop(theirs[0])
         ctx.expect(
             sent,
             "STOP-AUTHZ",
-            ctx.unknown_group,
+            ctx.expected.unknown_group,
             "Another project's group was paused through this project's path",
         )
         await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "stops with a foreign credential", project=other)
@@ -113,7 +127,7 @@ async def permission(ctx: CheckContext) -> None:
     """A token of the project without oms:taskgroup:update gets 403 and pauses nothing."""
     readonly = ctx.target.project.readonly_token
     assert readonly is not None
-    (group,) = ctx.take_pausable()
+    (group,) = ctx.pool.take()
     sent = await ctx.stop(group, credential=False, headers=[("X-Auth-Token", readonly)])
     ctx.expect(
         sent,
@@ -152,7 +166,7 @@ async def header_case(ctx: CheckContext) -> None:
     )
     if project.groups_in("creating", "monitoring"):
         try:
-            (group,) = ctx.take_pausable()
+            (group,) = ctx.pool.take()
         except NotRun:
             ctx.note(weak)
             return
@@ -185,12 +199,15 @@ async def aksk_signature(ctx: CheckContext) -> None:
             valid,
         )
     bad = await ctx.stop(group, credential=wrong)
-    ctx.expect(bad, "HW-AKSK", ctx.auth_refused, "A wrong AK/SK signature was not refused")
+    ctx.expect(bad, "HW-AKSK", ctx.expected.auth_refused, "A wrong AK/SK signature was not refused")
     if project.groups_in("creating", "monitoring"):
-        (target_group,) = ctx.take_pausable()
+        (target_group,) = ctx.pool.take()
         bad = await ctx.stop(target_group, credential=wrong)
         ctx.expect(
-            bad, "HW-AKSK", ctx.auth_refused, "A wrong AK/SK signature on a pausable group was not refused"
+            bad,
+            "HW-AKSK",
+            ctx.expected.auth_refused,
+            "A wrong AK/SK signature on a pausable group was not refused",
         )
         good = await ctx.stop(target_group, credential=signer_only)
         ctx.expect(

@@ -12,8 +12,11 @@ from conformance.checks.context import CheckContext
 from conformance.checks.oracles import INFRASTRUCTURE, describe_infrastructure
 from conformance.checks.registry import scenario
 
-ID_LENGTHS = (0, 1, 1024, 1025)
-TOKEN_LENGTHS = (0, 1, 16384, 16385)
+
+def boundary_lengths(ctx: CheckContext, parameter: str) -> tuple[int, ...]:
+    """Empty, the minimum, the maximum and one over it, read from the contract (ids 1,024, token 16,384)."""
+    low, high = ctx.contract.min_length(parameter), ctx.contract.max_length(parameter)
+    return tuple(sorted({0, low, high, high + 1}))
 
 
 def _filler(length: int) -> str:
@@ -24,17 +27,17 @@ def _filler(length: int) -> str:
 @scenario("group-id-length", requirements=["STOP-GROUP-LEN"])
 async def group_id_length(ctx: CheckContext) -> None:
     """group_id of 0, 1, 1024 and 1025 characters, with the valid credential."""
-    for length in ID_LENGTHS:
+    low, high = ctx.contract.min_length("group_id"), ctx.contract.max_length("group_id")
+    for length in boundary_lengths(ctx, "group_id"):
         sent = await ctx.stop(_filler(length))
-        in_range = 1 <= length <= 1024
-        # An empty segment may not reach the stop route at all on the platform's gateway (huawei: 404).
-        allowed = set(ctx.unknown_group) if in_range else {400}
-        if length == 0 and ctx.profile == "huawei":
-            allowed.add(404)
+        in_range = low <= length <= high
+        allowed = set(ctx.expected.unknown_group) if in_range else {400}
+        if length == 0:
+            allowed |= ctx.expected.gateway_404  # an empty segment may not reach the operation at all
         why = (
             "an unknown group of legal length is refused as unknown, not as a server error"
             if in_range
-            else "the page limits group_id to 1..1,024 characters"
+            else f"the page limits group_id to {low}..{high:,} characters"
         )
         ctx.expect(sent, "STOP-GROUP-LEN", allowed, f"group_id of {length} characters", why)
 
@@ -47,10 +50,10 @@ async def project_id_length(ctx: CheckContext) -> None:
     if listed:
         groups.append(sorted(listed)[0])
     for group in groups:
-        for length in ID_LENGTHS:
+        for length in boundary_lengths(ctx, "project_id"):
             sent = await ctx.stop(group, project_id=_filler(length))
             # A project id that is not the credential's own may be refused as forbidden (403).
-            allowed = set(ctx.foreign_project) | ({404} if length == 0 and ctx.profile == "huawei" else set())
+            allowed = set(ctx.expected.foreign_project) | (ctx.expected.gateway_404 if length == 0 else set())
             where = "a listed group" if group in listed else "an unknown group"
             ctx.expect(
                 sent,
@@ -65,24 +68,26 @@ async def project_id_length(ctx: CheckContext) -> None:
 async def token_length(ctx: CheckContext) -> None:
     """X-Auth-Token of 0, 1, 16384 and 16385 characters: refused, and a legal one reaches the application."""
     group = ctx.guard.mint()
-    for length in TOKEN_LENGTHS:
+    high = ctx.contract.max_length("X-Auth-Token")
+    for length in boundary_lengths(ctx, "X-Auth-Token"):
         sent = await ctx.stop(group, credential=False, headers=[("X-Auth-Token", "0" * length)])
         status = sent.result.status
         requirement = "STOP-TOKEN-REQUIRED" if length == 0 else "STOP-TOKEN-LEN"
-        if 1 <= length <= 16384 and (status in INFRASTRUCTURE or "html" in sent.result.content_type):
+        if 1 <= length <= high and (status in INFRASTRUCTURE or "html" in sent.result.content_type):
             ctx.fail(
                 "STOP-TOKEN-LEN",
                 f"A legal {length}-character token did not reach the application",
                 f"Received: {status}{describe_infrastructure(sent)}\n"
-                f"Expected: the application's own refusal ({', '.join(map(str, sorted(ctx.auth_refused)))})",
+                "Expected: the application's own refusal "
+                f"({', '.join(map(str, sorted(ctx.expected.auth_refused)))})",
                 sent,
             )
             continue
         ctx.expect(
             sent,
             requirement,
-            ctx.auth_refused,
+            ctx.expected.auth_refused,
             f"X-Auth-Token of {length} characters",
             "the token is not a valid credential"
-            + (" and exceeds 16,384 characters" if length > 16384 else ""),
+            + (f" and exceeds {high:,} characters" if length > high else ""),
         )

@@ -159,6 +159,7 @@ def _draw(
         "STOP-GROUP-LEN",
         "STOP-TOKEN-LEN",
         "STOP-TOKEN-REQUIRED",
+        "STOP-AUTHN",
         "STOP-AUTHZ",
         "STOP-PRECONDITION",
     ],

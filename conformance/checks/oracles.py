@@ -7,9 +7,10 @@ an answer within the request timeout.
 
 from __future__ import annotations
 
-from conformance.checks.context import CheckContext, Sent
+from conformance.checks.base import Finding, Kind, OracleContext, Sent
 from conformance.checks.registry import response_check
-from conformance.transport.http import NOT_JSON
+from conformance.spec.documents import SHOW_PATH
+from conformance.transport.http import NOT_JSON, Outcome
 
 # Answers produced in front of the application rather than by it.
 INFRASTRUCTURE = {413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
@@ -32,27 +33,23 @@ def describe_infrastructure(sent: Sent) -> str:
 
 
 @response_check("documented-status", requirements=["STOP-DOCUMENTED-STATUS"])
-def documented_status(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+def documented_status(ctx: OracleContext, sent: Sent) -> Finding | None:
     """The stop operation answers only statuses the profile documents."""
     status = sent.result.status
-    if sent.kind == "other-method" or status is None:
-        return []
-    documented = ctx.contract.documented_statuses() if sent.kind == "stop" else _show_statuses(ctx)
+    if sent.kind not in (Kind.STOP, Kind.SHOW) or status is None:
+        return None
+    documented = ctx.contract.documented_statuses() if sent.kind is Kind.STOP else _show_statuses(ctx)
     if status in documented:
-        return []
-    return [
-        (
-            "STOP-DOCUMENTED-STATUS",
-            f"Undocumented status {status}",
-            f"Received: {status}{describe_infrastructure(sent)}\n"
-            f"Documented ({ctx.profile}): {', '.join(map(str, sorted(documented)))}",
-        )
-    ]
+        return None
+    return Finding(
+        "STOP-DOCUMENTED-STATUS",
+        f"Undocumented status {status}",
+        f"Received: {status}{describe_infrastructure(sent)}\n"
+        f"Documented ({ctx.contract.profile}): {', '.join(map(str, sorted(documented)))}",
+    )
 
 
-def _show_statuses(ctx: CheckContext) -> frozenset[int]:
-    from conformance.spec.documents import SHOW_PATH
-
+def _show_statuses(ctx: OracleContext) -> frozenset[int]:
     return frozenset(int(c) for c in ctx.contract.document["paths"][SHOW_PATH]["get"]["responses"])
 
 
@@ -76,169 +73,151 @@ def error_envelope_problem(sent: Sent) -> str | None:
 
 
 @response_check("error-envelope", requirements=["STOP-ERROR-ENVELOPE"])
-def error_envelope(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+def error_envelope(ctx: OracleContext, sent: Sent) -> Finding | None:
     """Every documented error answer carries a JSON {error_code, error_msg} body."""
     status = sent.result.status
-    if sent.kind == "other-method" or status is None or status < 400:
-        return []
+    if sent.kind not in (Kind.STOP, Kind.SHOW) or status is None or status < 400:
+        return None
     if status not in ctx.contract.documented_statuses():
-        return []  # an undocumented status is documented-status's finding; its body has no contract
+        return None  # an undocumented status is documented-status's finding; its body has no contract
     problem = error_envelope_problem(sent)
     if problem is None:
-        return []
-    return [
-        (
-            "STOP-ERROR-ENVELOPE",
-            f"{status} without the error envelope",
-            f"Received: {problem}\nExpected: application/json body with string error_code and error_msg",
-        )
-    ]
+        return None
+    return Finding(
+        "STOP-ERROR-ENVELOPE",
+        f"{status} without the error envelope",
+        f"Received: {problem}\nExpected: application/json body with string error_code and error_msg",
+    )
 
 
 @response_check("success-body", requirements=["STOP-SUCCESS-200"])
-def success_body(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+def success_body(ctx: OracleContext, sent: Sent) -> Finding | None:
     """A 200 to a stop has an empty body or a JSON object - never an error envelope."""
     result = sent.result
-    if sent.kind != "stop" or result.status != 200 or not result.body.strip():
-        return []
+    if sent.kind is not Kind.STOP or result.status != 200 or not result.body.strip():
+        return None
     body = result.json
     if body is NOT_JSON:
-        return [
-            (
-                "STOP-SUCCESS-200",
-                "200 with a body that is not JSON",
-                f"Received: {result.body[:80].decode('utf-8', 'replace')!r}\n"
-                "Expected: an empty body (Example Response: None) or a JSON object",
-            )
-        ]
+        return Finding(
+            "STOP-SUCCESS-200",
+            "200 with a body that is not JSON",
+            f"Received: {result.body[:80].decode('utf-8', 'replace')!r}\n"
+            "Expected: an empty body (Example Response: None) or a JSON object",
+        )
     if not isinstance(body, dict):
-        return [
-            (
-                "STOP-SUCCESS-200",
-                "200 with a JSON body that is not an object",
-                f"Received: JSON {type(body).__name__}\nExpected: an empty body or a JSON object",
-            )
-        ]
+        return Finding(
+            "STOP-SUCCESS-200",
+            "200 with a JSON body that is not an object",
+            f"Received: JSON {type(body).__name__}\nExpected: an empty body or a JSON object",
+        )
     if "error_code" in body:
-        return [
-            (
-                "STOP-SUCCESS-200",
-                "200 with an error body",
-                f"Received: 200 with error_code {body['error_code']!r}\n"
-                "Expected: a refusal is a 400/403, not a 200 carrying an error",
-            )
-        ]
-    return []
+        return Finding(
+            "STOP-SUCCESS-200",
+            "200 with an error body",
+            f"Received: 200 with error_code {body['error_code']!r}\n"
+            "Expected: a refusal is a 400/403, not a 200 carrying an error",
+        )
+    return None
 
 
 @response_check("no-server-error", requirements=["STOP-ROBUST"])
-def no_server_error(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
     """No input makes the server fail: no 5xx, no dropped connection."""
     result = sent.result
     if result.status is not None and result.status >= 500:
-        return [
-            (
-                "STOP-ROBUST",
-                f"Server error {result.status}",
-                f"Received: {result.status}\nExpected: a documented 2xx/4xx answer for any input",
-            )
-        ]
-    if result.error and not result.error.startswith(("no complete answer", "not sent")):
-        if result.status is not None:
-            return [
-                (
-                    "STOP-ROBUST",
-                    "Answer cut off",
-                    f"Received: {result.status}, then the connection failed mid-body ({result.error})\n"
-                    "Expected: a complete answer",
-                )
-            ]
-        return [
-            (
-                "STOP-ROBUST",
-                "Connection failed",
-                f"Received: no answer ({result.error})\nExpected: a documented answer for any input",
-            )
-        ]
-    return []
+        return Finding(
+            "STOP-ROBUST",
+            f"Server error {result.status}",
+            f"Received: {result.status}\nExpected: a documented 2xx/4xx answer for any input",
+        )
+    if result.outcome is Outcome.CUT_OFF:
+        return Finding(
+            "STOP-ROBUST",
+            "Answer cut off",
+            f"Received: {result.status}, then the connection failed mid-body ({result.error})\n"
+            "Expected: a complete answer",
+        )
+    if result.outcome in (Outcome.DROPPED, Outcome.CONNECT_FAILED):
+        return Finding(
+            "STOP-ROBUST",
+            "Connection failed",
+            f"Received: no answer ({result.error})\nExpected: a documented answer for any input",
+        )
+    if result.outcome is Outcome.TIMED_OUT:
+        # The runner retried it once: a request of legal shape that is never answered gets no documented
+        # answer, which the page's status table promises for every request.
+        return Finding(
+            "STOP-ROBUST",
+            "No answer",
+            f"Received: no answer within {ctx.request_timeout:g}s, twice\n"
+            "Expected: a documented answer for any input",
+        )
+    return None
 
 
 @response_check("no-credential-echo", requirements=["STOP-NO-ECHO"])
-def no_credential_echo(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+def no_credential_echo(ctx: OracleContext, sent: Sent) -> Finding | None:
     """No answer repeats a credential: not the target's, not the token this request carried."""
-    values = ctx.target.secrets()
-    if sent.sent_token and len(sent.sent_token.strip()) >= 16:
-        values.append(sent.sent_token)
+    values = ctx.exchange_secrets(sent)
     haystacks = [sent.result.body.decode("utf-8", "replace")] + [v for _, v in sent.result.headers]
     for value in values:
         if any(value in hay for hay in haystacks):
             where = "body" if value in haystacks[0] else "headers"
-            return [
-                (
-                    "STOP-NO-ECHO",
-                    "The answer echoes the credential",
-                    f"Received: the {where} contain the credential sent with the request (redacted here)\n"
-                    "Expected: no credential in any answer",
-                )
-            ]
-    return []
+            return Finding(
+                "STOP-NO-ECHO",
+                "The answer echoes the credential",
+                f"Received: the {where} contain the credential sent with the request (redacted here)\n"
+                "Expected: no credential in any answer",
+            )
+    return None
 
 
 @response_check("timely", requirements=["STOP-TIMELY"])
-def timely(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+def timely(ctx: OracleContext, sent: Sent) -> Finding | None:
     """Every request is answered within --request-timeout."""
-    error = sent.result.error or ""
-    if error.startswith("no complete answer"):
-        return [
-            (
-                "STOP-TIMELY",
-                "No answer in time",
-                f"Received: {error}\nExpected: an answer within {ctx.client.request_timeout:g}s",
-            )
-        ]
-    return []
+    if sent.result.outcome is Outcome.TIMED_OUT:
+        return Finding(
+            "STOP-TIMELY",
+            "No answer in time",
+            f"Received: {sent.result.error}\nExpected: an answer within {ctx.request_timeout:g}s",
+        )
+    return None
 
 
 @response_check("request-id", requirements=["HW-REQUEST-ID"], profiles=["huawei"])
-def request_id(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+def request_id(ctx: OracleContext, sent: Sent) -> Finding | None:
     """Every answer carries a non-empty X-Request-Id."""
     if sent.result.status is None or (sent.result.header("x-request-id") or "").strip():
-        return []
-    return [
-        (
-            "HW-REQUEST-ID",
-            "No X-Request-Id",
-            f"Received: {sent.result.status} without an X-Request-Id header\n"
-            "Expected: X-Request-Id on every answer",
-        )
-    ]
+        return None
+    return Finding(
+        "HW-REQUEST-ID",
+        "No X-Request-Id",
+        f"Received: {sent.result.status} without an X-Request-Id header\n"
+        "Expected: X-Request-Id on every answer",
+    )
 
 
 @response_check("gateway-401", requirements=["HW-GATEWAY-401"], profiles=["huawei"])
-def gateway_401(ctx: CheckContext, sent: Sent) -> list[tuple[str, str, str]]:
+def gateway_401(ctx: OracleContext, sent: Sent) -> Finding | None:
     """A 401 is the gateway's: error_code APIGW.0301 and a request_id in the body."""
     if sent.result.status != 401:
-        return []
+        return None
     body = sent.result.json
     if not isinstance(body, dict):
-        return [
-            (
-                "HW-GATEWAY-401",
-                "401 without the gateway body",
-                "Received: a body that is not a JSON object\nExpected: {error_code, error_msg, request_id}",
-            )
-        ]
+        return Finding(
+            "HW-GATEWAY-401",
+            "401 without the gateway body",
+            "Received: a body that is not a JSON object\nExpected: {error_code, error_msg, request_id}",
+        )
     problems = []
     if body.get("error_code") != "APIGW.0301":
         problems.append(f"error_code {body.get('error_code')!r}")
     if not isinstance(body.get("request_id"), str) or not body.get("request_id"):
         problems.append("no request_id")
     if not problems:
-        return []
-    return [
-        (
-            "HW-GATEWAY-401",
-            "401 that is not the gateway's",
-            f"Received: {', '.join(problems)}\nExpected: error_code 'APIGW.0301' and a string request_id",
-        )
-    ]
+        return None
+    return Finding(
+        "HW-GATEWAY-401",
+        "401 that is not the gateway's",
+        f"Received: {', '.join(problems)}\nExpected: error_code 'APIGW.0301' and a string request_id",
+    )

@@ -1,33 +1,51 @@
-"""The one check registry. A check names the requirement(s) it verifies; nothing else runs.
+"""The check registry: what a check is (:class:`CheckSpec`), the decorators that describe one, and the
+:class:`Registry` that the built-in suite (:mod:`conformance.checks.suite`) fills explicitly.
 
-Two kinds:
+Two kinds of check:
 - scenario checks (``@scenario``) send their own requests and judge the answers;
 - response checks (``@response_check``) judge *every* answer any scenario received (envelope, status, echo).
+
+The decorators only attach a spec to the function; nothing registers itself on import, so which checks
+exist and in what order they run is written down in one place, not decided by import order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from conformance.errors import UsageError
+from conformance.spec import Profile
 
-if TYPE_CHECKING:
-    from conformance.checks.context import CheckContext, Sent
 
-ScenarioFn = Callable[["CheckContext"], Awaitable[None]]
-# Returns a list of (requirement, title, message) findings for one answer; empty when it conforms.
-ResponseFn = Callable[["CheckContext", "Sent"], list[tuple[str, str, str]]]
+class Need(StrEnum):
+    """Things a check may need from the target; without them it is reported "not run" with the reason."""
 
-# Things a check may need from the target; without them it is reported "not run" with the reason.
-NEEDS = {
-    "fixtures": "no fixtures: the target lists no task groups this run may pause",
-    "other_project": "no other_project in the target: cross-project checks need a second credential",
-    "show": "the profile has no show operation to read a group's status",
-    "aksk": "the target gives no AK/SK pair",
-    "readonly": "no readonly_token in the target: a token of the project without oms:taskgroup:update",
+    FIXTURES = "fixtures"
+    OTHER_PROJECT = "other_project"
+    SHOW = "show"
+    AKSK = "aksk"
+    READONLY = "readonly"
+
+    @property
+    def reason(self) -> str:
+        return _NEED_REASONS[self]
+
+
+_NEED_REASONS = {
+    Need.FIXTURES: "no fixtures: the target lists no task groups this run may pause",
+    Need.OTHER_PROJECT: "no other_project in the target: cross-project checks need a second credential",
+    Need.SHOW: "the profile has no show operation to read a group's status",
+    Need.AKSK: "the target gives no AK/SK pair",
+    Need.READONLY: "no readonly_token in the target: a token of the project without oms:taskgroup:update",
 }
+
+
+class CheckKind(StrEnum):
+    SCENARIO = "scenario"
+    RESPONSE = "response"
 
 
 @dataclass(frozen=True)
@@ -35,22 +53,36 @@ class CheckSpec:
     name: str
     requirements: tuple[str, ...]
     description: str
-    kind: str  # "scenario" | "response"
+    kind: CheckKind
     fn: Any
-    needs: tuple[str, ...] = ()
-    profiles: tuple[str, ...] = ("strict", "huawei")
+    needs: tuple[Need, ...] = ()
+    profiles: tuple[Profile, ...] = tuple(Profile)
+
+    def applies_to(self, profile: Profile) -> bool:
+        return profile in self.profiles
 
 
-CHECKS: dict[str, CheckSpec] = {}
+F = TypeVar("F", bound=Callable[..., Any])
+_SPEC = "__check_spec__"
 
 
-def _register(spec: CheckSpec) -> None:
-    if spec.name in CHECKS:
-        raise ValueError(f"check {spec.name!r} is registered twice")
-    unknown = set(spec.needs) - set(NEEDS)
-    if unknown:
-        raise ValueError(f"check {spec.name!r} needs unknown things: {sorted(unknown)}")
-    CHECKS[spec.name] = spec
+def _describe(
+    kind: CheckKind, name: str, requirements: Iterable[str], needs: Iterable[str], profiles: Iterable[str]
+) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        spec = CheckSpec(
+            name=name,
+            requirements=tuple(requirements),
+            description=(fn.__doc__ or "").strip().split("\n")[0],
+            kind=kind,
+            fn=fn,
+            needs=tuple(Need(n) for n in needs),
+            profiles=tuple(Profile(p) for p in profiles),
+        )
+        setattr(fn, _SPEC, spec)
+        return fn
+
+    return decorate
 
 
 def scenario(
@@ -58,64 +90,56 @@ def scenario(
     *,
     requirements: Iterable[str],
     needs: Iterable[str] = (),
-    profiles: Iterable[str] = ("strict", "huawei"),
-) -> Callable[[ScenarioFn], ScenarioFn]:
-    def decorate(fn: ScenarioFn) -> ScenarioFn:
-        _register(
-            CheckSpec(
-                name,
-                tuple(requirements),
-                (fn.__doc__ or "").strip().split("\n")[0],
-                "scenario",
-                fn,
-                tuple(needs),
-                tuple(profiles),
-            )
-        )
-        return fn
-
-    return decorate
+    profiles: Iterable[str] = tuple(Profile),
+) -> Callable[[F], F]:
+    return _describe(CheckKind.SCENARIO, name, requirements, needs, profiles)
 
 
 def response_check(
-    name: str, *, requirements: Iterable[str], profiles: Iterable[str] = ("strict", "huawei")
-) -> Callable[[ResponseFn], ResponseFn]:
-    def decorate(fn: ResponseFn) -> ResponseFn:
-        _register(
-            CheckSpec(
-                name,
-                tuple(requirements),
-                (fn.__doc__ or "").strip().split("\n")[0],
-                "response",
-                fn,
-                (),
-                tuple(profiles),
-            )
-        )
-        return fn
-
-    return decorate
+    name: str, *, requirements: Iterable[str], profiles: Iterable[str] = tuple(Profile)
+) -> Callable[[F], F]:
+    return _describe(CheckKind.RESPONSE, name, requirements, (), profiles)
 
 
-def select(include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[CheckSpec]:
-    """The checks to run, in registry order; an unknown name is a UsageError listing the valid ones."""
-    _load_builtin_checks()
-    include, exclude = list(include), list(exclude)
-    for name in include + exclude:
-        if name not in CHECKS:
-            raise UsageError(f"unknown check {name!r}; valid checks: {', '.join(sorted(CHECKS))}")
-    chosen = include or list(CHECKS)
-    return [CHECKS[name] for name in CHECKS if name in chosen and name not in exclude]
+def spec_of(fn: Callable[..., Any]) -> CheckSpec:
+    spec = getattr(fn, _SPEC, None)
+    if not isinstance(spec, CheckSpec):
+        raise TypeError(f"{fn!r} is not a check: decorate it with @scenario or @response_check")
+    return spec
 
 
-def _load_builtin_checks() -> None:
-    # Importing the modules registers their checks.
-    from conformance.checks import (  # noqa: F401
-        auth,
-        boundaries,
-        fuzz,
-        methods,
-        oracles,
-        robustness,
-        state,
-    )
+class Registry:
+    """Checks by name, in the order they were given."""
+
+    def __init__(self, checks: Iterable[Callable[..., Any]]) -> None:
+        self._specs: dict[str, CheckSpec] = {}
+        for fn in checks:
+            spec = spec_of(fn)
+            if spec.name in self._specs:
+                raise ValueError(f"check {spec.name!r} is registered twice")
+            self._specs[spec.name] = spec
+
+    def __iter__(self) -> Iterator[CheckSpec]:
+        return iter(self._specs.values())
+
+    def __getitem__(self, name: str) -> CheckSpec:
+        return self._specs[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def names(self) -> list[str]:
+        return list(self._specs)
+
+    def select(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[CheckSpec]:
+        """The checks to run, in registry order; an unknown name is a UsageError listing the valid ones."""
+        include, exclude = list(include), list(exclude)
+        for name in include + exclude:
+            if name not in self._specs:
+                raise UsageError(f"unknown check {name!r}; valid checks: {', '.join(sorted(self._specs))}")
+        chosen = include or list(self._specs)
+        return [spec for name, spec in self._specs.items() if name in chosen and name not in exclude]
+
+    def oracles(self, profile: Profile) -> list[CheckSpec]:
+        """The response checks that apply to ``profile``."""
+        return [s for s in self if s.kind is CheckKind.RESPONSE and s.applies_to(profile)]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from conformance.checks.context import CheckContext, NotRun
+from conformance.checks.base import NotRun
+from conformance.checks.context import CheckContext
 from conformance.checks.registry import scenario
 from conformance.target import PAUSABLE, STATUS_CODES
 
@@ -37,7 +38,7 @@ async def precondition(ctx: CheckContext) -> None:
         if not project.groups.get(name):
             continue
         try:
-            (group,) = ctx.take_pausable_named(name)
+            (group,) = [ctx.pool.take_in(name)]
         except NotRun:
             continue
         sent = await ctx.stop(group)
@@ -63,7 +64,7 @@ async def unknown_group(ctx: CheckContext) -> None:
         ctx.expect(
             sent,
             "STOP-PRECONDITION",
-            ctx.unknown_group,
+            ctx.expected.unknown_group,
             "A stop of a group that does not exist was not refused",
             "only an existing creating or monitoring group can be paused",
         )
@@ -76,7 +77,7 @@ async def neighbour_ids(ctx: CheckContext) -> None:
     Catches lookups by prefix (``LIKE 'id%'``) or truncation. Such ids are not UUID-shaped, so on a real
     account they cannot name another group (transport/safety.py).
     """
-    (group,) = ctx.take_pausable()
+    (group,) = ctx.pool.take()
     for neighbour, how in ((group + "x", "one character longer"), (group[:-1], "one character shorter")):
         if not neighbour:
             continue
@@ -84,7 +85,7 @@ async def neighbour_ids(ctx: CheckContext) -> None:
         ctx.expect(
             sent,
             "STOP-PRECONDITION",
-            ctx.unknown_group,
+            ctx.expected.unknown_group,
             f"A stop of an id {how} than a listed group was not refused",
             "only the group the id names exactly may be paused; this id names none",
         )
@@ -94,7 +95,7 @@ async def neighbour_ids(ctx: CheckContext) -> None:
 @scenario("effect", requirements=["STOP-EFFECT"], needs=["fixtures"])
 async def effect(ctx: CheckContext) -> None:
     """After a 200 the group is pausing or paused: a second stop is refused, the show operation agrees."""
-    (group,) = ctx.take_pausable()
+    (group,) = ctx.pool.take()
     first = await ctx.stop(group)
     if not ctx.expect(first, "STOP-EFFECT", {200}, "The first stop of a pausable group did not succeed"):
         return
@@ -127,7 +128,7 @@ async def effect(ctx: CheckContext) -> None:
 @scenario("concurrency", requirements=["STOP-CONCURRENCY"], needs=["fixtures"])
 async def concurrency(ctx: CheckContext) -> None:
     """Concurrent stops of one pausable group: exactly one 200, the others 400."""
-    (group,) = ctx.take_pausable()
+    (group,) = ctx.pool.take()
     answers = await ctx.gather(*(ctx.stop(group) for _ in range(CONCURRENT_STOPS)))
     statuses = [a.result.status for a in answers]
     wins = statuses.count(200)

@@ -9,7 +9,7 @@ import click
 
 from conformance.cli import main
 from conformance.errors import ADVICE, ExitCode, UsageError
-from conformance.results import CheckResult, RunResult, Verdict
+from conformance.results import CheckResult, RunResult, StopReason, Verdict
 from conformance.runner.engine import RunOptions
 from conformance.runner.session import Session
 from conformance.spec import PROFILES, load_requirements
@@ -21,6 +21,7 @@ SYMBOL = {
     Verdict.NOT_RUN: "-",
     Verdict.KNOWN_FAILURE: "~",
     Verdict.FLAKY: "?",
+    Verdict.INCONCLUSIVE: "…",
 }
 COLOUR = {
     Verdict.PASS: "green",
@@ -28,6 +29,7 @@ COLOUR = {
     Verdict.NOT_RUN: "yellow",
     Verdict.KNOWN_FAILURE: "cyan",
     Verdict.FLAKY: "magenta",
+    Verdict.INCONCLUSIVE: "yellow",
 }
 FORMATS = ("json", "junit", "md", "html", "sarif")
 
@@ -95,13 +97,30 @@ def print_summary(run: RunResult) -> None:
         _print_table(run)
     totals = run.totals(catalogue)
     counts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in totals.items() if n)
-    if not run.complete:
+    headline = run.headline(catalogue)
+    if not run.finished:
         verdict = click.style(f"INCOMPLETE ({run.incomplete_reason})", fg="yellow", bold=True)
-    elif run.conforms(catalogue):
-        verdict = click.style("CONFORMS", fg="green", bold=True)
     else:
-        verdict = click.style("DOES NOT CONFORM", fg="red", bold=True)
+        colour = {"CONFORMS": "green", "CONFORMS ON WHAT RAN": "yellow"}.get(headline, "red")
+        verdict = click.style(headline, fg=colour, bold=True)
+    unverified = run.unverified(catalogue) if run.finished else []
+    if unverified:
+        verdict += click.style(f" — {len(unverified)} MUST requirements not verified", fg="yellow")
     click.echo(f"\n{verdict}  {counts}  ({run.profile} profile, seed {run.seed}, {run.duration_s:.1f}s)")
+    for item in unverified:
+        click.echo(f"  not verified: {item.requirement}: {item.reason}")
+    for stale in run.stale_fixtures:
+        how = "inferred: no read operation in this profile" if stale.inferred else "read before use"
+        click.echo(
+            f"  stale fixture: {stale.group_id} is listed as {stale.listed} but {stale.observed} ({how}); "
+            "list groups that are really in that status, or resume it"
+        )
+    if run.paused_groups:
+        click.echo(
+            f"  this run paused {len(run.paused_groups)} listed groups: {', '.join(run.paused_groups)}"
+        )
+    for note in run.notes:
+        click.echo(f"  note: {note}")
     if run.skipped_for_safety:
         click.echo(
             f"{run.skipped_for_safety} generated requests were not sent: they could have addressed a "
@@ -161,10 +180,10 @@ def run(
     list_checks: bool,
 ) -> None:
     """Run the conformance suite. Without --target or --base-url, against the embedded reference server."""
-    from conformance.checks.registry import select
+    from conformance.checks.suite import BUILTIN
 
     if list_checks:
-        for spec in select():
+        for spec in BUILTIN:
             click.echo(
                 f"{spec.name:<22} {spec.kind:<9} {', '.join(spec.requirements)}\n{'':<33}{spec.description}"
             )
@@ -176,7 +195,7 @@ def run(
     if ca_bundle and insecure:
         raise UsageError("give --ca-bundle or --insecure, not both")
     target = _target(target_file, base_url, token, project_id, profile)
-    select(_names(checks), _names(exclude_checks))  # unknown names fail before anything is sent
+    BUILTIN.select(_names(checks), _names(exclude_checks))  # unknown names fail before anything is sent
     options = RunOptions(
         profile=profile or (target.profile if target else None),
         checks=_names(checks),
@@ -205,10 +224,14 @@ def run(
     ctx = click.get_current_context()
     if session.signal_received:
         ctx.exit(int(ExitCode.INTERRUPTED if session.signal_received == "SIGINT" else ExitCode.TERMINATED))
-    if not result.complete:
-        if result.incomplete_reason.startswith("target unreachable"):
+    if not result.finished:
+        if result.stop_reason is StopReason.UNREACHABLE:
             click.secho(f"error: {result.incomplete_reason}", fg="red", err=True)
             click.echo(ADVICE["unreachable"], err=True)
+        if result.stop_reason is StopReason.CREDENTIALS_REFUSED:
+            click.secho(f"error: {result.incomplete_reason}", fg="red", err=True)
+            click.echo(ADVICE["credentials"], err=True)
+            ctx.exit(int(ExitCode.USAGE))
         ctx.exit(int(ExitCode.UNREACHABLE))
     ctx.exit(int(ExitCode.OK if result.conforms(load_requirements()) else ExitCode.NON_CONFORMANT))
 

@@ -207,7 +207,9 @@ class ValidatingProxy:
             result = HttpResult(
                 response.status_code, text_headers, bytes(kept), total > MAX_BODY, elapsed, None, _NO_EVIDENCE
             )
-            answer_findings = check_response(self.contract, head, result, self._secrets)
+            answer_findings = check_response(
+                self.contract, head, result, _credentials(headers), request_timeout=self.timeout
+            )
             if findings:
                 self._record(
                     findings, "proxy-request", head, headers, result, text_headers, kept, started, False
@@ -341,3 +343,8 @@ async def _answer(send: Send, status: int, body: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _credentials(headers: Sequence[tuple[bytes, bytes]]) -> list[str]:
+    """The values of this request's credential headers: what its answer must not echo."""
+    return [v.decode("latin-1") for n, v in headers if n.lower() in _SECRET_HEADERS and v.strip()]

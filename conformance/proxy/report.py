@@ -59,9 +59,7 @@ def proxy_run_result(proxy: ValidatingProxy, finished: float | None = None) -> R
                 check=check,
                 title=v.title,
                 message=v.message,
-                severity="error"
-                if getattr(catalogue.get(v.requirement), "level", "MUST") == "MUST"
-                else "warning",
+                severity=catalogue[v.requirement].severity,
                 evidence=[v.exchange],
             )
             for v in proxy.violations

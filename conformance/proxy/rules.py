@@ -13,23 +13,18 @@ checks of :mod:`conformance.checks.oracles` judge, and those checks are called a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from functools import cache
 from urllib.parse import unquote_to_bytes
 
-from conformance.checks import oracles
-from conformance.checks.context import Sent
-from conformance.checks.registry import CHECKS
+from conformance.checks.base import Kind, Sent, echo_candidates
+from conformance.checks.registry import CheckSpec
+from conformance.checks.suite import BUILTIN
 from conformance.server.faults import prefer_code
-from conformance.spec import Contract
+from conformance.spec import Contract, Profile, load_contract
 from conformance.transport.http import HttpResult
 
-if TYPE_CHECKING:
-    from conformance.checks.context import CheckContext
-
-MAX_ID_CHARS = 1024
-MAX_TOKEN_CHARS = 16_384
 # RFC 3986 pchar: a run of what may stand in a path segment, then the first byte that may not (if any).
 _BAD_BYTE = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*(.)?", re.DOTALL)
 _SIGNATURE = re.compile(
@@ -45,26 +40,6 @@ REQUEST_REQUIREMENTS = (
     "STOP-TOKEN-REQUIRED",
     "STOP-TOKEN-LEN",
 )
-# Response checks of the run that also make sense for traffic the proxy only watches ("timely" needs the
-# run's own request timeout; the proxy has none of its client's).
-RESPONSE_CHECKS = (
-    "documented-status",
-    "error-envelope",
-    "success-body",
-    "no-server-error",
-    "no-credential-echo",
-    "request-id",
-    "gateway-401",
-)
-_RESPONSE_FNS: dict[str, Callable[..., list[tuple[str, str, str]]]] = {
-    "documented-status": oracles.documented_status,
-    "error-envelope": oracles.error_envelope,
-    "success-body": oracles.success_body,
-    "no-server-error": oracles.no_server_error,
-    "no-credential-echo": oracles.no_credential_echo,
-    "request-id": oracles.request_id,
-    "gateway-401": oracles.gateway_401,
-}
 
 
 @dataclass(frozen=True)
@@ -73,21 +48,24 @@ class RequestHead:
 
     method: str
     raw_path: bytes  # without the query
-    kind: str  # "stop" | "other-method" | "show" | "other" (a path that is not the operation's)
+    kind: Kind  # STOP, OTHER_METHOD, SHOW, or OTHER (a path that is not the operation's)
     token: str | None  # the X-Auth-Token as sent (for echo checks and redaction), never printed
     prefer: int | None = None  # N of a `Prefer: code=N` header: the client asked for that answer
 
 
+def response_oracles(profile: str) -> list[CheckSpec]:
+    """The run's own response oracles, from the registry: the proxy judges answers exactly as ``run`` does."""
+    return BUILTIN.oracles(Profile(profile))
+
+
 def response_requirements(profile: str) -> tuple[str, ...]:
     found: list[str] = []
-    for name in RESPONSE_CHECKS:
-        spec = CHECKS[name]
-        if profile in spec.profiles:
-            found += [r for r in spec.requirements if r not in found]
+    for spec in response_oracles(profile):
+        found += [r for r in spec.requirements if r not in found]
     return tuple(found)
 
 
-def classify(method: str, raw_path: bytes, profile: str) -> str:
+def classify(method: str, raw_path: bytes, profile: str) -> Kind:
     segments = raw_path.split(b"/")
     if (
         len(segments) < 5
@@ -95,12 +73,18 @@ def classify(method: str, raw_path: bytes, profile: str) -> str:
         or _decoded(segments[1]) != b"v2"
         or _decoded(segments[3]) != b"taskgroups"
     ):
-        return "other"
+        return Kind.OTHER
     if len(segments) == 6 and _decoded(segments[5]) == b"stop":
-        return "stop" if method == "PUT" else "other-method"
-    if len(segments) == 5 and profile == "huawei" and method == "GET":
-        return "show"
-    return "other"
+        return Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
+    if len(segments) == 5 and profile == Profile.HUAWEI and method == "GET":
+        return Kind.SHOW
+    return Kind.OTHER
+
+
+@cache
+def _max_length(parameter: str) -> int:
+    """The page's limit, read once from the contract (the same in every profile)."""
+    return load_contract(Profile.STRICT).max_length(parameter)
 
 
 def _decoded(segment: bytes) -> bytes:
@@ -119,7 +103,7 @@ def check_request(
     head = RequestHead(method, path, kind, token, prefer)
     findings: list[tuple[str, str, str]] = []
     shown = path.decode("latin-1")
-    if kind == "other":
+    if kind is Kind.OTHER:
         findings.append(
             (
                 "STOP-OPERATION",
@@ -129,7 +113,7 @@ def check_request(
             )
         )
         return head, findings
-    if kind == "other-method":
+    if kind is Kind.OTHER_METHOD:
         findings.append(
             (
                 "STOP-METHODS",
@@ -163,16 +147,16 @@ def _id_findings(name: str, requirement: str, segment: bytes) -> list[tuple[str,
                 requirement,
                 f"{name} is not UTF-8",
                 f"Received: {name} whose percent-decoded bytes are not UTF-8\n"
-                "Expected: 1 to 1,024 characters of UTF-8 text",
+                f"Expected: 1 to {_max_length('group_id'):,} characters of UTF-8 text",
             )
         ]
-    if not 1 <= len(value) <= MAX_ID_CHARS:
+    if not 1 <= len(value) <= _max_length("group_id"):
         what = "empty" if not value else f"{len(value)} characters"
         return [
             (
                 requirement,
                 f"{name} is {'empty' if not value else 'too long'}",
-                f"Received: {name} {what}\nExpected: 1 to 1,024 characters",
+                f"Received: {name} {what}\nExpected: 1 to {_max_length('group_id'):,} characters",
             )
         ]
     return []
@@ -196,20 +180,22 @@ def _credential_findings(
                 (
                     "STOP-TOKEN-REQUIRED",
                     "Empty X-Auth-Token",
-                    f"Received: an X-Auth-Token of {size} blank characters\nExpected: 1 to 16,384 characters",
+                    f"Received: an X-Auth-Token of {size} blank characters\n"
+                    f"Expected: 1 to {_max_length('X-Auth-Token'):,} characters",
                 )
             ]
-        if size > MAX_TOKEN_CHARS:
+        if size > _max_length("X-Auth-Token"):
             return [
                 (
                     "STOP-TOKEN-LEN",
                     "X-Auth-Token too long",
-                    f"Received: an X-Auth-Token of {size} characters\nExpected: 1 to 16,384 characters",
+                    f"Received: an X-Auth-Token of {size} characters\n"
+                    f"Expected: 1 to {_max_length('X-Auth-Token'):,} characters",
                 )
             ]
         return []
     authorization = next((v for n, v in headers if n.lower() == b"authorization"), None)
-    if profile == "huawei" and authorization is not None:
+    if profile == Profile.HUAWEI and authorization is not None:
         if _SIGNATURE.fullmatch(authorization.decode("latin-1")) and any(
             n.lower() == b"x-sdk-date" for n, _ in headers
         ):
@@ -223,7 +209,7 @@ def _credential_findings(
                 "Expected: a complete SDK-HMAC-SHA256 signature",
             )
         ]
-    alternative = " or an SDK-HMAC-SHA256 Authorization (AK/SK)" if profile == "huawei" else ""
+    alternative = " or an SDK-HMAC-SHA256 Authorization (AK/SK)" if profile == Profile.HUAWEI else ""
     return [
         (
             "STOP-TOKEN-REQUIRED",
@@ -237,38 +223,41 @@ def _cut(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-class _Secrets:
-    """The stand-in for a Target the oracles ask for ``secrets()``: the credentials seen so far."""
+@dataclass(frozen=True)
+class _ExchangeOracleContext:
+    """The proxy's side of :class:`~conformance.checks.base.OracleContext`: the contract, the proxy's own
+    upstream timeout, and the credentials of this one exchange."""
 
-    def __init__(self, values: list[str]) -> None:
-        self._values = values
+    contract: Contract
+    request_timeout: float
+    credentials: tuple[str, ...]
 
-    def secrets(self) -> list[str]:
-        return list(self._values)
-
-
-class _OracleContext:
-    """The part of a CheckContext that the response checks in RESPONSE_CHECKS read."""
-
-    def __init__(self, contract: Contract, secrets: list[str]) -> None:
-        self.contract = contract
-        self.profile = contract.profile
-        self.target = _Secrets(secrets)
+    def exchange_secrets(self, sent: Sent) -> Sequence[str]:
+        return echo_candidates(sent, self.credentials)
 
 
 def check_response(
-    contract: Contract, head: RequestHead, result: HttpResult, secrets: list[str]
+    contract: Contract,
+    head: RequestHead,
+    result: HttpResult,
+    credentials: Sequence[str],
+    *,
+    request_timeout: float,
 ) -> list[tuple[str, str, str, str]]:
-    """Findings on an upstream's answer as (check, requirement, title, message), by the run's own oracles."""
-    ctx = cast("CheckContext", _OracleContext(contract, secrets))
-    # An answer to a path that is not the operation has no contract - except that it must not echo.
-    names = RESPONSE_CHECKS if head.kind != "other" else ("no-credential-echo",)
+    """Findings on an upstream's answer as (check, requirement, title, message), by the run's own oracles.
+
+    ``credentials`` are this request's own credential values: an answer is blamed for echoing only what its
+    own request carried."""
+    ctx = _ExchangeOracleContext(contract, request_timeout, tuple(credentials))
     sent = Sent(head.method, head.raw_path.decode("latin-1"), head.kind, head.token, result, "proxy-response")
     found = []
-    for name in names:
-        if contract.profile not in CHECKS[name].profiles:
+    for spec in response_oracles(contract.profile):
+        # An answer to a path that is not the operation has no contract - except that it must not echo.
+        if head.kind is Kind.OTHER and spec.name != "no-credential-echo":
             continue
-        if name == "no-server-error" and head.prefer is not None and head.prefer == result.status:
+        if spec.name == "no-server-error" and head.prefer is not None and head.prefer == result.status:
             continue  # the client forced this 5xx with `Prefer: code=N`: not the upstream failing
-        found += [(name, *finding) for finding in _RESPONSE_FNS[name](ctx, sent)]
+        finding = spec.fn(ctx, sent)
+        if finding is not None:
+            found.append((spec.name, finding.requirement, finding.title, finding.message))
     return found

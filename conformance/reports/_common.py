@@ -20,8 +20,16 @@ from conformance.spec import Requirement, load_requirements
 Catalogue = Mapping[str, Requirement]
 
 # Display order of verdicts in every format: the ones that need attention first.
-VERDICT_ORDER = (Verdict.FAIL, Verdict.FLAKY, Verdict.KNOWN_FAILURE, Verdict.NOT_RUN, Verdict.PASS)
+VERDICT_ORDER = (
+    Verdict.FAIL,
+    Verdict.FLAKY,
+    Verdict.KNOWN_FAILURE,
+    Verdict.INCONCLUSIVE,
+    Verdict.NOT_RUN,
+    Verdict.PASS,
+)
 VERDICT_LABELS = {
+    Verdict.INCONCLUSIVE: "inconclusive",
     Verdict.PASS: "pass",
     Verdict.FAIL: "fail",
     Verdict.FLAKY: "flaky",
@@ -48,10 +56,8 @@ def catalogue_or_default(catalogue: Catalogue | None) -> Catalogue:
 
 
 def verdict_line(run: RunResult, catalogue: Catalogue) -> str:
-    """One phrase every format leads with: conforms / does not conform / incomplete."""
-    if not run.complete:
-        return "INCOMPLETE"
-    return "CONFORMS" if run.conforms(dict(catalogue)) else "DOES NOT CONFORM"
+    """One phrase every format leads with: conforms (on what ran) / does not conform / incomplete."""
+    return run.headline(dict(catalogue))
 
 
 def status_sort_key(key: str) -> tuple[int, str]:

@@ -51,9 +51,9 @@ def diff_runs(old: RunResult, new: RunResult, catalogue: Catalogue | None = None
     result = RunDiff(old.seed, new.seed)
     if old.profile != new.profile:
         result.warnings.append(f"the runs use different profiles: {old.profile!r} -> {new.profile!r}")
-    if not old.complete:
+    if not old.finished:
         result.warnings.append(f"the old run did not finish: {old.incomplete_reason}")
-    if not new.complete:
+    if not new.finished:
         result.warnings.append(f"the new run did not finish: {new.incomplete_reason}")
     for rid in [r for r in catalogue if r in before or r in after]:
         was, now = before.get(rid), after.get(rid)

@@ -38,7 +38,12 @@ from conformance.spec import load_errata
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 MAX_EXAMPLES = 20  # similar failures listed under a cluster's first one
-_VERDICT_CLASS = {"CONFORMS": "ok", "DOES NOT CONFORM": "bad", "INCOMPLETE": "incomplete"}
+_VERDICT_CLASS = {
+    "CONFORMS": "ok",
+    "CONFORMS ON WHAT RAN": "incomplete",
+    "DOES NOT CONFORM": "bad",
+    "INCOMPLETE": "incomplete",
+}
 
 
 @cache
@@ -63,7 +68,7 @@ def _header(run: RunResult, headline: str) -> str:
     ]
     items = "".join(f"<span>{escape(k)} <b>{escape(v)}</b></span>" for k, v in meta)
     banner = ""
-    if not run.complete:
+    if not run.finished:
         reason = run.incomplete_reason or "no reason given"
         banner = f'<div class="banner"><b>The run did not finish:</b> {escape(reason)}</div>'
     return (
@@ -241,7 +246,7 @@ def _metadata(run: RunResult) -> str:
         ("started at", run.started_at),
         ("finished at", run.finished_at),
         ("duration", f"{run.duration_s:.3f} s"),
-        ("complete", "yes" if run.complete else f"no: {run.incomplete_reason}"),
+        ("finished", "yes" if run.finished else f"no: {run.incomplete_reason}"),
         ("skipped for safety", str(run.skipped_for_safety)),
         *((f"target.{key}", _plain(run.target[key])) for key in sorted(run.target)),
         ("reproduce", reproduce_command(run)),

@@ -22,7 +22,7 @@ from conformance.reports._common import (
     total_requests,
     verdict_line,
 )
-from conformance.results import CheckResult, Exchange, Failure, RunResult, Verdict
+from conformance.results import CheckResult, Exchange, Failure, RunResult, StaleFixture, StopReason, Verdict
 from conformance.spec import load_errata
 from conformance.textfile import read_text
 
@@ -53,6 +53,7 @@ def _check(check: CheckResult) -> dict[str, Any]:
         "duration_s": check.duration_s,
         "notes": list(check.notes),
         "failures": [_failure(f) for f in check.failures],
+        "inconclusive": dict(check.inconclusive),
     }
 
 
@@ -72,8 +73,16 @@ def run_to_dict(run: RunResult, catalogue: Catalogue | None = None) -> dict[str,
             "finished_at": run.finished_at,
             "duration_s": run.duration_s,
         },
-        "complete": run.complete,
+        "complete": run.complete(dict(catalogue)),
+        "finished": run.finished,
+        "stop_reason": run.stop_reason.value,
         "incomplete_reason": run.incomplete_reason,
+        "unverified": [
+            {"requirement": u.requirement, "reason": u.reason} for u in run.unverified(dict(catalogue))
+        ],
+        "stale_fixtures": [asdict(s) for s in run.stale_fixtures],
+        "paused_groups": list(run.paused_groups),
+        "notes": list(run.notes),
         "verdict": verdict_line(run, catalogue),
         "conforms": run.conforms(dict(catalogue)),
         "totals": run.totals(dict(catalogue)),
@@ -132,6 +141,7 @@ def _exchange(data: dict[str, Any]) -> Exchange:
         elapsed_ms=data["elapsed_ms"],
         error=data["error"],
         curl=data["curl"],
+        outcome=data.get("outcome", "answered"),  # absent in runs written before 0.2
     )
 
 
@@ -158,6 +168,7 @@ def _check_from(data: dict[str, Any]) -> CheckResult:
         requests=data["requests"],
         duration_s=data["duration_s"],
         notes=list(data["notes"]),
+        inconclusive=dict(data.get("inconclusive", {})),
     )
 
 
@@ -179,12 +190,26 @@ def run_from_dict(data: Any) -> RunResult:
         started_at=timing["started_at"],
         finished_at=timing["finished_at"],
         duration_s=timing["duration_s"],
-        complete=data["complete"],
+        stop_reason=_stop_reason(data),
         incomplete_reason=data["incomplete_reason"],
+        stale_fixtures=[StaleFixture(**s) for s in data.get("stale_fixtures", [])],
+        paused_groups=list(data.get("paused_groups", [])),
+        notes=list(data.get("notes", [])),
         checks=[_check_from(c) for c in data["checks"]],
         status_counts={str(k): int(v) for k, v in data["status_counts"].items()},
         latencies_ms=[float(v) for v in data["latencies_ms"]],
         skipped_for_safety=data["skipped_for_safety"],
+    )
+
+
+def _stop_reason(data: dict[str, Any]) -> StopReason:
+    if "stop_reason" in data:
+        return StopReason(data["stop_reason"])
+    # Written before stop reasons existed: `complete` then meant "the run finished".
+    if data["complete"]:
+        return StopReason.FINISHED
+    return (
+        StopReason.UNREACHABLE if data["incomplete_reason"].startswith("target") else StopReason.INTERRUPTED
     )
 
 

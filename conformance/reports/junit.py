@@ -54,7 +54,7 @@ def _case_element(suite: ET.Element, case: Case, catalogue: Catalogue) -> ET.Ele
         },
     )
     requirement = catalogue[case.requirement]
-    severity = "error" if requirement.level == "MUST" else "warning"
+    severity = requirement.severity
     text = "\n\n".join(_evidence(f) for f in case.failures[:MAX_FAILURES])
     if len(case.failures) > MAX_FAILURES:
         text += f"\n\n... and {len(case.failures) - MAX_FAILURES} more failures (see report.html)"
@@ -73,6 +73,11 @@ def _case_element(suite: ET.Element, case: Case, catalogue: Catalogue) -> ET.Ele
         reason = check.reason if check else ""
         message = f"known failure: {reason}" if reason else "known failure"
         ET.SubElement(element, "skipped", {"message": _clean(message)})
+    elif case.verdict is Verdict.INCONCLUSIVE:
+        reasons = check.inconclusive.get(case.requirement, check.reason) if check else ""
+        ET.SubElement(
+            element, "skipped", {"message": _clean(f"inconclusive: {reasons or 'no reason given'}")}
+        )
     elif case.verdict is Verdict.NOT_RUN:
         reason = (
             (check.reason or "no reason given") if check else "no selected check traces to this requirement"
@@ -89,11 +94,13 @@ def render_junit(run: RunResult, catalogue: Catalogue | None = None) -> str:
     verdicts = run.requirements(dict(catalogue))
     all_cases = list(cases(run, verdicts))
     failures = sum(c.verdict in (Verdict.FAIL, Verdict.FLAKY) for c in all_cases)
-    skipped = sum(c.verdict in (Verdict.NOT_RUN, Verdict.KNOWN_FAILURE) for c in all_cases)
+    skipped = sum(
+        c.verdict in (Verdict.NOT_RUN, Verdict.KNOWN_FAILURE, Verdict.INCONCLUSIVE) for c in all_cases
+    )
     counts = {
-        "tests": str(len(all_cases) + (0 if run.complete else 1)),
+        "tests": str(len(all_cases) + (0 if run.finished else 1)),
         "failures": str(failures),
-        "errors": "0" if run.complete else "1",
+        "errors": "0" if run.finished else "1",
         "skipped": str(skipped),
         "time": f"{run.duration_s:.3f}",
     }
@@ -118,7 +125,7 @@ def render_junit(run: RunResult, catalogue: Catalogue | None = None) -> str:
         ET.SubElement(properties, "property", {"name": name, "value": _clean(value)})
     for case in all_cases:
         _case_element(suite, case, catalogue)
-    if not run.complete:
+    if not run.finished:
         incomplete = ET.SubElement(
             suite, "testcase", {"classname": "run", "name": "run completed", "time": "0.000"}
         )

@@ -26,12 +26,13 @@ from conformance.results import Failure, RequirementVerdict, RunResult, Verdict
 
 MAX_CLUSTERS = 4  # per requirement
 MAX_BODY = 400  # characters of a response body excerpt
-_ICONS = {"CONFORMS": "✅", "DOES NOT CONFORM": "❌", "INCOMPLETE": "⚠️"}
+_ICONS = {"CONFORMS": "✅", "CONFORMS ON WHAT RAN": "⚠️", "DOES NOT CONFORM": "❌", "INCOMPLETE": "⚠️"}
 _VERDICT_ICONS = {
     Verdict.FAIL: "❌",
     Verdict.FLAKY: "🔁",
     Verdict.KNOWN_FAILURE: "🟡",
     Verdict.NOT_RUN: "⏭️",
+    Verdict.INCONCLUSIVE: "❔",
     Verdict.PASS: "✅",
 }
 
@@ -102,7 +103,7 @@ def render_markdown(run: RunResult, catalogue: Catalogue | None = None) -> str:
     target = run.target.get("base_url", "")
 
     out = [f"## {_ICONS[headline]} OMS conformance: {headline} ({run.profile} profile)", ""]
-    if not run.complete:
+    if not run.finished:
         out += [
             f"> [!WARNING]\n> The run did not finish: {_inline(run.incomplete_reason or 'no reason given')}",
             "",

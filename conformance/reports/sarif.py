@@ -81,7 +81,7 @@ def _rule(rid: str, catalogue: Catalogue) -> dict[str, Any]:
             "text": f'{req.statement}\n\nSource ({req.source_ref}): "{req.source_text}"',
             "markdown": f"{req.statement}\n\n**Source** ({req.source_ref}):\n\n> {req.source_text}",
         },
-        "defaultConfiguration": {"level": "error" if req.level == "MUST" else "warning"},
+        "defaultConfiguration": {"level": req.severity},
         "properties": {
             "level": req.level,
             "profiles": list(req.profiles),
@@ -103,7 +103,7 @@ def _result(
     failure: Failure, verdict: Verdict, reason: str, index: dict[str, int], catalogue: Catalogue
 ) -> Any:
     req = catalogue.get(failure.requirement)
-    level = "error" if req is None or req.level == "MUST" else "warning"
+    level = "error" if req is None else req.severity
     where = _location(failure.requirement)
     fingerprint = hashlib.sha256(
         "\x1f".join((failure.requirement, failure.check, failure.title, failure.message)).encode()
@@ -164,12 +164,12 @@ def render_sarif(run: RunResult, catalogue: Catalogue | None = None) -> str:
                 "artifacts": [{"location": {"uri": uri}} for uri in uris],
                 "invocations": [
                     {
-                        "executionSuccessful": run.complete,
+                        "executionSuccessful": run.finished,
                         **({"startTimeUtc": run.started_at} if run.started_at else {}),
                         **({"endTimeUtc": run.finished_at} if run.finished_at else {}),
                         **(
                             {}
-                            if run.complete
+                            if run.finished
                             else {
                                 "toolExecutionNotifications": [
                                     {

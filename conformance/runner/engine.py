@@ -18,14 +18,17 @@ from typing import Any
 import httpx
 
 from conformance._version import __version__
-from conformance.checks.context import CheckContext, Finding, NotRun, Recorder, Sent
-from conformance.checks.registry import NEEDS, CheckSpec, select
+from conformance.checks.base import Finding, NotRun, Sent
+from conformance.checks.context import CheckContext
+from conformance.checks.recorder import Recorder, UndeclaredRequirement
+from conformance.checks.registry import CheckKind, CheckSpec, Need
+from conformance.checks.suite import BUILTIN
 from conformance.errors import ConfigError, TargetUnreachable
 from conformance.redact import Redactor, tampered
-from conformance.results import CheckResult, Failure, RunResult, Verdict
-from conformance.spec import load_contract, load_requirements
+from conformance.results import CheckResult, Failure, RunResult, StopReason, Verdict
+from conformance.spec import Profile, load_contract, load_requirements
 from conformance.target import Target
-from conformance.transport.http import Client, stop_path
+from conformance.transport.http import Client, Outcome, stop_path
 from conformance.transport.safety import SafetyGuard
 
 MAX_FAILURES_PER_TITLE = 3  # similar failures are counted, not repeated
@@ -71,8 +74,8 @@ class _Run:
     def __init__(self, target: Target, options: RunOptions, progress: Progress | None) -> None:
         self.target = target
         self.options = options
-        self.profile = options.profile or target.profile
-        if self.profile == "strict" and not target.project.token:
+        self.profile = Profile(options.profile or target.profile)
+        if self.profile is Profile.STRICT and not target.project.token:
             raise ConfigError(
                 "token: the strict profile authenticates with X-Auth-Token only (the page's one "
                 "credential); give a token, or use profile huawei for AK/SK"
@@ -81,8 +84,10 @@ class _Run:
         self.catalogue = load_requirements()
         self.seed = options.seed if options.seed is not None else random.randrange(2**31)
         self.progress = progress or (lambda _name, _result: None)
-        self.specs = [s for s in select(options.checks, options.exclude_checks) if self.profile in s.profiles]
-        self.response_specs = [s for s in self.specs if s.kind == "response"]
+        self.specs = [
+            s for s in BUILTIN.select(options.checks, options.exclude_checks) if s.applies_to(self.profile)
+        ]
+        self.response_specs = [s for s in self.specs if s.kind is CheckKind.RESPONSE]
         self.response_findings: dict[str, list[tuple[Finding, str]]] = {
             s.name: [] for s in self.response_specs
         }
@@ -101,7 +106,7 @@ class _Run:
 
     def on_answer(self, sent: Sent) -> None:
         self.result.count_status(sent.result.exchange)
-        if sent.result.status is None and (sent.result.error or "").startswith("connection failed"):
+        if sent.result.outcome is Outcome.CONNECT_FAILED:
             self.consecutive_failures += 1
             if self.consecutive_failures >= DEAD_AFTER:
                 raise _TargetDied(sent.result.error or "")
@@ -109,10 +114,16 @@ class _Run:
             self.consecutive_failures = 0
         for spec in self.response_specs:
             self.response_seen[spec.name] += 1
-            for requirement, title, message in spec.fn(self.context, sent):
-                self.response_findings[spec.name].append(
-                    (Finding(requirement, title, message, sent), sent.check)
+            finding = spec.fn(self.context, sent)
+            if finding is None:
+                continue
+            if finding.requirement not in spec.requirements:
+                raise UndeclaredRequirement(
+                    f"response check {spec.name!r} found {finding.requirement!r}, which it does not declare"
                 )
+            self.response_findings[spec.name].append(
+                (Finding(finding.requirement, finding.title, finding.message, sent), sent.check)
+            )
 
     async def preflight(self, client: Client) -> None:
         """One request without a credential: a target that does not answer is unreachable, not failing."""
@@ -136,7 +147,6 @@ class _Run:
         self.context = CheckContext(
             target=self.target,
             contract=self.contract,
-            catalogue=self.catalogue,
             client=client,
             guard=guard,
             seed=self.seed,
@@ -148,20 +158,20 @@ class _Run:
         try:
             await self.preflight(client)
             for spec in self.specs:
-                if spec.kind == "scenario":
+                if spec.kind is CheckKind.SCENARIO:
                     self.progress(spec.name, None)
                     result = await self.run_scenario(spec)
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
         except TargetUnreachable as exc:
             # Still a result: nightly jobs keep a report saying the target was unreachable.
-            self.result.complete = False
+            self.result.stop_reason = StopReason.UNREACHABLE
             self.result.incomplete_reason = f"target unreachable: {exc.message}"
         except _TargetDied as exc:
-            self.result.complete = False
+            self.result.stop_reason = StopReason.TARGET_DIED
             self.result.incomplete_reason = f"the target stopped answering ({exc})"
         except asyncio.CancelledError:
-            self.result.complete = False
+            self.result.stop_reason = StopReason.INTERRUPTED
             self.result.incomplete_reason = self.interrupted_by or "interrupted"
         finally:
             await asyncio.shield(client.aclose())
@@ -175,7 +185,7 @@ class _Run:
         missing = [need for need in spec.needs if not self._has(need)]
         if missing:
             return CheckResult(
-                spec.name, spec.requirements, spec.description, Verdict.NOT_RUN, reason=NEEDS[missing[0]]
+                spec.name, spec.requirements, spec.description, Verdict.NOT_RUN, reason=missing[0].reason
             )
         first = await self._attempt(spec)
         if first.verdict is not Verdict.FAIL:
@@ -192,8 +202,7 @@ class _Run:
         return first
 
     async def _attempt(self, spec: CheckSpec) -> CheckResult:
-        self.context.check_name = spec.name
-        self.context.recorder = recorder = Recorder()
+        self.context.recorder = recorder = Recorder(spec.name, spec.requirements)
         started = time.perf_counter()
         reason = ""
         try:
@@ -203,8 +212,20 @@ class _Run:
         duration = round(time.perf_counter() - started, 3)
         failures = self._failures(spec.name, [(f, spec.name) for f in recorder.findings], recorder.notes)
         # A check that found failures before it ran out of fixtures still failed.
-        verdict = Verdict.FAIL if failures else (Verdict.NOT_RUN if reason else Verdict.PASS)
-        return _check_result(spec, verdict, reason, failures, recorder.requests, recorder.notes, duration)
+        if failures:
+            verdict = Verdict.FAIL
+        elif reason and recorder.requests == 0:
+            verdict = Verdict.NOT_RUN
+        elif reason:
+            # It sent something, then could not go on: what it could not decide is inconclusive.
+            for requirement in spec.requirements:
+                recorder.undecided(requirement, reason)
+            verdict = Verdict.INCONCLUSIVE
+        else:
+            verdict = Verdict.INCONCLUSIVE if recorder.inconclusive else Verdict.PASS
+        result = _check_result(spec, verdict, reason, failures, recorder.requests, recorder.notes, duration)
+        result.inconclusive = dict(recorder.inconclusive)
+        return result
 
     def _failures(self, check: str, findings: list[tuple[Finding, str]], notes: list[str]) -> list[Failure]:
         failures: list[Failure] = []
@@ -214,9 +235,6 @@ class _Run:
             per_title[key] = per_title.get(key, 0) + 1
             if per_title[key] > MAX_FAILURES_PER_TITLE:
                 continue
-            level = (
-                self.catalogue[finding.requirement].level if finding.requirement in self.catalogue else "MUST"
-            )
             message = finding.message + (f"\nSeen in: {origin}" if origin != check else "")
             failures.append(
                 Failure(
@@ -224,7 +242,7 @@ class _Run:
                     check=check,
                     title=finding.title,
                     message=message,
-                    severity="error" if level == "MUST" else "warning",
+                    severity=self.catalogue[finding.requirement].severity,
                     evidence=[finding.sent.result.exchange] if finding.sent else [],
                     seed=self.seed,
                 )
@@ -247,14 +265,14 @@ class _Run:
             results.append(_check_result(spec, verdict, reason, failures, seen, notes))
         return results
 
-    def _has(self, need: str) -> bool:
+    def _has(self, need: Need) -> bool:
         project = self.target.project
         return {
-            "fixtures": self.target.has_fixtures,
-            "other_project": self.target.other_project is not None,
-            "show": self.contract.has_show_operation,
-            "aksk": project.aksk is not None,
-            "readonly": project.readonly_token is not None,
+            Need.FIXTURES: self.target.has_fixtures,
+            Need.OTHER_PROJECT: self.target.other_project is not None,
+            Need.SHOW: self.contract.has_show_operation,
+            Need.AKSK: project.aksk is not None,
+            Need.READONLY: project.readonly_token is not None,
         }[need]
 
 

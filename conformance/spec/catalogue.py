@@ -43,6 +43,11 @@ class Requirement:
             return "platform (oms-facts)"
         return "derived from " + ", ".join(self.source.get("from", []))
 
+    @property
+    def severity(self) -> str:
+        """How a failure of it is reported: a MUST failure is an error, a SHOULD or MAY one a warning."""
+        return "error" if self.level == "MUST" else "warning"
+
     def applies_to(self, profile: str) -> bool:
         return profile in self.profiles
 

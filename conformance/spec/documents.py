@@ -11,6 +11,7 @@ import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -20,7 +21,15 @@ from conformance.errors import SpecError, UsageError
 from conformance.spec import files
 from conformance.textfile import read_yaml
 
-PROFILES = ("strict", "huawei")
+
+class Profile(StrEnum):
+    """A contract profile: ``strict`` is the page's letter, ``huawei`` adds what the platform does."""
+
+    STRICT = "strict"
+    HUAWEI = "huawei"
+
+
+PROFILES = tuple(p.value for p in Profile)
 STOP_PATH = "/v2/{project_id}/taskgroups/{group_id}/stop"
 SHOW_PATH = "/v2/{project_id}/taskgroups/{group_id}"
 
@@ -46,7 +55,7 @@ def _read_yaml(name: str) -> Any:
 class Contract:
     """One profile's OpenAPI document, with helpers the checks need."""
 
-    profile: str
+    profile: Profile
     document: dict[str, Any] = field(repr=False)
 
     @property
@@ -59,6 +68,30 @@ class Contract:
 
     def documented_statuses(self) -> frozenset[int]:
         return frozenset(int(code) for code in self.stop_operation["responses"])
+
+    def parameter(self, name: str) -> dict[str, Any]:
+        """The stop operation's parameter ``name`` (``group_id``, ``X-Auth-Token``, ...), resolved."""
+        for entry in self.document["paths"][STOP_PATH].get("parameters", []) + self.stop_operation.get(
+            "parameters", []
+        ):
+            if "$ref" in entry:
+                entry = self._resolve(entry["$ref"])
+            if entry.get("name") == name:
+                return entry  # type: ignore[no-any-return]
+        raise KeyError(f"the stop operation has no parameter {name!r}")
+
+    def max_length(self, name: str) -> int:
+        """The page's maximum length of parameter ``name``: ids 1,024, the token 16,384."""
+        return int(self.parameter(name)["schema"]["maxLength"])
+
+    def min_length(self, name: str) -> int:
+        return int(self.parameter(name)["schema"].get("minLength", 0))
+
+    def _resolve(self, ref: str) -> dict[str, Any]:
+        node: Any = self.document
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+        return node  # type: ignore[no-any-return]
 
     def security_schemes(self) -> tuple[str, ...]:
         return tuple(name for entry in self.stop_operation.get("security", []) for name in entry)
@@ -101,7 +134,7 @@ def _load(profile: str) -> Contract:
     if profile != "strict":
         patch_path = files.profile_patch(profile)
         document = merge_patch(document, _read_yaml(str(patch_path.relative_to(files.contract_dir()))))
-    return Contract(profile=profile, document=document)
+    return Contract(profile=Profile(profile), document=document)
 
 
 def load_contract(profile: str = "strict") -> Contract:

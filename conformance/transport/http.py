@@ -19,6 +19,7 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from urllib.parse import quote, urlsplit
 
@@ -31,6 +32,46 @@ from conformance.results import Exchange
 MAX_BODY = 256 * 1024
 NOT_JSON = object()  # HttpResult.json of a body that does not parse
 EXCERPT = 2048
+
+
+class Outcome(StrEnum):
+    """How an exchange ended. Verdicts branch on this, never on the text of ``HttpResult.error``::
+
+    ANSWERED         a complete answer (a body longer than MAX_BODY is cut by us: still answered)
+    CUT_OFF          status and headers came, then the connection failed mid-body
+    DROPPED          connected, then the connection closed or broke before any status
+    TIMED_OUT        no complete answer within the request timeout (a status may have come)
+    CONNECT_FAILED   no connection could be made (refused, DNS, TLS handshake)
+    NOT_SENT         the HTTP client refused to build or send the request (e.g. a byte HTTP forbids)
+    """
+
+    ANSWERED = "answered"
+    CUT_OFF = "cut_off"
+    DROPPED = "dropped"
+    TIMED_OUT = "timed_out"
+    CONNECT_FAILED = "connect_failed"
+    NOT_SENT = "not_sent"
+
+    @property
+    def server_failed(self) -> bool:
+        """The server (or what stands in front of it) broke the exchange: a robustness finding."""
+        return self in (Outcome.CUT_OFF, Outcome.DROPPED)
+
+    @property
+    def inconclusive(self) -> bool:
+        """Nothing about the request can be concluded from this exchange."""
+        return self is not Outcome.ANSWERED
+
+
+def describe_failure(outcome: Outcome, detail: str, timeout: float) -> str:
+    """The display text of a failed exchange; verdicts never read it (a test rewrites it)."""
+    if outcome is Outcome.TIMED_OUT:
+        return f"no complete answer within {timeout:g}s"
+    if outcome is Outcome.NOT_SENT:
+        return f"not sent: the HTTP client refused the request ({detail})"
+    if outcome is Outcome.CONNECT_FAILED:
+        return f"connection failed: {detail}"
+    return detail
 
 
 def encode_segment(value: str) -> str:
@@ -52,8 +93,9 @@ class HttpResult:
     body: bytes
     truncated: bool
     elapsed_ms: float
-    error: str | None
+    error: str | None  # display text of a failed exchange; branch on ``outcome``, never on this
     exchange: Exchange = field(repr=False)
+    outcome: Outcome = Outcome.ANSWERED
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -131,7 +173,7 @@ class Client:
         response_headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
         truncated = False
-        error = None
+        outcome, detail = Outcome.ANSWERED, ""
         try:
             async with asyncio.timeout(self.request_timeout):
                 request = self._client.build_request(
@@ -150,19 +192,22 @@ class Client:
                             break
                 finally:
                     await response.aclose()
-        except TimeoutError:
-            error = f"no complete answer within {self.request_timeout:g}s"
+        except (TimeoutError, httpx.TimeoutException):
+            outcome = Outcome.TIMED_OUT
         except httpx.LocalProtocolError as exc:
-            error = f"not sent: the HTTP client refused the request ({exc})"
+            outcome, detail = Outcome.NOT_SENT, str(exc)
         except httpx.ConnectError as exc:
-            error = f"connection failed: {exc or type(exc).__name__}"
+            outcome, detail = Outcome.CONNECT_FAILED, str(exc) or type(exc).__name__
         except (httpx.HTTPError, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            outcome = Outcome.CUT_OFF if status is not None else Outcome.DROPPED
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         elapsed_ms = (time.perf_counter() - started) * 1000
         raw = b"".join(chunks)[:MAX_BODY]
-        if error and status is not None:
-            # Headers arrived but the body did not: judge what came, say what went wrong.
-            truncated = True
+        error = None
+        if outcome is not Outcome.ANSWERED:
+            error = describe_failure(outcome, detail, self.request_timeout)
+            if status is not None:
+                truncated = True  # headers arrived but the body did not: judge what came, say what went wrong
         return HttpResult(
             status=status,
             headers=response_headers,
@@ -171,8 +216,9 @@ class Client:
             elapsed_ms=elapsed_ms,
             error=error,
             exchange=self._evidence(
-                method, url, headers, status, response_headers, raw, truncated, elapsed_ms, error
+                method, url, headers, status, response_headers, raw, truncated, elapsed_ms, error, outcome
             ),
+            outcome=outcome,
         )
 
     def _evidence(
@@ -186,6 +232,7 @@ class Client:
         truncated: bool,
         elapsed_ms: float,
         error: str | None,
+        outcome: Outcome,
     ) -> Exchange:
         redact = self.redactor
         request_headers = {name: _shorten(value) for name, value in redact.headers(headers).items()}
@@ -200,6 +247,7 @@ class Client:
             body_truncated=truncated or len(text) > EXCERPT,
             elapsed_ms=round(elapsed_ms, 2),
             error=redact.text(error) if error else None,
+            outcome=outcome.value,
             curl=_curl(method, redact.text(url), redact.headers(headers)),
         )
 

@@ -48,7 +48,7 @@ def test_target_dying_mid_run_keeps_results_and_is_incomplete(serve, run_cli):
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 3, outcome.stdout + outcome.stderr
     report = outcome.report
-    assert report["complete"] is False
+    assert report["finished"] is False
     assert "the target stopped answering" in report["incomplete_reason"]
     assert "connection failed" in report["incomplete_reason"]
     verdicts = outcome.verdicts()
@@ -101,7 +101,7 @@ def test_signal_during_run_writes_partial_report(serve, tmp_path: Path, sig, cod
     assert proc.returncode == code, stderr
     assert stopped_in < 3  # the in-flight request is cancelled, not waited for
     report = json.loads((report_dir / "conformance.json").read_text(encoding="utf-8"))
-    assert report["complete"] is False
+    assert report["finished"] is False
     assert report["incomplete_reason"] == f"interrupted by {name}"
     assert report["verdict"] == "INCOMPLETE"
     assert {c["check"]: c["verdict"] for c in report["checks"]}["operation"] == "pass"

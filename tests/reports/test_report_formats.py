@@ -28,7 +28,7 @@ from conformance.reports import (
 )
 from conformance.reports._common import VERDICT_LABELS, latency_summary, percentile
 from conformance.reports.sarif import requirement_locations
-from conformance.results import RunResult, Verdict
+from conformance.results import RunResult, StopReason, Verdict
 from conformance.spec import Requirement, files
 from tests.reports.sample_runs import PROJECT, passing_run, sample_run
 
@@ -54,7 +54,17 @@ def test_json_validates_against_the_shipped_schema(run: RunResult) -> None:
 
 
 def test_json_of_an_empty_incomplete_run_validates() -> None:
-    run = RunResult("0.1.0", "v2", "strict", {}, 1, "quick", "", complete=False, incomplete_reason="SIGINT")
+    run = RunResult(
+        "0.1.0",
+        "v2",
+        "strict",
+        {},
+        1,
+        "quick",
+        "",
+        stop_reason=StopReason.INTERRUPTED,
+        incomplete_reason="SIGINT",
+    )
     data = json.loads(render_json(run))
     jsonschema.Draft202012Validator(SCHEMA).validate(data)
     assert data["verdict"] == "INCOMPLETE" and data["latency"]["count"] == 0
@@ -191,7 +201,7 @@ def test_conforming_run_says_so_everywhere(catalogue: dict[str, Requirement]) ->
 
 def test_incomplete_run_is_an_error_in_junit_and_a_warning_elsewhere() -> None:
     run = sample_run("strict")
-    run.complete, run.incomplete_reason = False, "interrupted by SIGTERM"
+    run.stop_reason, run.incomplete_reason = StopReason.INTERRUPTED, "interrupted by SIGTERM"
     root = ET.fromstring(render_junit(run))
     assert root.get("errors") == "1" and int(root.get("tests") or 0) == len(list(root.iter("testcase")))
     assert "interrupted by SIGTERM" in render_markdown(run)
