@@ -10,17 +10,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from conformance.checks.base import Kind, Sent, echo_candidates
+from conformance.checks.base import Kind, NotRun, Sent, echo_candidates
 from conformance.checks.expectations import Expectations
-from conformance.checks.pool import FixturePool
+from conformance.checks.pool import Deferred, FixturePool
 from conformance.checks.recorder import Recorder
 from conformance.spec import Contract, Profile
 from conformance.target import Project, Target
 from conformance.transport.credentials import credential_headers
-from conformance.transport.http import Client, stop_path
+from conformance.transport.http import Client, HttpResult, Outcome, stop_path
 from conformance.transport.safety import SafetyGuard
 
 MAX_429_RETRIES = 3
+# An answer that says nothing about the request (5xx, a dropped connection, a timeout) is asked again this
+# often - only for requests that cannot pause a listed group - before it is judged as it is.
+MAX_TRANSIENT_RETRIES = 2
+# After this many requests of one check got no answer at all (even on a retry), the check stops sending:
+# the target has shown that a class of input hangs, and a run must stay bounded.
+MAX_HANGS_PER_CHECK = 3
+SETTLED = frozenset({3, 6, 7})  # paused, completed (finished meanwhile), pausing
+PAUSABLE_CODES = frozenset({1, 2})
+
+
+class HangingClass(NotRun):
+    """The check's requests keep getting no answer: it stops sending them."""
 
 
 class CheckContext:
@@ -46,9 +58,13 @@ class CheckContext:
         self.depth = depth
         self.settle_timeout = settle_timeout
         self.max_examples = max_examples
-        self.pool = FixturePool(target.project)
+        self.pool = FixturePool(target.project, self.read_status if contract.has_show_operation else None)
         self.recorder = Recorder("", ())
         self._on_answer = on_answer
+        self.transient: list[str] = []  # answers that were retried and then came right (run notes)
+        # Deferred verifications that came out inconclusive: (check, requirement, why), for the runner to
+        # add to those checks' results (they finished before the keeper's valid stop settled them).
+        self.late_inconclusive: list[tuple[str, str, str]] = []
 
     @property
     def profile(self) -> Profile:
@@ -64,20 +80,53 @@ class CheckContext:
     # -- sending -----------------------------------------------------------------------------------------
 
     async def send(
-        self, method: str, path: str, headers: Sequence[tuple[str, str]], *, kind: Kind = Kind.STOP
+        self,
+        method: str,
+        path: str,
+        headers: Sequence[tuple[str, str]],
+        *,
+        kind: Kind = Kind.STOP,
+        retry: bool = True,
     ) -> Sent:
+        """Send one request; only its final answer reaches the oracles.
+
+        Throttling (429) is waited out. With ``retry``, an answer that says nothing about the request - a 5xx,
+        a dropped connection, a timeout - is asked again (bounded); a request that could pause a listed group
+        is never repeated blindly (``retry=False``), since its first attempt may have taken effect.
+        """
         token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
         result = await self.client.send(method, path, headers)
-        attempts = 0
-        # Throttling is the platform telling us to slow down, not an answer about the request.
-        while result.status == 429 and attempts < MAX_429_RETRIES:
-            attempts += 1
-            await asyncio.sleep(min(_retry_after(result.header("retry-after")), 5.0))
+        throttled = transient = 0
+        while True:
+            if result.status == 429 and throttled < MAX_429_RETRIES:
+                throttled += 1
+                await asyncio.sleep(min(_retry_after(result.header("retry-after")), 5.0))
+            elif retry and transient < self._retries_left(result) and _says_nothing(result):
+                transient += 1
+                first = result.error or str(result.status)
+                await asyncio.sleep(0.2 * transient)
+            else:
+                break
             result = await self.client.send(method, path, headers)
+            if transient and not _says_nothing(result):
+                self.transient.append(f"{method} {path}: {first}, then {result.status} on a retry")
         sent = Sent(method, path, kind, token, result, self.recorder.check)
         self.recorder.requests += 1
         self._on_answer(sent)
+        if result.outcome is Outcome.TIMED_OUT:
+            self.recorder.hangs += 1
+            if self.recorder.hangs >= MAX_HANGS_PER_CHECK:
+                raise HangingClass(
+                    f"stopped after {self.recorder.hangs} of its requests got no answer within "
+                    f"{self.request_timeout:g}s (the last: {method} {path})"
+                )
         return sent
+
+    def _retries_left(self, result: HttpResult) -> int:
+        # A hang costs a whole timeout: retry it only while the check has not shown hangs already.
+        if result.outcome is Outcome.TIMED_OUT:
+            return 1 if self.recorder.hangs == 0 else 0
+        return MAX_TRANSIENT_RETRIES
 
     async def stop(
         self,
@@ -95,9 +144,18 @@ class CheckContext:
             project = credential if isinstance(credential, Project) else self.target.project
             all_headers += credential_headers(self.client, project, method, path)
         all_headers += list(headers)
-        return await self.send(
-            method, path, all_headers, kind=Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
-        )
+        # A listed group may be paused by this very request: never repeat it blindly.
+        listed = group_id in self.target.listed_group_ids()
+        kind = Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
+        sent = await self.send(method, path, all_headers, kind=kind, retry=not listed)
+        if listed and kind is Kind.STOP and sent.result.status == 200:
+            self.pool.note_paused(group_id)
+            if group_id == self.pool.keeper:
+                # It was pausable until this request paused it: what was deferred on it holds; the checks
+                # that come next need a new keeper.
+                self.pool.deferred.clear()
+                self.pool.retire_keeper()
+        return sent
 
     async def show(self, group_id: str, project: Project | None = None) -> Sent:
         project = project or self.target.project
@@ -106,33 +164,88 @@ class CheckContext:
             "GET", path, credential_headers(self.client, project, "GET", path), kind=Kind.SHOW
         )
 
+    async def read_status(self, group_id: str, project: Project | None = None) -> int | None:
+        """The group's status by the show operation, or None when it could not be read."""
+        shown = await self.show(group_id, project)
+        status = shown.result.json_field("status")
+        if shown.result.status == 200 and isinstance(status, int):
+            return status
+        return None
+
     async def still_pausable(
         self, group_id: str, requirement: str, after: str, project: Project | None = None
     ) -> None:
-        """Verify a refused request left the group pausable: read it, or else pause it (consuming it)."""
+        """Verify that requests which must change nothing left ``group_id`` pausable.
+
+        With a read operation: read the status now (a changed status is the finding, and the pool moves on
+        from the group). Without one (strict): the proof is a valid stop, which would use the group up, so
+        the verification waits for the group's next valid stop (the pool settles it).
+        """
         project = project or self.target.project
         if self.contract.has_show_operation:
             shown = await self.show(group_id, project)
             status = shown.result.json_field("status")
-            if shown.result.status == 200 and status in (1, 2):
-                return
-            if shown.result.status == 200:
+            if shown.result.status != 200 or not isinstance(status, int):
+                self.recorder.undecided(
+                    requirement, f"could not read the group's status after {after} ({shown.result.status})"
+                )
+            elif status not in PAUSABLE_CODES:
                 self.fail(
                     requirement,
-                    f"{after} changed the group's state",
-                    f"Received: status {status!r} after {after}\nExpected: status 1 or 2, as before",
+                    f"{after} changed the group's status",
+                    f"Received: status {status} after {after} (read by the show operation)\n"
+                    "Expected: status 1 or 2, as read just before",
                     shown,
                 )
-                return
+                if group_id == self.pool.keeper:
+                    self.pool.retire_keeper()
+            return
+        if group_id == self.pool.keeper:
+            self.pool.defer(self.recorder.check, requirement, after)
+            return
         confirm = await self.stop(group_id, project_id=project.project_id, credential=project)
-        if confirm.result.status != 200:
-            self.fail(
+        self.settle_verification(confirm, [(requirement, after)])
+
+    def settle_verification(self, confirm: Sent, pending: Sequence[tuple[str, str]]) -> bool:
+        """Judge a valid stop that proves earlier refused requests changed nothing (strict profile).
+
+        200: the group was still pausable. A refusal as "not pausable" cannot say whether the group was
+        stale before the run or one of the earlier requests paused it without saying so: inconclusive,
+        never a finding. Returns whether the group was pausable.
+        """
+        status = confirm.result.status
+        if status == 200:
+            return True
+        for requirement, after in pending:
+            self.recorder.undecided(
                 requirement,
-                f"{after} paused the group",
-                f"Received: {confirm.result.status} for a stop with the valid credential afterwards\n"
-                f"Expected: 200 - the group was pausable before {after}",
-                confirm,
+                f"a valid stop after {after} answered {status}: either the group was not pausable before the "
+                "run (stale) or one of those requests paused it; the huawei profile's show operation tells which",
             )
+        return False
+
+    def settle_deferred(self, confirm: Sent, deferred: Sequence[Deferred]) -> None:
+        """The keeper's first valid stop settles the verifications other checks deferred (strict)."""
+        if confirm.result.status == 200:
+            return
+        for item in deferred:
+            self.late_inconclusive.append(
+                (
+                    item.check,
+                    item.requirement,
+                    f"a valid stop of the shared group after {item.after} answered {confirm.result.status}: "
+                    "either it was not pausable before the run (stale) or one of the requests paused it; "
+                    "the huawei profile's show operation tells which",
+                )
+            )
+
+    async def settle_remaining(self) -> None:
+        """Settle deferred verifications no effect check settled (it was not selected, or ran out)."""
+        if not self.pool.deferred:
+            return
+        self.recorder = Recorder("fixtures", ())
+        group, deferred = await self.pool.take_keeper()
+        self.settle_deferred(await self.stop(group), deferred)
 
     # -- recording (the recorder of the attempt that is running) ------------------------------------------
 
@@ -147,6 +260,11 @@ class CheckContext:
 
     async def gather(self, *calls: Awaitable[Sent]) -> list[Sent]:
         return list(await asyncio.gather(*calls))
+
+
+def _says_nothing(result: HttpResult) -> bool:
+    """An answer that tells nothing about the request: no complete answer, or a server error."""
+    return result.outcome.inconclusive or (result.status is not None and result.status >= 500)
 
 
 def _retry_after(value: str | None) -> float:

@@ -45,7 +45,7 @@ async def other_methods(ctx: CheckContext) -> None:
     if not ctx.target.project.groups_in("creating", "monitoring"):
         ctx.note("other-methods: no listed pausable group, so 'never pauses' was checked by status only")
         return
-    (listed,) = ctx.pool.take()
+    listed = await ctx.pool.borrow_keeper()
     for method in OTHER_METHODS:
         _judge(ctx, await ctx.stop(listed, method=method), "for a pausable group")
     await ctx.still_pausable(listed, "STOP-METHODS", "GET/POST/PATCH/DELETE/HEAD/OPTIONS on the stop path")

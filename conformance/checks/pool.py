@@ -1,40 +1,126 @@
 """The fixture pool: the listed task groups a run may pause, handed to the checks that need them.
 
-A stop consumes a pausable group, and a provider can spare few, so who gets one is decided here and nowhere
-else.
+A provider can spare two or three pausable groups, not eleven, and a group paused last night is still paused
+tonight. So the pool decides, in one place:
+
+- **Economy.** Checks whose requests must leave a group pausable (bad credentials, a read-only token, other
+  methods, look-alike ids ...) share one *keeper* group. After each such check the keeper is verified still
+  pausable: where the profile has a read operation (huawei) by reading its status, which costs nothing; on
+  strict, where the only proof is a stop, the verifications are *deferred* and settled together by the next
+  valid stop of the keeper - the effect check's first stop - so the whole strict suite needs three groups:
+  the keeper (which then serves the effect check), one for the concurrency check, one for the rest.
+- **Freshness.** A listed group that is not in its listed status is *stale*: on huawei it is read before it is
+  handed out and skipped when stale; on strict staleness can only be inferred from a valid stop that is refused
+  as "not pausable", and is marked as inferred.
+- **Importance.** Groups are handed out in the order the suite asks for them, and the suite asks for them in
+  order of importance (keeper and effect, then concurrency, then the rest), so a short list loses the least
+  important checks first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
 from conformance.checks.base import NotRun
-from conformance.target import Project
+from conformance.results import StaleFixture
+from conformance.target import PAUSABLE, STATUS_CODES, STATUS_NAMES, Project
+
+# Reads a group's status: the status code, or None when it could not be read (no answer, 5xx, no operation).
+StatusReader = Callable[[str], Awaitable[int | None]]
 
 
+@dataclass
+class Deferred:
+    """A verification that waits for the keeper's next valid stop (strict profile)."""
+
+    check: str
+    requirement: str
+    after: str  # what was sent, for the message
+
+
+@dataclass
 class FixturePool:
-    def __init__(self, project: Project) -> None:
-        # Interleave creating and monitoring groups so every check can meet both kinds.
-        creating, monitoring = project.groups_in("creating"), project.groups_in("monitoring")
-        self._project = project
-        self._pausable = [g for pair in zip(monitoring, creating, strict=False) for g in pair]
-        self._pausable += monitoring[len(creating) :] + creating[len(monitoring) :]
+    project: Project
+    reader: StatusReader | None = None  # None: the profile has no read operation
+    stale: list[StaleFixture] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)  # listed groups this run paused
+    deferred: list[Deferred] = field(default_factory=list)
+    keeper: str | None = None
+    kinds_paused: set[str] = field(default_factory=set)  # listed statuses of the groups paused (200 side)
+    _queue: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Interleave creating and monitoring groups so consecutive checks meet both kinds.
+        creating, monitoring = self.project.groups_in("creating"), self.project.groups_in("monitoring")
+        self._queue = [g for pair in zip(monitoring, creating, strict=False) for g in pair]
+        self._queue += monitoring[len(creating) :] + creating[len(monitoring) :]
 
     def __len__(self) -> int:
-        return len(self._pausable)
+        return len(self._queue) + (self.keeper is not None)
 
-    def take(self, count: int = 1) -> list[str]:
-        """Pausable listed groups for one check alone (a stop consumes them)."""
-        if len(self._pausable) < count:
-            raise NotRun(
-                f"not enough listed creating/monitoring groups left (needs {count}, "
-                f"{len(self._pausable)} left); list more under groups.creating/monitoring"
-            )
-        taken, self._pausable = self._pausable[:count], self._pausable[count:]
-        return taken
+    @property
+    def can_read(self) -> bool:
+        return self.reader is not None
 
-    def take_in(self, status_name: str) -> str:
-        """One pausable listed group in the given status (creating or monitoring)."""
-        for group in self._pausable:
-            if group in self._project.groups.get(status_name, ()):
-                self._pausable.remove(group)
+    def listed_status(self, group: str) -> str:
+        return next(name for name, ids in self.project.groups.items() if group in ids)
+
+    async def _fresh(self) -> str:
+        """The next listed pausable group that is not stale (read first where the profile can)."""
+        while self._queue:
+            group = self._queue.pop(0)
+            if self.reader is None:
                 return group
-        raise NotRun(f"no listed {status_name} group left")
+            status = await self.reader(group)
+            if status is None or status in (STATUS_CODES[name] for name in PAUSABLE):
+                return group  # unreadable: used as listed, and its first stop will tell
+            self.mark_stale(group, f"shows status {status} ({STATUS_NAMES.get(status, '?')})", inferred=False)
+        raise NotRun(
+            "no listed creating/monitoring group left"
+            + (f" ({len(self.stale)} listed ones are stale)" if self.stale else "")
+            + "; list more under groups.creating/monitoring"
+        )
+
+    async def take(self) -> str:
+        """A fresh pausable group for one check alone (a stop consumes it)."""
+        return await self._fresh()
+
+    async def take_in(self, status_name: str) -> str:
+        """A fresh pausable group listed in ``status_name`` (creating or monitoring)."""
+        wanted = self.project.groups.get(status_name, ())
+        for group in [g for g in self._queue if g in wanted]:
+            self._queue.remove(group)
+            self._queue.insert(0, group)
+            candidate = await self._fresh()
+            if candidate in wanted:
+                return candidate
+            self._queue.insert(0, candidate)
+        raise NotRun(f"no fresh listed {status_name} group left")
+
+    async def borrow_keeper(self) -> str:
+        """The shared group for requests that must leave it pausable."""
+        if self.keeper is None:
+            self.keeper = await self._fresh()
+        return self.keeper
+
+    def retire_keeper(self) -> None:
+        """The keeper is no longer pausable (a check found it paused): the next borrower gets a new one."""
+        self.keeper = None
+
+    async def take_keeper(self) -> tuple[str, list[Deferred]]:
+        """The keeper for a check that will pause it, with the verifications its first valid stop settles."""
+        group = await self.borrow_keeper()
+        self.keeper, deferred, self.deferred = None, self.deferred, []
+        return group, deferred
+
+    def defer(self, check: str, requirement: str, after: str) -> None:
+        self.deferred.append(Deferred(check, requirement, after))
+
+    def mark_stale(self, group: str, observed: str, *, inferred: bool) -> None:
+        if all(s.group_id != group for s in self.stale):
+            self.stale.append(StaleFixture(group, self.listed_status(group), observed, inferred))
+
+    def note_paused(self, group: str) -> None:
+        if group not in self.paused:
+            self.paused.append(group)

@@ -1,7 +1,12 @@
 """State-aware checks from the target's fixtures: precondition, success, effect, concurrency.
 
 They need the task groups the target file lists by status; without them they are "not run (no fixtures)",
-never passed. Each pausable group is used by one check only, since a stop consumes it.
+never passed. Which group each gets is the pool's decision (checks/pool.py): the effect check pauses the
+shared keeper group after the checks that must leave it pausable, so its first stop also proves they did.
+
+On a real account a listed group may no longer be in its listed status (a previous night paused it). A valid
+stop refused as "not pausable" is therefore evidence only where the group's status was read just before
+(huawei); on strict it makes the group *stale (inferred)* and the check tries the next one.
 """
 
 from __future__ import annotations
@@ -9,22 +14,33 @@ from __future__ import annotations
 import asyncio
 import time
 
-from conformance.checks.base import NotRun
-from conformance.checks.context import CheckContext
+from conformance.checks.base import NotRun, Sent
+from conformance.checks.context import SETTLED, CheckContext
 from conformance.checks.registry import scenario
 from conformance.target import PAUSABLE, STATUS_CODES
 
-SETTLED = {3, 6, 7}  # paused, completed (finished meanwhile), pausing
 CONCURRENT_STOPS = 16
+MAX_STALE_TRIES = 3  # fresh groups a check tries after stale ones, so a list of stale groups stays cheap
+
+
+def refused_as_not_pausable(ctx: CheckContext, sent: Sent) -> bool:
+    """A valid stop refused the way a group that is not pausable is refused (400)."""
+    return sent.result.status == 400
 
 
 @scenario("precondition", requirements=["STOP-PRECONDITION", "STOP-SUCCESS-200"], needs=["fixtures"])
 async def precondition(ctx: CheckContext) -> None:
-    """A stop pauses creating and monitoring groups (200) and refuses every other status with 400."""
+    """A stop refuses every listed group that is not creating or monitoring with 400 (and pauses a pausable
+    group of the other kind than the effect check's, when one is left)."""
     project = ctx.target.project
     refused_statuses = [name for name in STATUS_CODES if name not in PAUSABLE and project.groups.get(name)]
     for name in refused_statuses:
         for group in project.groups[name]:
+            if ctx.pool.can_read:
+                status = await ctx.read_status(group)
+                if status is not None and status != STATUS_CODES[name]:
+                    ctx.pool.mark_stale(group, f"shows status {status}", inferred=False)
+                    continue
             sent = await ctx.stop(group)
             ctx.expect(
                 sent,
@@ -33,16 +49,22 @@ async def precondition(ctx: CheckContext) -> None:
                 f"A stop of a {name} group (status {STATUS_CODES[name]}) was not refused with 400",
                 "only creating (1) and monitoring (2) groups can be paused",
             )
-    paused_one = False
+    if not refused_statuses:
+        ctx.note("precondition: no group in a non-pausable status is listed; only the 200 side was checked")
+    # The effect check pauses one pausable kind; the 200 side of the other kind is checked here if a group
+    # of it is left (the least important use of a group, so this check runs last among those that pause).
     for name in sorted(PAUSABLE):
-        if not project.groups.get(name):
+        if name in ctx.pool.kinds_paused or not project.groups.get(name):
             continue
         try:
-            (group,) = [ctx.pool.take_in(name)]
-        except NotRun:
+            group = await ctx.pool.take_in(name)
+        except NotRun as exc:
+            ctx.note(f"precondition: the 200 side for a {name} group was not checked ({exc})")
             continue
         sent = await ctx.stop(group)
-        paused_one = True
+        if refused_as_not_pausable(ctx, sent) and not ctx.pool.can_read:
+            ctx.pool.mark_stale(group, "refused as not pausable", inferred=True)
+            continue
         ctx.expect(
             sent,
             "STOP-SUCCESS-200",
@@ -50,10 +72,6 @@ async def precondition(ctx: CheckContext) -> None:
             f"A stop of a {name} group did not answer 200",
             f"a {name} group (status {STATUS_CODES[name]}) is pausable",
         )
-    if not refused_statuses:
-        ctx.note("precondition: no group in a non-pausable status is listed; only the 200 side was checked")
-    if not paused_one:
-        ctx.note("precondition: no creating/monitoring group was left to check the 200 side")
 
 
 @scenario("unknown-group", requirements=["STOP-PRECONDITION"])
@@ -77,7 +95,7 @@ async def neighbour_ids(ctx: CheckContext) -> None:
     Catches lookups by prefix (``LIKE 'id%'``) or truncation. Such ids are not UUID-shaped, so on a real
     account they cannot name another group (transport/safety.py).
     """
-    (group,) = ctx.pool.take()
+    group = await ctx.pool.borrow_keeper()
     for neighbour, how in ((group + "x", "one character longer"), (group[:-1], "one character shorter")):
         if not neighbour:
             continue
@@ -92,12 +110,37 @@ async def neighbour_ids(ctx: CheckContext) -> None:
     await ctx.still_pausable(group, "STOP-PRECONDITION", "stops of ids that only resemble it")
 
 
-@scenario("effect", requirements=["STOP-EFFECT"], needs=["fixtures"])
+@scenario("effect", requirements=["STOP-EFFECT", "STOP-SUCCESS-200"], needs=["fixtures"])
 async def effect(ctx: CheckContext) -> None:
-    """After a 200 the group is pausing or paused: a second stop is refused, the show operation agrees."""
-    (group,) = ctx.pool.take()
-    first = await ctx.stop(group)
-    if not ctx.expect(first, "STOP-EFFECT", {200}, "The first stop of a pausable group did not succeed"):
+    """A stop of a pausable group answers 200; afterwards the group is pausing or paused: a second stop is
+    refused, and the show operation agrees. Its first stop also settles the keeper's deferred checks."""
+    group, deferred = await ctx.pool.take_keeper()
+    for _ in range(MAX_STALE_TRIES):
+        first = await ctx.stop(group)
+        pending = [(d.requirement, d.after) for d in deferred]
+        if refused_as_not_pausable(ctx, first) and not ctx.pool.can_read:
+            # Strict: nothing tells a stale group from one paused by the checks before; neither is a finding.
+            ctx.settle_deferred(first, deferred)
+            ctx.pool.mark_stale(
+                group,
+                "refused as not pausable" + (" after other checks used it" if pending else ""),
+                inferred=True,
+            )
+            group, deferred = await ctx.pool.take(), []
+            continue
+        ctx.settle_deferred(first, deferred)
+        break
+    else:
+        raise NotRun(f"the {MAX_STALE_TRIES} listed pausable groups tried were stale")
+    ctx.pool.kinds_paused.add(ctx.pool.listed_status(group))
+    if not ctx.expect(
+        first,
+        "STOP-SUCCESS-200",
+        {200},
+        "A stop of a pausable group did not answer 200",
+        "the group is creating or monitoring"
+        + (" (its status was read just before)" if ctx.pool.can_read else ""),
+    ):
         return
     if ctx.contract.has_show_operation:
         deadline = time.monotonic() + ctx.settle_timeout
@@ -107,12 +150,14 @@ async def effect(ctx: CheckContext) -> None:
             if status in SETTLED or time.monotonic() > deadline or shown.result.status != 200:
                 break
             await asyncio.sleep(0.1)
-        if status not in SETTLED:
+        if shown.result.status != 200:
+            ctx.recorder.undecided("STOP-EFFECT", f"the show operation answered {shown.result.status}")
+        elif status not in SETTLED:
             ctx.fail(
                 "STOP-EFFECT",
                 "After a 200 the group is not pausing or paused",
-                f"Received: status {status!r} (show answered {shown.result.status}) "
-                f"within {ctx.settle_timeout:g}s\nExpected: 7 (pausing), 3 (paused) or 6 (completed)",
+                f"Received: status {status!r} within {ctx.settle_timeout:g}s\n"
+                "Expected: 7 (pausing), 3 (paused) or 6 (completed)",
                 shown,
             )
     second = await ctx.stop(group)
@@ -128,10 +173,22 @@ async def effect(ctx: CheckContext) -> None:
 @scenario("concurrency", requirements=["STOP-CONCURRENCY"], needs=["fixtures"])
 async def concurrency(ctx: CheckContext) -> None:
     """Concurrent stops of one pausable group: exactly one 200, the others 400."""
-    (group,) = ctx.pool.take()
-    answers = await ctx.gather(*(ctx.stop(group) for _ in range(CONCURRENT_STOPS)))
-    statuses = [a.result.status for a in answers]
+    for _ in range(MAX_STALE_TRIES):
+        group = await ctx.pool.take()
+        answers = await ctx.gather(*(ctx.stop(group) for _ in range(CONCURRENT_STOPS)))
+        statuses = [a.result.status for a in answers]
+        if not ctx.pool.can_read and statuses.count(400) == len(statuses):
+            ctx.pool.mark_stale(group, "every concurrent stop was refused as not pausable", inferred=True)
+            continue
+        break
+    else:
+        raise NotRun(f"the {MAX_STALE_TRIES} listed pausable groups tried were stale")
     wins = statuses.count(200)
+    if any(a.result.outcome.inconclusive for a in answers) and wins <= 1:
+        ctx.recorder.undecided(
+            "STOP-CONCURRENCY", f"some concurrent stops got no answer: {_histogram(statuses)}"
+        )
+        return
     if wins != 1:
         witness = next((a for a in answers if a.result.status == 200), answers[0])
         ctx.fail(
@@ -180,5 +237,3 @@ async def show_status(ctx: CheckContext) -> None:
                     f'Expected: {{"group_id": {group!r}, "status": 0..9}}',
                     shown,
                 )
-            elif data["status"] != STATUS_CODES[name] and name not in PAUSABLE:
-                ctx.note(f"show-status: {group} is listed as {name} but shows status {data['status']}")

@@ -1,7 +1,8 @@
 """The built-in suite: every check the toolkit runs, in the order it runs them, written down in one place.
 
 The response oracles come first (they judge every answer, whichever scenario received it); the scenarios
-follow, the ones that need no fixtures before the ones that use up listed task groups.
+follow: those that need no fixtures, then those that share the keeper group, then those that pause listed
+groups in order of importance (checks/pool.py explains why this order is what makes three groups enough).
 """
 
 from __future__ import annotations
@@ -20,25 +21,27 @@ BUILTIN = Registry(
         oracles.timely,
         oracles.request_id,
         oracles.gateway_401,
-        # Scenarios.
+        # Scenarios that need no fixtures.
+        methods.operation,
         auth.authn_refused,
-        auth.authn_no_pause,
-        auth.authz_other_project,
-        auth.permission,
-        auth.header_case,
-        auth.aksk_signature,
         boundaries.group_id_length,
         boundaries.project_id_length,
         boundaries.token_length,
-        fuzz.fuzz,
-        methods.other_methods,
-        methods.operation,
-        robustness.hostile_ids,
-        state.precondition,
         state.unknown_group,
+        robustness.hostile_ids,
+        fuzz.fuzz,
+        # Scenarios whose requests must leave a listed group pausable: they share the pool's keeper.
+        auth.authn_no_pause,
+        auth.permission,
+        auth.authz_other_project,
+        methods.other_methods,
         state.neighbour_ids,
-        state.effect,
+        # Scenarios that pause listed groups, most important first: a short list loses the last ones.
+        state.effect,  # pauses the keeper, settling what the checks above deferred
         state.concurrency,
+        auth.header_case,
+        auth.aksk_signature,
+        state.precondition,
         state.show_status,
     ]
 )

@@ -26,6 +26,7 @@ from conformance.checks.suite import BUILTIN
 from conformance.errors import ConfigError, TargetUnreachable
 from conformance.redact import Redactor, tampered
 from conformance.results import CheckResult, Failure, RunResult, StopReason, Verdict
+from conformance.runner.preflight import describe_answer, judge_target_credentials
 from conformance.spec import Profile, load_contract, load_requirements
 from conformance.target import Target
 from conformance.transport.http import Client, Outcome, stop_path
@@ -93,6 +94,7 @@ class _Run:
         }
         self.response_seen: dict[str, int] = {s.name: 0 for s in self.response_specs}
         self.consecutive_failures = 0
+        self.disabled: dict[Need, str] = {}  # needs the credential preflight took away, and why
         self.interrupted_by = ""  # set by whoever cancels the run (the session's signal handler)
         self.result = RunResult(
             tool_version=__version__,
@@ -157,12 +159,15 @@ class _Run:
         )
         try:
             await self.preflight(client)
+            if await self.credentials_refused(client, guard):
+                return self.result
             for spec in self.specs:
                 if spec.kind is CheckKind.SCENARIO:
                     self.progress(spec.name, None)
                     result = await self.run_scenario(spec)
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
+            await self.context.settle_remaining()
         except TargetUnreachable as exc:
             # Still a result: nightly jobs keep a report saying the target was unreachable.
             self.result.stop_reason = StopReason.UNREACHABLE
@@ -175,18 +180,55 @@ class _Run:
             self.result.incomplete_reason = self.interrupted_by or "interrupted"
         finally:
             await asyncio.shield(client.aclose())
+            self._apply_late_verdicts()
             self.result.checks.extend(self.response_results())
             self.result.skipped_for_safety = guard.skipped
+            self.result.stale_fixtures = list(self.context.pool.stale)
+            self.result.paused_groups = list(self.context.pool.paused)
+            self.result.notes += [f"retried and then answered: {t}" for t in self.context.transient[:20]]
             self.result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.result.duration_s = round(time.perf_counter() - started, 3)
         return self.result
 
+    async def credentials_refused(self, client: Client, guard: SafetyGuard) -> bool:
+        """Prove the target's credentials are accepted before any check (runner/preflight.py). A refused
+        own credential ends the run as a configuration error; a refused other-project or read-only one
+        disables the checks that need it."""
+        can_read = self.contract.has_show_operation
+        own, other = await judge_target_credentials(client, self.target, guard, can_read=can_read)
+        if not own.accepted:
+            self.result.stop_reason = StopReason.CREDENTIALS_REFUSED
+            self.result.incomplete_reason = f"the valid credential is refused: {own.reason}"
+            return True
+        if other is not None and not other.accepted:
+            self.disabled[Need.OTHER_PROJECT] = f"other_project's credential is refused: {other.reason}"
+        readonly = self.target.project.readonly_token
+        if readonly:
+            answer = await client.send(
+                "PUT", stop_path(self.target.project.project_id, guard.mint()), [("X-Auth-Token", readonly)]
+            )
+            if answer.status == 401:
+                self.disabled[Need.READONLY] = f"the readonly_token is refused: {describe_answer(answer)}"
+        for reason in self.disabled.values():
+            self.result.notes.append(reason)
+        return False
+
+    def _apply_late_verdicts(self) -> None:
+        """Verifications settled after their check finished (the strict keeper) join that check's result."""
+        by_name = {c.check: c for c in self.result.checks}
+        for check, requirement, why in self.context.late_inconclusive:
+            result = by_name.get(check)
+            if result is None:
+                continue
+            result.inconclusive.setdefault(requirement, why)
+            if result.verdict is Verdict.PASS:
+                result.verdict = Verdict.INCONCLUSIVE
+
     async def run_scenario(self, spec: CheckSpec) -> CheckResult:
         missing = [need for need in spec.needs if not self._has(need)]
         if missing:
-            return CheckResult(
-                spec.name, spec.requirements, spec.description, Verdict.NOT_RUN, reason=missing[0].reason
-            )
+            reason = self.disabled.get(missing[0], missing[0].reason)
+            return CheckResult(spec.name, spec.requirements, spec.description, Verdict.NOT_RUN, reason=reason)
         first = await self._attempt(spec)
         if first.verdict is not Verdict.FAIL:
             return first
@@ -267,6 +309,8 @@ class _Run:
 
     def _has(self, need: Need) -> bool:
         project = self.target.project
+        if need in self.disabled:
+            return False
         return {
             Need.FIXTURES: self.target.has_fixtures,
             Need.OTHER_PROJECT: self.target.other_project is not None,

@@ -1,0 +1,96 @@
+"""Before any check: is the target there, and are its credentials accepted?
+
+A nightly job meets an expired token sooner or later (IAM tokens live 24 hours). Run as checks, a refused
+credential would look like nine MUST failures; it is a configuration error instead, found here first.
+
+Safe on a real account: every request goes to a minted group id that cannot exist (transport/safety.py),
+or reads (GET) a listed group where the profile has a read operation. It works without fixtures.
+
+How a refusal is told from an answer:
+- 401 to the valid credential: the gateway refused it (the page documents no 401 for a valid one).
+- With a read operation and a listed group: the read answers 200 (accepted) or refuses (refused).
+- Otherwise the valid credential's answer for an unknown group is compared with a tampered credential's:
+  the same status, error_code and error_msg means the server could not tell them apart - refused. A server
+  that answers both identically by design cannot be told apart from one that refuses; then the checks run
+  and say what they see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.redact import tampered
+from conformance.target import AkSk, Project, Target
+from conformance.transport.credentials import credential_headers
+from conformance.transport.http import Client, HttpResult, stop_path
+from conformance.transport.safety import SafetyGuard
+
+AUTH_REFUSALS = frozenset({400, 401, 403})
+
+
+@dataclass(frozen=True)
+class CredentialVerdict:
+    accepted: bool
+    reason: str = ""  # why it was judged refused: "401 APIGW.0301 Incorrect IAM authentication ..."
+
+
+def describe_answer(result: HttpResult) -> str:
+    code, msg = result.json_field("error_code"), result.json_field("error_msg")
+    parts = [str(result.status)] + [str(v) for v in (code, msg) if isinstance(v, str)]
+    return " ".join(parts)[:200]
+
+
+def _tampered_project(project: Project) -> Project:
+    if project.token:
+        return Project(project.project_id, token=tampered(project.token))
+    assert project.aksk is not None
+    return Project(project.project_id, aksk=AkSk(project.aksk.ak, project.aksk.sk + "x"))
+
+
+async def _stop(client: Client, project: Project, group: str) -> HttpResult:
+    path = stop_path(project.project_id, group)
+    result = await client.send("PUT", path, credential_headers(client, project, "PUT", path))
+    if result.outcome.inconclusive or (result.status or 0) >= 500:
+        result = await client.send("PUT", path, credential_headers(client, project, "PUT", path))
+    return result
+
+
+async def judge_credential(
+    client: Client, project: Project, guard: SafetyGuard, *, can_read: bool
+) -> CredentialVerdict:
+    group = guard.mint()
+    valid = await _stop(client, project, group)
+    if valid.status == 401:
+        return CredentialVerdict(False, describe_answer(valid))
+    listed = sorted(project.group_ids())
+    if can_read and listed:
+        path = stop_path(project.project_id, listed[0], suffix="")
+        shown = await client.send("GET", path, credential_headers(client, project, "GET", path))
+        if shown.status == 200:
+            return CredentialVerdict(True)
+        if shown.status in AUTH_REFUSALS:
+            return CredentialVerdict(False, f"reading a listed group: {describe_answer(shown)}")
+    if valid.status not in AUTH_REFUSALS:
+        return CredentialVerdict(True)
+    forged = await _stop(client, _tampered_project(project), group)
+    same = (
+        forged.status == valid.status
+        and forged.json_field("error_code") == valid.json_field("error_code")
+        and forged.json_field("error_msg") == valid.json_field("error_msg")
+    )
+    if same:
+        return CredentialVerdict(
+            False, f"{describe_answer(valid)} (the same answer as a tampered credential)"
+        )
+    return CredentialVerdict(True)
+
+
+async def judge_target_credentials(
+    client: Client, target: Target, guard: SafetyGuard, *, can_read: bool
+) -> tuple[CredentialVerdict, CredentialVerdict | None]:
+    """The verdict on the target's own credential, and on the other project's (if any)."""
+    own = await judge_credential(client, target.project, guard, can_read=can_read)
+    other = None
+    if own.accepted and target.other_project is not None:
+        other = await judge_credential(client, target.other_project, guard, can_read=can_read)
+    return own, other
