@@ -120,6 +120,7 @@ class RunResult:
     status_counts: dict[str, int] = field(default_factory=dict)  # "400" -> n, "error" -> transport errors
     latencies_ms: list[float] = field(default_factory=list)
     skipped_for_safety: int = 0  # generated requests the safety guard refused to send
+    run_id: str = ""  # tells this run's target apart from others (SARIF automationDetails.id); "" = derived
 
     def requirements(self, catalogue: dict[str, Requirement]) -> list[RequirementVerdict]:
         """The verdict per applicable requirement, in catalogue order."""

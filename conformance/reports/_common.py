@@ -175,11 +175,6 @@ def clusters(failures: Sequence[Failure]) -> list[Cluster]:
     return [Cluster(key[0], key[1], tuple(group)) for key, group in groups.items()]
 
 
-def reproduce_command(run: RunResult) -> str:
-    options = f"--profile {run.profile} --depth {run.depth} --seed {run.seed}"
-    return f"oms-conformance run --target target.yaml {options}"
-
-
 def check_for_secrets(name: str, text: str, secrets: Sequence[str]) -> None:
     """Defence in depth: refuse to hand out a report that contains a secret in any of the usual encodings.
 

@@ -27,12 +27,12 @@ from conformance.reports._common import (
     catalogue_or_default,
     clusters,
     latency_summary,
-    reproduce_command,
     sorted_status_counts,
     total_requests,
     verdict_line,
 )
 from conformance.reports._svg import bar_chart, status_colour
+from conformance.reports.reproduce import reproduce_command
 from conformance.results import CheckResult, Exchange, RequirementVerdict, RunResult, Verdict
 from conformance.spec import load_errata
 

@@ -18,10 +18,10 @@ from conformance.reports._common import (
     attention_first,
     catalogue_or_default,
     clusters,
-    reproduce_command,
     total_requests,
     verdict_line,
 )
+from conformance.reports.reproduce import reproduce_command
 from conformance.results import Failure, RequirementVerdict, RunResult, Verdict
 
 MAX_CLUSTERS = 4  # per requirement
