@@ -44,7 +44,7 @@ _VERDICT_CLASS = {"CONFORMS": "ok", "DOES NOT CONFORM": "bad", "INCOMPLETE": "in
 
 
 @cache
-def _css() -> str:
+def stylesheet() -> str:
     return (Path(__file__).with_name("report.css")).read_text(encoding="utf-8")
 
 
@@ -321,7 +321,7 @@ def render_html(run: RunResult, catalogue: Catalogue | None = None) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_css()}</style></head>\n"
+        f"<title>{escape(title)}</title><style>{stylesheet()}</style></head>\n"
         f"<body><main>{body}<footer>oms-conformance {escape(run.tool_version)} · contract "
         f"{escape(run.contract_version)} · a self-contained page: it loads nothing from the network"
         "</footer></main></body></html>\n"
