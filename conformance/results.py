@@ -170,6 +170,8 @@ class RunResult:
     def finished(self) -> bool:
         return self.stop_reason is StopReason.FINISHED
 
+    run_id: str = ""  # tells this run's target apart from others (SARIF automationDetails.id); "" = derived
+
     def requirements(self, catalogue: dict[str, Requirement]) -> list[RequirementVerdict]:
         """The verdict per applicable requirement, in catalogue order."""
         out = []

@@ -219,8 +219,9 @@ class CheckContext:
         for requirement, after in pending:
             self.recorder.undecided(
                 requirement,
-                f"a valid stop after {after} answered {status}: either the group was not pausable before the "
-                "run (stale) or one of those requests paused it; the huawei profile's show operation tells which",
+                f"a valid stop after {after} answered {status}: either the group was not pausable before "
+                "the run (stale) or one of those requests paused it; the huawei profile's show operation "
+                "tells which",
             )
         return False
 

@@ -61,6 +61,7 @@ async def operation(ctx: CheckContext) -> None:
         ctx.fail(
             "STOP-OPERATION",
             "PUT on the stop path is not the stop operation",
-            f"Received: {sent.result.status}\nExpected: the operation's own answer (400 or 403 for an unknown group)",
+            f"Received: {sent.result.status}\n"
+            "Expected: the operation's own answer (400 or 403 for an unknown group)",
             sent,
         )

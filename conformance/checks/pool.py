@@ -9,9 +9,9 @@ tonight. So the pool decides, in one place:
   strict, where the only proof is a stop, the verifications are *deferred* and settled together by the next
   valid stop of the keeper - the effect check's first stop - so the whole strict suite needs three groups:
   the keeper (which then serves the effect check), one for the concurrency check, one for the rest.
-- **Freshness.** A listed group that is not in its listed status is *stale*: on huawei it is read before it is
-  handed out and skipped when stale; on strict staleness can only be inferred from a valid stop that is refused
-  as "not pausable", and is marked as inferred.
+- **Freshness.** A listed group that is not in its listed status is *stale*: on huawei it is read before it
+  is handed out and skipped when stale; on strict staleness can only be inferred from a valid stop that is
+  refused as "not pausable", and is marked as inferred.
 - **Importance.** Groups are handed out in the order the suite asks for them, and the suite asks for them in
   order of importance (keeper and effect, then concurrency, then the rest), so a short list loses the least
   important checks first.

@@ -60,7 +60,7 @@ def _register() -> None:
     # Imported for their side effect of adding a command to `main`.
     from conformance.cli import spec_cmd  # noqa: F401
 
-    for optional in ("serve_cmd", "run_cmd", "report_cmd", "proxy_cmd"):
+    for optional in ("serve_cmd", "run_cmd", "report_cmd", "proxy_cmd", "history_cmd"):
         try:
             __import__(f"conformance.cli.{optional}")
         except ModuleNotFoundError as exc:

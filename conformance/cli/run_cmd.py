@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,12 @@ def _target(
             env={},
         )
     return None
+
+
+def _check_run_id(value: str | None) -> None:
+    # It becomes a SARIF category, matched as text; "/" separates its parts, so it may appear inside only.
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", value):
+        raise UsageError(f"--run-id {value!r}: use letters, digits, '.', '_', '-' and inner '/' only")
 
 
 def _progress(name: str, result: CheckResult | None) -> None:
@@ -158,6 +165,11 @@ def print_summary(run: RunResult) -> None:
     "--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="CA bundle for an https target."
 )
 @click.option("--insecure", is_flag=True, help="Do not verify the target's TLS certificate.")
+@click.option(
+    "--run-id",
+    help="Names this run's target in SARIF (automationDetails.id oms-conformance/ID/), so code scanning "
+    "keeps each target's alerts apart. Default: derived from profile, base URL and project.",
+)
 @click.option("--list-checks", is_flag=True, help="List the checks and the requirements they verify.")
 def run(
     target_file: str | None,
@@ -177,6 +189,7 @@ def run(
     baseline: str | None,
     ca_bundle: str | None,
     insecure: bool,
+    run_id: str | None,
     list_checks: bool,
 ) -> None:
     """Run the conformance suite. Without --target or --base-url, against the embedded reference server."""
@@ -194,6 +207,7 @@ def run(
         raise UsageError(f"unknown format {sorted(unknown)[0]!r}; choose from: {', '.join(FORMATS)}")
     if ca_bundle and insecure:
         raise UsageError("give --ca-bundle or --insecure, not both")
+    _check_run_id(run_id)
     target = _target(target_file, base_url, token, project_id, profile)
     BUILTIN.select(_names(checks), _names(exclude_checks))  # unknown names fail before anything is sent
     options = RunOptions(
@@ -206,6 +220,7 @@ def run(
         reruns=reruns,
         verify=False if insecure else (ca_bundle or True),
         max_examples=max_examples,
+        run_id=run_id or "",
     )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or 'strict'} profile)", err=True)

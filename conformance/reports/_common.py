@@ -1,8 +1,9 @@
 """What every report format derives the same way, so that the formats cannot disagree.
 
-The verdict line, the totals, the per-(check, requirement) outcome, the latency summary, the clusters of
-similar failures and the command that reproduces a run are computed here once; each writer only lays them
-out. Everything is read from the dataclass fields of :mod:`conformance.results` - never from exception text.
+The verdict line and the notes under it, the totals, the per-(check, requirement) outcome and the latency
+summary are computed here once (failures rolled up by cause: :mod:`.rollup`; run id, Reproduce line and the
+curl placeholders: :mod:`.reproduce`); each writer only lays them out. Everything is read from the
+dataclass fields of :mod:`conformance.results` - never from exception text.
 """
 
 from __future__ import annotations
@@ -151,39 +152,41 @@ def attention_first(verdicts: Sequence[RequirementVerdict]) -> list[RequirementV
     return sorted(verdicts, key=lambda rv: rank[rv.verdict])  # sorted() is stable: catalogue order within
 
 
-@dataclass(frozen=True)
-class Cluster:
-    """Failures that say the same thing (same check, title and answer): shown once with a count."""
-
-    check: str
-    title: str
-    failures: tuple[Failure, ...]
-
-    @property
-    def first(self) -> Failure:
-        return self.failures[0]
-
-
-def _cluster_key(failure: Failure) -> tuple[str, str, str]:
-    # The same check, title and answer status: the message differs only in the input that provoked it (an id,
-    # a length, the scenario it was seen in), which the cluster's list of curl lines still shows.
-    status = ""
-    if failure.evidence:
-        first = failure.evidence[0]
-        status = str(first.status) if first.status is not None else "no response"
-    return failure.check, failure.title, status
-
-
-def clusters(failures: Sequence[Failure]) -> list[Cluster]:
-    groups: dict[tuple[str, str, str], list[Failure]] = {}
-    for failure in failures:
-        groups.setdefault(_cluster_key(failure), []).append(failure)
-    return [Cluster(key[0], key[1], tuple(group)) for key, group in groups.items()]
-
-
-def reproduce_command(run: RunResult) -> str:
-    options = f"--profile {run.profile} --depth {run.depth} --seed {run.seed}"
-    return f"oms-conformance run --target target.yaml {options}"
+def verdict_notes(run: RunResult, catalogue: Catalogue) -> list[str]:
+    """The sentences that qualify the verdict, shown right under it in every human format: why the run is
+    incomplete, how many requirements fail, what the safety guard held back. (A new qualification - e.g.
+    requirements that could not be verified - is one more sentence here.)"""
+    notes = []
+    if not run.finished:
+        notes.append(f"The run did not finish: {run.incomplete_reason or 'no reason given'}.")
+    unverified = run.unverified(dict(catalogue)) if run.finished else []
+    if unverified:
+        notes.append(
+            f"{len(unverified)} MUST requirements were not verified: "
+            + "; ".join(f"{u.requirement} ({u.reason})" for u in unverified[:6])
+            + (f"; and {len(unverified) - 6} more" if len(unverified) > 6 else "")
+            + "."
+        )
+    for stale in run.stale_fixtures:
+        how = "inferred: the profile has no read operation" if stale.inferred else "read before use"
+        notes.append(
+            f"Stale fixture: {stale.group_id} is listed as {stale.listed} but {stale.observed} ({how}); "
+            "list groups that are really in that status, or resume it."
+        )
+    if run.paused_groups:
+        paused = ", ".join(run.paused_groups)
+        notes.append(f"This run paused {len(run.paused_groups)} listed groups: {paused}.")
+    verdicts = run.requirements(dict(catalogue))
+    failing = [rv for rv in verdicts if rv.verdict in FAILING]
+    if failing:
+        must = sum(rv.requirement.level == "MUST" for rv in failing)
+        notes.append(f"{len(failing)} of {len(verdicts)} requirements fail or are flaky ({must} MUST).")
+    if run.skipped_for_safety:
+        notes.append(
+            f"{run.skipped_for_safety} generated requests were not sent: the safety guard refused them "
+            "(they could have addressed a real task group)."
+        )
+    return notes
 
 
 def check_for_secrets(name: str, text: str, secrets: Sequence[str]) -> None:

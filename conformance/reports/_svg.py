@@ -16,17 +16,24 @@ _BOTTOM = 34  # room for the x-axis labels
 _TOP = 16
 
 
-def _nice_max(value: int) -> int:
-    """The smallest 1/2/5 x 10^k at or above ``value``: round axis labels."""
-    if value <= 5:
-        return max(value, 1)
+_MAX_INTERVALS = 6  # grid lines above zero, at most
+
+
+def axis_ticks(value: int) -> list[int]:
+    """Round y-axis ticks from 0 to just above ``value``: the smallest step of 1, 2, 2.5 or 5 x 10^k that
+    needs at most six intervals, so 276 gets 0, 50, ..., 300 (not an axis to 500 with the bars in its lower
+    half). Counts are whole numbers, so a step is never below 1."""
+    value = max(value, 1)
     magnitude = 1
-    while magnitude * 10 <= value:
+    while True:
+        for base in (1, 2, 2.5, 5):
+            step = base * magnitude
+            if step != int(step):
+                continue
+            intervals = -(-value // int(step))  # ceil
+            if intervals <= _MAX_INTERVALS:
+                return [int(step) * i for i in range(intervals + 1)]
         magnitude *= 10
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
 
 
 def bar_chart(bars: Sequence[tuple[str, int, str]], *, label: str, unit: str = "requests") -> str:
@@ -37,18 +44,17 @@ def bar_chart(bars: Sequence[tuple[str, int, str]], *, label: str, unit: str = "
             f'<text x="{WIDTH // 2}" y="34" text-anchor="middle" class="axis">'
             "no requests recorded</text></svg>"
         )
-    top = _nice_max(max(value for _, value, _ in bars))
+    ticks = axis_ticks(max(value for _, value, _ in bars))
+    top = ticks[-1]
     plot_w = WIDTH - _LEFT - 8
     plot_h = HEIGHT - _TOP - _BOTTOM
     slot = plot_w / len(bars)
     bar_w = min(56.0, slot * 0.7)
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(label)}">']
-    for i in range(5):  # grid lines and y labels at 0, 25, 50, 75, 100 %
-        value = top * i / 4
-        y = _TOP + plot_h - plot_h * i / 4
-        text = f"{value:g}" if value == int(value) else f"{value:.1f}"
+    for tick in ticks:
+        y = _TOP + plot_h - plot_h * tick / top
         parts.append(f'<line x1="{_LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-        parts.append(f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">{text}</text>')
+        parts.append(f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">{tick}</text>')
     for i, (name, value, colour) in enumerate(bars):
         height = plot_h * value / top
         x = _LEFT + slot * i + (slot - bar_w) / 2

@@ -4,9 +4,11 @@ One self-contained file: inline CSS, inline SVG charts, no script, and a Content
 the browser to load anything, so the page cannot leak what it shows and looks the same everywhere. Every value
 from the run goes through :func:`html.escape` - response bodies are attacker-controlled text.
 
-Sections, in reading order: the verdict; counts; status codes and latency; the traceability matrix
-(requirement -> source sentence -> checks -> verdict); failures grouped by requirement, similar ones
-clustered, with evidence and curl lines; the checks; the source page's errata; run metadata.
+Sections, in reading order - what needs attention first: the verdict and the notes that qualify it; counts;
+the failures rolled up by cause (a table of causes, then per requirement each cause once with a count, its
+evidence, curl line and a few other examples); status codes and latency; the traceability matrix
+(requirement -> verdict -> source sentence -> checks); the checks; the source page's errata; run metadata.
+Long evidence wraps, or scrolls inside its box; wide tables scroll inside their frame, never the page.
 """
 
 from __future__ import annotations
@@ -20,24 +22,24 @@ from conformance.reports._common import (
     VERDICT_LABELS,
     VERDICT_ORDER,
     Catalogue,
-    Cluster,
     attention_first,
     bucket_label,
     case_verdict,
     catalogue_or_default,
-    clusters,
     latency_summary,
-    reproduce_command,
     sorted_status_counts,
     total_requests,
     verdict_line,
+    verdict_notes,
 )
 from conformance.reports._svg import bar_chart, status_colour
+from conformance.reports.reproduce import is_embedded, placeholder_legend, reproduce_command
+from conformance.reports.rollup import Rollup, request_line, rollup
 from conformance.results import CheckResult, Exchange, RequirementVerdict, RunResult, Verdict
 from conformance.spec import load_errata
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-MAX_EXAMPLES = 20  # similar failures listed under a cluster's first one
+GLANCE_ROWS = 12  # causes listed before the rest are folded away
 _VERDICT_CLASS = {
     "CONFORMS": "ok",
     "CONFORMS ON WHAT RAN": "incomplete",
@@ -47,7 +49,7 @@ _VERDICT_CLASS = {
 
 
 @cache
-def _css() -> str:
+def stylesheet() -> str:
     return (Path(__file__).with_name("report.css")).read_text(encoding="utf-8")
 
 
@@ -55,11 +57,11 @@ def _pill(verdict: Verdict) -> str:
     return f'<span class="pill v-{verdict.value}">{escape(VERDICT_LABELS[verdict])}</span>'
 
 
-def _header(run: RunResult, headline: str) -> str:
+def _header(run: RunResult, headline: str, notes: list[str]) -> str:
     target = run.target.get("base_url", "")
     meta = [
         ("profile", run.profile),
-        ("target", str(target)),
+        ("target", "embedded reference server" if is_embedded(run) else str(target)),
         ("seed", str(run.seed)),
         ("depth", run.depth),
         ("started", run.started_at),
@@ -67,14 +69,15 @@ def _header(run: RunResult, headline: str) -> str:
         ("requests", str(total_requests(run))),
     ]
     items = "".join(f"<span>{escape(k)} <b>{escape(v)}</b></span>" for k, v in meta)
-    banner = ""
-    if not run.finished:
-        reason = run.incomplete_reason or "no reason given"
-        banner = f'<div class="banner"><b>The run did not finish:</b> {escape(reason)}</div>'
+    # Whatever qualifies the verdict sits right under it; on an incomplete run that list is a warning banner.
+    listed = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    notes_html = (
+        f'<ul class="verdict-notes{"" if run.finished else " banner"}">{listed}</ul>' if notes else ""
+    )
     return (
-        '<header class="top"><div><h1>OMS conformance report</h1>'
+        '<header class="top"><div class="head-text"><h1>OMS conformance report</h1>'
         '<div class="endpoint mono">PUT /v2/{project_id}/taskgroups/{group_id}/stop</div>'
-        f'<div class="meta">{items}</div>{banner}</div>'
+        f'<div class="meta">{items}</div>{notes_html}</div>'
         f'<div class="verdict {_VERDICT_CLASS[headline]}" id="verdict">{escape(headline)}</div></header>'
     )
 
@@ -133,16 +136,17 @@ def _matrix(verdicts: list[RequirementVerdict], by_name: dict[str, CheckResult])
             f'<tr id="req-{escape(req.id)}" data-verdict="{rv.verdict.value}">'
             f'<td class="id">{link}{escape(req.id)}{"</a>" if link else ""}'
             f'<div class="muted">{escape(req.title)}</div></td>'
+            f"<td>{_pill(rv.verdict)}</td>"
             f'<td><span class="level {escape(req.level)}">{escape(req.level)}</span></td>'
             f"<td><blockquote>{escape(req.source_text)}</blockquote>"
             f'<div class="ref">{escape(req.source_ref)}</div></td>'
-            f"<td>{''.join(chips) or '<span class=muted>none selected</span>'}</td>"
-            f"<td>{_pill(rv.verdict)}</td></tr>"
+            f"<td>{''.join(chips) or '<span class=muted>none selected</span>'}</td></tr>"
         )
+    # The verdict comes second so that a narrow window shows it without scrolling the table sideways.
     return (
-        '<h2 id="matrix">Traceability matrix</h2><table><thead><tr><th>Requirement</th><th>Level</th>'
-        "<th>Source sentence</th><th>Checks</th><th>Verdict</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        '<h2 id="matrix">Traceability matrix</h2><div class="scroll"><table class="matrix"><thead><tr>'
+        "<th>Requirement</th><th>Verdict</th><th>Level</th><th>Source sentence</th><th>Checks</th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -160,47 +164,90 @@ def _exchange(exchange: Exchange) -> str:
     )
 
 
-def _cluster(cluster: Cluster) -> str:
-    first = cluster.first
+def _cause(cause: Rollup, anchor: str) -> str:
+    first = cause.first
     evidence = "".join(_exchange(x) for x in first.evidence)
     curl = f'<pre class="curl">{escape(first.curl)}</pre>' if first.curl else ""
     more = ""
-    rest = cluster.failures[1 : MAX_EXAMPLES + 1]
-    if rest:
-        lines = "\n".join(f.curl or (f.evidence[0].describe() if f.evidence else f.message) for f in rest)
-        extra = len(cluster.failures) - 1 - len(rest)
-        tail = f"\n... and {extra} more" if extra > 0 else ""
+    examples = cause.examples()
+    if cause.count > 1:
+        lines = "\n".join(request_line(f) for f in examples) or "(the same request each time)"
+        shown = f", {len(examples)} other requests shown" if examples else ""
         more = (
-            f"<details><summary>{len(cluster.failures) - 1} similar failure(s)</summary>"
-            f'<pre class="curl">{escape(lines + tail)}</pre></details>'
+            f"<details><summary>{cause.count - 1} more with this cause{shown}</summary>"
+            f'<pre class="curl">{escape(lines)}</pre></details>'
         )
+    checks = ", ".join(cause.checks)
     return (
-        f'<div class="cluster"><div class="cluster-head"><b>{escape(first.title)}</b>'
-        f'<span class="muted">check <span class="mono">{escape(cluster.check)}</span></span>'
-        f'<span class="count">×{len(cluster.failures)}</span></div>'
+        f'<div class="cause" id="{escape(anchor)}"><div class="cause-head">'
+        f'<span class="count">×{cause.count}</span>'
+        f"<b>{escape(cause.label)}</b>"
+        f'<span class="muted">check <span class="mono">{escape(checks)}</span></span></div>'
         f"<pre>{escape(first.message)}</pre>{evidence}{curl}{more}</div>"
     )
 
 
+def _causes_at_a_glance(failing: list[RequirementVerdict]) -> str:
+    rows = [
+        f'<tr><td class="num">{cause.count}</td>'
+        f'<td class="id"><a href="#cause-{escape(rv.requirement.id)}-{i}">'
+        f"{escape(rv.requirement.id)}</a></td>"
+        f"<td>{_pill(rv.verdict)}</td><td>{escape(cause.label)}</td></tr>"
+        for rv in failing
+        for i, cause in enumerate(rollup(rv.failures))
+    ]
+    head = "<thead><tr><th>Count</th><th>Requirement</th><th>Verdict</th><th>Cause</th></tr></thead>"
+
+    def table(part: list[str]) -> str:
+        return f'<div class="scroll"><table class="causes">{head}<tbody>{"".join(part)}</tbody></table></div>'
+
+    shown = table(rows[:GLANCE_ROWS])
+    if len(rows) <= GLANCE_ROWS:
+        return shown
+    # The failure cards must stay near the top of the page: the long tail of causes is folded away.
+    summary = f"<summary>{len(rows) - GLANCE_ROWS} more causes</summary>"
+    return f"{shown}<details>{summary}{table(rows[GLANCE_ROWS:])}</details>"
+
+
+def _legend(failing: list[RequirementVerdict]) -> str:
+    legend = placeholder_legend(f.curl for rv in failing for f in rv.failures)
+    if not legend:
+        return ""
+    rows = "".join(
+        f"<dt class=mono>{escape(name)}</dt><dd>{escape(meaning)}<pre class=curl>{escape(how)}</pre></dd>"
+        for name, meaning, how in legend
+    )
+    return (
+        "<details class=legend><summary>The curl lines read credentials from the environment</summary>"
+        f'<dl class="metadata">{rows}</dl></details>'
+    )
+
+
 def _failures(verdicts: list[RequirementVerdict], by_name: dict[str, CheckResult]) -> str:
+    failing = attention_first([rv for rv in verdicts if rv.failures])
+    if not failing:
+        return '<h2 id="failures">Failures</h2><p class="muted">No failures.</p>'
     groups = []
-    for rv in attention_first([rv for rv in verdicts if rv.failures]):
+    for rv in failing:
         req = rv.requirement
         reasons = sorted({by_name[n].reason for n in rv.checks if n in by_name and by_name[n].reason})
         # Why a known failure is tolerated, or what made a result flaky; a plain failure speaks for itself.
         why = (
             f'<div class="muted">{escape("; ".join(reasons))}</div>' if rv.verdict is not Verdict.FAIL else ""
         )
+        causes = "".join(_cause(c, f"cause-{req.id}-{i}") for i, c in enumerate(rollup(rv.failures)))
         groups.append(
             f'<div class="failure-group v-{rv.verdict.value}" id="fail-{escape(req.id)}">'
             f"<h3>{escape(req.id)}: {escape(req.title)} {_pill(rv.verdict)} "
             f'<span class="level {escape(req.level)}">{escape(req.level)}</span></h3>'
-            f'<div class="statement">{escape(req.statement)}</div>{why}'
-            f"{''.join(_cluster(c) for c in clusters(rv.failures))}</div>"
+            f'<div class="statement">{escape(req.statement)}</div>{why}{causes}</div>'
         )
-    if not groups:
-        return '<h2 id="failures">Failures</h2><p class="muted">No failures.</p>'
-    return f'<h2 id="failures">Failures by requirement</h2>{"".join(groups)}'
+    total = sum(len(rv.failures) for rv in failing)
+    return (
+        f'<h2 id="failures">Failures by cause</h2><p class="muted">{total} failures of {len(failing)} '
+        "requirements, rolled up by cause (same requirement, answer, error code and message shape).</p>"
+        f"{_causes_at_a_glance(failing)}{_legend(failing)}{''.join(groups)}"
+    )
 
 
 def _checks(run: RunResult) -> str:
@@ -216,9 +263,10 @@ def _checks(run: RunResult) -> str:
             f"<td class=num>{check.duration_s:.2f} s</td><td>{''.join(details)}</td></tr>"
         )
     return (
-        '<h2 id="checks">Checks</h2><table><thead><tr><th>Check</th><th>Requirements</th><th>Verdict</th>'
+        '<h2 id="checks">Checks</h2><div class="scroll"><table><thead><tr><th>Check</th><th>Requirements</th>'
+        "<th>Verdict</th>"
         "<th>Requests</th><th>Time</th><th>Reason and notes</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -263,11 +311,11 @@ def render_html(run: RunResult, catalogue: Catalogue | None = None) -> str:
     title = f"OMS conformance: {headline} ({run.profile}, seed {run.seed})"
     body = "".join(
         [
-            _header(run, headline),
+            _header(run, headline, verdict_notes(run, catalogue)),
             _cards(run.totals(dict(catalogue))),
+            _failures(verdicts, by_name),
             _charts(run),
             _matrix(verdicts, by_name),
-            _failures(verdicts, by_name),
             _checks(run),
             _errata(),
             _metadata(run),
@@ -278,7 +326,7 @@ def render_html(run: RunResult, catalogue: Catalogue | None = None) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_css()}</style></head>\n"
+        f"<title>{escape(title)}</title><style>{stylesheet()}</style></head>\n"
         f"<body><main>{body}<footer>oms-conformance {escape(run.tool_version)} · contract "
         f"{escape(run.contract_version)} · a self-contained page: it loads nothing from the network"
         "</footer></main></body></html>\n"

@@ -62,6 +62,7 @@ def run_to_dict(run: RunResult, catalogue: Catalogue | None = None) -> dict[str,
     verdicts = run.requirements(dict(catalogue))
     return {
         "schema_version": SCHEMA_VERSION,
+        "run_id": run.run_id,
         "tool": {"name": "oms-conformance", "version": run.tool_version},
         "contract_version": run.contract_version,
         "profile": run.profile,
@@ -199,6 +200,7 @@ def run_from_dict(data: Any) -> RunResult:
         status_counts={str(k): int(v) for k, v in data["status_counts"].items()},
         latencies_ms=[float(v) for v in data["latencies_ms"]],
         skipped_for_safety=data["skipped_for_safety"],
+        run_id=str(data.get("run_id", "")),  # files written before run ids existed have none
     )
 
 

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from conformance.reports._common import Catalogue, catalogue_or_default, verdict_line
+from conformance.reports.reproduce import run_id_of
 from conformance.results import Failure, RunResult, Verdict
 from conformance.spec import files
 
@@ -160,7 +161,8 @@ def render_sarif(run: RunResult, catalogue: Catalogue | None = None) -> str:
                         "rules": [_rule(rid, catalogue) for rid in applicable],
                     }
                 },
-                "automationDetails": {"id": f"oms-conformance/{run.profile}/"},
+                # "<category>/": code scanning keeps one set of alerts per category: one per target.
+                "automationDetails": {"id": f"oms-conformance/{run_id_of(run)}/"},
                 "artifacts": [{"location": {"uri": uri}} for uri in uris],
                 "invocations": [
                     {

@@ -49,6 +49,7 @@ class RunOptions:
     settle_timeout: float = 5.0
     transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
     verify: bool | str = True
+    run_id: str = ""  # "" = derived from profile, base URL and project (reports.reproduce.default_run_id)
 
 
 Progress = Callable[[str, CheckResult | None], None]
@@ -104,6 +105,7 @@ class _Run:
             seed=self.seed,
             depth=options.depth,
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            run_id=options.run_id,
         )
 
     def on_answer(self, sent: Sent) -> None:

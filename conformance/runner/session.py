@@ -40,6 +40,12 @@ class Session:
     def run(self) -> RunResult:
         with self._target() as target:
             result = self._execute(target)
+        from conformance.reports.reproduce import default_run_id
+
+        # The embedded server's port changes every run: reports need to know it was the embedded one
+        # (its Reproduce line names no target file, its run id stays the same from night to night).
+        result.target["embedded"] = self.target is None
+        result.run_id = result.run_id or default_run_id(result)
         if self.baseline is not None:
             from conformance.baseline import apply_baseline, load_baseline
 

@@ -336,3 +336,47 @@ def passing_run(profile: str = "strict") -> RunResult:
     if profile == "huawei":
         run.checks.append(CheckResult("show-status", ("HW-SHOW-STATUS",), "Show works.", Verdict.PASS))
     return run
+
+
+def _word(n: int) -> str:
+    """A distinct word per number, without digits: rollups treat digits as what varies between inputs."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[n % 26] + letters[n // 26 % 26] + letters[n // 676 % 26]
+
+
+def noisy_run(
+    profile: str = "huawei", *, causes: int = 30, repeats: int = 12, token: str = DEFAULT_TOKEN
+) -> RunResult:
+    """A night where everything breaks: every applicable requirement fails for ``causes`` distinct reasons,
+    each seen ``repeats`` times on other ids, with a 1,025-character request line, a 16 KiB header value in
+    the curl line and long bodies - hundreds of failures, to hold the reports to their size and layout."""
+    from conformance.spec import load_requirements
+
+    b = _Builder(token, seed=7)
+    long_header = {"X-Trace": "t" * 64 + "".join(_word(i) for i in range(5500))}  # 16,564 characters
+    checks = []
+    for rid, req in load_requirements().items():
+        if not req.applies_to(profile):
+            continue
+        failures = [
+            b.failure(
+                rid,
+                f"check-{rid.lower()}",
+                f"Wrong answer of kind {_word(cause)}",
+                f"Received: 500 for input {n}\nExpected: a documented status\n" + "detail " * 300,
+                b.exchange(
+                    _path(group=("g" * 1025) if n == 0 else f"id-{n}"),
+                    500,
+                    '{"error_code": "APIGW.0601", "error_msg": "' + "x" * 3000 + '"}',
+                    headers=long_header if n == 0 else None,
+                ),
+            )
+            for cause in range(causes)
+            for n in range(repeats)
+        ]
+        checks.append(
+            CheckResult(f"check-{rid.lower()}", (rid,), f"Checks {rid}.", Verdict.FAIL, failures=failures)
+        )
+    run = sample_run(profile, token=token)
+    run.checks = checks
+    return run

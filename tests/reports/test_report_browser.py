@@ -1,4 +1,6 @@
-"""``report.html`` in a real headless browser: it renders, logs no console error, and requests nothing.
+"""``report.html`` in a real headless browser: it renders, logs no console error, requests nothing, and at
+800 and 1,400 px wide the page never scrolls sideways (long evidence wraps or scrolls inside its card, the
+matrix's verdict column stays in view).
 
 Uses Debian's chromium. When it is missing the tests skip with the reason - unless running as root with
 ``CI`` set or ``OMS_INSTALL_CHROMIUM=1``, where they install it with apt-get first. The screenshot is kept in
@@ -7,8 +9,10 @@ Uses Debian's chromium. When it is missing the tests skip with the reason - unle
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -17,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.reports import write_reports
-from tests.reports.sample_runs import sample_run
+from conformance.reports import render_html, write_reports
+from tests.reports.sample_runs import noisy_run, sample_run
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +32,7 @@ _FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-quic",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
@@ -154,3 +159,67 @@ def test_the_browser_checks_do_catch_errors_and_requests(chromium: str, tmp_path
     assert 'id="v">canary<' in browsed.stdout
     assert any("canary error" in line for line in browsed.console_messages())
     assert browsed.page_requests() == ["https://example.invalid/x.png"]
+
+
+# Measures the layout in the page and writes it into the DOM, where --dump-dom shows it. The report itself
+# forbids scripts (its Content-Security-Policy), so the measured copy drops that one meta tag.
+_PROBE = """<script>
+const root = document.documentElement;
+const verdict = [...document.querySelectorAll("table.matrix th")].find(e => e.textContent === "Verdict");
+const boxes = [...document.querySelectorAll("header.top, .cards, .failure-group, .panel, main > h2")];
+const layout = {
+  viewport: window.innerWidth,
+  page: root.scrollWidth,
+  client: root.clientWidth,
+  verdictRight: verdict ? verdict.getBoundingClientRect().right : null,
+  overflowing: boxes
+    .filter(e => e.getBoundingClientRect().right > root.clientWidth + 0.5)
+    .map(e => e.className),
+};
+const out = document.createElement("pre");
+out.id = "layout-probe";
+out.textContent = JSON.stringify(layout);
+document.body.appendChild(out);
+</script>"""
+
+
+def _layout(chromium: str, page: str, width: int, workdir: Path) -> dict[str, object]:
+    measured = workdir / f"measured-{width}.html"
+    without_csp = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page, count=1)
+    measured.write_text(without_csp.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    browsed = _browse(chromium, measured, workdir, "--dump-dom", f"--window-size={width},1000")
+    found = re.search(r'<pre id="layout-probe">([^<]*)</pre>', browsed.stdout)
+    assert found, browsed.stdout[-2000:]
+    layout: dict[str, object] = json.loads(html.unescape(found.group(1)))
+    assert layout["viewport"] == width  # the window really was that wide: the check below means something
+    return layout
+
+
+@pytest.fixture(scope="module")
+def noisy_page() -> str:
+    """Hundreds of failures with a 1,025-character request line and a 16 KiB header in the curl line."""
+    return render_html(noisy_run(causes=2, repeats=8))
+
+
+@pytest.mark.parametrize("width", [800, 1400])
+@pytest.mark.parametrize("which", ["sample", "noisy"])
+def test_the_page_never_scrolls_sideways(
+    chromium: str, report: Path, noisy_page: str, tmp_path: Path, width: int, which: str
+) -> None:
+    page = report.read_text(encoding="utf-8") if which == "sample" else noisy_page
+    layout = _layout(chromium, page, width, tmp_path)
+    assert layout["page"] == layout["client"], layout
+    assert layout["overflowing"] == [], layout
+    right = layout["verdictRight"]
+    assert isinstance(right, int | float) and 0 < right <= width, layout
+
+
+def test_the_sideways_check_does_catch_a_page_that_overflows(chromium: str, tmp_path: Path) -> None:
+    page = (
+        '<!DOCTYPE html><html><body><main><header class="top">a</header>'
+        f'<pre style="white-space: pre">{"x" * 3000}</pre><table class="matrix"><tr><th>Verdict</th></tr>'
+        "</table></main></body></html>"
+    )
+    layout = _layout(chromium, page, 800, tmp_path)
+    assert isinstance(layout["page"], int) and isinstance(layout["client"], int)
+    assert layout["page"] > layout["client"]

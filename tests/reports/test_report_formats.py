@@ -364,12 +364,3 @@ def test_the_guard_sees_escaped_forms(fmt: str) -> None:
     with pytest.raises(SecretInReport, match=f"the {fmt} report would contain a secret"):
         render(run, fmt, secrets=[secret])
     assert render(sample_run(), fmt, secrets=["abc", secret])  # short secrets are ignored; absent ones pass
-
-
-def test_similar_failures_are_clustered() -> None:
-    run = sample_run()
-    html = render_html(run)
-    # Five 404s for different ids are one cluster; the 500 of the same check is another.
-    assert '<span class="count">×5</span>' in html and "4 similar failure(s)" in html
-    assert "(check `documented-status`, 5 similar)" in render_markdown(run)
-    assert html.count('check <span class="mono">documented-status</span>') == 2
