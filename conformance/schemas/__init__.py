@@ -192,6 +192,15 @@ def _found(error: ValidationError, secret: bool) -> str:
     return shown(value, secret=secret)
 
 
+def _described_parent(error: ValidationError) -> str | None:
+    parent = error.parent
+    while parent is not None and list(parent.absolute_path) == list(error.absolute_path):
+        if isinstance(parent.schema, dict) and parent.schema.get("description"):
+            return str(parent.schema["description"])
+        parent = parent.parent
+    return None
+
+
 def _message(error: ValidationError, root: dict[str, Any], source: str) -> ConfigError:
     parts = list(error.absolute_path)
     node = error.schema if isinstance(error.schema, dict) else {}
@@ -221,6 +230,7 @@ def _message(error: ValidationError, root: dict[str, Any], source: str) -> Confi
             node.get("description") or _generic(error),
             "an unknown name",
         )
-    # A description states the node's limits itself (the schema words each rule once).
-    expected = node.get("description") or _generic(error)
+    # A description states the node's limits itself (the schema words each rule once); a branch of an
+    # anyOf without one is described by the anyOf (a command: a string, or a list of ...).
+    expected = node.get("description") or _described_parent(error) or _generic(error)
     return problem(source, key_path(parts), expected, _found(error, _is_secret(root, error)))

@@ -46,6 +46,10 @@ def test_readme_examples_validate(tmp_path: Path) -> None:
     path = tmp_path / "target.yaml"
     path.write_text(target_text.replace("...", "'...'"), encoding="utf-8")
     validate(read_yaml(path, "target file"), "target", "README's target example")
+    command_text = next(b for b in blocks if b.startswith("token_command:"))
+    path.write_text(command_text.replace("...", "p-2"), encoding="utf-8")
+    fragment = read_yaml(path, "target file")
+    validate({"base_url": "https://x", "project_id": "p", **fragment}, "target", "README's token_command")
     path.write_text(baseline_text, encoding="utf-8")
     assert load_baseline(path).entries[0].requirement == "STOP-METHOD-ALLOW"
 

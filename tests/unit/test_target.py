@@ -104,3 +104,55 @@ def test_dump_and_load_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "target.yaml"
     path.write_text(dump_target(target))
     assert load_target(path, env={}) == target
+
+
+RESTORE = {
+    "dst_ak": "DSTAK000000000000001",
+    "dst_sk": "${OMS_DST_SK}",
+    "src_ak": "SRCAK000000000000001",
+    "src_sk": "src-secret-key-0001",
+    "src_crypto_type": "KMS",
+    "src_kms_key_id": "0f4e3c1a-6b2d-4f7e-9a8b-1c2d3e4f5a6b",
+    "connection_string": "DefaultEndpointsProtocol=https;AccountKey=abc123==",
+}
+
+
+def test_restore_keys_are_read_redacted_and_written_back(tmp_path: Path) -> None:
+    from conformance.redact import Redactor
+    from conformance.runner.engine import secrets_of
+
+    target = parse_target(
+        {**VALID, "restore": RESTORE}, env={"OMS_TOKEN": "tok-1", "OMS_DST_SK": "dst-sk-0001"}
+    )
+    assert target.restore == {**RESTORE, "dst_sk": "dst-sk-0001"}
+    secret_values = [v for k, v in target.restore.items() if k != "src_crypto_type"]
+    assert set(secret_values) <= set(target.secrets())
+    assert "KMS" not in target.secrets()  # a crypto type is not a secret (and would redact every "KMS")
+    assert "dst-sk-0001" not in repr(target)
+    placeholders = dict(secrets_of(target))
+    assert placeholders["dst-sk-0001"] == "$OMS_RESTORE_DST_SK"
+    assert placeholders[RESTORE["connection_string"]] == "$OMS_RESTORE_CONNECTION_STRING"
+    line = "PUT .../start {" + ", ".join(f'"{k}": "{v}"' for k, v in target.restore.items()) + "}"
+    redacted = Redactor(secrets_of(target)).text(line)
+    assert not any(v in redacted for v in secret_values) and '"src_crypto_type": "KMS"' in redacted
+    path = tmp_path / "target.yaml"
+    path.write_text(dump_target(target))
+    assert load_target(path, env={}) == target
+
+
+def test_impossible_credential_pairs_are_refused() -> None:
+    env = {"OMS_TOKEN": "tok-1"}
+    cases = {
+        "readonly_token": {**VALID, "readonly_token": "tok-1"},
+        "other_project.token": {**VALID, "other_project": {"project_id": "p2", "token": "tok-1"}},
+        "other_project.aksk.ak": {
+            **VALID,
+            "aksk": {"ak": "AK1", "sk": "SK1111"},
+            "other_project": {"project_id": "p2", "aksk": {"ak": "AK1", "sk": "SK2222"}},
+        },
+    }
+    for key, data in cases.items():
+        with pytest.raises(ConfigError) as info:
+            parse_target(data, env=env)
+        assert info.value.message.startswith(f"target: {key}: expected "), info.value.message
+        assert "tok-1" not in info.value.message
