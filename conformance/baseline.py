@@ -7,7 +7,7 @@ while nothing *new* fails and turns red again when an excuse runs out::
     # baseline.yaml
     known_failures:
       - requirement: STOP-METHOD-ALLOW     # a catalogue ID (unknown IDs are refused)
-        check: other-methods               # optional: only this check's failures
+        check: other-methods               # optional: only this check's failures (it must verify the ID)
         reason: "gateway strips Allow; ticket OMS-123"
         expires: 2026-12-31                # from this day on the entry no longer excuses anything
 
@@ -18,17 +18,15 @@ the evidence of a known failure.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import ConfigError
 from conformance.results import CheckResult, RunResult, Verdict
+from conformance.schemas import problem, validate
 from conformance.spec import Requirement, load_requirements
 from conformance.textfile import read_yaml
-
-_ENTRY_KEYS = {"requirement", "check", "reason", "expires"}
 
 
 @dataclass(frozen=True)
@@ -55,65 +53,50 @@ class Baseline:
     source: str = ""  # the file it came from, for messages
 
 
-def _date(value: Any, key: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ConfigError(f"{key}: expected a date YYYY-MM-DD, got {value!r}")
-
-
 def parse_baseline(
-    data: Any, source: str = "baseline", catalogue: Mapping[str, Requirement] | None = None
+    data: Any,
+    source: str = "baseline",
+    catalogue: Mapping[str, Requirement] | None = None,
+    checks: Mapping[str, Collection[str]] | None = None,
 ) -> Baseline:
-    """Validate a parsed YAML document; every problem is a ConfigError naming the key."""
+    """Validate a parsed YAML document against ``baseline.schema.json``, then against what exists: every
+    requirement must be in the catalogue, every check registered and verifying that requirement (an entry
+    that can never match is a mistake, found before the run, not a silent no-op).
+
+    ``checks``: check name -> the requirements it verifies (default: the registry).
+    """
     catalogue = load_requirements() if catalogue is None else catalogue
     if data is None:
         return Baseline((), source)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping with 'known_failures', got {type(data).__name__}")
-    unknown = set(data) - {"known_failures", "version"}
-    if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {sorted(unknown)}; allowed: known_failures, version")
-    if data.get("version", 1) != 1:
-        raise ConfigError(f"{source}: version: expected 1, got {data['version']!r}")
-    raw = data.get("known_failures")
-    raw = [] if raw is None else raw  # `known_failures:` with nothing under it
-    if not isinstance(raw, list):
-        raise ConfigError(f"{source}: known_failures: expected a list, got {type(raw).__name__}")
+    data = validate(data, "baseline", source)
+    if checks is None:
+        from conformance.checks.suite import BUILTIN
+
+        checks = {spec.name: spec.requirements for spec in BUILTIN}
     entries = []
-    for i, item in enumerate(raw):
-        where = f"{source}: known_failures[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {item!r}")
-        extra = set(item) - _ENTRY_KEYS
-        if extra:
-            raise ConfigError(
-                f"{where}: unknown key(s) {sorted(extra)}; allowed: {', '.join(sorted(_ENTRY_KEYS))}"
-            )
-        for key in ("requirement", "reason", "expires"):
-            if key not in item:
-                raise ConfigError(
-                    f"{where}.{key}: missing (a known failure needs a requirement, reason and expiry)"
-                )
-        rid = item["requirement"]
+    for i, item in enumerate(data.get("known_failures", [])):
+        where = f"known_failures[{i}]"
+        rid, check = item["requirement"], item.get("check")
         if rid not in catalogue:
-            raise ConfigError(
-                f"{where}.requirement: unknown requirement ID {rid!r} (see `oms-conformance spec "
-                "--requirements`)"
+            raise problem(
+                source,
+                f"{where}.requirement",
+                "a requirement ID of the catalogue (see `oms-conformance spec --requirements`)",
+                f"unknown requirement ID {rid!r}",
             )
-        reason = item["reason"]
-        if not isinstance(reason, str) or not reason.strip():
-            raise ConfigError(f"{where}.reason: expected a non-empty string, got {reason!r}")
-        check = item.get("check")
-        if check is not None and (not isinstance(check, str) or not check):
-            raise ConfigError(f"{where}.check: expected a check name, got {check!r}")
-        entries.append(BaselineEntry(rid, reason.strip(), _date(item["expires"], f"{where}.expires"), check))
+        if check is not None and check not in checks:
+            raise problem(
+                source, f"{where}.check", f"one of the checks {', '.join(sorted(checks))}", f"{check!r}"
+            )
+        if check is not None and rid not in checks[check]:
+            raise problem(
+                source,
+                f"{where}.check",
+                f"a check that verifies {rid} ({', '.join(n for n in sorted(checks) if rid in checks[n])})",
+                f"{check!r}, which verifies {', '.join(checks[check])}",
+            )
+        expires = dt.date.fromisoformat(item["expires"])  # the schema checked the format
+        entries.append(BaselineEntry(rid, item["reason"].strip(), expires, check))
     return Baseline(tuple(entries), source)
 
 

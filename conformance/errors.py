@@ -30,9 +30,15 @@ class ConformanceError(Exception):
     kind = "error"
     exit_code = ExitCode.USAGE
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # Advice for this error when the kind's line (ADVICE) would not fit it, e.g. a file that is missing.
+        self.hint = hint
+
+    @property
+    def advice(self) -> str:
+        return self.hint or ADVICE.get(self.kind, ADVICE["error"])
 
 
 class UsageError(ConformanceError):
@@ -55,10 +61,15 @@ class TargetUnreachable(ConformanceError):
 # One line of advice per kind, printed under the error message.
 ADVICE: dict[str, str] = {
     "usage": "Run with --help to see the options.",
-    "config": "Fix the named key; `${VAR}` values come from the environment.",
+    "config": "Fix the named key (the file formats: conformance/schemas/*.schema.json); "
+    "`${VAR}` values come from the environment.",
     "spec": "Run `oms-conformance spec --validate` to see the document's problems.",
     "unreachable": "Check the base URL, that the server is running, and --request-timeout.",
     "credentials": "Renew the credential (IAM tokens expire after 24 hours; a token_command fetches a "
     "fresh one each run) and check that it belongs to the target's project_id.",
     "error": "Re-run with --debug for a traceback.",
 }
+# Hints of errors that a kind's line does not fit (ConformanceError.hint).
+FILE_HINT = "Check the file's path and its permissions."
+ENCODING_HINT = "Save the file as UTF-8 text."
+SYNTAX_HINT = "Fix the YAML syntax at the line shown (an unclosed bracket or quote, or a tab indent)."

@@ -49,6 +49,7 @@ class StopReason(StrEnum):
     UNREACHABLE = "unreachable"  # nothing answered the preflight
     TARGET_DIED = "target_died"  # it stopped answering mid-run
     CREDENTIALS_REFUSED = "credentials_refused"  # the preflight showed the target's credential is refused
+    NOT_STARTED = "not_started"  # the configuration (e.g. a bad baseline) stopped it before any request
 
 
 @dataclass

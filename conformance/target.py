@@ -2,7 +2,10 @@
 
 One loader serves ``run --target FILE``, the pytest plugin and the reference server's ``--write-target``
 (which writes the same format with :func:`dump_target`). A target file is YAML; ``${VAR}`` expands from the
-environment so that secrets need not sit in the file. Every problem is a ConfigError naming the key.
+environment so that secrets need not sit in the file; ``token_command`` fetches a token by a command
+(:mod:`conformance.token_command`). The file is checked against ``schemas/target.schema.json``, then by the
+rules a schema cannot express (an id in two statuses, a token reused where it must differ); every problem is
+a ConfigError naming the key, what was expected and what was found, before any request is sent.
 
 Safety rule for real accounts: the only task groups a run may pause are the ones listed under ``groups``
 (and ``other_project.groups``, which are only ever sent the *other* project's own credential).
@@ -20,8 +23,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from conformance.errors import ConfigError
+from conformance.schemas import key_path, problem, validate
 from conformance.textfile import read_yaml
+from conformance.token_command import DEFAULT_TIMEOUT, run_token_command
 
 # Task group status codes (ShowTaskGroup's `status`), by the names a target file uses.
 STATUS_CODES: dict[str, int] = {
@@ -40,18 +44,10 @@ STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
 PAUSABLE = frozenset({"creating", "monitoring"})
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_TOP_KEYS = {
-    "base_url",
-    "project_id",
-    "token",
-    "readonly_token",
-    "aksk",
-    "profile",
-    "groups",
-    "other_project",
-}
-_OTHER_KEYS = {"project_id", "token", "readonly_token", "aksk", "groups"}
-_AKSK_KEYS = {"ak", "sk", "security_token"}
+# The start operation's body keys (StartTaskGroupReq) that are not secrets: everything else under
+# `restore:` is a key of the migration and is redacted like a credential.
+RESTORE_PLAIN_KEYS = frozenset({"src_crypto_type", "dst_crypto_type", "source_cdn_crypto_type"})
+Command = str | tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -71,6 +67,10 @@ class Project:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # A valid token of the same project without the oms:taskgroup:update permission (optional).
     readonly_token: str | None = field(default=None, repr=False)
+    # How the tokens were obtained, when by a command (dump_target writes the command, not its output).
+    token_command: Command | None = None
+    readonly_token_command: Command | None = None
+    token_command_timeout: float | None = None
 
     def group_ids(self) -> set[str]:
         return {gid for ids in self.groups.values() for gid in ids}
@@ -93,6 +93,8 @@ class Target:
     project: Project
     profile: str = "strict"
     other_project: Project | None = None
+    # The start operation's body for `run --restore` (keys of StartTaskGroupReq); its keys are secrets.
+    restore: Mapping[str, str] | None = field(default=None, repr=False)
 
     @property
     def has_fixtures(self) -> bool:
@@ -104,12 +106,16 @@ class Target:
             ids |= self.other_project.group_ids()
         return ids
 
+    def restore_secrets(self) -> dict[str, str]:
+        """The restore values that are secrets, by key (crypto types are not)."""
+        return {k: v for k, v in (self.restore or {}).items() if k not in RESTORE_PLAIN_KEYS}
+
     def secrets(self) -> list[str]:
         """Every value that must never appear in any output."""
         found = self.project.secrets()
         if self.other_project:
             found += self.other_project.secrets()
-        return found
+        return found + list(self.restore_secrets().values())
 
     def describe(self) -> dict[str, Any]:
         """A credential-free description for reports."""
@@ -123,121 +129,206 @@ class Target:
         }
 
 
-def _expand(value: Any, key: str, env: Mapping[str, str]) -> Any:
+def _expand(value: Any, path: list[str | int], env: Mapping[str, str], source: str) -> Any:
     if isinstance(value, str):
 
         def lookup(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in env:
-                raise ConfigError(f"{key}: environment variable ${{{name}}} is not set")
+                raise problem(
+                    source, key_path(path), f"the environment variable ${{{name}}} to be set", "it unset"
+                )
             return env[name]
 
         return _VAR.sub(lookup, value)
     if isinstance(value, dict):
-        return {k: _expand(v, f"{key}.{k}", env) for k, v in value.items()}
+        return {k: _expand(v, [*path, str(k)], env, source) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, f"{key}[{i}]", env) for i, v in enumerate(value)]
+        return [_expand(v, [*path, i], env, source) for i, v in enumerate(value)]
     return value
 
 
-def _string(data: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
-    value = data.get(key)
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)  # the schema allows integers for ids and tokens
+
+
+def _command(value: Any) -> Command | None:
     if value is None:
-        if required:
-            raise ConfigError(f"{where}{key}: missing (required)")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ConfigError(f"{where}{key}: expected a string, got {type(value).__name__}")
-    if str(value) == "":
-        raise ConfigError(f"{where}{key}: must not be empty")
-    return str(value)
+    return value if isinstance(value, str) else tuple(value)
 
 
-def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise ConfigError(f"{where}{extra[0]}: unknown key; allowed keys: {', '.join(sorted(allowed))}")
+class _Loader:
+    """One target file's parse: the source for messages, the folder commands run in."""
 
+    def __init__(self, source: str, base_dir: Path | None) -> None:
+        self.source = source
+        self.base_dir = base_dir
 
-def _mapping(value: Any, key: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
-    return value
+    def check(self, data: Mapping[str, Any], where: str) -> None:
+        """The rules within one project that the schema cannot express (before any command runs)."""
+        for key in ("token", "readonly_token"):
+            if key in data and f"{key}_command" in data:
+                raise problem(self.source, f"{where}{key}_command", f"either {key} or {key}_command", "both")
+        if not any(k in data for k in ("token", "token_command", "aksk")):
+            raise problem(
+                self.source, f"{where}token", "a credential: token, token_command or aksk", "none of them"
+            )
+        first: dict[str, str] = {}
+        for name, ids in data.get("groups", {}).items():
+            for i, gid in enumerate(ids):
+                if str(gid) in first:
+                    raise problem(
+                        self.source,
+                        f"{where}groups.{name}[{i}]",
+                        "each group id listed once (a group has one status)",
+                        f"{str(gid)!r} listed twice (also under {where}groups.{first[str(gid)]})",
+                    )
+                first[str(gid)] = name
 
-
-def _project(data: Mapping[str, Any], where: str) -> Project:
-    aksk = None
-    if data.get("aksk") is not None:
-        raw = _mapping(data["aksk"], f"{where}aksk")
-        _unknown(raw, _AKSK_KEYS, f"{where}aksk.")
-        aksk = AkSk(
-            ak=str(_string(raw, "ak", f"{where}aksk.")),
-            sk=str(_string(raw, "sk", f"{where}aksk.")),
-            security_token=_string(raw, "security_token", f"{where}aksk.", required=False),
+    def project(self, data: Mapping[str, Any], where: str, known: list[str]) -> Project:
+        raw_aksk = data.get("aksk")
+        aksk = None
+        if raw_aksk is not None:
+            aksk = AkSk(str(raw_aksk["ak"]), str(raw_aksk["sk"]), _text(raw_aksk.get("security_token")))
+            known += [aksk.sk, *([aksk.security_token] if aksk.security_token else [])]
+        timeout = data.get("token_command_timeout", DEFAULT_TIMEOUT)
+        return Project(
+            project_id=str(data["project_id"]),
+            token=self.token(data, "token", where, timeout, known),
+            aksk=aksk,
+            groups={name: tuple(str(i) for i in ids) for name, ids in data.get("groups", {}).items()},
+            readonly_token=self.token(data, "readonly_token", where, timeout, known),
+            token_command=_command(data.get("token_command")),
+            readonly_token_command=_command(data.get("readonly_token_command")),
+            token_command_timeout=data.get("token_command_timeout"),
         )
-    token = _string(data, "token", where, required=False)
-    if token is None and aksk is None:
-        raise ConfigError(f"{where}token: missing (give `token` or `aksk`)")
-    groups: dict[str, tuple[str, ...]] = {}
-    raw_groups = _mapping(data.get("groups") or {}, f"{where}groups")
-    for name, ids in raw_groups.items():
-        key = f"{where}groups.{name}"
-        if name not in STATUS_CODES:
-            raise ConfigError(f"{key}: unknown status name; use one of: {', '.join(STATUS_CODES)}")
-        if not isinstance(ids, list) or not all(isinstance(i, str | int) and str(i) for i in ids):
-            raise ConfigError(f"{key}: expected a list of group ids")
-        groups[name] = tuple(str(i) for i in ids)
-    all_ids = [gid for ids in groups.values() for gid in ids]
-    if len(all_ids) != len(set(all_ids)):
-        dup = next(g for g in all_ids if all_ids.count(g) > 1)
-        raise ConfigError(f"{where}groups: group id {dup!r} is listed twice")
-    return Project(
-        project_id=str(_string(data, "project_id", where)),
-        token=token,
-        aksk=aksk,
-        groups=groups,
-        readonly_token=_string(data, "readonly_token", where, required=False),
+
+    def token(
+        self, data: Mapping[str, Any], key: str, where: str, timeout: float, known: list[str]
+    ) -> str | None:
+        command = data.get(f"{key}_command")
+        if command is None:
+            value = _text(data.get(key))
+        else:
+            value = run_token_command(
+                command,
+                where=f"{self.source}: {where}{key}_command",
+                timeout=timeout,
+                cwd=self.base_dir,
+                secrets=known,
+            )
+        if value:
+            known.append(value)
+        return value
+
+
+def _base_url(value: str, source: str) -> str:
+    parts = urlsplit(value)
+    if parts.username or parts.password:
+        # Never echoed back: the URL is printed and reported, so a password in it would leak.
+        raise problem(
+            source,
+            "base_url",
+            "a URL without user:password@ (give the credential as token or aksk)",
+            "a URL with user info (not shown)",
+        )
+    return value.rstrip("/")
+
+
+def _different(source: str, path: str, value: str | None, other: str | None, expected: str) -> None:
+    if value is not None and value == other:
+        raise problem(source, path, expected, "the same value (not shown: a secret)")
+
+
+def _check_projects(source: str, project: Project, other: Project | None) -> None:
+    """The rules between credentials and projects that a schema cannot express."""
+    _different(
+        source,
+        "readonly_token",
+        project.readonly_token,
+        project.token,
+        "a token other than token (one without oms:taskgroup:update)",
+    )
+    if other is None:
+        return
+    if other.project_id == project.project_id:
+        raise problem(
+            source,
+            "other_project.project_id",
+            "a project id other than project_id",
+            f"the same {other.project_id!r}",
+        )
+    _different(source, "other_project.token", other.token, project.token, "the other project's own token")
+    _different(
+        source,
+        "other_project.token",
+        other.token,
+        project.readonly_token,
+        "the other project's own token, not readonly_token",
+    )
+    if other.aksk and project.aksk and other.aksk.ak == project.aksk.ak:
+        raise problem(
+            source, "other_project.aksk.ak", "the other project's own AK/SK", f"the same {other.aksk.ak!r}"
+        )
+    overlap = sorted(project.group_ids() & other.group_ids())
+    if overlap:
+        raise problem(
+            source,
+            "other_project.groups",
+            "group ids of the other project only",
+            f"{overlap[0]!r}, also listed in groups",
+        )
+
+
+def parse_target(
+    data: Any,
+    env: Mapping[str, str] | None = None,
+    *,
+    source: str = "target",
+    base_dir: Path | None = None,
+) -> Target:
+    """A Target from the parsed YAML of a target file (``env`` defaults to os.environ).
+
+    ``source`` names the file in messages; ``base_dir`` is where a ``token_command`` runs (the file's folder).
+    """
+    data = _expand(data, [], os.environ if env is None else env, source)
+    data = validate(data, "target", source)
+    loader = _Loader(source, base_dir)
+    base_url = _base_url(data["base_url"], source)
+    raw_other = data.get("other_project")
+    loader.check(data, "")
+    if raw_other is not None:
+        loader.check(raw_other, "other_project.")
+    known: list[str] = [str(v) for k, v in (data.get("restore") or {}).items() if k not in RESTORE_PLAIN_KEYS]
+    project = loader.project(data, "", known)
+    other = loader.project(raw_other, "other_project.", known) if raw_other is not None else None
+    _check_projects(source, project, other)
+    return Target(
+        base_url=base_url,
+        project=project,
+        profile=data.get("profile", "strict"),
+        other_project=other,
+        restore=dict(data["restore"]) if "restore" in data else None,
     )
 
 
-def parse_target(data: Any, env: Mapping[str, str] | None = None) -> Target:
-    """A Target from the parsed YAML of a target file (``env`` defaults to os.environ)."""
-    data = _expand(_mapping(data, "target file"), "", os.environ if env is None else env)
-    _unknown(data, _TOP_KEYS, "")
-    base_url = str(_string(data, "base_url", "")).rstrip("/")
-    parts = urlsplit(base_url)
-    if parts.username or parts.password:
-        # Never echoed back: the URL is printed and reported, so a password in it would leak.
-        raise ConfigError("base_url: must not carry user:password@; give the credential as token or aksk")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"base_url: expected an http:// or https:// URL, got {base_url!r}")
-    profile = _string(data, "profile", "", required=False) or "strict"
-    if profile not in ("strict", "huawei"):
-        raise ConfigError(f"profile: expected strict or huawei, got {profile!r}")
-    project = _project(data, "")
-    other = None
-    if data.get("other_project") is not None:
-        raw_other = _mapping(data["other_project"], "other_project")
-        _unknown(raw_other, _OTHER_KEYS, "other_project.")
-        other = _project(raw_other, "other_project.")
-        if other.project_id == project.project_id:
-            raise ConfigError("other_project.project_id: must differ from project_id")
-    overlap = project.group_ids() & (other.group_ids() if other else set())
-    if overlap:
-        raise ConfigError(f"other_project.groups: group id {sorted(overlap)[0]!r} is also listed in groups")
-    return Target(base_url=base_url, project=project, profile=profile, other_project=other)
-
-
 def load_target(path: str | Path, env: Mapping[str, str] | None = None) -> Target:
-    return parse_target(read_yaml(path, "target file"), env)
+    path = Path(path)
+    source = f"target file {str(path)!r}"
+    return parse_target(read_yaml(path, "target file"), env, source=source, base_dir=path.parent)
 
 
 def _project_dict(project: Project) -> dict[str, Any]:
     out: dict[str, Any] = {"project_id": project.project_id}
-    if project.token:
-        out["token"] = project.token
-    if project.readonly_token:
-        out["readonly_token"] = project.readonly_token
+    for key in ("token", "readonly_token"):
+        command = getattr(project, f"{key}_command")
+        if command is not None:  # the command, not the token it printed, goes back into the file
+            out[f"{key}_command"] = command if isinstance(command, str) else list(command)
+        elif getattr(project, key):
+            out[key] = getattr(project, key)
+    if project.token_command_timeout is not None:
+        out["token_command_timeout"] = project.token_command_timeout
     if project.aksk:
         out["aksk"] = {"ak": project.aksk.ak, "sk": project.aksk.sk}
         if project.aksk.security_token:
@@ -253,4 +344,6 @@ def dump_target(target: Target) -> str:
     data.update(_project_dict(target.project))
     if target.other_project:
         data["other_project"] = _project_dict(target.other_project)
+    if target.restore:
+        data["restore"] = dict(target.restore)
     return yaml.safe_dump(data, sort_keys=False)

@@ -11,7 +11,18 @@ from typing import Any
 
 import yaml
 
-from conformance.errors import ConfigError, ConformanceError
+from conformance.errors import ENCODING_HINT, FILE_HINT, SYNTAX_HINT, ConfigError, ConformanceError
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML without implicit dates: ``expires: 2026-12-31`` stays the text written, so the file's schema
+    judges it (and ``2026-13-01`` is an error naming the key, not a crash inside the YAML parser)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def read_text(path: str | Path, what: str, error: type[ConformanceError] = ConfigError) -> str:
@@ -19,16 +30,16 @@ def read_text(path: str | Path, what: str, error: type[ConformanceError] = Confi
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise error(f"{where}: cannot read it ({exc.strerror or exc})") from exc
+        raise error(f"{where}: cannot read it ({exc.strerror or exc})", hint=FILE_HINT) from exc
     except UnicodeDecodeError as exc:
-        raise error(f"{where}: not UTF-8 text") from exc
+        raise error(f"{where}: not UTF-8 text", hint=ENCODING_HINT) from exc
 
 
 def read_yaml(path: str | Path, what: str, error: type[ConformanceError] = ConfigError) -> Any:
     text = read_text(path, what, error)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader, less the date resolver
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
-        raise error(f"{what} {str(path)!r}: not valid YAML{at}") from exc
+        raise error(f"{what} {str(path)!r}: not valid YAML{at}", hint=SYNTAX_HINT) from exc

@@ -22,7 +22,7 @@ class _Group(click.Group):
             if ctx.meta.get("debug"):
                 raise
             click.secho(f"error: {exc.message}", fg="red", err=True)
-            click.echo(ADVICE.get(exc.kind, ADVICE["error"]), err=True)
+            click.echo(exc.advice, err=True)
             ctx.exit(int(exc.exit_code))
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt):
             raise

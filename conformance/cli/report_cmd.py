@@ -55,5 +55,7 @@ def diff(ctx: click.Context, old: Path, new: Path, fmt: str) -> None:
     New failures: pass or not run -> fail or flaky. Fixed: fail, flaky or known failure -> pass.
     """
     result = diff_runs(load_run(old), load_run(new))
+    for warning in result.warnings:  # on stderr too: a job that keeps only the diff file must not miss it
+        click.echo(f"warning: {warning}", err=True)
     click.echo(render_diff(result, fmt), nl=False)
     ctx.exit(int(ExitCode.NON_CONFORMANT if result.regressed else ExitCode.OK))

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from conformance.cli import main
-from conformance.errors import ADVICE, ExitCode, UsageError
+from conformance.errors import ADVICE, ConfigError, ExitCode, UsageError
 from conformance.results import CheckResult, RunResult, StopReason, Verdict
 from conformance.runner.engine import RunOptions
 from conformance.runner.session import Session
@@ -232,7 +232,12 @@ def run(
         Path(baseline) if baseline else None,
         progress=_progress,
     )
-    result = session.run()
+    try:
+        result = session.run()
+    except ConfigError:  # found before the first request; the report that could be written says so
+        for path in session.written:
+            click.echo(f"report: {path}", err=True)
+        raise
     print_summary(result)
     for path in session.written:
         click.echo(f"report: {path}", err=True)

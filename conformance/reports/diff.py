@@ -12,6 +12,7 @@ is what *changed*. Requirements are compared by verdict:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from conformance.reports._common import FAILING, VERDICT_LABELS, Catalogue, catalogue_or_default
@@ -49,8 +50,7 @@ def diff_runs(old: RunResult, new: RunResult, catalogue: Catalogue | None = None
     before = {rv.requirement.id: rv.verdict for rv in old.requirements(dict(catalogue))}
     after = {rv.requirement.id: rv.verdict for rv in new.requirements(dict(catalogue))}
     result = RunDiff(old.seed, new.seed)
-    if old.profile != new.profile:
-        result.warnings.append(f"the runs use different profiles: {old.profile!r} -> {new.profile!r}")
+    result.warnings += _not_comparable(old, new)
     if not old.finished:
         result.warnings.append(f"the old run did not finish: {old.incomplete_reason}")
     if not new.finished:
@@ -68,6 +68,25 @@ def diff_runs(old: RunResult, new: RunResult, catalogue: Catalogue | None = None
         elif was != now:
             result.other.append(change)
     return result
+
+
+# What makes two runs answer different questions (a changed verdict may then say nothing about the target).
+_COMPARED: tuple[tuple[str, Callable[[RunResult], object]], ...] = (
+    ("profiles", lambda run: run.profile),
+    ("targets", lambda run: run.target.get("base_url")),
+    ("projects", lambda run: run.target.get("project_id")),
+    ("tool versions", lambda run: run.tool_version),
+    ("contract versions", lambda run: run.contract_version),
+)
+
+
+def _not_comparable(old: RunResult, new: RunResult) -> list[str]:
+    warnings = []
+    for what, read in _COMPARED:
+        before, after = read(old), read(new)
+        if before != after:
+            warnings.append(f"the runs have different {what}: {before!r} -> {after!r}")
+    return warnings
 
 
 def _label(verdict: Verdict | None) -> str:

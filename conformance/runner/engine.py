@@ -69,6 +69,8 @@ def secrets_of(target: Target) -> list[tuple[str, str]]:
             pairs.append((project.aksk.sk, f"$OMS_SK{suffix}"))
             if project.aksk.security_token:
                 pairs.append((project.aksk.security_token, f"$OMS_SECURITY_TOKEN{suffix}"))
+    for key, value in target.restore_secrets().items():  # the migration's keys, for `run --restore`
+        pairs.append((value, f"$OMS_RESTORE_{key.upper()}"))
     return pairs
 
 

@@ -1,6 +1,7 @@
 """One run from start to finish, as the CLI and the pytest plugin need it: pick the target (the embedded
-reference server when none is given), run the suite with signals turned into a clean stop, apply the
-baseline, write the reports - even when the run was interrupted or the target died.
+reference server when none is given), load the baseline before anything is sent, run the suite with signals
+turned into a clean stop, apply the baseline, write the reports - even when the run was interrupted, the
+target died or the configuration stopped it before its first request.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import contextlib
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance.results import RunResult
+from conformance._version import __version__
+from conformance.errors import ConfigError
+from conformance.results import RunResult, StopReason
 from conformance.runner.engine import Progress, RunOptions, execute
+from conformance.spec import load_contract
 from conformance.target import Target
 
 SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
@@ -38,6 +42,13 @@ class Session:
     written: list[Path] = field(default_factory=list)
 
     def run(self) -> RunResult:
+        from conformance.baseline import apply_baseline, load_baseline
+
+        try:  # before anything is sent: a bad baseline must not cost a whole run, then fail it
+            baseline = load_baseline(self.baseline) if self.baseline is not None else None
+        except ConfigError as exc:
+            self._write(self._not_started(exc), self.target)
+            raise
         with self._target() as target:
             result = self._execute(target)
         from conformance.reports.reproduce import default_run_id
@@ -46,16 +57,34 @@ class Session:
         # (its Reproduce line names no target file, its run id stays the same from night to night).
         result.target["embedded"] = self.target is None
         result.run_id = result.run_id or default_run_id(result)
-        if self.baseline is not None:
-            from conformance.baseline import apply_baseline, load_baseline
+        if baseline is not None:
+            apply_baseline(result, baseline, date.today())
+        self._write(result, target)
+        return result
 
-            apply_baseline(result, load_baseline(self.baseline), date.today())
+    def _write(self, result: RunResult, target: Target | None) -> None:
         if self.report_dir is not None:
             from conformance.reports import write_reports
 
-            secrets = target.secrets()
+            secrets = target.secrets() if target is not None else []
             self.written = write_reports(result, self.report_dir, self.formats, secrets=secrets)
-        return result
+
+    def _not_started(self, error: ConfigError) -> RunResult:
+        """The report that can be written when the configuration stops a run before its first request."""
+        profile = self.options.profile or (self.target.profile if self.target else "strict")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        return RunResult(
+            tool_version=__version__,
+            contract_version=str(load_contract(profile).document["info"]["version"]),
+            profile=profile,
+            target=self.target.describe() if self.target else {"base_url": "embedded reference server"},
+            seed=self.options.seed or 0,
+            depth=self.options.depth,
+            started_at=now,
+            finished_at=now,
+            stop_reason=StopReason.NOT_STARTED,
+            incomplete_reason=f"not started: configuration error: {error.message}",
+        )
 
     @contextlib.contextmanager
     def _target(self) -> Iterator[Target]:

@@ -37,16 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import ConfigError
+from conformance.schemas import problem, validate
 from conformance.target import STATUS_CODES
 from conformance.textfile import read_yaml
 
 PERMISSION_GET = "oms:taskgroup:get"
 PERMISSION_UPDATE = "oms:taskgroup:update"
 ALL_PERMISSIONS = (PERMISSION_GET, PERMISSION_UPDATE)
-# Enough for a load test, small enough that a typo (an extra zero) is caught before the db fills the disk.
-MAX_GENERATED = 10_000_000
-_MAX_ID = 1024
 
 
 @dataclass(frozen=True)
@@ -116,120 +113,63 @@ def default_fixtures() -> Fixtures:
 
 def load_fixtures(path: str | Path) -> Fixtures:
     path = Path(path)
-    where = f"fixture file {str(path)!r}"
-    data = read_yaml(path, "fixture file")
-    try:
-        return parse_fixtures(data)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc.message}") from exc
+    return parse_fixtures(read_yaml(path, "fixture file"), f"fixture file {str(path)!r}")
 
 
-def parse_fixtures(data: Any) -> Fixtures:
-    """Fixtures from parsed YAML; every problem is a ConfigError naming the key."""
-    if not isinstance(data, dict) or set(data) != {"projects"}:
-        raise ConfigError("expected a mapping with the single key `projects`")
-    raw = data["projects"]
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError("projects: expected a non-empty list")
-    projects = tuple(_project(item, f"projects[{i}].") for i, item in enumerate(raw))
-    _unique([p.project_id for p in projects], "projects[].project_id", "project id")
-    _unique([t.token for p in projects for t in p.tokens], "projects[].tokens", "token")
-    _unique([k.ak for p in projects for k in p.aksk], "projects[].aksk", "ak")
+def parse_fixtures(data: Any, source: str = "fixtures") -> Fixtures:
+    """Fixtures from parsed YAML, checked against ``fixtures.schema.json``; every problem is a ConfigError
+    naming the key, what was expected and what was found."""
+    data = validate(data, "fixtures", source)
+    projects = tuple(_project(item) for item in data["projects"])
+    for i, item in enumerate(data["projects"]):
+        _unique(
+            source, f"projects[{i}].groups", [str(g) for ids in item.get("groups", {}).values() for g in ids]
+        )
+    _unique(source, "projects[].project_id", [p.project_id for p in projects])
+    _unique(source, "projects[].tokens", [t.token for p in projects for t in p.tokens], secret=True)
+    _unique(source, "projects[].aksk", [k.ak for p in projects for k in p.aksk])
     for i, project in enumerate(projects[:2]):
         # The run's project and its `other_project` need a credential that may stop a group.
         perms = [t.permissions for t in project.tokens] + [k.permissions for k in project.aksk]
         if not any(PERMISSION_UPDATE in p for p in perms):
-            raise ConfigError(f"projects[{i}]: needs a token or aksk with {PERMISSION_UPDATE}")
+            raise problem(
+                source,
+                f"projects[{i}]",
+                f"a token or aksk with {PERMISSION_UPDATE}",
+                "no credential with it (see permissions)",
+            )
     return Fixtures(projects=projects)
 
 
-def _project(item: Any, where: str) -> ProjectFixture:
-    if not isinstance(item, dict):
-        raise ConfigError(f"{where[:-1]}: expected a mapping")
-    extra = sorted(set(item) - {"project_id", "tokens", "aksk", "groups", "generate"})
-    if extra:
-        allowed = "aksk, generate, groups, project_id, tokens"
-        raise ConfigError(f"{where}{extra[0]}: unknown key; allowed: {allowed}")
-    project_id = _text(item.get("project_id"), f"{where}project_id")
-    tokens = tuple(_token(t, f"{where}tokens[{i}]") for i, t in enumerate(_list(item, "tokens", where)))
-    aksk = tuple(_aksk(k, f"{where}aksk[{i}]") for i, k in enumerate(_list(item, "aksk", where)))
-    groups: dict[str, tuple[str, ...]] = {}
-    for name, ids in _statuses(item, "groups", where).items():
-        if not isinstance(ids, list):
-            raise ConfigError(f"{where}groups.{name}: expected a list of group ids")
-        groups[name] = tuple(_text(gid, f"{where}groups.{name}[{i}]") for i, gid in enumerate(ids))
-    generate: dict[str, int] = {}
-    for name, count in _statuses(item, "generate", where).items():
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_GENERATED:
-            raise ConfigError(f"{where}generate.{name}: expected a count 0..{MAX_GENERATED}, got {count!r}")
-        generate[name] = count
-    _unique([gid for ids in groups.values() for gid in ids], f"{where}groups", "group id")
-    return ProjectFixture(project_id, tokens, aksk, groups, generate)
-
-
-def _token(item: Any, where: str) -> TokenFixture:
-    if isinstance(item, str):
-        item = {"token": item}
-    if not isinstance(item, dict) or not set(item) <= {"token", "permissions"}:
-        raise ConfigError(f"{where}: expected a token string or a mapping with token and permissions")
-    token = _text(item.get("token"), f"{where}.token", limit=16384)
-    if not all(0x21 <= ord(c) <= 0x7E for c in token):
-        # The server refuses such a token as malformed, so a fixture holding one could never be used.
-        raise ConfigError(f"{where}.token: only visible ASCII characters (no spaces) are allowed")
-    return TokenFixture(token, _perms(item, where))
-
-
-def _aksk(item: Any, where: str) -> AkSkFixture:
-    if not isinstance(item, dict) or not set(item) <= {"ak", "sk", "security_token", "permissions"}:
-        raise ConfigError(f"{where}: expected a mapping with ak, sk and optional security_token, permissions")
-    token = item.get("security_token")
-    return AkSkFixture(
-        ak=_text(item.get("ak"), f"{where}.ak"),
-        sk=_text(item.get("sk"), f"{where}.sk"),
-        security_token=None if token is None else _text(token, f"{where}.security_token", limit=16384),
-        permissions=_perms(item, where),
+def _project(item: dict[str, Any]) -> ProjectFixture:
+    return ProjectFixture(
+        project_id=str(item["project_id"]),
+        tokens=tuple(_token(t) for t in item.get("tokens", [])),
+        aksk=tuple(
+            AkSkFixture(
+                ak=str(k["ak"]),
+                sk=str(k["sk"]),
+                security_token=None if k.get("security_token") is None else str(k["security_token"]),
+                permissions=tuple(k.get("permissions", ALL_PERMISSIONS)),
+            )
+            for k in item.get("aksk", [])
+        ),
+        groups={name: tuple(str(g) for g in ids) for name, ids in item.get("groups", {}).items()},
+        generate=dict(item.get("generate", {})),
     )
 
 
-def _perms(item: dict[str, Any], where: str) -> tuple[str, ...]:
-    perms = item.get("permissions", list(ALL_PERMISSIONS))
-    if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
-        raise ConfigError(f"{where}.permissions: expected a list of strings such as {PERMISSION_UPDATE!r}")
-    return tuple(perms)
+def _token(item: Any) -> TokenFixture:
+    if isinstance(item, dict):
+        return TokenFixture(str(item["token"]), tuple(item.get("permissions", ALL_PERMISSIONS)))
+    return TokenFixture(str(item))
 
 
-def _list(item: dict[str, Any], key: str, where: str) -> list[Any]:
-    value = item.get(key) or []
-    if not isinstance(value, list):
-        raise ConfigError(f"{where}{key}: expected a list")
-    return value
-
-
-def _statuses(item: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = item.get(key) or {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}{key}: expected a mapping of status name to {key} entries")
-    for name in value:
-        if name not in STATUS_CODES:
-            names = ", ".join(STATUS_CODES)
-            raise ConfigError(f"{where}{key}.{name}: unknown status name; use one of: {names}")
-    return value
-
-
-def _text(value: Any, where: str, limit: int = _MAX_ID) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ConfigError(f"{where}: expected a string, got {type(value).__name__}")
-    text = str(value)
-    if not 1 <= len(text) <= limit:
-        raise ConfigError(f"{where}: must be 1..{limit} characters, got {len(text)}")
-    return text
-
-
-def _unique(values: list[str], where: str, what: str) -> None:
+def _unique(source: str, where: str, values: list[str], *, secret: bool = False) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            # Secrets are not shown: a duplicated token is named by position only.
-            shown = "" if what == "token" else f" {value!r}"
-            raise ConfigError(f"{where}: {what}{shown} is listed twice")
+            # Secrets are not shown: a duplicated token is named by its list only.
+            found = "a token listed twice (not shown: a secret)" if secret else f"{value!r} listed twice"
+            raise problem(source, where, "each value listed once", found)
         seen.add(value)

@@ -48,6 +48,8 @@ def test_wheel_ships_the_contract_and_runs_from_elsewhere(tmp_path: Path) -> Non
         "profiles/huawei.merge-patch.yaml",
     ):
         assert f"conformance/_contract/{name}" in names
+    for name in ("target", "fixtures", "baseline"):  # the schemas the one config validator reads
+        assert f"conformance/schemas/{name}.schema.json" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     elsewhere = tmp_path / "elsewhere"

@@ -47,26 +47,36 @@ def test_load_baseline_reads_entries(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ([], "expected a mapping with 'known_failures'"),
-        ({"known": []}, "unknown key(s) ['known']"),
-        ({"version": 2}, "version: expected 1"),
-        ({"known_failures": {}}, "known_failures: expected a list"),
-        ({"known_failures": ["x"]}, "known_failures[0]: expected a mapping"),
+        (
+            [],
+            "baseline.yaml: expected a mapping with known_failures (and optional version: "
+            "1), found an empty list",
+        ),
+        ({"known": []}, "known: expected one of the keys known_failures, version, found an unknown key"),
+        ({"version": 2}, "version: expected the format version 1, found 2"),
+        ({"known_failures": {}}, "known_failures: expected a list of known failures, found an empty mapping"),
+        (
+            {"known_failures": ["x"]},
+            "known_failures[0]: expected a mapping with requirement, reason, expires and "
+            "optional check, found 'x'",
+        ),
         (
             {"known_failures": [{"requirement": "STOP-ROBUST", "reason": "r"}]},
-            "known_failures[0].expires: missing",
+            "known_failures[0].expires: expected a date YYYY-MM-DD, found nothing (the key is missing)",
         ),
         (
             {"known_failures": [{"requirement": "STOP-NOPE", "reason": "r", "expires": "2026-01-01"}]},
-            "known_failures[0].requirement: unknown requirement ID 'STOP-NOPE'",
+            "known_failures[0].requirement: expected a requirement ID of the catalogue (see "
+            "`oms-conformance spec "
+            "--requirements`), found unknown requirement ID 'STOP-NOPE'",
         ),
         (
             {"known_failures": [{"requirement": "STOP-ROBUST", "reason": " ", "expires": "2026-01-01"}]},
-            "known_failures[0].reason: expected a non-empty string",
+            "known_failures[0].reason: expected a non-empty reason, found ' '",
         ),
         (
             {"known_failures": [{"requirement": "STOP-ROBUST", "reason": "r", "expires": "2026-13-01"}]},
-            "known_failures[0].expires: expected a date YYYY-MM-DD, got '2026-13-01'",
+            "known_failures[0].expires: expected a date YYYY-MM-DD, found '2026-13-01'",
         ),
         (
             {
@@ -74,7 +84,8 @@ def test_load_baseline_reads_entries(tmp_path: Path) -> None:
                     {"requirement": "STOP-ROBUST", "reason": "r", "expires": "2026-01-01", "why": 1}
                 ]
             },
-            "known_failures[0]: unknown key(s) ['why']",
+            "known_failures[0].why: expected one of the keys check, expires, reason, "
+            "requirement, found an unknown key",
         ),
         (
             {
@@ -82,7 +93,8 @@ def test_load_baseline_reads_entries(tmp_path: Path) -> None:
                     {"requirement": "STOP-ROBUST", "reason": "r", "expires": "2026-01-01", "check": 3}
                 ]
             },
-            "known_failures[0].check: expected a check name",
+            "known_failures[0].check: expected a check name (see `oms-conformance run "
+            "--list-checks`), found 3",
         ),
     ],
 )
@@ -166,4 +178,42 @@ def test_the_known_failure_reaches_the_reports(catalogue: dict[str, Requirement]
     text = render_markdown(run)
     assert (
         "**STOP-NO-ECHO** Responses never echo the credential: baseline: STOP-NO-ECHO: ticket OMS-1" in text
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"requirement": "STOP-ROBUST", "check": "no-such-check", "reason": "r", "expires": "2027-01-01"},
+            "baseline.yaml: known_failures[0].check: expected one of the checks "
+            "aksk-signature, authn-no-pause, ",
+        ),
+        (
+            {"requirement": "STOP-ROBUST", "check": "timely", "reason": "r", "expires": "2027-01-01"},
+            "baseline.yaml: known_failures[0].check: expected a check that verifies STOP-ROBUST (fuzz, "
+            "hostile-ids, no-server-error), found 'timely', which verifies STOP-TIMELY",
+        ),
+    ],
+    ids=["unknown-check", "check-of-another-requirement"],
+)
+def test_an_entry_that_can_never_match_is_refused(
+    entry: dict[str, str], message: str, catalogue: dict[str, Requirement]
+) -> None:
+    # Such an entry would silently excuse nothing; it is a typo, found before the run.
+    with pytest.raises(ConfigError) as info:
+        parse_baseline({"known_failures": [entry]}, "baseline.yaml", catalogue)
+    assert info.value.message.startswith(message)
+
+
+def test_an_impossible_unquoted_date_names_the_key(tmp_path: Path) -> None:
+    # YAML would read 2026-12-31 as a date; 2026-13-01 used to crash the YAML parser (an internal error).
+    path = tmp_path / "baseline.yaml"
+    path.write_text(
+        "known_failures:\n  - {requirement: STOP-ROBUST, reason: r, expires: 2026-13-01}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_baseline(path)
+    assert info.value.message == (
+        f"{path}: known_failures[0].expires: expected a date YYYY-MM-DD, found '2026-13-01'"
     )

@@ -118,3 +118,38 @@ def test_diff_warns_about_different_profiles() -> None:
     diff = diff_runs(sample_run("strict"), sample_run("huawei"))
     assert diff.warnings and "different profiles" in diff.warnings[0]
     assert "HW-REQUEST-ID" in {c.requirement for c in diff.new_failures}
+
+
+def test_diff_warns_on_stderr_when_the_runs_are_not_comparable(tmp_path: Path) -> None:
+    old, new = passing_run("strict"), passing_run("strict")
+    same = CliRunner().invoke(
+        main,
+        [
+            "diff",
+            str(write_reports(old, tmp_path / "a", ["json"])[0]),
+            str(write_reports(new, tmp_path / "b", ["json"])[0]),
+        ],
+    )
+    assert same.exit_code == 0 and same.stderr == ""  # comparable runs: no warning at all
+    new.tool_version, new.contract_version = "9.9.9", "v3"
+    new.target = {**new.target, "base_url": "https://other.example.test", "project_id": "p-other"}
+    result = CliRunner().invoke(
+        main,
+        [
+            "diff",
+            str(write_reports(old, tmp_path / "c", ["json"])[0]),
+            str(write_reports(new, tmp_path / "d", ["json"])[0]),
+        ],
+    )
+    assert result.exit_code == 0  # a warning, not a regression
+    warnings = result.stderr.splitlines()
+    assert warnings == [
+        f"warning: the runs have different targets: {old.target['base_url']!r} -> 'https://other.example.test'",
+        f"warning: the runs have different projects: {old.target['project_id']!r} -> 'p-other'",
+        f"warning: the runs have different tool versions: {old.tool_version!r} -> '9.9.9'",
+        f"warning: the runs have different contract versions: {old.contract_version!r} -> 'v3'",
+    ]
+    for line in warnings:  # and in the diff itself, for the job summary
+        assert line in result.stdout
+    profiles = diff_runs(passing_run("strict"), passing_run("huawei"))
+    assert profiles.warnings == ["the runs have different profiles: 'strict' -> 'huawei'"]

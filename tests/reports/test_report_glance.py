@@ -119,7 +119,12 @@ def test_every_placeholder_the_runner_writes_is_explained() -> None:
             "project_id": "p1",
             **credentials,
             **aksk,
-            "other_project": {"project_id": "p2", **credentials, **aksk},
+            "other_project": {
+                "project_id": "p2",
+                "token": "MIItokenvalue-other",
+                "readonly_token": "MIIreadonly-other",
+                "aksk": {"ak": "AKVALUE0002", "sk": "sk-value-0002", "security_token": "sec-token-0002"},
+            },
         },
         env={},
     )

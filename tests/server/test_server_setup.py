@@ -129,40 +129,55 @@ def test_fixture_file_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ([], "single key `projects`"),
-        ({"projects": []}, "projects: expected a non-empty list"),
-        ({"projects": ["p"]}, r"projects\[0\]: expected a mapping"),
+        ([], "fixtures: expected a mapping with the single key projects, found an empty list"),
+        ({"projects": []}, r"projects: expected a non-empty list of projects .*, found an empty list"),
+        ({"projects": ["p"]}, r"projects\[0\]: expected a mapping with project_id, .*, found 'p'"),
         (
             {"projects": [{"project_id": "p", "tokens": ["t"], "colour": 1}]},
-            r"projects\[0\]\.colour: unknown key",
+            r"projects\[0\]\.colour: expected one of the keys aksk, generate, groups, "
+            r"project_id, tokens, found an unknown key",
         ),
-        ({"projects": [{"tokens": ["t"]}]}, r"project_id: expected a string, got NoneType"),
-        ({"projects": [{"project_id": "p"}]}, "needs a token or aksk with oms:taskgroup:update"),
-        ({"projects": [{"project_id": "p", "tokens": ["a b"]}]}, "only visible ASCII"),
+        (
+            {"projects": [{"tokens": ["t"]}]},
+            r"projects\[0\]\.project_id: expected a project id \(a string of 1\.\.1024 "
+            r"characters\), found nothing",
+        ),
+        (
+            {"projects": [{"project_id": "p"}]},
+            r"projects\[0\]: expected a token or aksk with oms:taskgroup:update, found no credential with it",
+        ),
+        (
+            {"projects": [{"project_id": "p", "tokens": ["a b"]}]},
+            r"tokens\[0\]: expected a token \(1\.\.16384 visible ASCII characters, no spaces\), "
+            r"found a string \(not shown: a secret\)",
+        ),
         (
             {"projects": [{"project_id": "p", "tokens": ["t"], "groups": {"running": ["g"]}}]},
-            "unknown status name",
+            r"groups\.running: expected a status name \(one of: waiting, .*\), found an unknown name",
         ),
-        ({"projects": [{"project_id": "p", "tokens": ["t"], "groups": {"paused": "g"}}]}, "expected a list"),
+        (
+            {"projects": [{"project_id": "p", "tokens": ["t"], "groups": {"paused": "g"}}]},
+            r"groups\.paused: expected a list of group ids, found 'g'",
+        ),
         (
             {"projects": [{"project_id": "p", "tokens": ["t"], "groups": {"paused": ["g", "g"]}}]},
-            "'g' is listed twice",
+            r"projects\[0\]\.groups: expected each value listed once, found 'g' listed twice",
         ),
         (
             {"projects": [{"project_id": "p", "tokens": ["t"], "generate": {"paused": -1}}]},
-            "expected a count",
+            r"generate\.paused: expected a count 0\.\.10000000 .*, found -1",
         ),
         (
             {"projects": [{"project_id": "p", "tokens": ["t"], "aksk": [{"ak": "A"}]}]},
-            r"aksk\[0\]\.sk: expected a string",
+            r"aksk\[0\]\.sk: expected a secret access key .*, found nothing \(the key is missing\)",
         ),
         (
             {"projects": [{"project_id": "p", "tokens": ["t"]}, {"project_id": "q", "tokens": ["t"]}]},
-            "token is listed",
+            r"projects\[\]\.tokens: expected each value listed once, found a token listed twice \(not shown",
         ),
         (
             {"projects": [{"project_id": "p", "tokens": ["t"]}, {"project_id": "p", "tokens": ["u"]}]},
-            "'p' is listed",
+            r"projects\[\]\.project_id: expected each value listed once, found 'p' listed twice",
         ),
     ],
 )

@@ -20,6 +20,9 @@ FORBIDDEN = {
     "proxy": {"runner.engine", "runner.session", "cli"},
     "aksk": {"checks", "runner", "reports", "server", "proxy", "cli"},
     "redact": {"checks", "runner", "reports", "server", "proxy", "cli"},
+    # The config validator and token_command sit below the target: they know nothing of what a run does.
+    "schemas": {"spec", "target", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
+    "token_command": {"spec", "target", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
 }
 # The one place that wires the pipeline together and may reach every layer (lazily, at run time).
 WIRING = {PACKAGE / "runner" / "session.py"}
