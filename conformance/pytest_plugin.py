@@ -1,10 +1,10 @@
 """pytest plugin: ``pytest --oms-target FILE`` runs the conformance suite inside a provider's own pytest.
 
 It starts a run the way the CLI does - through :class:`conformance.runner.session.Session` - and only when
-the first of its items runs. Collection sends nothing: it reads the target file and turns every check of the
-target's profile into one item, as Schemathesis builds one item per API operation from the schema and calls
-the API only when a test is called. So ``--collect-only`` and a ``-k`` that selects none of the items never
-reach the target.
+the first of its items runs. Collection sends nothing and runs no token command: it only reads the target
+file (for its profile) and turns every check of that profile into one item, as Schemathesis builds one item
+per API operation from the schema and calls the API only when a test is called. So ``--collect-only`` and a
+``-k`` that selects none of the items never reach the target.
 
 The suite runs once per session (checks share fixtures and a stop consumes groups, so they cannot run as
 independent tests), limited to the checks whose items are still selected after ``-k``, ``-m`` and
@@ -25,7 +25,6 @@ from conformance.results import CheckResult, RunResult, Verdict
 
 if TYPE_CHECKING:  # the runner loads the checks and the contract: only when --oms-target is given
     from conformance.runner.engine import RunOptions
-    from conformance.target import Target
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,21 +51,25 @@ def pytest_collection_modifyitems(
         return
     from conformance.checks.registry import select
     from conformance.runner.engine import RunOptions
-    from conformance.target import load_target
+    from conformance.textfile import read_yaml
 
+    # Only read here: loading the target may run its token command (an IAM call), which waits for a run.
     try:
-        target = load_target(Path(path))  # reads the file only: no request is sent while collecting
+        data = read_yaml(path, "target file")
     except ConformanceError as exc:
-        raise pytest.UsageError(f"--oms-target {path}: {exc}") from exc
+        raise pytest.UsageError(f"--oms-target: {exc}") from exc
+    profile = data.get("profile", "strict") if isinstance(data, dict) else None
     report_dir = config.getoption("--oms-report-dir")
     suite = _Suite(
-        target,
+        Path(path),
         RunOptions(seed=config.getoption("--oms-seed"), depth=config.getoption("--oms-depth")),
         Path(report_dir) if report_dir else None,
     )
     collector = _SuiteCollector.from_parent(session, name="oms-conformance")
     for spec in select():
-        if target.profile in spec.profiles:
+        # A profile given as ${VAR} is known only when the target loads: then every check is an item, and
+        # those of the other profile are skipped.
+        if profile not in ("strict", "huawei") or profile in spec.profiles:
             name = f"{spec.name}[{','.join(spec.requirements)}]"
             items.append(_CheckItem.from_parent(collector, name=name, check=spec.name, suite=suite))
 
@@ -74,12 +77,12 @@ def pytest_collection_modifyitems(
 class _Suite:
     """One suite run per pytest session, started by the first item that needs its result."""
 
-    def __init__(self, target: Target, options: RunOptions, report_dir: Path | None) -> None:
-        self.target = target
+    def __init__(self, target_file: Path, options: RunOptions, report_dir: Path | None) -> None:
+        self.target_file = target_file
         self.options = options
         self.report_dir = report_dir
         self.run: RunResult | None = None
-        self.error = ""  # a run that could not start: every item fails with it
+        self.error = ""  # a run that could not start (a bad target file, say): every item fails with it
 
     def result_of(self, item: _CheckItem) -> CheckResult:
         if self.run is None and not self.error:
@@ -90,18 +93,21 @@ class _Suite:
         for check in self.run.checks:
             if check.check == item.check:
                 return check
-        reason = self.run.incomplete_reason or "the run reported no result for this check"
-        pytest.fail(f"oms-conformance: {item.check} did not run: {reason}", pytrace=False)
+        if self.run.complete:
+            pytest.skip(f"not a check of the {self.run.profile} profile")
+        pytest.fail(f"oms-conformance: {item.check} did not run: {self.run.incomplete_reason}", pytrace=False)
 
     def _start(self, session: pytest.Session) -> None:
         from conformance.runner.session import Session
+        from conformance.target import load_target
 
         # Only the checks whose items are still selected: a deselected check sends nothing either.
         self.options.checks = [i.check for i in session.items if isinstance(i, _CheckItem)]
-        run = Session(self.target, self.options, report_dir=self.report_dir)
         try:
+            target = load_target(self.target_file)
+            run = Session(target, self.options, report_dir=self.report_dir)
             self.run = run.run()
-        except ConformanceError as exc:  # e.g. the strict profile without a token
+        except ConformanceError as exc:  # a bad target file, a failing token command, strict without a token
             self.error = f"oms-conformance: {exc}"
             return
         if run.signal_received:
