@@ -1,20 +1,30 @@
 """pytest plugin: ``pytest --oms-target FILE`` runs the conformance suite inside a provider's own pytest.
 
+It starts a run the way the CLI does - through :class:`conformance.runner.session.Session` - and only when
+the first of its items runs. Collection sends nothing and runs no token command: it only reads the target
+file (for its profile) and turns every check of that profile into one item, as Schemathesis builds one item
+per API operation from the schema and calls the API only when a test is called. So ``--collect-only`` and a
+``-k`` that selects none of the items never reach the target.
+
 The suite runs once per session (checks share fixtures and a stop consumes groups, so they cannot run as
-independent tests); each check then becomes one test item that passes, fails with the check's failures,
-or is skipped with the reason it did not run.
+independent tests), limited to the checks whose items are still selected after ``-k``, ``-m`` and
+``--deselect``; each item then passes, fails with its check's failures, or is skipped with the reason its
+check did not run.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.errors import ConformanceError, ExitCode
 from conformance.results import CheckResult, RunResult, Verdict
+
+if TYPE_CHECKING:  # the runner loads the checks and the contract: only when --oms-target is given
+    from conformance.runner.engine import RunOptions
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,49 +34,108 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--oms-seed", type=int, default=None, help="seed for the suite's generated cases")
     group.addoption("--oms-depth", choices=["quick", "full"], default="quick")
+    group.addoption(
+        "--oms-report-dir",
+        metavar="DIR",
+        default=None,
+        help="also write the CLI's reports (json, junit, md, html, sarif) to DIR",
+    )
 
 
+@pytest.hookimpl(tryfirst=True)  # before the keyword/mark plugin deselects, so -k applies to these items
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    target = config.getoption("--oms-target")
-    if not target:
+    path = config.getoption("--oms-target")
+    if not path:
         return
-    from conformance.runner.engine import RunOptions, execute
-    from conformance.target import load_target
+    from conformance.checks.suite import BUILTIN
+    from conformance.runner.engine import RunOptions
+    from conformance.textfile import read_yaml
 
-    loaded = load_target(Path(target))
-    run: RunResult = asyncio.run(
-        execute(
-            loaded, RunOptions(seed=config.getoption("--oms-seed"), depth=config.getoption("--oms-depth"))
-        )
+    # Only read here: loading the target may run its token command (an IAM call), which waits for a run.
+    try:
+        data = read_yaml(path, "target file")
+    except ConformanceError as exc:
+        raise pytest.UsageError(f"--oms-target: {exc}") from exc
+    profile = data.get("profile", "strict") if isinstance(data, dict) else None
+    report_dir = config.getoption("--oms-report-dir")
+    suite = _Suite(
+        Path(path),
+        RunOptions(seed=config.getoption("--oms-seed"), depth=config.getoption("--oms-depth")),
+        Path(report_dir) if report_dir else None,
     )
-    collector = _SuiteCollector.from_parent(session, name="oms-conformance", run=run)
-    items.extend(collector.collect())
+    collector = _SuiteCollector.from_parent(session, name="oms-conformance")
+    for spec in BUILTIN:
+        # A profile given as ${VAR} is known only when the target loads: then every check is an item, and
+        # those of the other profile are skipped.
+        if profile not in ("strict", "huawei") or profile in spec.profiles:
+            name = f"{spec.name}[{','.join(spec.requirements)}]"
+            items.append(_CheckItem.from_parent(collector, name=name, check=spec.name, suite=suite))
+
+
+class _Suite:
+    """One suite run per pytest session, started by the first item that needs its result."""
+
+    def __init__(self, target_file: Path, options: RunOptions, report_dir: Path | None) -> None:
+        self.target_file = target_file
+        self.options = options
+        self.report_dir = report_dir
+        self.run: RunResult | None = None
+        self.error = ""  # a run that could not start (a bad target file, say): every item fails with it
+
+    def result_of(self, item: _CheckItem) -> CheckResult:
+        if self.run is None and not self.error:
+            self._start(item.session)
+        if self.error:
+            pytest.fail(self.error, pytrace=False)
+        assert self.run is not None
+        for check in self.run.checks:
+            if check.check == item.check:
+                return check
+        if self.run.finished:
+            pytest.skip(f"not a check of the {self.run.profile} profile")
+        pytest.fail(f"oms-conformance: {item.check} did not run: {self.run.incomplete_reason}", pytrace=False)
+
+    def _start(self, session: pytest.Session) -> None:
+        from conformance.runner.session import Session
+        from conformance.target import load_target
+
+        # Only the checks whose items are still selected: a deselected check sends nothing either.
+        self.options.checks = [i.check for i in session.items if isinstance(i, _CheckItem)]
+        try:
+            target = load_target(self.target_file)
+            run = Session(target, self.options, report_dir=self.report_dir)
+            self.run = run.run()
+        except ConformanceError as exc:  # a bad target file, a failing token command, strict without a token
+            self.error = f"oms-conformance: {exc}"
+            return
+        if run.signal_received:
+            # The session turned the signal into a clean stop (and wrote the reports); end pytest as the
+            # CLI ends its run.
+            code = ExitCode.INTERRUPTED if run.signal_received == "SIGINT" else ExitCode.TERMINATED
+            pytest.exit(f"oms-conformance: interrupted by {run.signal_received}", returncode=int(code))
 
 
 class _SuiteCollector(pytest.Collector):
-    def __init__(self, *, run: RunResult, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.run = run
-
     def collect(self) -> Iterator[pytest.Item]:  # type: ignore[override]
-        for check in self.run.checks:
-            yield _CheckItem.from_parent(
-                self, name=f"{check.check}[{','.join(check.requirements)}]", check=check
-            )
+        return iter(())  # the items are made in pytest_collection_modifyitems, from the registry
 
 
 class _CheckItem(pytest.Item):
-    def __init__(self, *, check: CheckResult, **kwargs: Any) -> None:
+    def __init__(self, *, check: str, suite: _Suite, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
+        self.suite = suite
 
     def runtest(self) -> None:
-        if self.check.verdict is Verdict.NOT_RUN:
-            pytest.skip(self.check.reason)
-        if self.check.verdict in (Verdict.FAIL, Verdict.FLAKY):
-            lines = [f"{f.requirement} {f.title}\n{f.message}\n{f.curl}" for f in self.check.failures]
+        result = self.suite.result_of(self)
+        if result.verdict is Verdict.NOT_RUN:
+            pytest.skip(result.reason)
+        if result.verdict is Verdict.INCONCLUSIVE:
+            pytest.skip("inconclusive: " + "; ".join(f"{r}: {why}" for r, why in result.inconclusive.items()))
+        if result.verdict in (Verdict.FAIL, Verdict.FLAKY):
+            lines = [f"{f.requirement} {f.title}\n{f.message}\n{f.curl}" for f in result.failures]
             raise AssertionError("\n\n".join(lines))
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -2,16 +2,14 @@
 800 and 1,400 px wide the page never scrolls sideways (long evidence wraps or scrolls inside its card, the
 matrix's verdict column stays in view).
 
-Uses Debian's chromium. When it is missing the tests skip with the reason - unless running as root with
-``CI`` set or ``OMS_INSTALL_CHROMIUM=1``, where they install it with apt-get first. The screenshot is kept in
-``tests/artifacts/`` (git-ignored) for a person to look at.
+Uses Debian's chromium, which ``.ci/run`` installs; on a machine without it the tests skip with the reason.
+The screenshot is kept in ``tests/artifacts/`` (git-ignored) for a person to look at.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import struct
@@ -41,24 +39,6 @@ _FLAGS = [
 ]
 
 
-def _truthy(name: str) -> bool:
-    return os.environ.get(name, "").lower() not in ("", "0", "false", "no")
-
-
-def _install_chromium() -> str | None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command, timeout in ((["apt-get", "update"], 300), (["apt-get", "install", "-y", "chromium"], 900)):
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            pytest.skip(f"chromium is not installed and `{' '.join(command)}` failed: {exc}")
-        if done.returncode != 0:
-            pytest.skip(f"chromium is not installed and `{' '.join(command)}` failed: {done.stderr[-300:]}")
-    return shutil.which("chromium")
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
     return _find_chromium()
@@ -66,17 +46,9 @@ def chromium() -> str:
 
 def _find_chromium() -> str:
     found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    if found:
-        return found
-    if not (_truthy("CI") or _truthy("OMS_INSTALL_CHROMIUM")):
-        pytest.skip("chromium is not installed (/usr/bin/chromium); `apt-get install chromium`, or set "
-                    "OMS_INSTALL_CHROMIUM=1 and run as root to let the test install it")  # fmt: skip
-    if os.geteuid() != 0:
-        pytest.skip("chromium is not installed and installing it with apt-get needs root")
-    installed = _install_chromium()
-    if not installed:
-        pytest.skip("apt-get installed chromium but no `chromium` command is on PATH")
-    return installed
+    if not found:
+        pytest.skip("chromium is not installed (/usr/bin/chromium): `apt-get install chromium`")
+    return found
 
 
 @dataclass
