@@ -7,11 +7,12 @@ bad credential may be refused with 400 or 403 (huawei: also the gateway's 401). 
 
 from __future__ import annotations
 
-from conformance.checks.base import NotRun
+from conformance.checks.base import Kind, NotRun
 from conformance.checks.context import CheckContext
 from conformance.checks.registry import scenario
 from conformance.redact import tampered
 from conformance.target import Project
+from conformance.transport.http import stop_path
 
 # Bad credentials: (label, headers, requirement).
 BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
@@ -164,6 +165,16 @@ async def header_case(ctx: CheckContext) -> None:
         "header-case: no listed pausable group was left, so only answers for an unknown group were compared; "
         "a server that ignores `x-auth-token` may answer those the same (400) as one that honours it"
     )
+    listed = sorted(project.group_ids())
+    if ctx.contract.has_show_operation and listed:
+        # Reading a listed group proves it without using one up: the canonical header reads it (the
+        # credential preflight showed that), so must the lower-case one.
+        path = stop_path(project.project_id, listed[0], suffix="")
+        sent = await ctx.send("GET", path, [("x-auth-token", project.token)], kind=Kind.SHOW)
+        ctx.expect(
+            sent, "STOP-HEADER-CASE", {200}, "A valid token under `x-auth-token` could not read a group"
+        )
+        return
     if project.groups_in("creating", "monitoring"):
         try:
             group = await ctx.pool.take()
@@ -213,24 +224,26 @@ async def aksk_signature(ctx: CheckContext) -> None:
         )
     bad = await ctx.stop(group, credential=wrong)
     ctx.expect(bad, "HW-AKSK", ctx.expected.auth_refused, "A wrong AK/SK signature was not refused")
-    if project.groups_in("creating", "monitoring"):
-        try:
-            target_group = await ctx.pool.take()
-        except NotRun as exc:
-            ctx.note(f"aksk-signature: a valid signature was checked on an unknown group only ({exc})")
-            return
-        bad = await ctx.stop(target_group, credential=wrong)
-        ctx.expect(
-            bad,
-            "HW-AKSK",
-            ctx.expected.auth_refused,
-            "A wrong AK/SK signature on a pausable group was not refused",
-        )
-        good = await ctx.stop(target_group, credential=signer_only)
-        ctx.expect(
-            good,
-            "HW-AKSK",
-            {200},
-            "A valid AK/SK signature did not pause a pausable group",
-            "the group's status was read just before, and a wrong signature must change nothing",
-        )
+    if not project.groups_in("creating", "monitoring"):
+        return
+    keeper = await ctx.pool.borrow_keeper()
+    bad = await ctx.stop(keeper, credential=wrong)
+    ctx.expect(
+        bad,
+        "HW-AKSK",
+        ctx.expected.auth_refused,
+        "A wrong AK/SK signature on a pausable group was not refused",
+    )
+    await ctx.still_pausable(keeper, "HW-AKSK", "a stop with a wrong AK/SK signature")
+    if ctx.pool.keeper != keeper:
+        return  # the wrong signature paused it: that is the finding
+    # The same group, just read as still pausable, now paused with the valid signature.
+    target_group, _ = await ctx.pool.take_keeper()
+    good = await ctx.stop(target_group, credential=signer_only)
+    ctx.expect(
+        good,
+        "HW-AKSK",
+        {200},
+        "A valid AK/SK signature did not pause a pausable group",
+        "the group's status was read just before it was handed out",
+    )

@@ -38,6 +38,9 @@ class Sent:
     sent_token: str | None  # the X-Auth-Token this request carried, if any
     result: HttpResult
     check: str
+    # False for a request that could pause a listed group: it was sent once, never repeated, so a 5xx to it
+    # may be a passing fault that no retry could rule out.
+    repeatable: bool = True
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ class CheckContext:
             result = await self.client.send(method, path, headers)
             if transient and not _says_nothing(result):
                 self.transient.append(f"{method} {path}: {first}, then {result.status} on a retry")
-        sent = Sent(method, path, kind, token, result, self.recorder.check)
+        sent = Sent(method, path, kind, token, result, self.recorder.check, repeatable=retry)
         self.recorder.requests += 1
         self._on_answer(sent)
         if result.outcome is Outcome.TIMED_OUT:
@@ -147,7 +147,7 @@ class CheckContext:
         # A listed group may be paused by this very request: never repeat it blindly.
         listed = group_id in self.target.listed_group_ids()
         kind = Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
-        sent = await self.send(method, path, all_headers, kind=kind, retry=not listed)
+        sent = await self.send(method, path, all_headers, kind=kind, retry=not (listed and kind is Kind.STOP))
         if listed and kind is Kind.STOP and sent.result.status == 200:
             self.pool.note_paused(group_id)
             if group_id == self.pool.keeper:

@@ -59,6 +59,11 @@ class Recorder:
         if result.outcome.inconclusive:
             self.undecided(requirement, f"{sent.method} {sent.path}: {result.error}")
             return False
+        if (result.status or 0) >= 500 and not sent.repeatable:
+            # A request that may have paused a listed group is not repeated; its 5xx (judged by the
+            # robustness oracle) says nothing about this requirement.
+            self.undecided(requirement, f"{sent.method} {sent.path}: {result.status}, not repeatable")
+            return False
         if result.status in allowed:
             return True
         message = f"Received: {result.status}\nExpected: {', '.join(map(str, allowed))}"

@@ -170,6 +170,11 @@ def print_summary(run: RunResult) -> None:
     help="Names this run's target in SARIF (automationDetails.id oms-conformance/ID/), so code scanning "
     "keeps each target's alerts apart. Default: derived from profile, base URL and project.",
 )
+@click.option(
+    "--require-complete",
+    is_flag=True,
+    help="Exit 1 unless every applicable MUST requirement was verified (for compliance jobs).",
+)
 @click.option("--list-checks", is_flag=True, help="List the checks and the requirements they verify.")
 def run(
     target_file: str | None,
@@ -190,6 +195,7 @@ def run(
     ca_bundle: str | None,
     insecure: bool,
     run_id: str | None,
+    require_complete: bool,
     list_checks: bool,
 ) -> None:
     """Run the conformance suite. Without --target or --base-url, against the embedded reference server."""
@@ -253,7 +259,15 @@ def run(
             click.echo(ADVICE["credentials"], err=True)
             ctx.exit(int(ExitCode.USAGE))
         ctx.exit(int(ExitCode.UNREACHABLE))
-    ctx.exit(int(ExitCode.OK if result.conforms(load_requirements()) else ExitCode.NON_CONFORMANT))
+    catalogue = load_requirements()
+    if require_complete and result.conforms(catalogue) and not result.complete(catalogue):
+        click.secho(
+            "error: --require-complete: MUST requirements were not verified (listed above)",
+            fg="red",
+            err=True,
+        )
+        ctx.exit(int(ExitCode.NON_CONFORMANT))
+    ctx.exit(int(ExitCode.OK if result.conforms(catalogue) else ExitCode.NON_CONFORMANT))
 
 
 __all__ = ["Project", "print_summary", "run"]

@@ -1,0 +1,231 @@
+"""Verdicts a nightly job on a real account can trust: no false findings and no silent passes when the
+fixtures are stale, the token has expired, the gateway drops one answer in ten, a class of ids hangs, or the
+provider can spare only three task groups.
+
+Every situation is run against correct models (no failure may appear) and faulty ones (the right requirement
+must still fail).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.results import RunResult, StopReason, Verdict
+from conformance.runner.engine import RunOptions, execute
+from conformance.spec import load_requirements
+from conformance.target import parse_target
+
+from .model import Model, target_data, variant
+from .test_catalogue import FAULTY, verdicts
+
+CATALOGUE = load_requirements()
+
+
+def run(
+    app: Any,
+    *,
+    huawei: bool = False,
+    data: dict[str, Any] | None = None,
+    timeout: float = 2.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RunResult:
+    target = parse_target(data or target_data("http://model.test", huawei=huawei))
+    options = RunOptions(
+        seed=7,
+        transport=transport or httpx.ASGITransport(app=app),
+        request_timeout=timeout,
+        reruns=0,
+        settle_timeout=0.5,
+    )
+    return asyncio.run(execute(target, options))
+
+
+def failures(result: RunResult) -> list[str]:
+    return [f"{f.requirement}: {f.title}" for c in result.checks for f in c.failures]
+
+
+def three_pausable(huawei: bool = False) -> dict[str, Any]:
+    """A provider's short list: two monitoring groups and one creating group."""
+    data = target_data("http://model.test", huawei=huawei)
+    data["groups"]["monitoring"] = data["groups"]["monitoring"][:2]
+    data["groups"]["creating"] = data["groups"]["creating"][:1]
+    return data
+
+
+def paused_already(model: Model) -> Model:
+    """What a second night meets: every listed pausable group was paused by the first."""
+    for key, status in model.groups.items():
+        if status in (1, 2):
+            model.groups[key] = 3
+    return model
+
+
+# -- stale fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("huawei", [False, True], ids=["strict", "huawei"])
+def test_listed_groups_already_paused_give_no_failure_and_are_reported_stale(huawei: bool) -> None:
+    result = run(paused_already(Model(variant(huawei=huawei))), huawei=huawei)
+    assert failures(result) == []
+    assert result.conforms(CATALOGUE)
+    assert not result.complete(CATALOGUE)
+    assert result.headline(CATALOGUE) == "CONFORMS ON WHAT RAN"
+    unverified = {u.requirement for u in result.unverified(CATALOGUE)}
+    assert {"STOP-EFFECT", "STOP-CONCURRENCY"} <= unverified
+    assert result.stale_fixtures, "stale fixtures must be named"
+    assert all(s.inferred is not huawei for s in result.stale_fixtures)
+    assert result.paused_groups == []
+
+
+def test_a_faulty_server_is_still_caught_when_fixtures_are_stale() -> None:
+    # Stale fixtures must not hide what the answers themselves prove.
+    result = run(
+        paused_already(Model(variant(huawei=True, ignore_token_on_pausable=True, pause_any_status=True))),
+        huawei=True,
+    )
+    assert verdicts(result)["STOP-PRECONDITION"] is Verdict.FAIL
+
+
+def test_the_same_reference_server_state_twice_gives_the_second_run_no_failure(tmp_path) -> None:
+    from dataclasses import replace
+
+    from conformance.server import ReferenceServer
+
+    # `serve --db state.db --write-target t.yaml` once, then `run --target t.yaml` night after night: the
+    # target file lists what was pausable when it was written.
+    db = tmp_path / "state.db"
+    outcomes = []
+    target = None
+    for _ in range(2):
+        with ReferenceServer(db_path=db) as server:
+            # The same listed groups; only the port is new with each start.
+            target = replace(target or server.target, base_url=server.base_url)
+            options = RunOptions(seed=11, reruns=0, request_timeout=5.0)
+            outcomes.append(asyncio.run(execute(target, options)))
+    first, second = outcomes
+    assert first.complete(CATALOGUE), first.unverified(CATALOGUE)
+    assert first.paused_groups
+    assert failures(second) == []
+    assert second.conforms(CATALOGUE)
+    # The groups the first run paused are met first again, found stale, and named.
+    assert {s.group_id for s in second.stale_fixtures} & set(first.paused_groups)
+
+
+# -- credentials -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("huawei", [False, True], ids=["strict", "huawei"])
+def test_an_expired_token_is_a_configuration_error_not_nine_failures(huawei: bool) -> None:
+    model = Model(variant(huawei=huawei))
+    model.token = "tok-A-renewed-" + "x" * 30  # the server no longer accepts the target's token
+    data = target_data("http://model.test", huawei=huawei)
+    data.pop("aksk", None)
+    result = run(model, data=data)
+    assert result.stop_reason is StopReason.CREDENTIALS_REFUSED
+    assert "the valid credential is refused" in result.incomplete_reason
+    assert result.checks and all(c.verdict is Verdict.NOT_RUN for c in result.checks)
+    assert failures(result) == []
+
+
+def test_a_refused_other_project_credential_disables_its_checks() -> None:
+    data = target_data("http://model.test")
+    data["other_project"]["token"] = "tok-B-expired-" + "y" * 30
+    result = run(Model(variant()), data=data)
+    by_name = {c.check: c for c in result.checks}
+    assert by_name["authz-other-project"].verdict is Verdict.NOT_RUN
+    assert "other_project's credential is refused" in by_name["authz-other-project"].reason
+    assert failures(result) == []
+
+
+# -- answers that say nothing ----------------------------------------------------------------------------
+
+
+class Flaky(httpx.AsyncBaseTransport):
+    """A gateway in front of the app that answers 1 request in ``every`` with a 503 or a reset."""
+
+    def __init__(self, app: Any, *, every: int, seed: int, only_reads: bool) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.dice = random.Random(seed)
+        self.every = every
+        self.only_reads = only_reads
+        self.faults = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        eligible = request.method == "GET" or not self.only_reads
+        if eligible and self.dice.randrange(self.every) == 0:
+            self.faults += 1
+            if self.dice.random() < 0.5:
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+            return httpx.Response(503, stream=httpx.ByteStream(b"<html>503 Service Unavailable</html>"))
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_503_or_reset_on_one_in_ten_verification_reads_is_no_finding(seed: int) -> None:
+    flaky = Flaky(Model(variant(huawei=True)), every=10, seed=seed, only_reads=True)
+    result = run(None, huawei=True, transport=flaky)
+    assert flaky.faults > 0
+    assert failures(result) == [], result.notes
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_503_or_reset_on_one_in_ten_probes_is_retried_not_blamed(seed: int) -> None:
+    flaky = Flaky(Model(variant()), every=10, seed=seed, only_reads=False)
+    result = run(None, transport=flaky)
+    assert flaky.faults > 0
+    # A request that could pause a listed group is never repeated: its 5xx is judged as an answer
+    # (STOP-ROBUST), but no semantic requirement is ever blamed on it.
+    assert {f.split(":")[0] for f in failures(result)} <= {"STOP-ROBUST", "STOP-DOCUMENTED-STATUS"}
+    assert any("retried and then answered" in n for n in result.notes)
+
+
+def test_a_faulty_server_is_still_caught_behind_a_flaky_gateway() -> None:
+    flaky = Flaky(
+        Model(variant(huawei=True, ignore_token_on_pausable=True)), every=10, seed=1, only_reads=True
+    )
+    assert verdicts(run(None, huawei=True, transport=flaky))["STOP-AUTHN"] is Verdict.FAIL
+
+
+def test_a_class_of_ids_that_hangs_fails_robustness_and_stays_bounded() -> None:
+    model = Model(variant(hang_on_space=True))
+    result = run(model, timeout=0.3)
+    got = verdicts(result)
+    assert got["STOP-ROBUST"] is Verdict.FAIL  # never answered, even on a retry
+    assert any("No answer" in f for f in failures(result))
+    # Bounded: a check stops sending after three hangs; nothing else is lost.
+    assert result.status_counts.get("error", 0) <= 3 * 4
+    assert got["STOP-AUTHN"] is Verdict.PASS and got["STOP-EFFECT"] is Verdict.PASS
+
+
+# -- a short fixture list --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("huawei", [False, True], ids=["strict", "huawei"])
+def test_three_pausable_groups_verify_every_must_requirement(huawei: bool) -> None:
+    result = run(Model(variant(huawei=huawei)), huawei=huawei, data=three_pausable(huawei))
+    assert failures(result) == []
+    unverified = result.unverified(CATALOGUE)
+    assert unverified == [], unverified
+    assert result.headline(CATALOGUE) == "CONFORMS"
+
+
+SHORT_LIST_FAULTS = [
+    name
+    for name, (switches, _, _) in FAULTY.items()
+    if not {"hang_on_space", "header_limit"} & set(switches)  # covered elsewhere, slow here
+]
+
+
+@pytest.mark.parametrize("name", SHORT_LIST_FAULTS)
+def test_three_pausable_groups_catch_every_faulty_model(name: str) -> None:
+    switches, profile, requirement = FAULTY[name]
+    huawei = profile == "huawei"
+    result = run(
+        Model(variant(huawei=huawei, **switches)), huawei=huawei, data=three_pausable(huawei), timeout=0.5
+    )
+    assert verdicts(result)[requirement] is Verdict.FAIL, failures(result)
