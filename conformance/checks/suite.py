@@ -6,7 +6,7 @@ follow, the ones that need no fixtures before the ones that use up listed task g
 
 from __future__ import annotations
 
-from conformance.checks import auth, boundaries, fuzz, methods, oracles, robustness, state
+from conformance.checks import auth, boundaries, fuzz, lookalike, methods, oracles, robustness, state
 from conformance.checks.registry import Registry
 
 BUILTIN = Registry(
@@ -37,6 +37,8 @@ BUILTIN = Registry(
         state.precondition,
         state.unknown_group,
         state.neighbour_ids,
+        lookalike.lookalike_ids,
+        lookalike.lookalike_tokens,
         state.effect,
         state.concurrency,
         state.show_status,
