@@ -86,7 +86,8 @@ class Choices:
     nul_terminated_ids: bool = False  # a C string: the id ends at the first NUL
     trailing_dot_ignored: bool = False  # a file-backed store on a system that drops trailing dots
     token_case_insensitive: bool = False
-    token_prefix_match: bool = False  # valid.startswith(sent) or sent.startswith(valid)
+    token_prefix_match: bool = False  # valid.startswith(sent): compares only as many characters as were sent
+    token_extension_match: bool = False  # sent.startswith(valid): compares only the valid token's length
     token_strip: bool = False  # str.strip() on the token: no-break spaces and tabs too
     # Authenticates with the first X-Auth-Token line that is any known token, authorises by the last line.
     any_token_header: bool = False
@@ -167,7 +168,9 @@ class Model:
         if c.token_case_insensitive:
             return next((p for t, p in known.items() if t.lower() == token.lower()), None)
         if c.token_prefix_match and token:
-            return next((p for t, p in known.items() if t.startswith(token) or token.startswith(t)), None)
+            return next((p for t, p in known.items() if t.startswith(token)), None)
+        if c.token_extension_match:
+            return next((p for t, p in known.items() if token.startswith(t)), None)
         return known.get(token)
 
     def loosen_id(self, group: str) -> str:
