@@ -9,7 +9,7 @@ deterministic (the same id or token gives the same probes, in the same order); t
 Equivalences that are *correct* are not look-alikes. An id travels percent-encoded as one path segment
 (``transport/http.py``), and RFC 3986 section 6.2.2 makes ``%61`` and ``a``, or ``%2f`` and ``%2F``, the
 same segment, so a stop through such a form may legitimately pause the group: no probe's wire form is
-equivalent to the listed id's (``_same_segment``). HTTP strips spaces and tabs around a header value, so
+equivalent to the listed id's (``same_segment``). HTTP strips spaces and tabs around a header value, so
 ``" token"`` is the token itself: token probes keep their whitespace where HTTP keeps it (a no-break space,
 or a tab behind one). And the valid token never shares a request with another ``X-Auth-Token`` line, since
 which line a server reads is up to its HTTP stack; the two-line probe pairs two tokens that each must fail.
