@@ -28,20 +28,27 @@ def tampered(token: str) -> str:
 class Redactor:
     def __init__(self, secrets: Iterable[tuple[str, str]] = ()) -> None:
         """``secrets``: (value, placeholder) pairs, e.g. (token, "$OMS_TOKEN")."""
-        pairs: dict[str, str] = {}
+        self._forms: dict[str, str] = {}
+        self._pairs: list[tuple[str, str]] = []
         for value, placeholder in secrets:
-            if value and len(value) >= _MIN_SECRET_LENGTH:
-                # The forms an echo may take: as sent, percent-encoded, escaped inside a JSON string.
-                for form in (
-                    value,
-                    quote(value, safe=""),
-                    json.dumps(value)[1:-1],
-                    json.dumps(value, ensure_ascii=False)[1:-1],
-                    json.dumps(value)[1:-1].replace("/", "\\/"),
-                ):
-                    pairs.setdefault(form, placeholder)
+            self.add(value, placeholder)
+
+    def add(self, value: str, placeholder: str) -> None:
+        """Redact ``value`` too from now on: for values derived from a secret while a run goes on (the
+        look-alike tokens of checks/lookalike.py are all but copies of the valid one)."""
+        if not value or len(value) < _MIN_SECRET_LENGTH:
+            return
+        # The forms an echo may take: as sent, percent-encoded, escaped inside a JSON string.
+        for form in (
+            value,
+            quote(value, safe=""),
+            json.dumps(value)[1:-1],
+            json.dumps(value, ensure_ascii=False)[1:-1],
+            json.dumps(value)[1:-1].replace("/", "\\/"),
+        ):
+            self._forms.setdefault(form, placeholder)
         # Longest first, so a secret that contains another is replaced whole.
-        self._pairs = sorted(pairs.items(), key=lambda item: -len(item[0]))
+        self._pairs = sorted(self._forms.items(), key=lambda item: -len(item[0]))
 
     def text(self, value: str) -> str:
         for secret, placeholder in self._pairs:

@@ -164,6 +164,15 @@ class CheckContext:
             "GET", path, credential_headers(self.client, project, "GET", path), kind=Kind.SHOW
         )
 
+    def keeper_paused(self, sent: Sent) -> None:
+        """A request that names the keeper only by resemblance (a look-alike id) answered 200: the keeper
+        was pausable until then, so what was deferred on it holds, and the next check needs a new one."""
+        keeper = self.pool.keeper
+        if sent.result.status == 200 and keeper is not None:
+            self.pool.deferred.clear()
+            self.pool.retire_keeper()
+            self.pool.note_paused(keeper)
+
     async def read_status(self, group_id: str, project: Project | None = None) -> int | None:
         """The group's status by the show operation, or None when it could not be read."""
         shown = await self.show(group_id, project)
@@ -182,6 +191,8 @@ class CheckContext:
         the verification waits for the group's next valid stop (the pool settles it).
         """
         project = project or self.target.project
+        if group_id in self.pool.paused:
+            return  # a request of this very check answered 200 and paused it: that answer is the finding
         if self.contract.has_show_operation:
             shown = await self.show(group_id, project)
             status = shown.result.json_field("status")

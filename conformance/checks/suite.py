@@ -7,7 +7,7 @@ groups in order of importance (checks/pool.py explains why this order is what ma
 
 from __future__ import annotations
 
-from conformance.checks import auth, boundaries, fuzz, methods, oracles, robustness, state
+from conformance.checks import auth, boundaries, fuzz, lookalike, methods, oracles, robustness, state
 from conformance.checks.registry import Registry
 
 BUILTIN = Registry(
@@ -36,6 +36,8 @@ BUILTIN = Registry(
         auth.authz_other_project,
         methods.other_methods,
         state.neighbour_ids,
+        lookalike.lookalike_ids,
+        lookalike.lookalike_tokens,
         # Scenarios that pause listed groups, most important first: a short list loses the last ones.
         state.effect,  # pauses the keeper, settling what the checks above deferred
         state.concurrency,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -77,6 +78,19 @@ class Choices:
     ignore_permissions: bool = False  # any valid token of the project may stop
     never_pauses: bool = False  # "not running" for every group, pausable or not
     prefix_match: bool = False  # looks groups up with LIKE 'id%' (or the id as a prefix of the given one)
+    # Look-alike ids and tokens (checks/lookalike.py): each loosens an exact comparison in one way.
+    strip_group_id: bool = False  # str.strip() on the id: spaces, tabs, no-break spaces
+    case_insensitive_group_id: bool = False  # a case-insensitive collation on the id column
+    nfkc_group_id: bool = False  # "normalises" ids with NFKC: fullwidth, superscripts, ligatures fold
+    strip_separators: bool = False  # "slugifies" the id: separators at either end do not count
+    nul_terminated_ids: bool = False  # a C string: the id ends at the first NUL
+    trailing_dot_ignored: bool = False  # a file-backed store on a system that drops trailing dots
+    token_case_insensitive: bool = False
+    token_prefix_match: bool = False  # valid.startswith(sent): compares only as many characters as were sent
+    token_extension_match: bool = False  # sent.startswith(valid): compares only the valid token's length
+    token_strip: bool = False  # str.strip() on the token: no-break spaces and tabs too
+    # Authenticates with the first X-Auth-Token line that is any known token, authorises by the last line.
+    any_token_header: bool = False
     huawei: bool = False
 
 
@@ -126,8 +140,11 @@ class Model:
 
     def authenticate(self, scope: dict[str, Any], headers: dict[str, str], raw_path: str) -> str | None:
         token = headers.get("x-auth-token")
+        if token is not None and self.choices.any_token_header:
+            lines = [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"x-auth-token"]
+            return next((p for p in map(self.principal, lines) if p is not None), None)
         if token is not None:
-            return {self.token: PROJECT, OTHER_TOKEN: OTHER, READONLY: PROJECT}.get(token)
+            return self.principal(token)
         auth = headers.get("authorization", "")
         if auth.startswith(aksk.ALGORITHM) and self.choices.huawei:
             fields = dict(p.strip().split("=", 1) for p in auth[len(aksk.ALGORITHM) :].split(","))
@@ -141,6 +158,35 @@ class Model:
             expected = aksk.signature(SK, headers.get("x-sdk-date", "").encode(), canonical)
             return PROJECT if expected == fields.get("Signature") else None
         return None
+
+    def principal(self, token: str) -> str | None:
+        """The project a token belongs to, compared exactly - unless a look-alike fault loosens it."""
+        c = self.choices
+        known = {self.token: PROJECT, OTHER_TOKEN: OTHER, READONLY: PROJECT}
+        if c.token_strip:
+            token = token.strip()
+        if c.token_case_insensitive:
+            return next((p for t, p in known.items() if t.lower() == token.lower()), None)
+        if c.token_prefix_match and token:
+            return next((p for t, p in known.items() if t.startswith(token)), None)
+        if c.token_extension_match:
+            return next((p for t, p in known.items() if token.startswith(t)), None)
+        return known.get(token)
+
+    def loosen_id(self, group: str) -> str:
+        """The id as a faulty server reads it; a correct one keeps every character."""
+        c = self.choices
+        if c.strip_group_id:
+            group = group.strip()
+        if c.nfkc_group_id:
+            group = unicodedata.normalize("NFKC", group)
+        if c.strip_separators:
+            group = group.strip("-_")
+        if c.nul_terminated_ids:
+            group = group.split("\x00", 1)[0]
+        if c.trailing_dot_ignored:
+            group = group.rstrip(".")
+        return group
 
     async def handle(self, scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         c = self.choices
@@ -170,7 +216,7 @@ class Model:
             parts = [*parts, "stop"]
         if not (is_stop or is_show):
             return self.error(404, "APIGW.0101", "The API does not exist or has not been published.")
-        project, group = unquote(parts[2]), unquote(parts[4])
+        project, group = unquote(parts[2]), self.loosen_id(unquote(parts[4]))
         if c.crash_on_encoded_slash and "%2F" in parts[4].upper():
             return 500, [(b"content-type", b"text/plain")], b"Internal Server Error"
         if c.crash_on_long_project and len(project) > 1024:
@@ -233,6 +279,8 @@ class Model:
                 ),
                 key,
             )
+        if key not in self.groups and c.case_insensitive_group_id:
+            key = next((k for k in self.groups if k[0] == project and k[1].lower() == group.lower()), key)
         if key not in self.groups:
             if c.unknown_group_200:
                 return 200, [], b""

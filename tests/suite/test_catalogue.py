@@ -133,6 +133,21 @@ FAULTY = {
     "never pauses anything": ({"never_pauses": True}, "huawei", "STOP-SUCCESS-200"),
     "the show operation answers another shape": ({"show_bad_shape": True}, "huawei", "HW-SHOW-STATUS"),
     "checks the token but not its permissions": ({"ignore_permissions": True}, "strict", "STOP-PERMISSION"),
+    "strips whitespace from ids": ({"strip_group_id": True}, "strict", "STOP-PRECONDITION"),
+    "compares ids case-insensitively": ({"case_insensitive_group_id": True}, "strict", "STOP-PRECONDITION"),
+    "NFKC-normalises ids": ({"nfkc_group_id": True}, "huawei", "STOP-PRECONDITION"),
+    "trims separators from ids": ({"strip_separators": True}, "strict", "STOP-PRECONDITION"),
+    "ends ids at a NUL": ({"nul_terminated_ids": True}, "strict", "STOP-PRECONDITION"),
+    "drops trailing dots from ids": ({"trailing_dot_ignored": True}, "strict", "STOP-PRECONDITION"),
+    "compares tokens case-insensitively": ({"token_case_insensitive": True}, "strict", "STOP-AUTHN"),
+    "accepts a prefix of the token": ({"token_prefix_match": True}, "huawei", "STOP-AUTHN"),
+    "accepts an extension of the token": ({"token_extension_match": True}, "strict", "STOP-AUTHN"),
+    "strips whitespace from tokens": ({"token_strip": True}, "strict", "STOP-AUTHN"),
+    "authenticates one X-Auth-Token line, authorises another": (
+        {"any_token_header": True},
+        "strict",
+        "STOP-AUTHN",
+    ),
 }
 
 
@@ -209,6 +224,8 @@ FAILS_CHECK = {
     "effect": ({"stop_is_noop": True}, "strict"),
     "concurrency": ({"racy": True}, "strict"),
     "show-status": ({"show_bad_shape": True}, "huawei"),
+    "lookalike-ids": ({"case_insensitive_group_id": True}, "strict"),
+    "lookalike-tokens": ({"token_prefix_match": True}, "strict"),
     # header-case needs a server that keeps header-name case: test_header_case_over_a_real_socket.
 }
 
