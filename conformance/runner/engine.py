@@ -48,6 +48,7 @@ class RunOptions:
     settle_timeout: float = 5.0
     transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
     verify: bool | str = True
+    race_width: int = 16  # concurrent stops of one group in the concurrency check
 
 
 Progress = Callable[[str, CheckResult | None], None]
@@ -154,6 +155,7 @@ class _Run:
             on_answer=self.on_answer,
             settle_timeout=self.options.settle_timeout,
             max_examples=self.options.max_examples,
+            race_width=self.options.race_width,
         )
         try:
             await self.preflight(client)
