@@ -84,7 +84,11 @@ async def race(client: Client, requests: Sequence[RaceRequest]) -> RaceResult:
     try:
         slowest = await _connect_all(client, [lane for lane in lanes if lane.failure is None])
         await asyncio.sleep(min(max(2 * slowest, SETTLE_MIN_S), SETTLE_MAX_S))
-        live = [lane for lane in lanes if lane.writer is not None and not lane.writer.is_closing()]
+        live = [
+            lane
+            for lane in lanes
+            if lane.failure is None and lane.writer is not None and not lane.writer.is_closing()
+        ]
         spread_ns = _release(live)
         deadline = asyncio.get_running_loop().time() + client.request_timeout
         results = await asyncio.gather(*(_answer(client, lane, deadline) for lane in lanes))
