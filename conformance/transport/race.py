@@ -3,7 +3,7 @@
 Concurrent requests through an HTTP client reach the server over several milliseconds (each one is
 written, and often connected, in turn), so a server that reads a group's status, yields, then writes it
 loses the race only when that window is tens of milliseconds wide. Here every request has its own
-connection, opened first; each request is then written but its final byte, and once the servers have the
+connection, opened first; each request is then written but its final byte, and once the server has the
 heads, all final bytes go out in one burst - one write per connection, no await between the writes - so
 the server completes every request within a fraction of a millisecond. The spread of the releases (first
 final-byte write to the last) is measured and returned, as evidence of how tight the race was.
