@@ -18,6 +18,7 @@ from conformance.spec import Contract, Profile
 from conformance.target import Project, Target
 from conformance.transport.credentials import credential_headers
 from conformance.transport.http import Client, HttpResult, Outcome, stop_path
+from conformance.transport.race import RaceRequest, race
 from conformance.transport.safety import SafetyGuard
 
 MAX_429_RETRIES = 3
@@ -48,6 +49,7 @@ class CheckContext:
         on_answer: Callable[[Sent], None],
         settle_timeout: float = 5.0,
         max_examples: int | None = None,
+        race_width: int = 16,
     ) -> None:
         self.target = target
         self.contract = contract
@@ -58,6 +60,7 @@ class CheckContext:
         self.depth = depth
         self.settle_timeout = settle_timeout
         self.max_examples = max_examples
+        self.race_width = race_width
         self.pool = FixturePool(target.project, self.read_status if contract.has_show_operation else None)
         self.recorder = Recorder("", ())
         self._on_answer = on_answer
@@ -156,6 +159,33 @@ class CheckContext:
                 self.pool.deferred.clear()
                 self.pool.retire_keeper()
         return sent
+
+    async def race_stops(self, group_id: str, width: int) -> tuple[list[Sent], int | None]:
+        """``width`` stops of one group with the target's credential, released together (transport/race.py),
+        and the spread of the releases in ns. Each answer passes the response oracles, as :meth:`send`'s do.
+
+        An in-process transport has no sockets to race over: the stops are then merely concurrent, and
+        there is no spread to measure (None). Throttled stops (429) are not retried: a retry would not race.
+        """
+        if self.client.in_process:
+            return await self.gather(*(self.stop(group_id) for _ in range(width))), None
+        project = self.target.project
+        path = stop_path(project.project_id, group_id)
+        # Signed one by one: each AK/SK signature is made as the SDK makes one for a single request.
+        requests = [
+            RaceRequest("PUT", path, credential_headers(self.client, project, "PUT", path))
+            for _ in range(width)
+        ]
+        raced = await race(self.client, requests)
+        answers = []
+        for result in raced.results:
+            sent = Sent("PUT", path, Kind.STOP, project.token, result, self.recorder.check, repeatable=False)
+            self.recorder.requests += 1
+            self._on_answer(sent)
+            if result.status == 200:
+                self.pool.note_paused(group_id)
+            answers.append(sent)
+        return answers, raced.spread_ns
 
     async def show(self, group_id: str, project: Project | None = None) -> Sent:
         project = project or self.target.project

@@ -158,6 +158,13 @@ def print_summary(run: RunResult) -> None:
     show_default=True,
     help="Re-run a failed check this often before calling it a failure (flaky detection).",
 )
+@click.option(
+    "--race-width",
+    type=click.IntRange(2, 64),
+    default=16,
+    show_default=True,
+    help="Stops of one group released together by the concurrency check.",
+)
 @click.option("--report-dir", type=click.Path(file_okay=False), default="reports", show_default=True)
 @click.option("--format", "formats", default=",".join(FORMATS), show_default=True, help="Report formats.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Known failures (YAML) with expiry dates.")
@@ -189,6 +196,7 @@ def run(
     seed: int | None,
     request_timeout: float,
     reruns: int,
+    race_width: int,
     report_dir: str,
     formats: str,
     baseline: str | None,
@@ -227,6 +235,7 @@ def run(
         verify=False if insecure else (ca_bundle or True),
         max_examples=max_examples,
         run_id=run_id or "",
+        race_width=race_width,
     )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or 'strict'} profile)", err=True)

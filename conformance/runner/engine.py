@@ -50,6 +50,7 @@ class RunOptions:
     transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
     verify: bool | str = True
     run_id: str = ""  # "" = derived from profile, base URL and project (reports.reproduce.default_run_id)
+    race_width: int = 16  # concurrent stops of one group in the concurrency check
 
 
 Progress = Callable[[str, CheckResult | None], None]
@@ -160,6 +161,7 @@ class _Run:
             on_answer=self.on_answer,
             settle_timeout=self.options.settle_timeout,
             max_examples=self.options.max_examples,
+            race_width=self.options.race_width,
         )
         try:
             await self.preflight(client)

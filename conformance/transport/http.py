@@ -150,9 +150,17 @@ class Client:
         self.path_prefix = urlsplit(self.base_url).path
         self.redactor = redactor
         self.request_timeout = request_timeout
+        # An in-process transport (tests) has no sockets: the race (transport/race.py) cannot run over it.
+        self.in_process = transport is not None
+        tls = _tls(verify)
+        if isinstance(tls, bool) and not self.in_process:
+            # The context httpx would make of the bool, made here so that the race trusts the same CAs.
+            # Not for in-process clients: loading a CA store costs ~0.2 s and they never use TLS.
+            tls = httpx.create_ssl_context(verify=tls)
+        self.ssl_context = tls if isinstance(tls, ssl.SSLContext) else None
         self._client = httpx.AsyncClient(
             transport=transport,
-            verify=_tls(verify),
+            verify=tls,
             follow_redirects=False,
             timeout=httpx.Timeout(request_timeout),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
@@ -202,26 +210,20 @@ class Client:
             outcome = Outcome.CUT_OFF if status is not None else Outcome.DROPPED
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         elapsed_ms = (time.perf_counter() - started) * 1000
-        raw = b"".join(chunks)[:MAX_BODY]
-        error = None
-        if outcome is not Outcome.ANSWERED:
-            error = describe_failure(outcome, detail, self.request_timeout)
-            if status is not None:
-                truncated = True  # headers arrived but the body did not: judge what came, say what went wrong
-        return HttpResult(
-            status=status,
-            headers=response_headers,
-            body=raw,
-            truncated=truncated,
-            elapsed_ms=elapsed_ms,
-            error=error,
-            exchange=self._evidence(
-                method, url, headers, status, response_headers, raw, truncated, elapsed_ms, error, outcome
-            ),
-            outcome=outcome,
+        return self.result(
+            method,
+            url,
+            headers,
+            status,
+            response_headers,
+            b"".join(chunks),
+            truncated,
+            elapsed_ms,
+            outcome,
+            detail,
         )
 
-    def _evidence(
+    def result(
         self,
         method: str,
         url: str,
@@ -231,16 +233,22 @@ class Client:
         body: bytes,
         truncated: bool,
         elapsed_ms: float,
-        error: str | None,
         outcome: Outcome,
-    ) -> Exchange:
+        detail: str = "",
+    ) -> HttpResult:
+        """An exchange as checks judge it, with its redacted evidence: one rule for every way of sending."""
+        raw = body[:MAX_BODY]
+        error = None
+        if outcome is not Outcome.ANSWERED:
+            error = describe_failure(outcome, detail, self.request_timeout)
+            if status is not None:
+                truncated = True  # headers arrived but the body did not: judge what came, say what went wrong
         redact = self.redactor
-        request_headers = {name: _shorten(value) for name, value in redact.headers(headers).items()}
-        text = redact.text(body.decode("utf-8", "replace"))
-        return Exchange(
+        text = redact.text(raw.decode("utf-8", "replace"))
+        evidence = Exchange(
             method=method,
             url=redact.text(url),
-            request_headers=request_headers,
+            request_headers={name: _shorten(value) for name, value in redact.headers(headers).items()},
             status=status,
             response_headers=redact.headers(response_headers),
             response_body=text[:EXCERPT],
@@ -250,6 +258,7 @@ class Client:
             outcome=outcome.value,
             curl=_curl(method, redact.text(url), redact.headers(headers)),
         )
+        return HttpResult(status, response_headers, raw, truncated, elapsed_ms, error, evidence, outcome)
 
 
 def _tls(verify: bool | str) -> bool | ssl.SSLContext:

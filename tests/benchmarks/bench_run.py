@@ -1,15 +1,20 @@
 """Benchmark: the default `oms-conformance run` against the reference server, side by side with plain
-Schemathesis (`st run`) on the same document and the same server, in one invocation.
+Schemathesis (`st run`) on the same document and the same server, in one invocation; then the concurrency
+check's measured release spread on loopback.
 
-    .venv/bin/python tests/benchmarks/bench_run.py [--repeat 3]
+    .venv/bin/python tests/benchmarks/bench_run.py [--repeat 3] [--race-runs 50] [--race-only]
 
 Prints wall time (including server start for our run), requests sent and requests per second for each, and
-the ratio. Not a test: numbers depend on the machine; nothing here asserts a time.
+the ratio; then min/median/max of the spread of the race's releases (first final-byte write to the last)
+over ``--race-runs`` runs of the concurrency check against a reference server in its own process (as a
+real target is: a server thread in this process would share its GIL and widen the spread). Not a test:
+numbers depend on the machine; nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -102,13 +107,85 @@ def schemathesis(workdir: Path) -> tuple[float, int]:
         server.wait(10)
 
 
+def race_spreads(runs: int, workdir: Path) -> tuple[list[float], dict[str, int]]:
+    """The concurrency check's release spread (ms) in each of ``runs`` runs, and the verdicts."""
+    sys.path.insert(0, str(ROOT))
+    from conformance.runner.engine import RunOptions, execute
+    from conformance.server.fixtures import generated_group_id
+    from conformance.target import parse_target
+
+    project, token, port = "f4e146cac1de45669c3fed73dc3b9c6f", "bench-race-token-0001", free_port()
+    fixtures = workdir / "fixtures.yaml"
+    fixtures.write_text(
+        json.dumps(
+            {"projects": [{"project_id": project, "tokens": [token], "generate": {"monitoring": runs}}]}
+        )
+    )
+    ready = workdir / "target.yaml"
+    server = subprocess.Popen(
+        [
+            *(str(BIN / "oms-conformance"), "serve", "--port", str(port)),
+            *("--fixtures", str(fixtures), "--write-target", str(ready)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    spreads: list[float] = []
+    verdicts: dict[str, int] = {}
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for n in range(runs):
+            # One fresh pausable group per run, so every run races a real pause.
+            target = parse_target(
+                {
+                    "base_url": f"http://127.0.0.1:{port}",
+                    "project_id": project,
+                    "token": token,
+                    "groups": {"monitoring": [generated_group_id(2, 0, n)]},
+                }
+            )
+            options = RunOptions(seed=n, checks=["concurrency"], reruns=0, verify=False)
+            check = asyncio.run(execute(target, options)).checks[0]
+            verdicts[check.verdict.value] = verdicts.get(check.verdict.value, 0) + 1
+            spread = re.compile(r"released within ([0-9.]+) ms")
+            found = [float(m.group(1)) for note in check.notes if (m := spread.search(note))]
+            spreads += found[:1]
+    finally:
+        server.terminate()
+        server.wait(10)
+    return spreads, verdicts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--race-runs", type=int, default=50)
+    parser.add_argument("--race-only", action="store_true", help="only the race's release spread")
     args = parser.parse_args()
+    if not args.race_only:
+        compare_with_schemathesis(args.repeat)
+    workdir = Path(tempfile.mkdtemp(prefix="oms-bench-race-"))
+    try:
+        spreads, verdicts = race_spreads(args.race_runs, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"\nconcurrency check, 16 stops released together, {len(spreads)} runs on loopback; "
+        f"verdicts {verdicts}"
+    )
+    if spreads:
+        print(
+            f"release spread ms: min {min(spreads):.2f}  median {statistics.median(spreads):.2f}  "
+            f"p90 {sorted(spreads)[int(len(spreads) * 0.9)]:.2f}  max {max(spreads):.2f}"
+        )
+
+
+def compare_with_schemathesis(repeat: int) -> None:
     rows = {"oms-conformance run (incl. server start)": ours, "st run, 100 examples": schemathesis}
     results: dict[str, list[tuple[float, int]]] = {name: [] for name in rows}
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         for name, fn in rows.items():
             workdir = Path(tempfile.mkdtemp(prefix="oms-bench-"))
             try:

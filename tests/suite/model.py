@@ -54,7 +54,8 @@ class Choices:
     crash_on_encoded_slash: bool = False
     crash_on_long_project: bool = False
     post_also_stops: bool = False
-    racy: bool = False
+    racy: bool = False  # a check-then-act window of 10 ms
+    race_window_s: float = 0.0  # a check-then-act window of this many seconds (overrides racy)
     hang_on_space: bool = False
     unknown_group_404: bool = False
     plain_text_errors: bool = False
@@ -296,9 +297,10 @@ class Model:
             )
             body = json.dumps(shown).encode()
             return 200, [(b"content-type", b"application/json")], body
-        if c.racy:
+        window = c.race_window_s or (0.01 if c.racy else 0.0)
+        if window:
             current = self.groups[key]
-            await asyncio.sleep(0.01)  # a read, then a write: the classic lost update
+            await asyncio.sleep(window)  # a read, then a write: the classic lost update
             if current not in (1, 2) and not c.pause_any_status:
                 return self.error(400, "OMS.0066", "The task group is not running.")
             self.groups[key] = 7

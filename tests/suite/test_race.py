@@ -1,0 +1,150 @@
+"""The concurrency check over a real loopback socket: it catches a check-then-act window of one millisecond
+and never fails a server whose update is atomic (the model's default and the reference server).
+
+One server per test for all its runs, only the concurrency check selected, the model's groups reset
+between runs (the reference server has enough pausable groups for every run). No timing is asserted: the
+counts are of verdicts, and each run is bounded by its request timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from conformance.cli import main
+from conformance.results import CheckResult, RunResult, Verdict
+from conformance.runner.engine import RunOptions, execute
+from conformance.server.fixtures import Fixtures, ProjectFixture, TokenFixture
+from conformance.server.runner import ReferenceServer
+from conformance.target import Target, parse_target
+
+from .model import Model, fixture_groups, target_data, variant
+from .socket_server import ModelServer
+
+WINDOW_S = 0.001
+
+
+def run_concurrency(
+    target: Target, seed: int, *, extra_checks: tuple[str, ...] = (), width: int = 16
+) -> RunResult:
+    options = RunOptions(
+        seed=seed,
+        checks=["concurrency", *extra_checks],
+        reruns=0,  # a failure stays a failure: the count below is of single attempts
+        request_timeout=2.0,
+        race_width=width,
+        verify=False,  # plain http: spares loading a CA store (~0.2 s) per run
+    )
+    return asyncio.run(execute(target, options))
+
+
+def concurrency_of(result: RunResult) -> CheckResult:
+    return next(c for c in result.checks if c.check == "concurrency")
+
+
+def verdicts_over_seeds(model: Model, runs: int) -> Counter[Verdict]:
+    with ModelServer(model) as server:
+        target = parse_target(target_data(server.base_url))
+        counts: Counter[Verdict] = Counter()
+        for seed in range(runs):
+            model.groups = fixture_groups()
+            counts[concurrency_of(run_concurrency(target, seed)).verdict] += 1
+    return counts
+
+
+def test_a_one_millisecond_check_then_act_window_is_caught_in_19_of_20_runs() -> None:
+    counts = verdicts_over_seeds(Model(variant(race_window_s=WINDOW_S)), 20)
+    assert counts[Verdict.FAIL] >= 19, counts
+
+
+def test_an_atomic_update_passes_100_runs() -> None:
+    counts = verdicts_over_seeds(Model(), 100)
+    assert counts == Counter({Verdict.PASS: 100})
+
+
+def test_the_reference_server_passes_100_runs() -> None:
+    pausable = ProjectFixture(
+        "f4e146cac1de45669c3fed73dc3b9c6f",
+        tokens=(TokenFixture("race-test-token-0001"),),
+        generate={"monitoring": 60, "creating": 60, "paused": 1},
+    )
+    counts: Counter[Verdict] = Counter()
+    with ReferenceServer(fixtures=Fixtures((pausable,))) as server:
+        for seed in range(100):
+            # The target as the server sees it now: each run takes a group no earlier run paused.
+            counts[concurrency_of(run_concurrency(server.target, seed)).verdict] += 1
+    assert counts == Counter({Verdict.PASS: 100})
+
+
+def test_the_failure_shows_the_release_spread_and_every_answer_meets_the_oracles() -> None:
+    model = Model(variant(race_window_s=0.05))  # wide enough that every run loses the race
+    with ModelServer(model) as server:
+        result = run_concurrency(
+            parse_target(target_data(server.base_url)), 1, extra_checks=("documented-status",)
+        )
+    check = concurrency_of(result)
+    assert check.verdict is Verdict.FAIL
+    (failure,) = check.failures
+    assert "16 stops released within" in failure.message and " ms)" in failure.message
+    assert any(note.startswith("concurrency: 16 stops released within") for note in check.notes)
+    assert failure.evidence and failure.evidence[0].status == 200
+    judged = next(c for c in result.checks if c.check == "documented-status")
+    assert judged.requests == 16  # the response oracles saw every raced answer
+    assert sum(result.status_counts.values()) == 16
+
+
+class Throttling(Model):
+    """A gateway that throttles some stops (429, APIGW.0308) before they reach an atomic backend."""
+
+    def __init__(self, throttle: Any) -> None:
+        super().__init__()
+        self.throttle = throttle
+        self.stops = 0
+
+    async def handle(self, scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if scope["method"] == "PUT":
+            self.stops += 1
+            if self.throttle(self.stops):
+                return self.error(429, "APIGW.0308", "The throttling threshold has been reached")
+        return await super().handle(scope)
+
+
+@pytest.mark.parametrize(
+    ("throttle", "verdict"),
+    [(lambda n: n % 3 == 0, Verdict.PASS), (lambda n: True, Verdict.INCONCLUSIVE)],
+    ids=["some-throttled", "all-throttled"],
+)
+def test_throttled_stops_are_no_losers_of_the_race(throttle: Any, verdict: Verdict) -> None:
+    model = Throttling(throttle)
+    with ModelServer(model) as server:
+        check = concurrency_of(run_concurrency(parse_target(target_data(server.base_url)), 1))
+    assert check.verdict is verdict, [f.message for f in check.failures]
+    assert any("throttled (429) and took no part" in note for note in check.notes)
+
+
+def test_run_race_width_sets_how_many_stops_race(tmp_path) -> None:
+    reports = tmp_path / "reports"
+    outcome = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--checks",
+            "concurrency",
+            "--race-width",
+            "4",
+            "--format",
+            "json",
+            "--report-dir",
+            str(reports),
+        ],
+    )
+    assert outcome.exit_code == 0, outcome.output
+    report = json.loads((reports / "conformance.json").read_text(encoding="utf-8"))
+    assert report["status_counts"] == {"200": 1, "400": 3}
+    (check,) = [c for c in report["checks"] if c["check"] == "concurrency"]
+    assert check["verdict"] == "pass" and check["notes"][0].startswith("concurrency: 4 stops released within")
