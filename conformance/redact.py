@@ -25,20 +25,24 @@ def tampered(token: str) -> str:
     return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
 
 
+def echo_forms(value: str) -> tuple[str, ...]:
+    """The forms an echo of ``value`` may take: as sent, percent-encoded, escaped inside a JSON string."""
+    return (
+        value,
+        quote(value, safe=""),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        json.dumps(value)[1:-1].replace("/", "\\/"),
+    )
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[tuple[str, str]] = ()) -> None:
         """``secrets``: (value, placeholder) pairs, e.g. (token, "$OMS_TOKEN")."""
         pairs: dict[str, str] = {}
         for value, placeholder in secrets:
             if value and len(value) >= _MIN_SECRET_LENGTH:
-                # The forms an echo may take: as sent, percent-encoded, escaped inside a JSON string.
-                for form in (
-                    value,
-                    quote(value, safe=""),
-                    json.dumps(value)[1:-1],
-                    json.dumps(value, ensure_ascii=False)[1:-1],
-                    json.dumps(value)[1:-1].replace("/", "\\/"),
-                ):
+                for form in echo_forms(value):
                     pairs.setdefault(form, placeholder)
         # Longest first, so a secret that contains another is replaced whole.
         self._pairs = sorted(pairs.items(), key=lambda item: -len(item[0]))
