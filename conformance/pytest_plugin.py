@@ -15,6 +15,7 @@ check did not run.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,8 +180,11 @@ def oms_proxy_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 def oms_validating_proxy(oms_reference_server: Any, oms_proxy_options: dict[str, Any]) -> Iterator[Any]:
     """The reference server behind a validating proxy; point the client at ``.base_url``.
 
-    The test fails if any violation is still recorded when it ends; a test that provokes violations on
-    purpose takes them with ``.take_violations()``.
+    The test fails if a violation is still recorded when it ends: a client violation always, a server
+    violation only when the server was not asked for faults (``oms_server_options["faults"]`` beyond
+    ``prefer``) - a test that injects them expects the server to break the contract, and asserts on its
+    own client's side. A test that provokes violations on purpose takes them with
+    ``.take_violations(side="client")`` (or ``"server"``, or no side: both).
     """
     from conformance.proxy import ProxyServer
 
@@ -194,8 +198,23 @@ def oms_validating_proxy(oms_reference_server: Any, oms_proxy_options: dict[str,
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     # Judged in the call phase, so that violations make the test fail rather than error in teardown.
     result = yield
-    proxy = getattr(item, "funcargs", {}).get("oms_validating_proxy")
-    if proxy is not None and proxy.violations:
-        lines = "\n".join(v.line() for v in proxy.take_violations())
-        pytest.fail(f"the validating proxy recorded contract violations:\n{lines}", pytrace=False)
+    funcargs = getattr(item, "funcargs", {})
+    proxy = funcargs.get("oms_validating_proxy")
+    if proxy is not None:
+        sides = ["client"] if _faults_injected(funcargs.get("oms_server_options")) else ["client", "server"]
+        left = [v for side in sides for v in proxy.take_violations(side=side)]
+        if left:
+            lines = "\n".join(v.line() for v in left)
+            pytest.fail(f"the validating proxy recorded contract violations:\n{lines}", pytrace=False)
     return result
+
+
+def _faults_injected(options: dict[str, Any] | None) -> bool:
+    """Whether the test asked the reference server to break the contract (any fault but ``prefer``, which
+    only answers what the client asked for)."""
+    from conformance.server.faults import Faults, parse_faults
+
+    faults = (options or {}).get("faults", ())
+    if not isinstance(faults, Faults):
+        faults = parse_faults([faults] if isinstance(faults, str) else faults)
+    return replace(faults, prefer=False).active

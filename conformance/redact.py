@@ -25,6 +25,17 @@ def tampered(token: str) -> str:
     return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
 
 
+def echo_forms(value: str) -> tuple[str, ...]:
+    """The forms an echo of ``value`` may take: as sent, percent-encoded, escaped inside a JSON string."""
+    return (
+        value,
+        quote(value, safe=""),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        json.dumps(value)[1:-1].replace("/", "\\/"),
+    )
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[tuple[str, str]] = ()) -> None:
         """``secrets``: (value, placeholder) pairs, e.g. (token, "$OMS_TOKEN")."""
@@ -38,14 +49,7 @@ class Redactor:
         look-alike tokens of checks/lookalike.py are all but copies of the valid one)."""
         if not value or len(value) < _MIN_SECRET_LENGTH:
             return
-        # The forms an echo may take: as sent, percent-encoded, escaped inside a JSON string.
-        for form in (
-            value,
-            quote(value, safe=""),
-            json.dumps(value)[1:-1],
-            json.dumps(value, ensure_ascii=False)[1:-1],
-            json.dumps(value)[1:-1].replace("/", "\\/"),
-        ):
+        for form in echo_forms(value):
             self._forms.setdefault(form, placeholder)
         # Longest first, so a secret that contains another is replaced whole.
         self._pairs = sorted(self._forms.items(), key=lambda item: -len(item[0]))

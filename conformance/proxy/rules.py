@@ -12,6 +12,7 @@ checks of :mod:`conformance.checks.oracles` judge, and those checks are called a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from functools import cache
 from urllib.parse import unquote_to_bytes
 
 from conformance.checks.base import Kind, Sent, echo_candidates
+from conformance.checks.oracles import is_json_content_type
 from conformance.checks.registry import CheckSpec
 from conformance.checks.suite import BUILTIN
+from conformance.redact import echo_forms
 from conformance.server.faults import prefer_code
 from conformance.spec import Contract, Profile, load_contract
 from conformance.transport.http import HttpResult
@@ -219,6 +222,55 @@ def _credential_findings(
     ]
 
 
+# The HTTP message itself. No requirement of the page is about framing, so these trace to STOP-OPERATION:
+# a request that is not well-formed HTTP, or whose body is not what it says, is not the documented operation.
+_HTTP_MESSAGE = "Expected: an HTTP/1.1 request (RFC 9112): `PUT /v2/{project_id}/taskgroups/{group_id}/stop`"
+
+
+def check_body(
+    head: RequestHead, headers: Sequence[tuple[bytes, bytes]], body: bytes
+) -> list[tuple[str, str, str]]:
+    """A body on a stop must be what its Content-Type says (the stop has no body; an empty one is fine)."""
+    if head.kind is not Kind.STOP or not body:
+        return []
+    content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"").decode("latin-1")
+    if not is_json_content_type(content_type):
+        return []
+    try:
+        json.loads(body.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
+        return [
+            (
+                "STOP-OPERATION",
+                "Body is not what its Content-Type says",
+                f"Received: Content-Type {_cut(content_type)!r} with {len(body):,} bytes that are not JSON\n"
+                "Expected: no body (the stop has none), or one that is what its Content-Type says",
+            )
+        ]
+    return []
+
+
+def incomplete_body(description: str) -> list[tuple[str, str, str]]:
+    """The client announced a body it did not send (``description`` says how much came, and what then)."""
+    return [("STOP-OPERATION", "Incomplete request body", f"Received: {description}\n{_HTTP_MESSAGE}")]
+
+
+def broken_framing(description: str) -> list[tuple[str, str, str]]:
+    return [("STOP-OPERATION", "Malformed HTTP request", f"Received: {description}\n{_HTTP_MESSAGE}")]
+
+
+def check_rejected_head(
+    parsed: tuple[str, bytes, list[tuple[bytes, bytes]]] | None, profile: str
+) -> tuple[RequestHead | None, list[tuple[str, str, str]]]:
+    """Findings on a request head the HTTP parser refused: the request rules on what could be read of it,
+    or "malformed" when they find nothing (the parser refused it for a reason no rule here models)."""
+    if parsed is None:
+        return None, broken_framing("a first line that is not `METHOD /path HTTP/1.1`")
+    method, target, headers = parsed
+    head, findings = check_request(method, target, headers, profile)
+    return head, findings or broken_framing("a request head the HTTP parser refused")
+
+
 def _cut(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
@@ -233,7 +285,8 @@ class _ExchangeOracleContext:
     credentials: tuple[str, ...]
 
     def exchange_secrets(self, sent: Sent) -> Sequence[str]:
-        return echo_candidates(sent, self.credentials)
+        # Each credential in every form an echo may take (the forms the evidence is redacted in).
+        return list(dict.fromkeys(f for v in echo_candidates(sent, self.credentials) for f in echo_forms(v)))
 
 
 def check_response(

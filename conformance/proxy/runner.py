@@ -1,7 +1,8 @@
 """Running the proxy: in a background thread for tests (:class:`ProxyServer`), or in the foreground.
 
 Same uvicorn choices as the reference server (httptools + uvloop, no access log, no Server header) plus
-no Date header: every header of the answer is the upstream's own.
+no Date header (every header of the answer is the upstream's own), and the proxy's own HTTP protocol class
+(:mod:`conformance.proxy.http_layer`): requests uvicorn's parser refuses are recorded, not just refused.
 """
 
 from __future__ import annotations
@@ -10,8 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+from uvicorn.config import HTTP_PROTOCOLS
+from uvicorn.importer import import_from_string
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from conformance.proxy.app import ValidatingProxy, Violation
+from conformance.proxy.app import ValidatingProxy
+from conformance.proxy.evidence import Side, Violation
+from conformance.proxy.http_layer import recording_protocol
 from conformance.server.background import BackgroundServer, serve_foreground, uvicorn_config
 
 
@@ -19,7 +25,15 @@ def proxy_config(
     app: ValidatingProxy, *, log_level: str = "warning", own_logging: bool = False
 ) -> uvicorn.Config:
     # No Date header of its own: every header of the answer is the upstream's.
-    return uvicorn_config(app, log_level=log_level, own_logging=own_logging, date_header=False)
+    config = uvicorn_config(app, log_level=log_level, own_logging=own_logging, date_header=False)
+    # The shared settings choose the protocol; the proxy derives its recording one from whatever that is,
+    # so a change there (e.g. limits on connections) still applies here.
+    chosen = config.http
+    base = import_from_string(HTTP_PROTOCOLS.get(chosen, chosen)) if isinstance(chosen, str) else chosen
+    if not (isinstance(base, type) and issubclass(base, HttpToolsProtocol)):
+        raise RuntimeError(f"the proxy's HTTP layer hook needs uvicorn's httptools protocol, not {chosen!r}")
+    config.http = recording_protocol(base, app)
+    return config
 
 
 class ProxyServer(BackgroundServer):
@@ -39,11 +53,17 @@ class ProxyServer(BackgroundServer):
         *,
         on_violation: Callable[[Violation], object] | None = None,
         preserve_host: bool = True,
+        body_timeout: float = 2.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         app = ValidatingProxy(
-            upstream, profile, enforce, on_violation=on_violation, preserve_host=preserve_host
+            upstream,
+            profile,
+            enforce,
+            on_violation=on_violation,
+            preserve_host=preserve_host,
+            body_timeout=body_timeout,
         )
         super().__init__(app, host=host, port=port)
         self.app: ValidatingProxy
@@ -52,8 +72,8 @@ class ProxyServer(BackgroundServer):
     def violations(self) -> list[Violation]:
         return self.app.violations
 
-    def take_violations(self) -> list[Violation]:
-        return self.app.take_violations()
+    def take_violations(self, side: Side | None = None) -> list[Violation]:
+        return self.app.take_violations(side)
 
     def config(self) -> uvicorn.Config:
         return proxy_config(self.app)

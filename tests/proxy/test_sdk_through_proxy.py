@@ -6,6 +6,7 @@ These are the how-to of "Testing a client" as real tests: the fixtures ``oms_ref
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ from huaweicloudsdkcore.exceptions.exceptions import (
 from huaweicloudsdkcore.http.http_handler import HttpHandler
 from huaweicloudsdkoms.v2 import OmsClient, StopTaskGroupRequest
 
+from conformance.proxy import ProxyServer
+from conformance.server import ReferenceServer
 from conformance.server.fixtures import default_fixtures
+from conformance.target import dump_target
 
 MAIN = default_fixtures().projects[0]
 AKSK = MAIN.aksk[0]
@@ -73,13 +77,15 @@ def test_every_forced_documented_error_passes_the_proxy(oms_validating_proxy: An
     assert oms_validating_proxy.violations == []
 
 
-# 429 is left to the httpx test above: the SDK retries it itself (honouring Retry-After: 1), slowly.
 @pytest.mark.parametrize(
     ("code", "error_code", "kind"),
     [
         (400, "OMS.0064", ClientRequestException),
         (403, "OMS.0003", ClientRequestException),
         (418, "REF.0418", ClientRequestException),
+        # The SDK's HttpConfig.retry_times defaults to 0: a 429 is raised at once, not retried - and as
+        # urllib3's "too many 429 error responses", so the error_code is "429", not the body's APIGW.0308.
+        (429, "429", ClientRequestException),
         (500, "APIGW.0601", ServerResponseException),
     ],
 )
@@ -101,3 +107,29 @@ def test_sdk_with_a_forced_error(
     with pytest.raises(kind) as caught:
         client.stop_task_group(StopTaskGroupRequest(group_id="00000002-0000-4000-8000-000000000000"))
     assert (caught.value.status_code, caught.value.error_code) == (code, error_code)
+    assert oms_validating_proxy.app.requests == 1  # sent once: no retry
+
+
+def readme_block(marker: str) -> str:
+    """The README's python block that starts with the comment ``# marker`` (so the README cannot go stale)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
+    (block,) = [b for b in blocks if b.startswith(f"# {marker}\n")]
+    return block
+
+
+@pytest.mark.parametrize("through_proxy", [False, True], ids=["direct", "through the proxy"])
+def test_readme_sdk_snippet_reads_the_written_target_file(
+    sdk_home: Path, monkeypatch: pytest.MonkeyPatch, through_proxy: bool
+) -> None:
+    monkeypatch.chdir(sdk_home)
+    with ReferenceServer(profile="huawei") as server, ProxyServer(server.base_url, "huawei") as proxy:
+        target = server.target
+        if through_proxy:
+            target = replace(target, base_url=proxy.base_url)
+        # What `oms-conformance serve --write-target target.yaml` writes.
+        (sdk_home / "target.yaml").write_text(dump_target(target), encoding="utf-8")
+        group = target.project.groups_in("monitoring")[0]
+        exec(compile(readme_block("sdk-from-target-file"), "README.md", "exec"), {})
+        assert server.app.store.status(target.project.project_id, group) == 3  # paused
+        assert proxy.app.requests == (1 if through_proxy else 0) and proxy.violations == []
