@@ -149,7 +149,7 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
         return Finding(
             "STOP-ROBUST",
             "No answer",
-            f"Received: no answer within {ctx.request_timeout:g}s, twice\n"
+            f"Received: no answer within {ctx.request_timeout:g}s\n"
             "Expected: a documented answer for any input",
         )
     return None

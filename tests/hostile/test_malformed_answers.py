@@ -60,7 +60,8 @@ def test_connection_reset_mid_response_after_preflight(serve, run_cli):
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 1
     verdicts = outcome.verdicts()
-    assert verdicts["no-server-error"] == "fail" and verdicts["operation"] == "fail"
+    # The cut answers fail robustness; they prove nothing about whether PUT is the operation.
+    assert verdicts["no-server-error"] == "fail" and verdicts["operation"] == "inconclusive"
     assert outcome.report["finished"] is True  # resets are answers gone wrong, not a target that went away
     outcome.assert_no_token()
 
