@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from conformance.checks.base import Kind, NotRun
 from conformance.checks.context import CheckContext
-from conformance.checks.registry import scenario
+from conformance.checks.registry import GroupUse, scenario
 from conformance.redact import tampered
 from conformance.target import Project
 from conformance.transport.http import stop_path
@@ -66,7 +66,10 @@ async def authn_refused(ctx: CheckContext) -> None:
 
 
 @scenario(
-    "authn-no-pause", requirements=["STOP-AUTHN", "STOP-TOKEN-REQUIRED", "STOP-TOKEN-LEN"], needs=["fixtures"]
+    "authn-no-pause",
+    requirements=["STOP-AUTHN", "STOP-TOKEN-REQUIRED", "STOP-TOKEN-LEN"],
+    needs=["fixtures"],
+    groups=GroupUse.KEEPER,
 )
 async def authn_no_pause(ctx: CheckContext) -> None:
     """Bad credentials against a listed pausable group are refused and leave it pausable."""
@@ -82,7 +85,12 @@ async def authn_no_pause(ctx: CheckContext) -> None:
     await ctx.still_pausable(group, "STOP-AUTHN", "stops with bad credentials")
 
 
-@scenario("authz-other-project", requirements=["STOP-AUTHZ"], needs=["fixtures", "other_project"])
+@scenario(
+    "authz-other-project",
+    requirements=["STOP-AUTHZ"],
+    needs=["fixtures", "other_project"],
+    groups=GroupUse.KEEPER,
+)
 async def authz_other_project(ctx: CheckContext) -> None:
     """Another project's valid credential cannot pause this project's group (nor the reverse)."""
     other = ctx.target.other_project
@@ -123,7 +131,9 @@ async def authz_other_project(ctx: CheckContext) -> None:
         await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "stops with a foreign credential", project=other)
 
 
-@scenario("permission", requirements=["STOP-PERMISSION"], needs=["fixtures", "readonly"])
+@scenario(
+    "permission", requirements=["STOP-PERMISSION"], needs=["fixtures", "readonly"], groups=GroupUse.KEEPER
+)
 async def permission(ctx: CheckContext) -> None:
     """A token of the project without oms:taskgroup:update gets 403 and pauses nothing."""
     readonly = ctx.target.project.readonly_token
@@ -140,7 +150,7 @@ async def permission(ctx: CheckContext) -> None:
     await ctx.still_pausable(group, "STOP-PERMISSION", "a stop with a read-only token")
 
 
-@scenario("header-case", requirements=["STOP-HEADER-CASE"])
+@scenario("header-case", requirements=["STOP-HEADER-CASE"], groups=GroupUse.OPTIONAL)
 async def header_case(ctx: CheckContext) -> None:
     """The valid token under `x-auth-token` and `X-AUTH-TOKEN` is honoured like `X-Auth-Token`."""
     project = ctx.target.project
@@ -205,7 +215,13 @@ async def header_case(ctx: CheckContext) -> None:
         ctx.note(weak)
 
 
-@scenario("aksk-signature", requirements=["HW-AKSK", "STOP-AUTHN"], needs=["aksk"], profiles=["huawei"])
+@scenario(
+    "aksk-signature",
+    requirements=["HW-AKSK", "STOP-AUTHN"],
+    needs=["aksk"],
+    profiles=["huawei"],
+    groups=GroupUse.KEEPER_THEN_PAUSES,
+)
 async def aksk_signature(ctx: CheckContext) -> None:
     """A valid AK/SK signature is honoured; a wrong one is refused and pauses nothing."""
     project = ctx.target.project

@@ -33,7 +33,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from conformance.checks.context import CheckContext
-from conformance.checks.registry import scenario
+from conformance.checks.registry import GroupUse, scenario
 from conformance.transport.http import encode_segment
 from conformance.transport.safety import _REAL_ID
 
@@ -224,7 +224,7 @@ def token_lookalikes(token: str, readonly: str | None = None, other: str | None 
 # -- the checks --------------------------------------------------------------------------------------------
 
 
-@scenario("lookalike-ids", requirements=["STOP-PRECONDITION"], needs=["fixtures"])
+@scenario("lookalike-ids", requirements=["STOP-PRECONDITION"], needs=["fixtures"], groups=GroupUse.KEEPER)
 async def lookalike_ids(ctx: CheckContext) -> None:
     """Ids that only resemble a listed pausable one (affixes, whitespace, case, Unicode) pause nothing."""
     group = await ctx.pool.borrow_keeper()
@@ -247,7 +247,7 @@ async def lookalike_ids(ctx: CheckContext) -> None:
         await ctx.still_pausable(group, "STOP-PRECONDITION", "stops of ids that only resemble it")
 
 
-@scenario("lookalike-tokens", requirements=["STOP-AUTHN"], needs=["fixtures"])
+@scenario("lookalike-tokens", requirements=["STOP-AUTHN"], needs=["fixtures"], groups=GroupUse.KEEPER)
 async def lookalike_tokens(ctx: CheckContext) -> None:
     """Tokens that only resemble the valid one (case, prefix, extension, whitespace, mixed) pause nothing."""
     project = ctx.target.project

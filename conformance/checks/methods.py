@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conformance.checks.base import Sent
 from conformance.checks.context import CheckContext
-from conformance.checks.registry import scenario
+from conformance.checks.registry import GroupUse, scenario
 
 OTHER_METHODS = ("GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -36,7 +36,7 @@ def _judge(ctx: CheckContext, sent: Sent, where: str) -> None:
             )
 
 
-@scenario("other-methods", requirements=["STOP-METHODS", "STOP-METHOD-ALLOW"])
+@scenario("other-methods", requirements=["STOP-METHODS", "STOP-METHOD-ALLOW"], groups=GroupUse.KEEPER)
 async def other_methods(ctx: CheckContext) -> None:
     """Other methods with the valid credential never answer like a stop, on an unknown and a listed group."""
     group = ctx.guard.mint()

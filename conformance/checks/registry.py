@@ -43,6 +43,17 @@ _NEED_REASONS = {
 }
 
 
+class GroupUse(StrEnum):
+    """How a scenario uses the listed pausable groups (checks/pool.py), for ``run --plan`` and the README."""
+
+    NONE = "none"
+    KEEPER = "keeper"  # shares the keeper group; its requests must leave it pausable
+    PAUSES_KEEPER = "pauses-keeper"  # pauses the keeper (settling what the keeper's users deferred)
+    PAUSES_ONE = "pauses-one"  # pauses a group of its own
+    KEEPER_THEN_PAUSES = "keeper-then-pauses"  # probes the keeper, then pauses it (huawei: read in between)
+    OPTIONAL = "optional"  # pauses a group of its own if one is left; a weaker form of the check otherwise
+
+
 class CheckKind(StrEnum):
     SCENARIO = "scenario"
     RESPONSE = "response"
@@ -57,6 +68,7 @@ class CheckSpec:
     fn: Any
     needs: tuple[Need, ...] = ()
     profiles: tuple[Profile, ...] = tuple(Profile)
+    groups: GroupUse = GroupUse.NONE
 
     def applies_to(self, profile: Profile) -> bool:
         return profile in self.profiles
@@ -67,7 +79,12 @@ _SPEC = "__check_spec__"
 
 
 def _describe(
-    kind: CheckKind, name: str, requirements: Iterable[str], needs: Iterable[str], profiles: Iterable[str]
+    kind: CheckKind,
+    name: str,
+    requirements: Iterable[str],
+    needs: Iterable[str],
+    profiles: Iterable[str],
+    groups: GroupUse = GroupUse.NONE,
 ) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         spec = CheckSpec(
@@ -78,6 +95,7 @@ def _describe(
             fn=fn,
             needs=tuple(Need(n) for n in needs),
             profiles=tuple(Profile(p) for p in profiles),
+            groups=groups,
         )
         setattr(fn, _SPEC, spec)
         return fn
@@ -91,8 +109,9 @@ def scenario(
     requirements: Iterable[str],
     needs: Iterable[str] = (),
     profiles: Iterable[str] = tuple(Profile),
+    groups: GroupUse = GroupUse.NONE,
 ) -> Callable[[F], F]:
-    return _describe(CheckKind.SCENARIO, name, requirements, needs, profiles)
+    return _describe(CheckKind.SCENARIO, name, requirements, needs, profiles, groups)
 
 
 def response_check(

@@ -16,7 +16,7 @@ import time
 
 from conformance.checks.base import NotRun, Sent
 from conformance.checks.context import SETTLED, CheckContext
-from conformance.checks.registry import scenario
+from conformance.checks.registry import GroupUse, scenario
 from conformance.target import PAUSABLE, STATUS_CODES
 
 CONCURRENT_STOPS = 16
@@ -28,7 +28,12 @@ def refused_as_not_pausable(ctx: CheckContext, sent: Sent) -> bool:
     return sent.result.status == 400
 
 
-@scenario("precondition", requirements=["STOP-PRECONDITION", "STOP-SUCCESS-200"], needs=["fixtures"])
+@scenario(
+    "precondition",
+    requirements=["STOP-PRECONDITION", "STOP-SUCCESS-200"],
+    needs=["fixtures"],
+    groups=GroupUse.OPTIONAL,
+)
 async def precondition(ctx: CheckContext) -> None:
     """A stop refuses every listed group that is not creating or monitoring with 400 (and pauses a pausable
     group of the other kind than the effect check's, when one is left)."""
@@ -88,7 +93,7 @@ async def unknown_group(ctx: CheckContext) -> None:
         )
 
 
-@scenario("neighbour-ids", requirements=["STOP-PRECONDITION"], needs=["fixtures"])
+@scenario("neighbour-ids", requirements=["STOP-PRECONDITION"], needs=["fixtures"], groups=GroupUse.KEEPER)
 async def neighbour_ids(ctx: CheckContext) -> None:
     """Ids one character longer or shorter than a listed pausable group's are unknown, and pause nothing.
 
@@ -112,7 +117,12 @@ async def neighbour_ids(ctx: CheckContext) -> None:
         await ctx.still_pausable(group, "STOP-PRECONDITION", "stops of ids that only resemble it")
 
 
-@scenario("effect", requirements=["STOP-EFFECT", "STOP-SUCCESS-200"], needs=["fixtures"])
+@scenario(
+    "effect",
+    requirements=["STOP-EFFECT", "STOP-SUCCESS-200"],
+    needs=["fixtures"],
+    groups=GroupUse.PAUSES_KEEPER,
+)
 async def effect(ctx: CheckContext) -> None:
     """A stop of a pausable group answers 200; afterwards the group is pausing or paused: a second stop is
     refused, and the show operation agrees. Its first stop also settles the keeper's deferred checks."""
@@ -172,7 +182,7 @@ async def effect(ctx: CheckContext) -> None:
     )
 
 
-@scenario("concurrency", requirements=["STOP-CONCURRENCY"], needs=["fixtures"])
+@scenario("concurrency", requirements=["STOP-CONCURRENCY"], needs=["fixtures"], groups=GroupUse.PAUSES_ONE)
 async def concurrency(ctx: CheckContext) -> None:
     """Concurrent stops of one pausable group, released together: exactly one 200, the others 400."""
     width = ctx.race_width

@@ -135,6 +135,18 @@ def print_summary(run: RunResult) -> None:
         )
 
 
+def _print_plan(target: Target | None, profile: str | None, include: list[str], exclude: list[str]) -> None:
+    from conformance.runner.plan import plan_run, render_plan
+    from conformance.spec import Profile
+
+    if target is None:  # the embedded reference server's default fixtures, without starting it
+        from conformance.server.runner import build_target, create_app
+
+        target = build_target(create_app(profile or "strict"), "http://127.0.0.1:0 (embedded)")
+    chosen = Profile(profile or target.profile)
+    click.echo(render_plan(target, chosen, plan_run(target, chosen, include, exclude)))
+
+
 @main.command("run")
 @click.option("--target", "target_file", type=click.Path(dir_okay=False), help="Target file (YAML).")
 @click.option("--base-url", help="Base URL of the implementation (instead of --target).")
@@ -183,6 +195,13 @@ def print_summary(run: RunResult) -> None:
     help="Exit 1 unless every applicable MUST requirement was verified (for compliance jobs).",
 )
 @click.option("--list-checks", is_flag=True, help="List the checks and the requirements they verify.")
+@click.option(
+    "--plan",
+    "show_plan",
+    is_flag=True,
+    help="Print what a run against the target would verify and which listed groups it would pause; "
+    "send nothing.",
+)
 def run(
     target_file: str | None,
     base_url: str | None,
@@ -205,6 +224,7 @@ def run(
     run_id: str | None,
     require_complete: bool,
     list_checks: bool,
+    show_plan: bool,
 ) -> None:
     """Run the conformance suite. Without --target or --base-url, against the embedded reference server."""
     from conformance.checks.suite import BUILTIN
@@ -224,6 +244,9 @@ def run(
     _check_run_id(run_id)
     target = _target(target_file, base_url, token, project_id, profile)
     BUILTIN.select(_names(checks), _names(exclude_checks))  # unknown names fail before anything is sent
+    if show_plan:
+        _print_plan(target, profile, _names(checks), _names(exclude_checks))
+        return
     options = RunOptions(
         profile=profile or (target.profile if target else None),
         checks=_names(checks),

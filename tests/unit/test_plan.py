@@ -1,0 +1,64 @@
+"""``run --plan``: what a run would verify and which listed groups it would pause, sending nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from click.testing import CliRunner
+
+from conformance.cli import main
+from conformance.runner.plan import plan_run
+from conformance.spec import Profile
+from conformance.target import parse_target
+
+
+def target(pausable: int, **extra: Any) -> Any:
+    monitoring = [f"g-mon-{i}" for i in range(pausable)]
+    return parse_target(
+        {
+            "base_url": "http://127.0.0.1:9",  # nothing listens: the plan must not need it
+            "project_id": "p1",
+            "token": "MIItoken-main-0000000000000000",
+            "groups": {"monitoring": monitoring, "paused": ["g-paused"]} if pausable else {"paused": ["g-p"]},
+            **extra,
+        },
+        env={},
+    )
+
+
+def lines(pausable: int, profile: Profile = Profile.STRICT) -> dict[str, str]:
+    return {line.check: line.how for line in plan_run(target(pausable), profile, [], [])}
+
+
+def test_three_groups_are_the_keeper_then_effect_concurrency_and_header_case() -> None:
+    plan = lines(3)
+    assert plan["authn-no-pause"].startswith("runs on the shared keeper group #1")
+    assert plan["effect"] == "pauses group #1"
+    assert plan["concurrency"] == "pauses group #2"
+    assert "pauses group #3" in plan["header-case"]
+
+
+def test_a_short_list_loses_the_least_important_checks_first() -> None:
+    one = lines(1)
+    assert one["effect"] == "pauses group #1"
+    assert one["concurrency"].startswith("not run: needs 1 more")
+    assert "runs without pausing" in one["header-case"]
+    none = lines(0)
+    assert none["effect"].startswith("not run")
+
+
+def test_huawei_reads_instead_of_pausing_for_header_case() -> None:
+    plan = lines(3, Profile.HUAWEI)
+    assert "reads a listed group" in plan["header-case"]
+
+
+def test_the_cli_plan_sends_nothing_and_exits_0(tmp_path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "base_url: http://127.0.0.1:9\nproject_id: p1\ntoken: MIItoken-main-0000000000000000\n"
+        "groups: {monitoring: [a, b], creating: [c]}\n"
+    )
+    result = CliRunner().invoke(main, ["run", "--plan", "--target", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "3 listed creating/monitoring groups" in result.output
+    assert "MIItoken" not in result.output
