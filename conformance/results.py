@@ -137,6 +137,15 @@ class Unverified:
 
 
 @dataclass(frozen=True)
+class Restored:
+    """A group this run paused, and whether ``run --restore`` resumed it."""
+
+    group_id: str
+    ok: bool
+    detail: str  # "status 2 again", or why not
+
+
+@dataclass(frozen=True)
 class StaleFixture:
     """A listed task group that was not in its listed status when the run came to use it."""
 
@@ -164,7 +173,8 @@ class RunResult:
     latencies_ms: list[float] = field(default_factory=list)
     skipped_for_safety: int = 0  # generated requests the safety guard refused to send
     stale_fixtures: list[StaleFixture] = field(default_factory=list)
-    paused_groups: list[str] = field(default_factory=list)  # listed groups this run paused (left paused)
+    paused_groups: list[str] = field(default_factory=list)  # listed groups this run paused
+    restored: list[Restored] = field(default_factory=list)  # what run --restore resumed, or could not
     notes: list[str] = field(default_factory=list)  # run-level notes (credential preflight, transient errors)
 
     @property

@@ -122,7 +122,10 @@ def print_summary(run: RunResult) -> None:
             f"  stale fixture: {stale.group_id} is listed as {stale.listed} but {stale.observed} ({how}); "
             "list groups that are really in that status, or resume it"
         )
-    if run.paused_groups:
+    for restored in run.restored:
+        state = "restored" if restored.ok else "NOT restored"
+        click.echo(f"  {state}: {restored.group_id} ({restored.detail})")
+    if run.paused_groups and not run.restored:
         click.echo(
             f"  this run paused {len(run.paused_groups)} listed groups: {', '.join(run.paused_groups)}"
         )
@@ -194,6 +197,12 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
     is_flag=True,
     help="Exit 1 unless every applicable MUST requirement was verified (for compliance jobs).",
 )
+@click.option(
+    "--restore",
+    is_flag=True,
+    help="After the run, resume every group it paused (huawei profile: the start operation, with the "
+    "target file's restore: keys).",
+)
 @click.option("--list-checks", is_flag=True, help="List the checks and the requirements they verify.")
 @click.option(
     "--plan",
@@ -223,6 +232,7 @@ def run(
     insecure: bool,
     run_id: str | None,
     require_complete: bool,
+    restore: bool,
     list_checks: bool,
     show_plan: bool,
 ) -> None:
@@ -259,6 +269,7 @@ def run(
         max_examples=max_examples,
         run_id=run_id or "",
         race_width=race_width,
+        restore=restore,
     )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or 'strict'} profile)", err=True)

@@ -173,9 +173,15 @@ def verdict_notes(run: RunResult, catalogue: Catalogue) -> list[str]:
             f"Stale fixture: {stale.group_id} is listed as {stale.listed} but {stale.observed} ({how}); "
             "list groups that are really in that status, or resume it."
         )
-    if run.paused_groups:
-        paused = ", ".join(run.paused_groups)
-        notes.append(f"This run paused {len(run.paused_groups)} listed groups: {paused}.")
+    still_paused = [g for g in run.paused_groups if not any(r.ok and r.group_id == g for r in run.restored)]
+    if run.restored:
+        done = [r.group_id for r in run.restored if r.ok]
+        notes.append(f"Restored {len(done)} of the {len(run.paused_groups)} groups this run paused.")
+        for item in run.restored:
+            if not item.ok:
+                notes.append(f"Could not restore {item.group_id}: {item.detail}.")
+    if still_paused:
+        notes.append(f"This run left {len(still_paused)} listed groups paused: {', '.join(still_paused)}.")
     verdicts = run.requirements(dict(catalogue))
     failing = [rv for rv in verdicts if rv.verdict in FAILING]
     if failing:

@@ -22,7 +22,16 @@ from conformance.reports._common import (
     total_requests,
     verdict_line,
 )
-from conformance.results import CheckResult, Exchange, Failure, RunResult, StaleFixture, StopReason, Verdict
+from conformance.results import (
+    CheckResult,
+    Exchange,
+    Failure,
+    Restored,
+    RunResult,
+    StaleFixture,
+    StopReason,
+    Verdict,
+)
 from conformance.spec import load_errata
 from conformance.textfile import read_text
 
@@ -83,6 +92,7 @@ def run_to_dict(run: RunResult, catalogue: Catalogue | None = None) -> dict[str,
         ],
         "stale_fixtures": [asdict(s) for s in run.stale_fixtures],
         "paused_groups": list(run.paused_groups),
+        "restored": [asdict(r) for r in run.restored],
         "notes": list(run.notes),
         "verdict": verdict_line(run, catalogue),
         "conforms": run.conforms(dict(catalogue)),
@@ -195,6 +205,7 @@ def run_from_dict(data: Any) -> RunResult:
         incomplete_reason=data["incomplete_reason"],
         stale_fixtures=[StaleFixture(**s) for s in data.get("stale_fixtures", [])],
         paused_groups=list(data.get("paused_groups", [])),
+        restored=[Restored(**r) for r in data.get("restored", [])],
         notes=list(data.get("notes", [])),
         checks=[_check_from(c) for c in data["checks"]],
         status_counts={str(k): int(v) for k, v in data["status_counts"].items()},

@@ -27,6 +27,7 @@ from conformance.errors import ConfigError, TargetUnreachable
 from conformance.redact import Redactor, tampered
 from conformance.results import CheckResult, Failure, RunResult, StopReason, Verdict
 from conformance.runner.preflight import describe_answer, judge_target_credentials
+from conformance.runner.restore import restore_all
 from conformance.spec import Profile, load_contract, load_requirements
 from conformance.target import Target
 from conformance.transport.http import Client, Outcome, stop_path
@@ -50,6 +51,7 @@ class RunOptions:
     transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
     verify: bool | str = True
     run_id: str = ""  # "" = derived from profile, base URL and project (reports.reproduce.default_run_id)
+    restore: bool = False  # resume the groups the run paused (huawei: the start operation)
     race_width: int = 16  # concurrent stops of one group in the concurrency check
 
 
@@ -86,6 +88,16 @@ class _Run:
                 "credential); give a token, or use profile huawei for AK/SK"
             )
         self.contract = load_contract(self.profile)
+        if options.restore and not self.contract.has_start_operation:
+            raise ConfigError(
+                f"--restore: the {self.profile} profile has no start operation to resume a group; use "
+                "profile huawei (the platform's), or resume the groups this run lists as paused by hand"
+            )
+        if options.restore and not target.restore:
+            raise ConfigError(
+                "restore: --restore needs the start operation's keys under `restore:` in the target file "
+                "(dst_ak, dst_sk, and src_ak, src_sk unless the source is a URL list)"
+            )
         self.catalogue = load_requirements()
         self.seed = options.seed if options.seed is not None else random.randrange(2**31)
         self.progress = progress or (lambda _name, _result: None)
@@ -174,6 +186,9 @@ class _Run:
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
             await self.context.settle_remaining()
+            if self.options.restore:
+                paused = list(self.context.pool.paused)
+                self.result.restored = await restore_all(client, self.target, paused)
         except TargetUnreachable as exc:
             # Still a result: nightly jobs keep a report saying the target was unreachable.
             self.result.stop_reason = StopReason.UNREACHABLE

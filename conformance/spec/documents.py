@@ -32,6 +32,7 @@ class Profile(StrEnum):
 PROFILES = tuple(p.value for p in Profile)
 STOP_PATH = "/v2/{project_id}/taskgroups/{group_id}/stop"
 SHOW_PATH = "/v2/{project_id}/taskgroups/{group_id}"
+START_PATH = "/v2/{project_id}/taskgroups/{group_id}/start"
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -65,6 +66,11 @@ class Contract:
     @property
     def has_show_operation(self) -> bool:
         return "get" in self.document["paths"].get(SHOW_PATH, {})
+
+    @property
+    def has_start_operation(self) -> bool:
+        """The platform's resume (huawei profile): what ``run --restore`` and the state machine use."""
+        return "put" in self.document["paths"].get(START_PATH, {})
 
     def documented_statuses(self) -> frozenset[int]:
         return frozenset(int(code) for code in self.stop_operation["responses"])

@@ -8,10 +8,16 @@ from conformance.target import Project
 from conformance.transport.http import Client
 
 
-def credential_headers(client: Client, project: Project, method: str, path: str) -> list[tuple[str, str]]:
+def credential_headers(
+    client: Client, project: Project, method: str, path: str, *, body: bytes = b""
+) -> list[tuple[str, str]]:
+    """The credential headers for one request; an AK/SK signature covers ``body`` (send the same bytes)."""
     if project.token:
         return [("X-Auth-Token", project.token)]
     assert project.aksk is not None  # the target loader requires one of the two
-    headers = {"Content-Type": "application/json", "X-Project-Id": project.project_id, "Host": client.host}
-    signed = aksk.sign_headers(method, client.path_prefix + path, headers, project.aksk.ak, project.aksk.sk)
+    content_type = "application/json;charset=UTF-8" if body else "application/json"
+    headers = {"Content-Type": content_type, "X-Project-Id": project.project_id, "Host": client.host}
+    signed = aksk.sign_headers(
+        method, client.path_prefix + path, headers, project.aksk.ak, project.aksk.sk, body=body
+    )
     return list(signed.items())
