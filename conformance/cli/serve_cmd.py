@@ -85,6 +85,13 @@ SIGTERM or Ctrl-C: graceful shutdown (open requests finish, at most 2 s), exit 0
     help="Seconds a stopped group stays 7 (pausing) before it reads 3 (paused); 0: paused at once.",
 )
 @click.option("--fault", "faults", multiple=True, metavar="SPEC", help="Inject a fault (see below).")
+@click.option(
+    "--commit",
+    type=click.Choice(["group", "each"]),
+    default="group",
+    hidden=True,  # for the benchmark's side-by-side: "each" is the old one-commit-per-stop mode
+    help="File db: write the stops of one event-loop turn in one commit (group) or each on its own.",
+)
 def serve_command(
     host: str,
     port: int,
@@ -94,9 +101,11 @@ def serve_command(
     write_target: Path | None,
     settle_delay: float,
     faults: tuple[str, ...],
+    commit: str,
 ) -> None:
     """Run the reference server: a conforming OMS stop endpoint backed by SQLite."""
-    app = create_app(profile, fixtures, db_path, settle_delay, faults)
+    group_commit = None if commit == "group" else False
+    app = create_app(profile, fixtures, db_path, settle_delay, faults, group_commit=group_commit)
     if not is_loopback(host):
         click.secho(
             f"warning: listening on {host}: the server is reachable from other machines and its "

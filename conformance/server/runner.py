@@ -33,8 +33,11 @@ def create_app(
     db_path: str | Path | None = None,
     settle_delay: float = 0.0,
     faults: FaultsArg = (),
+    *,
+    group_commit: bool | None = None,
 ) -> ReferenceApp:
-    """The ASGI app over a store; fixtures (default set, a Fixtures, or a YAML path) fill an empty db only."""
+    """The ASGI app over a store; fixtures (default set, a Fixtures, or a YAML path) fill an empty db only.
+    ``group_commit`` None: on for a file db (see :mod:`conformance.server.commits`)."""
     if isinstance(faults, str):  # one spec given bare: not a sequence of one-letter specs
         faults = [faults]
     plan = faults if isinstance(faults, Faults) else parse_faults(faults)
@@ -47,7 +50,7 @@ def create_app(
         loaded = store.is_empty()
         if loaded:
             store.load(fixtures)
-        app = ReferenceApp(store, profile, plan)
+        app = ReferenceApp(store, profile, plan, group_commit=group_commit)
     except BaseException:
         store.close()
         raise
