@@ -7,7 +7,9 @@ on loopback, one server worker, wrk with one thread and 16 keep-alive connection
 Every request pauses a *different* monitoring group (a Lua script walks the generated ids
 ``00000002-0000-4000-8000-<n:012x>``, see conformance/server/fixtures.py), so every 200 is a real SQLite
 write; the script checks that every answer was 200. Variants: the server with its default in-memory db,
-and with a WAL file db (``--db``); Prism's mock of the same contract (``prism mock``, default and quiet
+and with a WAL file db (``--db``) twice - with group commit (the default: the stops of one event-loop turn in
+one transaction) and with one commit per stop (the old mode, ``serve --commit each``), side by side with
+their ratios; Prism's mock of the same contract (``prism mock``, default and quiet
 logging) for comparison - a mock that changes no state, so the ratio flatters Prism.
 
 Not collected by pytest (norecursedirs). Run from the repository root:
@@ -157,7 +159,7 @@ def measure(name: str, server: tuple[str, int], lua: Path, args: argparse.Namesp
     return result
 
 
-def reference(tmp: Path, lua: Path, args: argparse.Namespace, file_db: bool) -> Result:
+def reference(tmp: Path, lua: Path, args: argparse.Namespace, file_db: bool, commit: str = "group") -> Result:
     fixtures = tmp / "bench-fixtures.yaml"
     fixtures.write_text(FIXTURES % {"project": PROJECT, "token": TOKEN, "groups": args.groups})
     port = free_port()
@@ -166,8 +168,9 @@ def reference(tmp: Path, lua: Path, args: argparse.Namespace, file_db: bool) -> 
         db = tmp / "bench.db"
         for leftover in tmp.glob("bench.db*"):
             leftover.unlink()
-        command += ["--db", str(db)]
-    name = "reference server, WAL file db" if file_db else "reference server, in-memory db"
+        command += ["--db", str(db), "--commit", commit]
+    per = {"group": "group commit", "each": "commit per stop"}[commit]
+    name = f"reference server, file db, {per}" if file_db else "reference server, in-memory db"
     with running(command, port) as server:
         return measure(name, server, lua, args)
 
@@ -220,7 +223,8 @@ def main() -> int:
         lua.write_text(LUA % {"project": PROJECT, "token": TOKEN})
         results.append(reference(tmp, lua, args, file_db=False))
         if not args.skip_file_db:
-            results.append(reference(tmp, lua, args, file_db=True))
+            results.append(reference(tmp, lua, args, file_db=True, commit="group"))
+            results.append(reference(tmp, lua, args, file_db=True, commit="each"))
         binary = None if args.skip_prism else args.prism or install_prism(tmp)
         if binary is not None:
             for quiet in (False, True):
@@ -233,18 +237,36 @@ def main() -> int:
 
 
 def report(results: list[Result]) -> None:
-    print(f"\n{'variant':<34} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'CPU us/req':>11}")
+    print(f"\n{'variant':<44} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'CPU us/req':>11}")
     for r in results:
-        print(f"{r.name:<34} {r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.other:>8} {r.cpu_us:>11.0f}")
-    ours = results[0]
-    verdict = "meets" if ours.rps >= TARGET_RPS and ours.p99_ms < TARGET_P99_MS else "MISSES"
-    print(f"\n{ours.name} {verdict} the target (>= {TARGET_RPS:,} req/s, p99 < {TARGET_P99_MS} ms)")
-    if ours.other:
-        print(f"warning: {ours.other} answers were not 200 - not every request changed state")
+        print(f"{r.name:<44} {r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.other:>8} {r.cpu_us:>11.0f}")
+    print()
+    ours = [r for r in results if r.name.startswith("reference")]
+    for result in ours:
+        verdict = "meets" if result.rps >= TARGET_RPS and result.p99_ms < TARGET_P99_MS else "MISSES"
+        print(f"{result.name} {verdict} the target (>= {TARGET_RPS:,} req/s, p99 < {TARGET_P99_MS} ms)")
+        if result.other:
+            print(f"warning: {result.other} answers were not 200 - not every request changed state")
+    by_name = {r.name: r for r in ours}
+    group = by_name.get("reference server, file db, group commit")
+    each = by_name.get("reference server, file db, commit per stop")
+    memory = by_name.get("reference server, in-memory db")
+    if group and each:
+        print(f"file db, group commit vs commit per stop: {ratios(group, each)}")
+    if group and memory:
+        print(f"file db, group commit vs in-memory db: {ratios(group, memory)}")
+    first = ours[0]
     for other in results[1:]:
         if other.name.startswith("Prism") and other.rps:
-            rps, cpu = ours.rps / other.rps, other.cpu_us / ours.cpu_us
+            rps, cpu = first.rps / other.rps, other.cpu_us / first.cpu_us
             print(f"vs {other.name}: {rps:.1f}x the requests per second, {cpu:.1f}x less CPU per request")
+
+
+def ratios(new: Result, old: Result) -> str:
+    return (
+        f"{new.rps / old.rps:.2f}x the requests per second, p99 {new.p99_ms / old.p99_ms:.2f}x, "
+        f"CPU per request {new.cpu_us / old.cpu_us:.2f}x"
+    )
 
 
 if __name__ == "__main__":
