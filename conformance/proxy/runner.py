@@ -13,13 +13,18 @@ import uvicorn
 
 from conformance.proxy.app import ValidatingProxy, Violation
 from conformance.server.background import BackgroundServer, serve_foreground, uvicorn_config
+from conformance.server.connections import ConnectionLimits
 
 
 def proxy_config(
-    app: ValidatingProxy, *, log_level: str = "warning", own_logging: bool = False
+    app: ValidatingProxy,
+    *,
+    log_level: str = "warning",
+    own_logging: bool = False,
+    limits: ConnectionLimits | None = None,
 ) -> uvicorn.Config:
     # No Date header of its own: every header of the answer is the upstream's.
-    return uvicorn_config(app, log_level=log_level, own_logging=own_logging, date_header=False)
+    return uvicorn_config(app, log_level=log_level, own_logging=own_logging, date_header=False, limits=limits)
 
 
 class ProxyServer(BackgroundServer):
@@ -41,11 +46,12 @@ class ProxyServer(BackgroundServer):
         preserve_host: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         app = ValidatingProxy(
             upstream, profile, enforce, on_violation=on_violation, preserve_host=preserve_host
         )
-        super().__init__(app, host=host, port=port)
+        super().__init__(app, host=host, port=port, limits=limits)
         self.app: ValidatingProxy
 
     @property
@@ -56,7 +62,7 @@ class ProxyServer(BackgroundServer):
         return self.app.take_violations()
 
     def config(self) -> uvicorn.Config:
-        return proxy_config(self.app)
+        return proxy_config(self.app, limits=self.limits)
 
 
 def serve_proxy(app: ValidatingProxy, host: str, port: int, on_ready: Callable[[str], Any]) -> int | None:

@@ -24,8 +24,12 @@ status  error_code    when
                       ``oms:taskgroup:get`` (show)
 404     APIGW.0101    no such route (the show route exists only in the huawei profile)
 405     REF.0405      another method on a known route; ``Allow`` names the right one
+408     REF.0408      from the serving layer, not the app: a request head not complete within 10 s,
+                      or a head or body with no byte for 3 s (``Connection: close``; see
+                      :mod:`conformance.server.connections`)
 418     REF.0418      only when forced with ``Prefer: code=418`` (huawei)
 429     APIGW.0308    injected fault or ``Prefer: code=429``; ``Retry-After: 1``
+431     REF.0431      from the serving layer: a request head over 64 KiB
 500     APIGW.0601    injected fault or ``Prefer: code=500`` (huawei) - never from a bug
 503     REF.0503      injected fault
 ======  ============  ==========================================================================

@@ -18,6 +18,7 @@ import uvicorn
 
 from conformance.server.app import ReferenceApp
 from conformance.server.background import BackgroundServer, serve_foreground, uvicorn_config
+from conformance.server.connections import ConnectionLimits
 from conformance.server.faults import Faults, parse_faults
 from conformance.server.fixtures import Fixtures, default_fixtures, load_fixtures
 from conformance.server.store import Store
@@ -85,8 +86,10 @@ class ReferenceServer(BackgroundServer):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: ConnectionLimits | None = None,
     ) -> None:
-        super().__init__(create_app(profile, fixtures, db_path, settle_delay, faults), host=host, port=port)
+        app = create_app(profile, fixtures, db_path, settle_delay, faults)
+        super().__init__(app, host=host, port=port, limits=limits)
         self.app: ReferenceApp
 
     @property
@@ -94,7 +97,7 @@ class ReferenceServer(BackgroundServer):
         return build_target(self.app, self.base_url)
 
     def config(self) -> uvicorn.Config:
-        return uvicorn_config(self.app)
+        return uvicorn_config(self.app, limits=self.limits)
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)
