@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
 from conformance.server import responses as r
+from conformance.server.access_log import AccessLog
 from conformance.server.auth import MAX_TOKEN_CHARS, Authenticator, AuthResult, Refusal
 from conformance.server.background import answer_lifespan
 from conformance.server.commits import GroupCommit
@@ -58,8 +60,10 @@ class ReferenceApp:
         faults: Faults | None = None,
         *,
         group_commit: bool | None = None,
+        access_log: bool = False,
     ) -> None:
-        """``group_commit`` None: on for a file db, off in memory (see :mod:`conformance.server.commits`)."""
+        """``group_commit`` None: on for a file db, off in memory (see :mod:`conformance.server.commits`);
+        ``access_log``: one redacted line per request (:mod:`conformance.server.access_log`)."""
         if profile not in PROFILES:
             raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
         self.store = store
@@ -70,6 +74,11 @@ class ReferenceApp:
         if group_commit is None:
             group_commit = store.path is not None
         self._commits = GroupCommit(store) if group_commit else None
+        self._access = None
+        if access_log:
+            tokens, keys = store.credentials()
+            secrets = [*tokens, *(k.sk for k in keys.values())]
+            self._access = AccessLog([*secrets, *(k.security_token or "" for k in keys.values())])
         self.fixtures_loaded = False  # set by create_app: False when an existing db was reused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -80,6 +89,16 @@ class ReferenceApp:
         # Anything else (websocket) is left unanswered: the server refuses the handshake itself.
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._access is None:
+            await self._respond(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, request_id = await self._respond(scope, receive, send)
+        self._access.log(scope, status, request_id, started)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send) -> tuple[int | str, str]:
+        """Answer one request; returns the status sent (or what happened to the connection instead) and
+        the request id."""
         # Unique, not secret: a PRNG is enough, and cheaper than uuid4 or os.urandom on the hot path.
         request_id = f"{_random_bits(128):032x}"
         dice = self._dice
@@ -88,7 +107,7 @@ class ReferenceApp:
                 await dice.delay()
                 if dice.roll(dice.faults.drop):
                     await close_connection(send)
-                    return
+                    return "dropped", request_id
                 status = dice.forced_status()
                 if status:
                     answer = r.forced(status, request_id)
@@ -109,12 +128,13 @@ class ReferenceApp:
             half = whole[: len(whole) // 2]
             await send({"type": "http.response.body", "body": half, "more_body": True})
             await close_connection(send)
-            return
+            return f"{answer.status}-truncated", request_id
         if dice is not None and dice.roll(dice.faults.malformed):
             answer = answer.with_body(malformed(answer.body))
             headers[0] = (b"content-length", b"%d" % len(answer.body))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
+        return answer.status, request_id
 
     async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> r.Answer:
         raw = (scope.get("raw_path") or quote(scope.get("path", "")).encode()).partition(b"?")[0]

@@ -36,6 +36,7 @@ def create_app(
     faults: FaultsArg = (),
     *,
     group_commit: bool | None = None,
+    access_log: bool = False,
 ) -> ReferenceApp:
     """The ASGI app over a store; fixtures (default set, a Fixtures, or a YAML path) fill an empty db only.
     ``group_commit`` None: on for a file db (see :mod:`conformance.server.commits`)."""
@@ -51,7 +52,7 @@ def create_app(
         loaded = store.is_empty()
         if loaded:
             store.load(fixtures)
-        app = ReferenceApp(store, profile, plan, group_commit=group_commit)
+        app = ReferenceApp(store, profile, plan, group_commit=group_commit, access_log=access_log)
     except BaseException:
         store.close()
         raise
