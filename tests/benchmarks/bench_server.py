@@ -159,7 +159,7 @@ def measure(name: str, server: tuple[str, int], lua: Path, args: argparse.Namesp
     return result
 
 
-def reference(tmp: Path, lua: Path, args: argparse.Namespace, file_db: bool, commit: str = "group") -> Result:
+def reference(tmp: Path, lua: Path, args: argparse.Namespace, file_db: bool, commit: str) -> Result:
     fixtures = tmp / "bench-fixtures.yaml"
     fixtures.write_text(FIXTURES % {"project": PROJECT, "token": TOKEN, "groups": args.groups})
     port = free_port()
@@ -168,9 +168,10 @@ def reference(tmp: Path, lua: Path, args: argparse.Namespace, file_db: bool, com
         db = tmp / "bench.db"
         for leftover in tmp.glob("bench.db*"):
             leftover.unlink()
-        command += ["--db", str(db), "--commit", commit]
+        command += ["--db", str(db)]
+    command += ["--commit", commit]
     per = {"group": "group commit", "each": "commit per stop"}[commit]
-    name = f"reference server, file db, {per}" if file_db else "reference server, in-memory db"
+    name = f"reference server, {'file db' if file_db else 'in-memory db'}, {per}"
     with running(command, port) as server:
         return measure(name, server, lua, args)
 
@@ -211,6 +212,9 @@ def main() -> int:
     parser.add_argument("--skip-prism", action="store_true", help="do not install and measure Prism")
     parser.add_argument("--prism", type=Path, help="an installed prism binary (skips the npm install)")
     parser.add_argument("--skip-file-db", action="store_true", help="measure the in-memory db only")
+    parser.add_argument(
+        "--memory-group-commit", action="store_true", help="also measure the in-memory db with group commit"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get update && apt-get install -y wrk", file=sys.stderr)
@@ -221,7 +225,9 @@ def main() -> int:
         tmp = Path(name)
         lua = tmp / "stop.lua"
         lua.write_text(LUA % {"project": PROJECT, "token": TOKEN})
-        results.append(reference(tmp, lua, args, file_db=False))
+        results.append(reference(tmp, lua, args, file_db=False, commit="each"))  # the in-memory default
+        if args.memory_group_commit:
+            results.append(reference(tmp, lua, args, file_db=False, commit="group"))
         if not args.skip_file_db:
             results.append(reference(tmp, lua, args, file_db=True, commit="group"))
             results.append(reference(tmp, lua, args, file_db=True, commit="each"))
@@ -250,7 +256,7 @@ def report(results: list[Result]) -> None:
     by_name = {r.name: r for r in ours}
     group = by_name.get("reference server, file db, group commit")
     each = by_name.get("reference server, file db, commit per stop")
-    memory = by_name.get("reference server, in-memory db")
+    memory = by_name.get("reference server, in-memory db, commit per stop")
     if group and each:
         print(f"file db, group commit vs commit per stop: {ratios(group, each)}")
     if group and memory:
