@@ -59,10 +59,11 @@ class ReferenceApp:
         profile: str = "strict",
         faults: Faults | None = None,
         *,
-        group_commit: bool | None = None,
+        group_commit: bool = True,
         access_log: bool = False,
     ) -> None:
-        """``group_commit`` None: on for a file db, off in memory (see :mod:`conformance.server.commits`);
+        """``group_commit``: the stops of one event-loop turn in one transaction (see
+        :mod:`conformance.server.commits`);
         ``access_log``: one redacted line per request (:mod:`conformance.server.access_log`)."""
         if profile not in PROFILES:
             raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
@@ -71,8 +72,6 @@ class ReferenceApp:
         self._huawei = profile == "huawei"
         self._auth = Authenticator(*store.credentials())
         self._dice = Dice(faults) if faults is not None and faults.active else None
-        if group_commit is None:
-            group_commit = store.path is not None
         self._commits = GroupCommit(store) if group_commit else None
         self._access = None
         if access_log:

@@ -14,7 +14,9 @@ What stays true:
   frames are in the operating system's hands), and the 200 is sent only after that;
 - a request that waits alone is not delayed: the flush runs in the very next turn of the loop.
 
-The in-memory db skips this (nothing to make durable, and the future costs a few microseconds).
+The in-memory db batches too, though it has nothing to make durable: one transaction per turn instead of
+one per statement costs less CPU per stop than the future it adds (bench_server.py: ~95 vs ~121 us per
+request under the same load).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ Every request pauses a *different* monitoring group (a Lua script walks the gene
 ``00000002-0000-4000-8000-<n:012x>``, see conformance/server/fixtures.py), so every 200 is a real SQLite
 write; the script checks that every answer was 200. Variants: the server with its default in-memory db,
 and with a WAL file db (``--db``) twice - with group commit (the default: the stops of one event-loop turn in
-one transaction) and with one commit per stop (the old mode, ``serve --commit each``), side by side with
-their ratios; Prism's mock of the same contract (``prism mock``, default and quiet
-logging) for comparison - a mock that changes no state, so the ratio flatters Prism.
+one transaction) and with one commit per stop (the old mode, ``serve --commit each``; also in memory with
+``--memory-commit-each``), side by side with their ratios; Prism's mock of the same contract (``prism
+mock``, default and quiet logging) for comparison - a mock that changes no state, so the ratio flatters Prism.
 
 Not collected by pytest (norecursedirs). Run from the repository root:
 
@@ -213,7 +213,7 @@ def main() -> int:
     parser.add_argument("--prism", type=Path, help="an installed prism binary (skips the npm install)")
     parser.add_argument("--skip-file-db", action="store_true", help="measure the in-memory db only")
     parser.add_argument(
-        "--memory-group-commit", action="store_true", help="also measure the in-memory db with group commit"
+        "--memory-commit-each", action="store_true", help="also measure the in-memory db, a commit per stop"
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -225,9 +225,9 @@ def main() -> int:
         tmp = Path(name)
         lua = tmp / "stop.lua"
         lua.write_text(LUA % {"project": PROJECT, "token": TOKEN})
-        results.append(reference(tmp, lua, args, file_db=False, commit="each"))  # the in-memory default
-        if args.memory_group_commit:
-            results.append(reference(tmp, lua, args, file_db=False, commit="group"))
+        results.append(reference(tmp, lua, args, file_db=False, commit="group"))
+        if args.memory_commit_each:
+            results.append(reference(tmp, lua, args, file_db=False, commit="each"))
         if not args.skip_file_db:
             results.append(reference(tmp, lua, args, file_db=True, commit="group"))
             results.append(reference(tmp, lua, args, file_db=True, commit="each"))
@@ -256,7 +256,7 @@ def report(results: list[Result]) -> None:
     by_name = {r.name: r for r in ours}
     group = by_name.get("reference server, file db, group commit")
     each = by_name.get("reference server, file db, commit per stop")
-    memory = by_name.get("reference server, in-memory db, commit per stop")
+    memory = by_name.get("reference server, in-memory db, group commit")
     if group and each:
         print(f"file db, group commit vs commit per stop: {ratios(group, each)}")
     if group and memory:

@@ -40,7 +40,7 @@ def file_app(tmp_path: Path) -> Iterator[ReferenceApp]:
 
 def test_a_file_db_commits_in_groups_and_one_of_n_stops_wins(file_app: ReferenceApp) -> None:
     commits = file_app._commits
-    assert commits is not None  # on by default for a file db
+    assert commits is not None  # on by default
     replies = storm(file_app, [stop_path(gid("monitoring"))] * 32)
     assert sorted(r.status for r in replies) == [200] + [400] * 31
     assert {r.error_code for r in replies if r.status == 400} == {"OMS.0066"}
@@ -67,10 +67,12 @@ def test_a_failed_commit_acknowledges_none_of_its_stops(
     assert all(status_of(file_app, gid("creating", n)) == 1 for n in range(8))  # rolled back
 
 
-def test_the_in_memory_db_commits_each_stop() -> None:
-    app = create_app("strict")
+def test_commit_per_stop_is_still_available_and_gives_one_winner() -> None:
+    app = create_app("strict", group_commit=False)
     try:
         assert app._commits is None
+        replies = storm(app, [stop_path(gid("monitoring"))] * 16)
+        assert sorted(r.status for r in replies) == [200] + [400] * 15
     finally:
         app.close()
 
