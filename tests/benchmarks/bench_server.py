@@ -14,7 +14,7 @@ mock``, default and quiet logging) for comparison - a mock that changes no state
 
 Not collected by pytest (norecursedirs). Run from the repository root:
 
-    python tests/benchmarks/bench_server.py [--duration 10] [--groups 500000] [--skip-prism]
+    python tests/benchmarks/bench_server.py [--duration 5] [--rounds 3] [--groups 500000] [--skip-prism]
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``); Prism is installed with npm into a temporary directory
 and skipped, with a message, when that fails. Prints a table and exits 0 (2 if wrk is missing).
@@ -27,12 +27,13 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,21 +160,60 @@ def measure(name: str, server: tuple[str, int], lua: Path, args: argparse.Namesp
     return result
 
 
-def reference(tmp: Path, lua: Path, args: argparse.Namespace, file_db: bool, commit: str) -> Result:
+def reference_command(
+    tmp: Path, args: argparse.Namespace, file_db: bool, commit: str
+) -> tuple[str, list[str]]:
     fixtures = tmp / "bench-fixtures.yaml"
     fixtures.write_text(FIXTURES % {"project": PROJECT, "token": TOKEN, "groups": args.groups})
-    port = free_port()
-    command = [sys.executable, "-m", "conformance", "serve", "--port", str(port), "--fixtures", str(fixtures)]
+    command = [sys.executable, "-m", "conformance", "serve", "--fixtures", str(fixtures), "--commit", commit]
     if file_db:
-        db = tmp / "bench.db"
-        for leftover in tmp.glob("bench.db*"):
-            leftover.unlink()
-        command += ["--db", str(db)]
-    command += ["--commit", commit]
+        command += ["--db", str(tmp / f"bench-{commit}.db")]
     per = {"group": "group commit", "each": "commit per stop"}[commit]
-    name = f"reference server, {'file db' if file_db else 'in-memory db'}, {per}"
-    with running(command, port) as server:
-        return measure(name, server, lua, args)
+    return f"reference server, {'file db' if file_db else 'in-memory db'}, {per}", command
+
+
+def interleaved(
+    tmp: Path, lua: Path, args: argparse.Namespace, variants: list[tuple[bool, str]]
+) -> list[Result]:
+    """Every variant's server runs at once; the measured runs alternate between them, ``--rounds`` times,
+    so a burst of load from elsewhere on the machine hits all variants alike. Per variant: the median of
+    its runs' requests per second and latencies, and its CPU over all of them."""
+    with ExitStack() as stack:
+        servers = []
+        for file_db, commit in variants:
+            name, command = reference_command(tmp, args, file_db, commit)
+            port = free_port()
+            servers.append((name, stack.enter_context(running([*command, "--port", str(port)], port))))
+        offsets = {name: wrk(name, url, lua, 2, args.connections, 0).next_group for name, (url, _) in servers}
+        runs: dict[str, list[Result]] = {name: [] for name, _ in servers}
+        cpu: dict[str, float] = dict.fromkeys(runs, 0.0)
+        for round_ in range(args.rounds):
+            for name, (url, pid) in servers:
+                before = cpu_seconds(pid)
+                result = wrk(name, url, lua, args.duration, args.connections, offsets[name])
+                cpu[name] += cpu_seconds(pid) - before
+                offsets[name] = result.next_group
+                runs[name].append(result)
+                print(
+                    f"  round {round_ + 1}, {name}: {result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms",
+                    flush=True,
+                )
+    combined = []
+    for name, results in runs.items():
+        total = sum(r.total for r in results)
+        combined.append(
+            Result(
+                name,
+                statistics.median(r.rps for r in results),
+                statistics.median(r.p50_ms for r in results),
+                statistics.median(r.p99_ms for r in results),
+                sum(r.ok for r in results),
+                sum(r.other for r in results),
+                offsets[name],
+                cpu[name] / max(total, 1) * 1e6,
+            )
+        )
+    return combined
 
 
 def install_prism(tmp: Path) -> Path | None:
@@ -206,7 +246,10 @@ def prism(binary: Path, lua: Path, args: argparse.Namespace, quiet: bool) -> Res
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run (default 10)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run (default 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measured runs per reference variant (default 3)"
+    )
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections (default 16)")
     parser.add_argument("--groups", type=int, default=500_000, help="pausable groups to generate")
     parser.add_argument("--skip-prism", action="store_true", help="do not install and measure Prism")
@@ -219,18 +262,19 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get update && apt-get install -y wrk", file=sys.stderr)
         return 2
-    print(f"wrk: 1 thread, {args.connections} connections, {args.duration} s per run; one server worker")
+    runs = f"{args.duration} s per run, {args.rounds} interleaved runs per reference variant"
+    print(f"wrk: 1 thread, {args.connections} connections, {runs}; one server worker")
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-server-") as name:
         tmp = Path(name)
         lua = tmp / "stop.lua"
         lua.write_text(LUA % {"project": PROJECT, "token": TOKEN})
-        results.append(reference(tmp, lua, args, file_db=False, commit="group"))
+        variants = [(False, "group")]
         if args.memory_commit_each:
-            results.append(reference(tmp, lua, args, file_db=False, commit="each"))
+            variants.append((False, "each"))
         if not args.skip_file_db:
-            results.append(reference(tmp, lua, args, file_db=True, commit="group"))
-            results.append(reference(tmp, lua, args, file_db=True, commit="each"))
+            variants += [(True, "group"), (True, "each")]
+        results.extend(interleaved(tmp, lua, args, variants))
         binary = None if args.skip_prism else args.prism or install_prism(tmp)
         if binary is not None:
             for quiet in (False, True):
