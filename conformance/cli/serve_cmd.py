@@ -9,6 +9,7 @@ import click
 
 from conformance.cli import main
 from conformance.errors import ConfigError
+from conformance.server.access_log import enable_console
 from conformance.server.app import PROFILES
 from conformance.server.background import is_loopback
 from conformance.server.runner import build_target, create_app, serve
@@ -85,6 +86,18 @@ SIGTERM or Ctrl-C: graceful shutdown (open requests finish, at most 2 s), exit 0
     help="Seconds a stopped group stays 7 (pausing) before it reads 3 (paused); 0: paused at once.",
 )
 @click.option("--fault", "faults", multiple=True, metavar="SPEC", help="Inject a fault (see below).")
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="One line per request on stderr: method, path, status, request id, time (no header, no body).",
+)
+@click.option(
+    "--commit",
+    type=click.Choice(["group", "each"]),
+    default="group",
+    hidden=True,  # for the benchmark's side-by-side: "each" is the old one-commit-per-stop mode
+    help="Write the stops of one event-loop turn in one commit (group) or each on its own.",
+)
 def serve_command(
     host: str,
     port: int,
@@ -94,9 +107,16 @@ def serve_command(
     write_target: Path | None,
     settle_delay: float,
     faults: tuple[str, ...],
+    access_log: bool,
+    commit: str,
 ) -> None:
     """Run the reference server: a conforming OMS stop endpoint backed by SQLite."""
-    app = create_app(profile, fixtures, db_path, settle_delay, faults)
+    batched = commit == "group"
+    app = create_app(
+        profile, fixtures, db_path, settle_delay, faults, group_commit=batched, access_log=access_log
+    )
+    if access_log:
+        enable_console()
     if not is_loopback(host):
         click.secho(
             f"warning: listening on {host}: the server is reachable from other machines and its "

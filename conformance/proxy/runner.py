@@ -19,13 +19,20 @@ from conformance.proxy.app import ValidatingProxy
 from conformance.proxy.evidence import Side, Violation
 from conformance.proxy.http_layer import recording_protocol
 from conformance.server.background import BackgroundServer, serve_foreground, uvicorn_config
+from conformance.server.connections import ConnectionLimits
 
 
 def proxy_config(
-    app: ValidatingProxy, *, log_level: str = "warning", own_logging: bool = False
+    app: ValidatingProxy,
+    *,
+    log_level: str = "warning",
+    own_logging: bool = False,
+    limits: ConnectionLimits | None = None,
 ) -> uvicorn.Config:
     # No Date header of its own: every header of the answer is the upstream's.
-    config = uvicorn_config(app, log_level=log_level, own_logging=own_logging, date_header=False)
+    config = uvicorn_config(
+        app, log_level=log_level, own_logging=own_logging, date_header=False, limits=limits
+    )
     # The shared settings choose the protocol; the proxy derives its recording one from whatever that is,
     # so a change there (e.g. limits on connections) still applies here.
     chosen = config.http
@@ -56,6 +63,7 @@ class ProxyServer(BackgroundServer):
         body_timeout: float = 2.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         app = ValidatingProxy(
             upstream,
@@ -65,7 +73,7 @@ class ProxyServer(BackgroundServer):
             preserve_host=preserve_host,
             body_timeout=body_timeout,
         )
-        super().__init__(app, host=host, port=port)
+        super().__init__(app, host=host, port=port, limits=limits)
         self.app: ValidatingProxy
 
     @property
@@ -76,7 +84,7 @@ class ProxyServer(BackgroundServer):
         return self.app.take_violations(side)
 
     def config(self) -> uvicorn.Config:
-        return proxy_config(self.app)
+        return proxy_config(self.app, limits=self.limits)
 
 
 def serve_proxy(app: ValidatingProxy, host: str, port: int, on_ready: Callable[[str], Any]) -> int | None:

@@ -5,10 +5,14 @@ per segment (an id holding ``%2F`` is one segment, ``/taskgroups//stop`` is the 
 id), which a path-template router cannot express, and the stop path is the benchmark's hot path: the whole
 request is a few dict lookups and one SQLite UPDATE (see tests/benchmarks/bench_server.py for numbers).
 
+Routes: ``PUT .../{group_id}/stop`` (both profiles); huawei profile only: ``GET .../{group_id}`` (show)
+and ``PUT .../{group_id}/start`` (resume a paused group; its JSON body holds secrets and is never echoed).
+
 Order of checks for a request, and the answers (codes in :mod:`conformance.server.responses`):
 route (404) -> method (405) -> ``Prefer`` if enabled -> lengths and encodings of project_id, group_id,
-X-Auth-Token (400) -> credential (strict 400/403, huawei 401) -> project and permission (403) -> the
-operation (200, 400 OMS.1009, 400 OMS.0066). Any exception is logged and answered 400 REF.0001: a test
+X-Auth-Token (400) -> credential (strict 400/403, huawei 401) -> project and permission (403) -> the start
+body (400 OMS.0064) -> the operation (200, 400 OMS.1009, 400 OMS.0066; a start 400 OMS.0063). Any
+exception is logged and answered 400 REF.0001: a test
 server must never look like the 5xx it is used to detect, but its own bugs must not go unnoticed either.
 """
 
@@ -16,16 +20,20 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
 from conformance.server import responses as r
+from conformance.server.access_log import AccessLog
 from conformance.server.auth import MAX_TOKEN_CHARS, Authenticator, AuthResult, Refusal
 from conformance.server.background import answer_lifespan
+from conformance.server.commits import GroupCommit
 from conformance.server.faults import Dice, Faults, close_connection, malformed, prefer_code
 from conformance.server.fixtures import PERMISSION_GET, PERMISSION_UPDATE
-from conformance.server.store import StopResult, Store
+from conformance.server.start_body import start_body_problem
+from conformance.server.store import StartResult, StopResult, Store
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,12 +47,24 @@ _log = logging.getLogger("conformance.server")
 _random_bits = random.Random().getrandbits
 _PREFERABLE = {"strict": frozenset({400, 403}), "huawei": frozenset({400, 401, 403, 404, 418, 429, 500})}
 _NOT_PUT, _NOT_GET = r.method_not_allowed(b"PUT"), r.method_not_allowed(b"GET")
+_STOP, _START, _SHOW = "stop", "start", "show"
 
 
 class ReferenceApp:
     """The ASGI application. It owns its store; :meth:`close` closes it."""
 
-    def __init__(self, store: Store, profile: str = "strict", faults: Faults | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        profile: str = "strict",
+        faults: Faults | None = None,
+        *,
+        group_commit: bool = True,
+        access_log: bool = False,
+    ) -> None:
+        """``group_commit``: the stops of one event-loop turn in one transaction (see
+        :mod:`conformance.server.commits`);
+        ``access_log``: one redacted line per request (:mod:`conformance.server.access_log`)."""
         if profile not in PROFILES:
             raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
         self.store = store
@@ -52,6 +72,12 @@ class ReferenceApp:
         self._huawei = profile == "huawei"
         self._auth = Authenticator(*store.credentials())
         self._dice = Dice(faults) if faults is not None and faults.active else None
+        self._commits = GroupCommit(store) if group_commit else None
+        self._access = None
+        if access_log:
+            tokens, keys = store.credentials()
+            secrets = [*tokens, *(k.sk for k in keys.values())]
+            self._access = AccessLog([*secrets, *(k.security_token or "" for k in keys.values())])
         self.fixtures_loaded = False  # set by create_app: False when an existing db was reused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,6 +88,16 @@ class ReferenceApp:
         # Anything else (websocket) is left unanswered: the server refuses the handshake itself.
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._access is None:
+            await self._respond(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, request_id = await self._respond(scope, receive, send)
+        self._access.log(scope, status, request_id, started)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send) -> tuple[int | str, str]:
+        """Answer one request; returns the status sent (or what happened to the connection instead) and
+        the request id."""
         # Unique, not secret: a PRNG is enough, and cheaper than uuid4 or os.urandom on the hot path.
         request_id = f"{_random_bits(128):032x}"
         dice = self._dice
@@ -70,7 +106,7 @@ class ReferenceApp:
                 await dice.delay()
                 if dice.roll(dice.faults.drop):
                     await close_connection(send)
-                    return
+                    return "dropped", request_id
                 status = dice.forced_status()
                 if status:
                     answer = r.forced(status, request_id)
@@ -91,12 +127,13 @@ class ReferenceApp:
             half = whole[: len(whole) // 2]
             await send({"type": "http.response.body", "body": half, "more_body": True})
             await close_connection(send)
-            return
+            return f"{answer.status}-truncated", request_id
         if dice is not None and dice.roll(dice.faults.malformed):
             answer = answer.with_body(malformed(answer.body))
             headers[0] = (b"content-length", b"%d" % len(answer.body))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
+        return answer.status, request_id
 
     async def _answer(self, scope: Scope, receive: Receive, request_id: str) -> r.Answer:
         raw = (scope.get("raw_path") or quote(scope.get("path", "")).encode()).partition(b"?")[0]
@@ -105,14 +142,14 @@ class ReferenceApp:
         if count < 5 or segments[0] or not _is(segments[1], b"v2") or not _is(segments[3], b"taskgroups"):
             return r.NOT_FOUND
         method = scope.get("method", "")
-        if count == 6 and _is(segments[5], b"stop"):
+        if count == 6 and (_is(segments[5], b"stop") or (self._huawei and _is(segments[5], b"start"))):
             if method != "PUT":
                 return _NOT_PUT
-            permission = PERMISSION_UPDATE
+            operation, permission = _STOP if _is(segments[5], b"stop") else _START, PERMISSION_UPDATE
         elif count == 5 and self._huawei:
             if method != "GET":
                 return _NOT_GET
-            permission = PERMISSION_GET
+            operation, permission = _SHOW, PERMISSION_GET
         else:
             return r.NOT_FOUND
         if self._dice is not None and self._dice.faults.prefer:
@@ -125,7 +162,12 @@ class ReferenceApp:
             return r.bad_parameter("project_id must be 1 to 1,024 characters of UTF-8 text")
         if group_id is None or not 1 <= len(group_id) <= MAX_ID_CHARS:
             return r.bad_parameter("group_id must be 1 to 1,024 characters of UTF-8 text")
-        result = await self._authenticate(scope, receive, raw)
+        body = None
+        if operation == _START:  # read first: the signature covers it, and the start needs it anyway
+            body = await _read_body(receive)
+            if body is None:
+                return r.bad_parameter("the request body must be at most 1 MiB")
+        result = await self._authenticate(scope, receive, raw, body)
         if isinstance(result, r.Answer):
             return result
         if result.principal is None:
@@ -138,16 +180,34 @@ class ReferenceApp:
         if permission not in result.principal.permissions:
             return r.forbidden(f"the credential lacks the permission {permission}")
 
-        if permission == PERMISSION_GET:
+        if operation == _SHOW:
             status = self.store.status(project_id, group_id)
             return r.UNKNOWN_GROUP if status is None else r.show_body(group_id, status)
-        outcome = self.store.stop(project_id, group_id)
+        if operation == _START:
+            return self._start(project_id, group_id, body or b"")
+        commits = self._commits
+        if commits is not None:
+            outcome = await commits.stop(project_id, group_id)
+        else:
+            outcome = self.store.stop(project_id, group_id)
         if outcome is StopResult.STOPPED:
             return r.OK_EMPTY
         return r.UNKNOWN_GROUP if outcome is StopResult.UNKNOWN else r.NOT_PAUSABLE
 
-    async def _authenticate(self, scope: Scope, receive: Receive, raw_path: bytes) -> AuthResult | r.Answer:
-        """The token decides when sent, else an AK/SK signature; an over-long token is a bad parameter."""
+    def _start(self, project_id: str, group_id: str, body: bytes) -> r.Answer:
+        problem = start_body_problem(body)  # never quotes the body: it holds the migration's keys
+        if problem is not None:
+            return r.bad_parameter(problem)
+        outcome = self.store.start(project_id, group_id)
+        if outcome is StartResult.STARTED:
+            return r.OK_EMPTY
+        return r.UNKNOWN_GROUP if outcome is StartResult.UNKNOWN else r.NOT_STARTABLE
+
+    async def _authenticate(
+        self, scope: Scope, receive: Receive, raw_path: bytes, body: bytes | None = None
+    ) -> AuthResult | r.Answer:
+        """The token decides when sent, else an AK/SK signature; an over-long token is a bad parameter.
+        ``body`` is the request body if already read (a start), else it is read here only if signed."""
         token: bytes | None = None
         tokens = 0
         signed = False
@@ -165,9 +225,10 @@ class ReferenceApp:
             return self._auth.check_token(token)
         if not signed:
             return AuthResult(refusal=Refusal.MISSING, reason="x-auth-token not found")
-        body = await _read_body(receive)
         if body is None:
-            return r.bad_parameter("the request body must be at most 1 MiB")
+            body = await _read_body(receive)
+            if body is None:
+                return r.bad_parameter("the request body must be at most 1 MiB")
         query = scope.get("query_string", b"")
         return self._auth.check_signature(scope.get("method", ""), raw_path, query, scope["headers"], body)
 

@@ -17,6 +17,7 @@ from typing import Any, Self
 import uvicorn
 
 from conformance.errors import UsageError
+from conformance.server.connections import ConnectionLimits, bounded_http, quiet_when_client_gone
 
 
 async def answer_lifespan(
@@ -37,15 +38,22 @@ async def answer_lifespan(
 
 
 def uvicorn_config(
-    app: Any, *, log_level: str = "warning", own_logging: bool = False, date_header: bool = True
+    app: Any,
+    *,
+    log_level: str = "warning",
+    own_logging: bool = False,
+    date_header: bool = True,
+    limits: ConnectionLimits | None = None,
 ) -> uvicorn.Config:
     """The uvicorn settings of every server here: httptools + uvloop (the fastest pair; httptools also has no
     header-size limit of its own, so a legal 16,384-character token plus ordinary headers reaches the app,
-    where h11's default 16 KiB limit for the whole head would refuse it first), no access log, no ``Server``
-    header, websockets off (an upgrade request is answered as plain HTTP, by the app)."""
+    where h11's default 16 KiB limit for the whole head would refuse it first), bounded connections
+    (:mod:`conformance.server.connections`: slow or stalled clients are closed, connections are capped),
+    no access log, no ``Server`` header, websockets off (an upgrade request is answered as plain HTTP, by
+    the app)."""
     return uvicorn.Config(
-        app,
-        http="httptools",
+        quiet_when_client_gone(app),
+        http=bounded_http(limits),
         loop="uvloop",
         ws="none",
         lifespan="on",
@@ -129,8 +137,11 @@ class BackgroundServer:
 
     thread_name = "oms-server"
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, limits: ConnectionLimits | None = None
+    ) -> None:
         self.app = app
+        self.limits = limits  # None: the defaults of ConnectionLimits
         self._host, self._port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

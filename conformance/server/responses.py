@@ -7,21 +7,29 @@ status  error_code    when
 ======  ============  ==========================================================================
 200     (no body)     stop: the group was creating/monitoring and is now pausing or paused
 200     (JSON)        show (huawei profile): ``{"group_id": ..., "status": N}``
+200     (no body)     start (huawei profile): the group was paused and runs again (1 or 2)
 400     OMS.0064      a bad parameter: project_id/group_id empty or over 1,024 characters or not
                       UTF-8; X-Auth-Token over 16,384 characters; body over 1 MiB; strict profile:
-                      a missing, empty, whitespace-only or malformed credential
+                      a missing, empty, whitespace-only or malformed credential; a start body that
+                      is not a JSON object, lacks ``dst_ak``/``dst_sk`` or breaks a member's limit
 400     OMS.1009      the group does not exist in the caller's own project
-400     OMS.0066      the group is not creating (1) or monitoring (2)
+400     OMS.0066      stop: the group is not creating (1) or monitoring (2)
+400     OMS.0063      start (huawei): the group is not paused (3); a pausing group (7) has not
+                      settled yet
 400     REF.0001      an internal error of the reference server (logged with a traceback)
 401     APIGW.0301    huawei profile: missing, malformed or invalid credential (gateway envelope
                       with ``request_id``)
 403     OMS.0003      strict: an invalid token or signature; both profiles: a valid credential of
-                      another project, or one without ``oms:taskgroup:update`` (stop) /
+                      another project, or one without ``oms:taskgroup:update`` (stop, start) /
                       ``oms:taskgroup:get`` (show)
 404     APIGW.0101    no such route (the show route exists only in the huawei profile)
 405     REF.0405      another method on a known route; ``Allow`` names the right one
+408     REF.0408      from the serving layer, not the app: a request head not complete within 10 s,
+                      or a head or body with no byte for 3 s (``Connection: close``; see
+                      :mod:`conformance.server.connections`)
 418     REF.0418      only when forced with ``Prefer: code=418`` (huawei)
 429     APIGW.0308    injected fault or ``Prefer: code=429``; ``Retry-After: 1``
+431     REF.0431      from the serving layer: a request head over 64 KiB
 500     APIGW.0601    injected fault or ``Prefer: code=500`` (huawei) - never from a bug
 503     REF.0503      injected fault
 ======  ============  ==========================================================================
@@ -80,6 +88,11 @@ UNKNOWN_GROUP = error(400, "OMS.1009", "No resources found: the task group does 
 NOT_PAUSABLE = error(
     400, "OMS.0066", "The task group is not in the creating or monitoring state, so it cannot be paused."
 )
+# The platform's code for starting a group that is not paused is not known. OMS.0063 ("the task group is
+# in progress", what the platform answers when a running group is deleted) is its nearest documented
+# state-conflict code: OMS.0066 says "not running, no need to stop", the opposite of this case, and would
+# tell a client that reads codes the wrong story.
+NOT_STARTABLE = error(400, "OMS.0063", "The task group is not paused, so it cannot be started.")
 INTERNAL = error(
     400, "REF.0001", "Internal error of the reference server (logged); the request may not have been applied."
 )

@@ -18,6 +18,7 @@ import uvicorn
 
 from conformance.server.app import ReferenceApp
 from conformance.server.background import BackgroundServer, serve_foreground, uvicorn_config
+from conformance.server.connections import ConnectionLimits
 from conformance.server.faults import Faults, parse_faults
 from conformance.server.fixtures import Fixtures, default_fixtures, load_fixtures
 from conformance.server.store import Store
@@ -33,8 +34,12 @@ def create_app(
     db_path: str | Path | None = None,
     settle_delay: float = 0.0,
     faults: FaultsArg = (),
+    *,
+    group_commit: bool = True,
+    access_log: bool = False,
 ) -> ReferenceApp:
-    """The ASGI app over a store; fixtures (default set, a Fixtures, or a YAML path) fill an empty db only."""
+    """The ASGI app over a store; fixtures (default set, a Fixtures, or a YAML path) fill an empty db only.
+    ``group_commit`` False: one commit per stop (the old mode, kept for the benchmark's comparison)."""
     if isinstance(faults, str):  # one spec given bare: not a sequence of one-letter specs
         faults = [faults]
     plan = faults if isinstance(faults, Faults) else parse_faults(faults)
@@ -47,7 +52,7 @@ def create_app(
         loaded = store.is_empty()
         if loaded:
             store.load(fixtures)
-        app = ReferenceApp(store, profile, plan)
+        app = ReferenceApp(store, profile, plan, group_commit=group_commit, access_log=access_log)
     except BaseException:
         store.close()
         raise
@@ -82,8 +87,10 @@ class ReferenceServer(BackgroundServer):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: ConnectionLimits | None = None,
     ) -> None:
-        super().__init__(create_app(profile, fixtures, db_path, settle_delay, faults), host=host, port=port)
+        app = create_app(profile, fixtures, db_path, settle_delay, faults)
+        super().__init__(app, host=host, port=port, limits=limits)
         self.app: ReferenceApp
 
     @property
@@ -91,7 +98,7 @@ class ReferenceServer(BackgroundServer):
         return build_target(self.app, self.base_url)
 
     def config(self) -> uvicorn.Config:
-        return uvicorn_config(self.app)
+        return uvicorn_config(self.app, limits=self.limits)
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)

@@ -10,6 +10,14 @@ which spares every stop the file-lock system calls - about a fifth of its cost (
 The pausing -> paused transition: with ``settle_delay`` 0 a stop writes 3 (paused) at once; otherwise it
 writes 7 (pausing) and a due time, and a group reads as 3 once that time has passed (settled lazily when
 read: no timer thread). Fixture groups listed as ``pausing`` have no due time and stay 7.
+
+A stop remembers the status it paused (1 or 2, column ``resumes_to``) and a start (huawei profile) of a
+paused group restores it - 2 (monitoring) for a group that was paused in the fixtures - so a group can
+cycle stop -> settle -> start -> stop without being used up.
+
+:meth:`Store.stop_many` writes the stops of many concurrent requests in one transaction (group commit, see
+:mod:`conformance.server.commits`): each is still its own conditional UPDATE, run one after the other, so
+exactly one of N stops of a group wins, and the caller acknowledges none before the COMMIT has returned.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -26,7 +34,7 @@ from conformance.errors import ConfigError
 from conformance.server.fixtures import PERMISSION_UPDATE, Fixtures
 from conformance.target import STATUS_NAMES, AkSk, Project
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE projects (project_id TEXT PRIMARY KEY, position INTEGER NOT NULL UNIQUE);
 CREATE TABLE tokens (token TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects,
@@ -36,13 +44,21 @@ CREATE TABLE access_keys (ak TEXT PRIMARY KEY, sk TEXT NOT NULL, security_token 
                           position INTEGER NOT NULL);
 CREATE TABLE task_groups (project INTEGER NOT NULL REFERENCES projects (position), group_id TEXT NOT NULL,
                           status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 9), settle_at REAL,
+                          resumes_to INTEGER CHECK (resumes_to IN (1, 2)),
                           PRIMARY KEY (project, group_id)) WITHOUT ROWID;
 """
+# Version 1 lacked resumes_to; its dbs are upgraded in place (NULL: a start resumes them to 2).
+_UPGRADE_FROM_1 = "ALTER TABLE task_groups ADD COLUMN resumes_to INTEGER CHECK (resumes_to IN (1, 2))"
 # The statements of the hot path, as constants so sqlite3's statement cache reuses their prepared form.
 # Groups are keyed by the project's position (an integer): cheaper to compare than a 32-character id.
 _PAUSABLE = "WHERE project = ? AND group_id = ? AND status IN (1, 2)"
-_STOP_SETTLED = f"UPDATE task_groups SET status = 3 {_PAUSABLE}"
-_STOP_PAUSING = f"UPDATE task_groups SET status = 7, settle_at = ? {_PAUSABLE}"
+# In an UPDATE, ``status`` on the right-hand side is the old value: the status being paused.
+_STOP_SETTLED = f"UPDATE task_groups SET status = 3, resumes_to = status {_PAUSABLE}"
+_STOP_PAUSING = f"UPDATE task_groups SET status = 7, settle_at = ?, resumes_to = status {_PAUSABLE}"
+_START = (
+    "UPDATE task_groups SET status = coalesce(resumes_to, 2), resumes_to = NULL "
+    "WHERE project = ? AND group_id = ? AND status = 3"
+)
 _STATUS = "SELECT status FROM task_groups WHERE project = ? AND group_id = ?"
 _SETTLE_ONE = (
     "UPDATE task_groups SET status = 3, settle_at = NULL "
@@ -55,6 +71,12 @@ class StopResult(Enum):
     STOPPED = "stopped"
     UNKNOWN = "unknown"  # no such group in the project
     NOT_PAUSABLE = "not_pausable"  # the group's status is not 1 or 2
+
+
+class StartResult(Enum):
+    STARTED = "started"
+    UNKNOWN = "unknown"  # no such group in the project
+    NOT_PAUSED = "not_paused"  # the group's status is not 3 (a pausing group has not settled yet)
 
 
 @dataclass(frozen=True)
@@ -113,6 +135,10 @@ class Store:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             self._db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        elif version == 1:
+            self._db.executescript(
+                f"BEGIN; {_UPGRADE_FROM_1}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
         elif version != SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"schema version {version}, this server uses {SCHEMA_VERSION}")
         self._positions = dict(self._db.execute("SELECT project_id, position FROM projects"))
@@ -143,7 +169,7 @@ class Store:
                         ],
                     )
                     db.executemany(
-                        "INSERT INTO task_groups VALUES (?, ?, ?, NULL)",
+                        "INSERT INTO task_groups (project, group_id, status) VALUES (?, ?, ?)",
                         ((pos, gid, code) for gid, code in project.group_rows(pos)),
                     )
                 db.execute("COMMIT")
@@ -175,21 +201,51 @@ class Store:
         return tokens, keys
 
     def stop(self, project_id: str, group_id: str) -> StopResult:
-        """Pause a group if it is creating or monitoring: one atomic conditional UPDATE."""
+        """Pause a group if it is creating or monitoring: one atomic conditional UPDATE, committed at once."""
+        with self._lock:
+            return self._stop(project_id, group_id)
+
+    def stop_many(self, stops: Sequence[tuple[str, str]]) -> list[StopResult]:
+        """Several stops, each its own conditional UPDATE, in one transaction: durable once this returns."""
+        with self._lock:
+            cursor = self._cursor
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                results = [self._stop(project_id, group_id) for project_id, group_id in stops]
+                cursor.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+        return results
+
+    def _stop(self, project_id: str, group_id: str) -> StopResult:
+        # The caller holds the lock.
         project = self._positions.get(project_id)
         if project is None:
             return StopResult.UNKNOWN
-        with self._lock:
-            if self.settle_delay > 0:
-                args: tuple[object, ...] = (self._clock() + self.settle_delay, project, group_id)
-                changed = self._cursor.execute(_STOP_PAUSING, args).rowcount
-            else:
-                changed = self._cursor.execute(_STOP_SETTLED, (project, group_id)).rowcount
-            if changed == 1:
-                return StopResult.STOPPED
-            # Statuses only ever move from 1/2 to 7/3, so a group that exists now was not pausable then.
-            found = self._cursor.execute(_STATUS, (project, group_id)).fetchone()
+        if self.settle_delay > 0:
+            args: tuple[object, ...] = (self._clock() + self.settle_delay, project, group_id)
+            changed = self._cursor.execute(_STOP_PAUSING, args).rowcount
+        else:
+            changed = self._cursor.execute(_STOP_SETTLED, (project, group_id)).rowcount
+        if changed == 1:
+            return StopResult.STOPPED
+        # Under the same lock: a group that exists now was not pausable at the UPDATE.
+        found = self._cursor.execute(_STATUS, (project, group_id)).fetchone()
         return StopResult.UNKNOWN if found is None else StopResult.NOT_PAUSABLE
+
+    def start(self, project_id: str, group_id: str) -> StartResult:
+        """Resume a paused group to the status it was paused from (2 if unknown): one conditional UPDATE."""
+        project = self._positions.get(project_id)
+        if project is None:
+            return StartResult.UNKNOWN
+        with self._lock:
+            self._db.execute(_SETTLE_ONE, (project, group_id, self._clock()))
+            if self._cursor.execute(_START, (project, group_id)).rowcount == 1:
+                return StartResult.STARTED
+            found = self._cursor.execute(_STATUS, (project, group_id)).fetchone()
+        return StartResult.UNKNOWN if found is None else StartResult.NOT_PAUSED
 
     def status(self, project_id: str, group_id: str) -> int | None:
         """The group's status (0..9), or None if the project has no such group."""

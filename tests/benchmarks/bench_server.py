@@ -7,12 +7,14 @@ on loopback, one server worker, wrk with one thread and 16 keep-alive connection
 Every request pauses a *different* monitoring group (a Lua script walks the generated ids
 ``00000002-0000-4000-8000-<n:012x>``, see conformance/server/fixtures.py), so every 200 is a real SQLite
 write; the script checks that every answer was 200. Variants: the server with its default in-memory db,
-and with a WAL file db (``--db``); Prism's mock of the same contract (``prism mock``, default and quiet
-logging) for comparison - a mock that changes no state, so the ratio flatters Prism.
+and with a WAL file db (``--db``) twice - with group commit (the default: the stops of one event-loop turn in
+one transaction) and with one commit per stop (the old mode, ``serve --commit each``; also in memory with
+``--memory-commit-each``), side by side with their ratios; Prism's mock of the same contract (``prism
+mock``, default and quiet logging) for comparison - a mock that changes no state, so the ratio flatters Prism.
 
 Not collected by pytest (norecursedirs). Run from the repository root:
 
-    python tests/benchmarks/bench_server.py [--duration 10] [--groups 500000] [--skip-prism]
+    python tests/benchmarks/bench_server.py [--duration 5] [--rounds 3] [--groups 500000] [--skip-prism]
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``); Prism is installed with npm into a temporary directory
 and skipped, with a message, when that fails. Prints a table and exits 0 (2 if wrk is missing).
@@ -25,12 +27,13 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,19 +160,60 @@ def measure(name: str, server: tuple[str, int], lua: Path, args: argparse.Namesp
     return result
 
 
-def reference(tmp: Path, lua: Path, args: argparse.Namespace, file_db: bool) -> Result:
+def reference_command(
+    tmp: Path, args: argparse.Namespace, file_db: bool, commit: str
+) -> tuple[str, list[str]]:
     fixtures = tmp / "bench-fixtures.yaml"
     fixtures.write_text(FIXTURES % {"project": PROJECT, "token": TOKEN, "groups": args.groups})
-    port = free_port()
-    command = [sys.executable, "-m", "conformance", "serve", "--port", str(port), "--fixtures", str(fixtures)]
+    command = [sys.executable, "-m", "conformance", "serve", "--fixtures", str(fixtures), "--commit", commit]
     if file_db:
-        db = tmp / "bench.db"
-        for leftover in tmp.glob("bench.db*"):
-            leftover.unlink()
-        command += ["--db", str(db)]
-    name = "reference server, WAL file db" if file_db else "reference server, in-memory db"
-    with running(command, port) as server:
-        return measure(name, server, lua, args)
+        command += ["--db", str(tmp / f"bench-{commit}.db")]
+    per = {"group": "group commit", "each": "commit per stop"}[commit]
+    return f"reference server, {'file db' if file_db else 'in-memory db'}, {per}", command
+
+
+def interleaved(
+    tmp: Path, lua: Path, args: argparse.Namespace, variants: list[tuple[bool, str]]
+) -> list[Result]:
+    """Every variant's server runs at once; the measured runs alternate between them, ``--rounds`` times,
+    so a burst of load from elsewhere on the machine hits all variants alike. Per variant: the median of
+    its runs' requests per second and latencies, and its CPU over all of them."""
+    with ExitStack() as stack:
+        servers = []
+        for file_db, commit in variants:
+            name, command = reference_command(tmp, args, file_db, commit)
+            port = free_port()
+            servers.append((name, stack.enter_context(running([*command, "--port", str(port)], port))))
+        offsets = {name: wrk(name, url, lua, 2, args.connections, 0).next_group for name, (url, _) in servers}
+        runs: dict[str, list[Result]] = {name: [] for name, _ in servers}
+        cpu: dict[str, float] = dict.fromkeys(runs, 0.0)
+        for round_ in range(args.rounds):
+            for name, (url, pid) in servers:
+                before = cpu_seconds(pid)
+                result = wrk(name, url, lua, args.duration, args.connections, offsets[name])
+                cpu[name] += cpu_seconds(pid) - before
+                offsets[name] = result.next_group
+                runs[name].append(result)
+                print(
+                    f"  round {round_ + 1}, {name}: {result.rps:,.0f} req/s, p99 {result.p99_ms:.2f} ms",
+                    flush=True,
+                )
+    combined = []
+    for name, results in runs.items():
+        total = sum(r.total for r in results)
+        combined.append(
+            Result(
+                name,
+                statistics.median(r.rps for r in results),
+                statistics.median(r.p50_ms for r in results),
+                statistics.median(r.p99_ms for r in results),
+                sum(r.ok for r in results),
+                sum(r.other for r in results),
+                offsets[name],
+                cpu[name] / max(total, 1) * 1e6,
+            )
+        )
+    return combined
 
 
 def install_prism(tmp: Path) -> Path | None:
@@ -202,25 +246,35 @@ def prism(binary: Path, lua: Path, args: argparse.Namespace, quiet: bool) -> Res
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run (default 10)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run (default 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measured runs per reference variant (default 3)"
+    )
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections (default 16)")
     parser.add_argument("--groups", type=int, default=500_000, help="pausable groups to generate")
     parser.add_argument("--skip-prism", action="store_true", help="do not install and measure Prism")
     parser.add_argument("--prism", type=Path, help="an installed prism binary (skips the npm install)")
     parser.add_argument("--skip-file-db", action="store_true", help="measure the in-memory db only")
+    parser.add_argument(
+        "--memory-commit-each", action="store_true", help="also measure the in-memory db, a commit per stop"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get update && apt-get install -y wrk", file=sys.stderr)
         return 2
-    print(f"wrk: 1 thread, {args.connections} connections, {args.duration} s per run; one server worker")
+    runs = f"{args.duration} s per run, {args.rounds} interleaved runs per reference variant"
+    print(f"wrk: 1 thread, {args.connections} connections, {runs}; one server worker")
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-server-") as name:
         tmp = Path(name)
         lua = tmp / "stop.lua"
         lua.write_text(LUA % {"project": PROJECT, "token": TOKEN})
-        results.append(reference(tmp, lua, args, file_db=False))
+        variants = [(False, "group")]
+        if args.memory_commit_each:
+            variants.append((False, "each"))
         if not args.skip_file_db:
-            results.append(reference(tmp, lua, args, file_db=True))
+            variants += [(True, "group"), (True, "each")]
+        results.extend(interleaved(tmp, lua, args, variants))
         binary = None if args.skip_prism else args.prism or install_prism(tmp)
         if binary is not None:
             for quiet in (False, True):
@@ -233,18 +287,36 @@ def main() -> int:
 
 
 def report(results: list[Result]) -> None:
-    print(f"\n{'variant':<34} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'CPU us/req':>11}")
+    print(f"\n{'variant':<44} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'CPU us/req':>11}")
     for r in results:
-        print(f"{r.name:<34} {r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.other:>8} {r.cpu_us:>11.0f}")
-    ours = results[0]
-    verdict = "meets" if ours.rps >= TARGET_RPS and ours.p99_ms < TARGET_P99_MS else "MISSES"
-    print(f"\n{ours.name} {verdict} the target (>= {TARGET_RPS:,} req/s, p99 < {TARGET_P99_MS} ms)")
-    if ours.other:
-        print(f"warning: {ours.other} answers were not 200 - not every request changed state")
+        print(f"{r.name:<44} {r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.other:>8} {r.cpu_us:>11.0f}")
+    print()
+    ours = [r for r in results if r.name.startswith("reference")]
+    for result in ours:
+        verdict = "meets" if result.rps >= TARGET_RPS and result.p99_ms < TARGET_P99_MS else "MISSES"
+        print(f"{result.name} {verdict} the target (>= {TARGET_RPS:,} req/s, p99 < {TARGET_P99_MS} ms)")
+        if result.other:
+            print(f"warning: {result.other} answers were not 200 - not every request changed state")
+    by_name = {r.name: r for r in ours}
+    group = by_name.get("reference server, file db, group commit")
+    each = by_name.get("reference server, file db, commit per stop")
+    memory = by_name.get("reference server, in-memory db, group commit")
+    if group and each:
+        print(f"file db, group commit vs commit per stop: {ratios(group, each)}")
+    if group and memory:
+        print(f"file db, group commit vs in-memory db: {ratios(group, memory)}")
+    first = ours[0]
     for other in results[1:]:
         if other.name.startswith("Prism") and other.rps:
-            rps, cpu = ours.rps / other.rps, other.cpu_us / ours.cpu_us
+            rps, cpu = first.rps / other.rps, other.cpu_us / first.cpu_us
             print(f"vs {other.name}: {rps:.1f}x the requests per second, {cpu:.1f}x less CPU per request")
+
+
+def ratios(new: Result, old: Result) -> str:
+    return (
+        f"{new.rps / old.rps:.2f}x the requests per second, p99 {new.p99_ms / old.p99_ms:.2f}x, "
+        f"CPU per request {new.cpu_us / old.cpu_us:.2f}x"
+    )
 
 
 if __name__ == "__main__":

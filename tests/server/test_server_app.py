@@ -193,7 +193,7 @@ def test_an_internal_error_is_a_logged_400_not_a_5xx(
     def broken(self: Store, project_id: str, group_id: str) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "stop", broken)
+    monkeypatch.setattr(Store, "_stop", broken)  # under stop and stop_many (group commit)
     with caplog.at_level(logging.ERROR, logger="conformance.server"):
         reply = call(strict_app, "PUT", stop_path(gid("monitoring")))
     assert_envelope(reply, 400, "REF.0001")

@@ -23,7 +23,12 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
-from huaweicloudsdkoms.v2 import OmsClient, StopTaskGroupRequest
+from huaweicloudsdkoms.v2 import (
+    OmsClient,
+    StartTaskGroupReq,
+    StartTaskGroupRequest,
+    StopTaskGroupRequest,
+)
 
 from conformance.server import AkSkFixture, Fixtures, ReferenceServer, generated_group_id
 from tests.server.conftest import AK, MAIN, OTHER, READ_ONLY, SK, TOKEN, roomy_fixtures
@@ -150,7 +155,7 @@ def signed(server: ReferenceServer, group: str, headers: dict[str, str], **kwarg
         method="PUT",
         schema="http",
         host=host,
-        resource_path=f"/v2/{MAIN}/taskgroups/{group}/stop",
+        resource_path=f"/v2/{MAIN}/taskgroups/{group}/{kwargs.get('operation', 'stop')}",
         query_params=kwargs.get("query", []),
         header_params={"Content-Type": "application/json", **headers},
         body=kwargs.get("body", b""),
@@ -190,4 +195,57 @@ def test_tampering_after_signing_is_refused(server: ReferenceServer) -> None:
     unsigned = signed(server, group, {"X-Project-Id": MAIN})
     unsigned.header_params["X-Security-Token"] = "added-later"  # must be signed when sent
     assert send(unsigned).status_code == refused(server)[0]
+    assert server.app.store.status(MAIN, group) == 2
+
+
+DST_AK, DST_SK = "DSTAKSECRETVALUE0001", "dst-sk-secret-value-0001"
+
+
+def start_request(group: str, **keys: str) -> StartTaskGroupRequest:
+    body = StartTaskGroupReq(**({"dst_ak": DST_AK, "dst_sk": DST_SK} | keys))
+    return StartTaskGroupRequest(group_id=group, body=body)
+
+
+def test_sdk_cycles_stop_start_stop_on_huawei_and_start_is_404_on_strict(server: ReferenceServer) -> None:
+    group = fresh_group()
+    with sdk(server) as client:
+        assert client.stop_task_group(StopTaskGroupRequest(group_id=group)).status_code == 200
+        if server.app.profile == "strict":
+            with pytest.raises(ClientRequestException) as caught:
+                client.start_task_group(start_request(group))
+            assert (caught.value.status_code, caught.value.error_code) == (404, "APIGW.0101")
+            return
+        for _ in range(2):  # signed with the JSON body's hash, as the SDK signs a body
+            assert (
+                client.start_task_group(start_request(group, src_ak="SRCAK", src_sk="src")).status_code == 200
+            )
+            assert server.app.store.status(MAIN, group) == 2
+            assert client.stop_task_group(StopTaskGroupRequest(group_id=group)).status_code == 200
+        for target, code, keys in (
+            (fresh_group(), "OMS.0063", {}),  # monitoring: not paused
+            ("no-such-group", "OMS.1009", {}),
+            (group, "OMS.0064", {"dst_sk": None}),  # the SDK drops None: the body lacks dst_sk
+        ):
+            with pytest.raises(ClientRequestException) as caught:
+                client.start_task_group(start_request(target, **keys))
+            assert (caught.value.status_code, caught.value.error_code) == (400, code)
+            assert DST_AK not in caught.value.error_msg and DST_SK not in caught.value.error_msg
+    assert server.app.store.status(MAIN, group) == 3
+
+
+def test_a_start_body_changed_after_signing_is_refused(server: ReferenceServer) -> None:
+    group = fresh_group()
+    with sdk(server) as client:
+        client.stop_task_group(StopTaskGroupRequest(group_id=group))
+    body = f'{{"dst_ak": "{DST_AK}", "dst_sk": "{DST_SK}"}}'.encode()
+    if server.app.profile == "strict":  # no start operation there
+        assert send(signed(server, group, {}, operation="start", body=body)).status_code == 404
+        return
+    tampered = signed(server, group, {"X-Project-Id": MAIN}, operation="start", body=body)
+    tampered.body = body.replace(b"dst-sk", b"DST-SK")
+    assert send(tampered).status_code == 401
+    assert server.app.store.status(MAIN, group) == 3
+    assert (
+        send(signed(server, group, {"X-Project-Id": MAIN}, operation="start", body=body)).status_code == 200
+    )
     assert server.app.store.status(MAIN, group) == 2

@@ -1,0 +1,227 @@
+"""Bounded connections for the reference server and the proxy: slow or stalled clients cannot hold them.
+
+Why: uvicorn bounds only the idle time *between* requests (``timeout_keep_alive``, armed when a response
+completes). A connection that sends nothing, a request head trickled one byte every 0.5 s, or a body that
+stops short of its ``Content-Length`` is held forever, with the app's task waiting in ``receive()``.
+``limit_concurrency`` does not help: it answers new requests 503 while the bad connections stay open.
+So the serving layer uses uvicorn's httptools protocol with these bounds added (:class:`ConnectionLimits`):
+
+- **head deadline**: a request's line and headers must all arrive within ``head_timeout`` of its first
+  byte (of the connection's opening, for the first request) - this is what stops a slow-headers client,
+  which is never idle for long;
+- **idle while incomplete**: no byte for ``idle_timeout`` while a head or a body is incomplete (reading is
+  not paused by flow control) - a half-sent request or a short body;
+- **head size**: at most ``max_head_bytes`` read while a head is incomplete, after the read in which it
+  began (httptools has no limit of its own; the default leaves room for a legal 16,384-character token;
+  the read a head begins in is not counted, because it may also hold the previous request's body);
+- **connection cap**: at most ``max_connections`` open; one more evicts the connection that has waited
+  longest for its client (an incomplete request, or idle between requests), so a flood of half-open
+  connections cannot lock a normal client out; if none is waiting, the newcomer is closed.
+
+A timed-out request whose head or body had begun gets ``408`` with a JSON error envelope and
+``Connection: close`` (the app's task, if any, sees ``http.disconnect``, and whatever it sends is dropped);
+a connection that sent nothing is closed silently, as uvicorn closes idle keep-alive connections. An app
+that fails *because* its client went away (e.g. the proxy, whose upstream request is then short of its
+``Content-Length``) is noted in one line, not with a traceback (:func:`quiet_when_client_gone`).
+
+Checks run in one sweep per server every ``sweep_interval`` seconds, not as timers per request: the hot
+path only stores the time of the last read (the benchmark's stops pay nothing else).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    head_timeout: float = 10.0
+    idle_timeout: float = 3.0
+    max_head_bytes: int = 64 * 1024
+    max_connections: int = 1000
+    sweep_interval: float = 0.25
+
+
+def _answer(status: int, reason: bytes, code: str, message: str) -> bytes:
+    body = json.dumps({"error_code": code, "error_msg": message}).encode()
+    head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % (
+        status,
+        reason,
+        len(body),
+    )
+    return head + b"connection: close\r\n\r\n" + body
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol bounded by :class:`ConnectionLimits` (see :func:`bounded_http`)."""
+
+    limits: ClassVar[ConnectionLimits] = ConnectionLimits()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        now = self.loop.time()
+        self._last_input = now
+        self._head_started: float | None = now  # since when a head is awaited (None: no head awaited)
+        self._head_bytes = 0
+        self._head_fresh = False
+        self._began = False  # a byte of the current request has arrived
+        self._in_body = False  # the head is complete, the body is not
+        _Sweeper.for_protocol(self).watch()
+        if len(self.connections) > self.limits.max_connections:
+            self._make_room()
+
+    def data_received(self, data: bytes) -> None:
+        self._last_input = self.loop.time()
+        super().data_received(data)
+        if self._head_started is not None and self._began:  # a head is still incomplete after this read
+            if self._head_fresh:  # the read it began in: it may hold the end of the previous request
+                self._head_fresh = False
+                return
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_head_bytes and not self.transport.is_closing():
+                message = f"the request head exceeds {self.limits.max_head_bytes} bytes"
+                self._refuse(431, b"Request Header Fields Too Large", message)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._began = True
+        self._head_bytes = 0
+        self._head_fresh = True
+        if self._head_started is None:  # a later request on a kept-alive connection: its first byte
+            self._head_started = self._last_input
+
+    def on_headers_complete(self) -> None:
+        self._head_started = None
+        self._head_bytes = 0
+        self._in_body = True
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_body = self._began = False
+        super().on_message_complete()
+
+    def overdue(self, now: float) -> bool:
+        """Whether the client has had its time (called by the sweep)."""
+        if self.transport.is_closing() or self.flow.read_paused:  # paused: we are not reading, it may wait
+            return False
+        limits = self.limits
+        idle = now - self._last_input > limits.idle_timeout
+        if self._head_started is not None:
+            return idle or now - self._head_started > limits.head_timeout
+        return self._in_body and idle
+
+    def waiting_since(self) -> float | None:
+        """When this connection last heard from the client it waits for; None while a request is served."""
+        if self.transport.is_closing():
+            return None
+        if (
+            self._head_started is not None
+            or self._in_body
+            or self.cycle is None
+            or self.cycle.response_complete
+        ):
+            return self._last_input
+        return None
+
+    def time_out(self) -> None:
+        if not self._began and not self._in_body:
+            self.transport.close()  # nothing of a request arrived: close quietly
+            return
+        limits = self.limits
+        message = (
+            f"the request was not complete in time (its head within {limits.head_timeout:g} s, "
+            f"no pause over {limits.idle_timeout:g} s)"
+        )
+        self._refuse(408, b"Request Timeout", message)
+
+    def _refuse(self, status: int, reason: bytes, message: str) -> None:
+        cycle = self.cycle
+        if cycle is None or not cycle.response_started:
+            self.transport.write(_answer(status, reason, f"REF.0{status}", message))
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True  # the app's receive() returns http.disconnect; its sends are dropped
+            cycle.message_event.set()
+        self._head_started = None
+        self._in_body = False
+        self.transport.close()
+
+    def _make_room(self) -> None:
+        waiting = [
+            (since, protocol)
+            for protocol in self.connections
+            if protocol is not self
+            and isinstance(protocol, BoundedHttpToolsProtocol)
+            and (since := protocol.waiting_since()) is not None
+        ]
+        if not waiting:
+            self.transport.close()
+            return
+        _, oldest = min(waiting, key=lambda pair: pair[0])
+        oldest.time_out()
+
+
+class _Sweeper:
+    """One per uvicorn server (its shared state): checks every connection every ``sweep_interval``."""
+
+    _by_state: ClassVar[weakref.WeakKeyDictionary[Any, _Sweeper]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, connections: set[Any], loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        self._connections = connections
+        self._loop = loop
+        self._interval = interval
+        self._handle: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def for_protocol(cls, protocol: BoundedHttpToolsProtocol) -> _Sweeper:
+        state = protocol.server_state
+        sweeper = cls._by_state.get(state)
+        if sweeper is None or sweeper._loop is not protocol.loop:
+            sweeper = cls(protocol.connections, protocol.loop, protocol.limits.sweep_interval)
+            cls._by_state[state] = sweeper
+        return sweeper
+
+    def watch(self) -> None:
+        if self._handle is None:
+            self._handle = self._loop.call_later(self._interval, self._sweep)
+
+    def _sweep(self) -> None:
+        self._handle = None
+        now = self._loop.time()
+        for protocol in list(self._connections):
+            if isinstance(protocol, BoundedHttpToolsProtocol) and protocol.overdue(now):
+                protocol.time_out()
+        if self._connections:
+            self.watch()
+
+
+def bounded_http(limits: ConnectionLimits | None = None) -> type[BoundedHttpToolsProtocol]:
+    """The protocol class to give uvicorn (``Config(http=...)``) for these limits."""
+    if limits is None or limits == BoundedHttpToolsProtocol.limits:
+        return BoundedHttpToolsProtocol
+    return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), {"limits": limits})
+
+
+def quiet_when_client_gone(app: Any) -> Any:
+    """The ASGI ``app``, except that an exception it raises after its client went away (a timed-out or
+    dropped request: uvicorn's ``receive`` then says ``http.disconnect``) is one log line, not a traceback:
+    nobody is left to answer, and the cause is the client's. Any other exception propagates as before."""
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:
+            # uvicorn's receive is a bound method of the request's cycle, which knows whether the client left.
+            if not getattr(getattr(receive, "__self__", None), "disconnected", False):
+                raise
+            _log.info("a request ended after its client went away (%s)", type(exc).__name__)
+
+    return guarded
