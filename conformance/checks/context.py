@@ -104,14 +104,14 @@ class CheckContext:
             if result.status == 429 and throttled < MAX_429_RETRIES:
                 throttled += 1
                 await asyncio.sleep(min(_retry_after(result.header("retry-after")), 5.0))
-            elif retry and transient < self._retries_left(result) and _says_nothing(result):
+            elif retry and transient < self._retries_left(result) and says_nothing(result):
                 transient += 1
                 first = result.error or str(result.status)
                 await asyncio.sleep(0.2 * transient)
             else:
                 break
             result = await self.client.send(method, path, headers)
-            if transient and not _says_nothing(result):
+            if transient and not says_nothing(result):
                 self.transient.append(f"{method} {path}: {first}, then {result.status} on a retry")
         sent = Sent(method, path, kind, token, result, self.recorder.check, repeatable=retry)
         self.recorder.requests += 1
@@ -304,7 +304,7 @@ class CheckContext:
         return list(await asyncio.gather(*calls))
 
 
-def _says_nothing(result: HttpResult) -> bool:
+def says_nothing(result: HttpResult) -> bool:
     """An answer that tells nothing about the request: no complete answer, or a server error."""
     return result.outcome.inconclusive or (result.status is not None and result.status >= 500)
 

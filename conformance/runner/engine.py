@@ -221,6 +221,9 @@ class _Run:
             self.result.stop_reason = StopReason.CREDENTIALS_REFUSED
             self.result.incomplete_reason = f"the valid credential is refused: {own.reason}"
             return True
+        self.result.notes += [
+            verdict.note for verdict in (own, other) if verdict is not None and verdict.note
+        ]
         if other is not None and not other.accepted:
             self.disabled[Need.OTHER_PROJECT] = f"other_project's credential is refused: {other.reason}"
         readonly = self.target.project.readonly_token

@@ -9,10 +9,11 @@ or reads (GET) a listed group where the profile has a read operation. It works w
 How a refusal is told from an answer:
 - 401 to the valid credential: the gateway refused it (the page documents no 401 for a valid one).
 - With a read operation and a listed group: the read answers 200 (accepted) or refuses (refused).
-- Otherwise the valid credential's answer for an unknown group is compared with a tampered credential's:
-  the same status, error_code and error_msg means the server could not tell them apart - refused. A server
-  that answers both identically by design cannot be told apart from one that refuses; then the checks run
-  and say what they see.
+- A 400 proves nothing (it is how an unknown group may be refused, whatever is checked first).
+- A 403 is compared with a tampered credential's answer for the same unknown group; where they are the same
+  (status, error_code, error_msg), once more for a listed group no stop can pause (a server may hide unknown
+  groups behind its "forbidden" answer, but not listed ones): the same answer again - refused. Without such a
+  group the run goes on and says it could not confirm the credential.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.redact import tampered
-from conformance.target import AkSk, Project, Target
+from conformance.target import PAUSABLE, AkSk, Project, Target
 from conformance.transport.credentials import credential_headers
 from conformance.transport.http import Client, HttpResult, stop_path
 from conformance.transport.safety import SafetyGuard
@@ -32,6 +33,7 @@ AUTH_REFUSALS = frozenset({400, 401, 403})
 class CredentialVerdict:
     accepted: bool
     reason: str = ""  # why it was judged refused: "401 APIGW.0301 Incorrect IAM authentication ..."
+    note: str = ""  # accepted, but the preflight could not prove it
 
 
 def describe_answer(result: HttpResult) -> str:
@@ -50,9 +52,18 @@ def _tampered_project(project: Project) -> Project:
 async def _stop(client: Client, project: Project, group: str) -> HttpResult:
     path = stop_path(project.project_id, group)
     result = await client.send("PUT", path, credential_headers(client, project, "PUT", path))
-    if result.outcome.inconclusive or (result.status or 0) >= 500:
+    # Asked again only after a 5xx or a broken connection: a hang has cost a whole timeout already.
+    if result.outcome.server_failed or (result.status or 0) >= 500:
         result = await client.send("PUT", path, credential_headers(client, project, "PUT", path))
     return result
+
+
+def _same(a: HttpResult, b: HttpResult) -> bool:
+    return (
+        a.status == b.status
+        and a.json_field("error_code") == b.json_field("error_code")
+        and a.json_field("error_msg") == b.json_field("error_msg")
+    )
 
 
 async def judge_credential(
@@ -70,15 +81,26 @@ async def judge_credential(
             return CredentialVerdict(True)
         if shown.status in AUTH_REFUSALS:
             return CredentialVerdict(False, f"reading a listed group: {describe_answer(shown)}")
-    if valid.status not in AUTH_REFUSALS:
+    # A 400 is how a valid credential may be told that the group does not exist, whatever the server checks
+    # first: it proves nothing either way. A 403 may be either "forbidden" or "hidden": compare.
+    if valid.status != 403:
         return CredentialVerdict(True)
-    forged = await _stop(client, _tampered_project(project), group)
-    same = (
-        forged.status == valid.status
-        and forged.json_field("error_code") == valid.json_field("error_code")
-        and forged.json_field("error_msg") == valid.json_field("error_msg")
-    )
-    if same:
+    forged_project = _tampered_project(project)
+    forged = await _stop(client, forged_project, group)
+    if not _same(valid, forged):
+        return CredentialVerdict(True)
+    # The same 403 as a tampered credential. A server may hide unknown groups behind exactly that answer, so
+    # ask once more about a listed group no stop can pause (not creating/monitoring), where it cannot hide.
+    unpausable = [g for name, ids in project.groups.items() if name not in PAUSABLE for g in ids]
+    if not unpausable:
+        return CredentialVerdict(
+            True,
+            note=f"could not confirm that the credential is accepted: {describe_answer(valid)}, the same "
+            "answer as a tampered credential (list a paused or completed group to let the preflight tell)",
+        )
+    again = await _stop(client, project, unpausable[0])
+    forged_again = await _stop(client, forged_project, unpausable[0])
+    if _same(again, forged_again):
         return CredentialVerdict(
             False, f"{describe_answer(valid)} (the same answer as a tampered credential)"
         )

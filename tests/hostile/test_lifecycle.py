@@ -87,8 +87,8 @@ def test_signal_during_run_writes_partial_report(serve, tmp_path: Path, sig, cod
     )
     try:
         deadline = time.monotonic() + 15
-        while len(server.received) < 3 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)  # started, past the preflight and into the checks (~1 s)
+        while len(server.received) < 5 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)  # started, past the two preflights and into the checks (~1 s)
         assert proc.poll() is None, proc.communicate()
         signalled = time.monotonic()
         proc.send_signal(sig)
