@@ -155,6 +155,30 @@ class StaleFixture:
     inferred: bool  # True where no read operation exists and staleness was inferred from a refusal
 
 
+@dataclass(frozen=True)
+class Throttled:
+    """One 429 the run met (transport/pace.py waited it out and sent the request again, up to a limit)."""
+
+    at_s: float  # seconds since the run's first request
+    method: str
+    url: str  # redacted
+    retry_after: str | None  # the header as sent; None when the server sent none
+    waited_s: float  # the pause it caused
+    rate_after: float | None  # requests/s allowed after it; None: unlimited
+
+
+@dataclass
+class PaceUsed:
+    """How fast the run sent: ``--rate-limit``, ``--concurrency`` and what throttling made of them."""
+
+    rate_limit: float | None  # requests/s; None: no limit was set
+    concurrency: int
+    requests: int  # requests sent, retries included
+    lowest_rate: float | None = None  # the lowest rate the 429 back-off set; None: never throttled
+    final_rate: float | None = None  # the rate allowed at the end; None: unlimited
+    throttled: list[Throttled] = field(default_factory=list)
+
+
 @dataclass
 class RunResult:
     tool_version: str
@@ -176,6 +200,7 @@ class RunResult:
     paused_groups: list[str] = field(default_factory=list)  # listed groups this run paused
     restored: list[Restored] = field(default_factory=list)  # what run --restore resumed, or could not
     notes: list[str] = field(default_factory=list)  # run-level notes (credential preflight, transient errors)
+    pace: PaceUsed | None = None  # None in runs written before pacing was recorded
 
     @property
     def finished(self) -> bool:

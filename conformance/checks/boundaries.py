@@ -4,12 +4,16 @@ Schemathesis's coverage phase sends most of these too (see fuzz.py); they are ha
 never sends an empty path segment, overwrites token boundaries with the credential, and because each answer
 needs a contract-specific expectation: an in-range unknown id is a 400 (not "valid input rejected"), an
 out-of-range one must be refused, and a legal 16,384-character token must reach the application.
+
+The requests of each check are independent, so they go out ``--concurrency`` at a time and are judged in
+order (checks/ordered.py).
 """
 
 from __future__ import annotations
 
 from conformance.checks.context import CheckContext
 from conformance.checks.oracles import INFRASTRUCTURE, describe_infrastructure
+from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import scenario
 
 
@@ -28,7 +32,8 @@ def _filler(length: int) -> str:
 async def group_id_length(ctx: CheckContext) -> None:
     """group_id of 0, 1, 1024 and 1025 characters, with the valid credential."""
     low, high = ctx.contract.min_length("group_id"), ctx.contract.max_length("group_id")
-    for length in boundary_lengths(ctx, "group_id"):
+
+    async def one(length: int) -> None:
         sent = await ctx.stop(_filler(length))
         in_range = low <= length <= high
         allowed = set(ctx.expected.unknown_group) if in_range else {400}
@@ -41,6 +46,8 @@ async def group_id_length(ctx: CheckContext) -> None:
         )
         ctx.expect(sent, "STOP-GROUP-LEN", allowed, f"group_id of {length} characters", why)
 
+    await each_in_order(boundary_lengths(ctx, "group_id"), one, ctx.concurrency)
+
 
 @scenario("project-id-length", requirements=["STOP-PROJECT-LEN"])
 async def project_id_length(ctx: CheckContext) -> None:
@@ -49,19 +56,23 @@ async def project_id_length(ctx: CheckContext) -> None:
     listed = ctx.target.project.group_ids()
     if listed:
         groups.append(sorted(listed)[0])
-    for group in groups:
-        for length in boundary_lengths(ctx, "project_id"):
-            sent = await ctx.stop(group, project_id=_filler(length))
-            # A project id that is not the credential's own may be refused as forbidden (403).
-            allowed = set(ctx.expected.foreign_project) | (ctx.expected.gateway_404 if length == 0 else set())
-            where = "a listed group" if group in listed else "an unknown group"
-            ctx.expect(
-                sent,
-                "STOP-PROJECT-LEN",
-                allowed,
-                f"project_id of {length} characters on {where}",
-                "the project is not the credential's own, and out-of-range ids are invalid",
-            )
+
+    async def one(case: tuple[str, int]) -> None:
+        group, length = case
+        sent = await ctx.stop(group, project_id=_filler(length))
+        # A project id that is not the credential's own may be refused as forbidden (403).
+        allowed = set(ctx.expected.foreign_project) | (ctx.expected.gateway_404 if length == 0 else set())
+        where = "a listed group" if group in listed else "an unknown group"
+        ctx.expect(
+            sent,
+            "STOP-PROJECT-LEN",
+            allowed,
+            f"project_id of {length} characters on {where}",
+            "the project is not the credential's own, and out-of-range ids are invalid",
+        )
+
+    cases = [(group, length) for group in groups for length in boundary_lengths(ctx, "project_id")]
+    await each_in_order(cases, one, ctx.concurrency)
 
 
 @scenario("token-length", requirements=["STOP-TOKEN-LEN", "STOP-TOKEN-REQUIRED"])
@@ -69,7 +80,8 @@ async def token_length(ctx: CheckContext) -> None:
     """X-Auth-Token of 0, 1, 16384 and 16385 characters: refused, and a legal one reaches the application."""
     group = ctx.guard.mint()
     high = ctx.contract.max_length("X-Auth-Token")
-    for length in boundary_lengths(ctx, "X-Auth-Token"):
+
+    async def one(length: int) -> None:
         sent = await ctx.stop(group, credential=False, headers=[("X-Auth-Token", "0" * length)])
         status = sent.result.status
         requirement = "STOP-TOKEN-REQUIRED" if length == 0 else "STOP-TOKEN-LEN"
@@ -82,7 +94,7 @@ async def token_length(ctx: CheckContext) -> None:
                 f"({', '.join(map(str, sorted(ctx.expected.auth_refused)))})",
                 sent,
             )
-            continue
+            return
         ctx.expect(
             sent,
             requirement,
@@ -91,3 +103,5 @@ async def token_length(ctx: CheckContext) -> None:
             "the token is not a valid credential"
             + (f" and exceeds {high:,} characters" if length > high else ""),
         )
+
+    await each_in_order(boundary_lengths(ctx, "X-Auth-Token"), one, ctx.concurrency)

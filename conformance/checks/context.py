@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from conformance.checks.base import Kind, NotRun, Sent, echo_candidates
 from conformance.checks.expectations import Expectations
+from conformance.checks.ordered import wait_turn
 from conformance.checks.pool import Deferred, FixturePool
 from conformance.checks.recorder import Recorder
 from conformance.spec import Contract, Profile
@@ -21,7 +22,6 @@ from conformance.transport.http import Client, HttpResult, Outcome, stop_path
 from conformance.transport.race import RaceRequest, race
 from conformance.transport.safety import SafetyGuard
 
-MAX_429_RETRIES = 3
 # An answer that says nothing about the request (5xx, a dropped connection, a timeout) is asked again this
 # often - only for requests that cannot pause a listed group - before it is judged as it is.
 MAX_TRANSIENT_RETRIES = 2
@@ -50,6 +50,7 @@ class CheckContext:
         settle_timeout: float = 5.0,
         max_examples: int | None = None,
         race_width: int = 16,
+        concurrency: int = 1,
     ) -> None:
         self.target = target
         self.contract = contract
@@ -61,6 +62,7 @@ class CheckContext:
         self.settle_timeout = settle_timeout
         self.max_examples = max_examples
         self.race_width = race_width
+        self.concurrency = concurrency  # requests in flight for checks of independent requests (ordered.py)
         self.pool = FixturePool(target.project, self.read_status if contract.has_show_operation else None)
         self.recorder = Recorder("", ())
         self._on_answer = on_answer
@@ -93,18 +95,16 @@ class CheckContext:
     ) -> Sent:
         """Send one request; only its final answer reaches the oracles.
 
-        Throttling (429) is waited out. With ``retry``, an answer that says nothing about the request - a 5xx,
-        a dropped connection, a timeout - is asked again (bounded); a request that could pause a listed group
-        is never repeated blindly (``retry=False``), since its first attempt may have taken effect.
+        Throttling (429) is waited out by the client (transport/pace.py). With ``retry``, an answer that
+        says nothing about the request - a 5xx, a dropped connection, a timeout - is asked again (bounded);
+        a request that could pause a listed group is never repeated blindly (``retry=False``), since its
+        first attempt may have taken effect.
         """
         token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
         result = await self.client.send(method, path, headers)
-        throttled = transient = 0
+        transient, came_right = 0, ""
         while True:
-            if result.status == 429 and throttled < MAX_429_RETRIES:
-                throttled += 1
-                await asyncio.sleep(min(_retry_after(result.header("retry-after")), 5.0))
-            elif retry and transient < self._retries_left(result) and says_nothing(result):
+            if retry and transient < self._retries_left(result) and says_nothing(result):
                 transient += 1
                 first = result.error or str(result.status)
                 await asyncio.sleep(0.2 * transient)
@@ -112,7 +112,10 @@ class CheckContext:
                 break
             result = await self.client.send(method, path, headers)
             if transient and not says_nothing(result):
-                self.transient.append(f"{method} {path}: {first}, then {result.status} on a retry")
+                came_right = f"{method} {path}: {first}, then {result.status} on a retry"
+        await wait_turn()  # under --concurrency, answers are delivered in input order (checks/ordered.py)
+        if came_right:
+            self.transient.append(came_right)
         sent = Sent(method, path, kind, token, result, self.recorder.check, repeatable=retry)
         self.recorder.requests += 1
         self._on_answer(sent)
@@ -307,10 +310,3 @@ class CheckContext:
 def says_nothing(result: HttpResult) -> bool:
     """An answer that tells nothing about the request: no complete answer, or a server error."""
     return result.outcome.inconclusive or (result.status is not None and result.status >= 500)
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return max(float(value or 1), 0.0)
-    except ValueError:
-        return 1.0

@@ -2,11 +2,13 @@
 
 Every one is of legal length, so each must get a documented answer - for an unknown group 400 (or 403) -
 never a 5xx or a dropped connection. Ids are sent percent-encoded as one path segment (transport/http.py).
+The requests are independent: ``--concurrency`` of them go out at once, judged in order (checks/ordered.py).
 """
 
 from __future__ import annotations
 
 from conformance.checks.context import CheckContext
+from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import scenario
 
 HOSTILE_IDS = (
@@ -47,19 +49,26 @@ async def hostile_ids(ctx: CheckContext) -> None:
     """Reserved, unicode and control characters in either id get a documented answer."""
     # The longest legal id, from the contract.
     ids = (*HOSTILE_IDS, "a" * ctx.contract.max_length("group_id")) if ctx.depth == "full" else QUICK
-    for value in ids:
-        group_sent = await ctx.stop(value)
-        project_sent = await ctx.stop(ctx.guard.mint(), project_id=value)
-        for sent, which in ((group_sent, "group_id"), (project_sent, "project_id")):
+    # One item per request, ids minted up front: what is sent does not depend on scheduling.
+    minted = [ctx.guard.mint() for _ in ids]
+    cases = [(index, which) for index in range(len(ids)) for which in ("group_id", "project_id")]
+
+    async def one(case: tuple[int, str]) -> None:
+        index, which = case
+        value = ids[index]
+        if which == "group_id":
+            sent = await ctx.stop(value)
+            allowed = set(ctx.expected.unknown_group)
+        else:
+            sent = await ctx.stop(minted[index], project_id=value)
             # In the project position the id is not the credential's project, so it may be refused as such.
-            allowed = set(
-                ctx.expected.foreign_project if which == "project_id" else ctx.expected.unknown_group
-            )
-            allowed |= ctx.expected.gateway_404
-            ctx.expect(
-                sent,
-                "STOP-ROBUST",
-                allowed,
-                f"{which} {value[:40]!r} got an unexpected answer",
-                "an id of legal length with any characters is an unknown (or invalid) id",
-            )
+            allowed = set(ctx.expected.foreign_project)
+        ctx.expect(
+            sent,
+            "STOP-ROBUST",
+            allowed | ctx.expected.gateway_404,
+            f"{which} {value[:40]!r} got an unexpected answer",
+            "an id of legal length with any characters is an unknown (or invalid) id",
+        )
+
+    await each_in_order(cases, one, ctx.concurrency)

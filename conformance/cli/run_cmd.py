@@ -10,8 +10,8 @@ import click
 
 from conformance.cli import main
 from conformance.errors import ADVICE, ConfigError, ExitCode, UsageError
-from conformance.results import CheckResult, RunResult, StopReason, Verdict
-from conformance.runner.engine import RunOptions
+from conformance.results import CheckResult, PaceUsed, RunResult, StopReason, Verdict
+from conformance.runner.engine import DEFAULT_CONCURRENCY, RunOptions
 from conformance.runner.session import Session
 from conformance.spec import PROFILES, load_requirements
 from conformance.target import Project, Target, load_target
@@ -98,6 +98,20 @@ def _print_table(run: RunResult) -> None:
                 click.echo(f"  reproduce: {failure.curl}")
 
 
+def describe_pace(pace: PaceUsed) -> str:
+    """One line: the limit, the concurrency, and what throttling did to them."""
+    limit = f"--rate-limit {pace.rate_limit:g}/s" if pace.rate_limit else "no rate limit"
+    line = f"{limit}, concurrency {pace.concurrency}, {pace.requests} requests"
+    throttled = pace.throttled
+    if not throttled:
+        return line + ", no 429"
+    told = sum(1 for t in throttled if t.retry_after is not None)
+    return (
+        line + f", {len(throttled)} answered 429 ({told} with Retry-After), "
+        f"slowed to {pace.lowest_rate:g} requests/s at the lowest"
+    )
+
+
 def print_summary(run: RunResult) -> None:
     catalogue = load_requirements()
     if any(c.requests for c in run.checks):  # a table of "not run" says nothing when nothing was sent
@@ -129,6 +143,8 @@ def print_summary(run: RunResult) -> None:
         click.echo(
             f"  this run paused {len(run.paused_groups)} listed groups: {', '.join(run.paused_groups)}"
         )
+    if run.pace is not None:
+        click.echo(f"  pace: {describe_pace(run.pace)}")
     for note in run.notes:
         click.echo(f"  note: {note}")
     if run.skipped_for_safety:
@@ -180,6 +196,18 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
     show_default=True,
     help="Stops of one group released together by the concurrency check.",
 )
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(0.1, 100000),
+    help="Requests per second over every request of the run (default: no limit; 429s slow it anyway).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Requests in flight for checks of independent requests (fuzz, hostile ids, boundaries).",
+)
 @click.option("--report-dir", type=click.Path(file_okay=False), default="reports", show_default=True)
 @click.option("--format", "formats", default=",".join(FORMATS), show_default=True, help="Report formats.")
 @click.option("--baseline", type=click.Path(dir_okay=False), help="Known failures (YAML) with expiry dates.")
@@ -225,6 +253,8 @@ def run(
     request_timeout: float,
     reruns: int,
     race_width: int,
+    rate_limit: float | None,
+    concurrency: int,
     report_dir: str,
     formats: str,
     baseline: str | None,
@@ -270,6 +300,8 @@ def run(
         run_id=run_id or "",
         race_width=race_width,
         restore=restore,
+        rate_limit=rate_limit,
+        concurrency=concurrency,
     )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or 'strict'} profile)", err=True)

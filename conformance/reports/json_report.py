@@ -26,10 +26,12 @@ from conformance.results import (
     CheckResult,
     Exchange,
     Failure,
+    PaceUsed,
     Restored,
     RunResult,
     StaleFixture,
     StopReason,
+    Throttled,
     Verdict,
 )
 from conformance.spec import load_errata
@@ -94,6 +96,7 @@ def run_to_dict(run: RunResult, catalogue: Catalogue | None = None) -> dict[str,
         "paused_groups": list(run.paused_groups),
         "restored": [asdict(r) for r in run.restored],
         "notes": list(run.notes),
+        **({"pace": asdict(run.pace)} if run.pace is not None else {}),
         "verdict": verdict_line(run, catalogue),
         "conforms": run.conforms(dict(catalogue)),
         "totals": run.totals(dict(catalogue)),
@@ -212,7 +215,15 @@ def run_from_dict(data: Any) -> RunResult:
         latencies_ms=[float(v) for v in data["latencies_ms"]],
         skipped_for_safety=data["skipped_for_safety"],
         run_id=str(data.get("run_id", "")),  # files written before run ids existed have none
+        pace=_pace(data.get("pace")),  # absent in files written before pacing was recorded
     )
+
+
+def _pace(data: dict[str, Any] | None) -> PaceUsed | None:
+    if data is None:
+        return None
+    throttled = [Throttled(**t) for t in data.get("throttled", [])]
+    return PaceUsed(**{**data, "throttled": throttled})
 
 
 def _stop_reason(data: dict[str, Any]) -> StopReason:

@@ -35,6 +35,7 @@ from conformance.transport.safety import SafetyGuard
 
 MAX_FAILURES_PER_TITLE = 3  # similar failures are counted, not repeated
 DEAD_AFTER = 5  # consecutive connection failures that mean the target went away
+DEFAULT_CONCURRENCY = 4  # measured on 2 cores: see README, Benchmarks
 
 
 @dataclass
@@ -53,6 +54,10 @@ class RunOptions:
     run_id: str = ""  # "" = derived from profile, base URL and project (reports.reproduce.default_run_id)
     restore: bool = False  # resume the groups the run paused (huawei: the start operation)
     race_width: int = 16  # concurrent stops of one group in the concurrency check
+    rate_limit: float | None = None  # requests/s over every request of the run (transport/pace.py)
+    concurrency: int = (
+        DEFAULT_CONCURRENCY  # in flight, for checks of independent requests (checks/ordered.py)
+    )
 
 
 Progress = Callable[[str, CheckResult | None], None]
@@ -161,6 +166,7 @@ class _Run:
             request_timeout=self.options.request_timeout,
             transport=self.options.transport,
             verify=self.options.verify,
+            rate_limit=self.options.rate_limit,
         )
         guard = SafetyGuard(self.target.listed_group_ids(), self.seed)
         self.context = CheckContext(
@@ -174,6 +180,7 @@ class _Run:
             settle_timeout=self.options.settle_timeout,
             max_examples=self.options.max_examples,
             race_width=self.options.race_width,
+            concurrency=self.options.concurrency,
         )
         try:
             await self.preflight(client)
@@ -209,6 +216,7 @@ class _Run:
             self.result.notes += [f"retried and then answered: {t}" for t in self.context.transient[:20]]
             self.result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.result.duration_s = round(time.perf_counter() - started, 3)
+            self.result.pace = client.pacer.used(self.options.concurrency)
         return self.result
 
     async def credentials_refused(self, client: Client, guard: SafetyGuard) -> bool:

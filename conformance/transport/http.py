@@ -6,6 +6,8 @@ Why these choices:
 - At most ``MAX_BODY`` bytes of a response are read; the rest is dropped and the excerpt says so.
 - Redirects are never followed: a 3xx is an answer to judge, and following it could hand the credential
   to another host.
+- Every request is paced here (``transport/pace.py``: ``--rate-limit`` and the 429 back-off), so no
+  request of a run can go around the pace.
 - Paths are built from raw segments here, percent-encoding every reserved character (and ``.``/``..``
   segments, which clients would otherwise normalise away), so an id reaches the server as one segment.
 """
@@ -28,6 +30,7 @@ import httpx
 from conformance.errors import UsageError
 from conformance.redact import Redactor
 from conformance.results import Exchange
+from conformance.transport.pace import MAX_429_RETRIES, Pacer
 
 MAX_BODY = 256 * 1024
 NOT_JSON = object()  # HttpResult.json of a body that does not parse
@@ -143,6 +146,8 @@ class Client:
         request_timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: bool | str = True,
+        rate_limit: float | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         # What AK/SK signing needs: the Host header and the path as the server will see it.
@@ -167,12 +172,32 @@ class Client:
             headers={"User-Agent": "oms-conformance"},
         )
         self.sent = 0
+        self.pacer = pacer or Pacer(rate_limit)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def send(
         self, method: str, path: str, headers: Sequence[tuple[str, str]] = (), *, body: bytes = b""
+    ) -> HttpResult:
+        """Send at the run's pace; a 429 is waited out and the request sent again (``MAX_429_RETRIES``)."""
+        attempt = 0
+        while True:
+            sent_at = await self.pacer.reserve()
+            result = await self._send_once(method, path, headers, body)
+            if result.status != 429:
+                self.pacer.answered()
+                return result
+            if attempt >= MAX_429_RETRIES:
+                return result
+            attempt += 1
+            wait = self.pacer.throttled(
+                method, result.exchange.url, result.header("retry-after"), attempt, sent_at
+            )
+            await self.pacer.sleep(wait)
+
+    async def _send_once(
+        self, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes
     ) -> HttpResult:
         url = self.base_url + path
         self.sent += 1

@@ -1,14 +1,26 @@
-"""Benchmark: the default `oms-conformance run` against the reference server, side by side with plain
-Schemathesis (`st run`) on the same document and the same server, in one invocation; then the concurrency
-check's measured release spread on loopback.
+"""Benchmark: `oms-conformance run` against the reference server, side by side with plain Schemathesis
+(`st run`) on the same document and the same server, in one invocation.
 
-    .venv/bin/python tests/benchmarks/bench_run.py [--repeat 3] [--race-runs 50] [--race-only]
+    .venv/bin/python tests/benchmarks/bench_run.py [--repeat 3]             # the default run
+    .venv/bin/python tests/benchmarks/bench_run.py --concurrency 1,4,8   # the default run per concurrency
+    .venv/bin/python tests/benchmarks/bench_run.py --deep [--examples N] # deep fuzz vs st run (N=10000)
+    .venv/bin/python tests/benchmarks/bench_run.py --throttle            # --rate-limit 40, 40/s gateway
+    .venv/bin/python tests/benchmarks/bench_run.py --race-only [--race-runs 100]  # the race's release spread
 
-Prints wall time (including server start for our run), requests sent and requests per second for each, and
-the ratio; then min/median/max of the spread of the race's releases (first final-byte write to the last)
-over ``--race-runs`` runs of the concurrency check against a reference server in its own process (as a
-real target is: a server thread in this process would share its GIL and widen the spread). Not a test:
-numbers depend on the machine; nothing here asserts a time.
+Prints wall time (including server start for our default run), requests sent and requests per second for
+each, and the ratio. Not a test: numbers depend on the machine; nothing here asserts a time.
+
+--deep: both tools fuzz the stop operation with the same example count against one `oms-conformance serve`
+process: ours with `--checks fuzz` twice - with a cold corpus cache (generation included) and a warm one
+(the corpus of this document, seed and count already generated) - and `st run`; cases per second side by
+side, and whether each passed.
+--throttle: the reference app behind a token bucket of 40 requests/s answering 429 without Retry-After
+(tests/suite/throttle.py) on loopback; the default run with `--rate-limit 40` and without: 429s seen,
+wall time against requests / 40 s.
+The default invocation ends with the concurrency check's release spread (first final-byte write to the
+last) over ``--race-runs`` runs against a reference server in its own process (as a real target is: a server
+thread in this process would share its GIL and widen the spread).
+
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))  # tests.benchmarks.bench_pace, tests.suite.throttle
 
 
 def free_port() -> int:
@@ -161,9 +174,28 @@ def race_spreads(runs: int, workdir: Path) -> tuple[list[float], dict[str, int]]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--deep", action="store_true")
+    parser.add_argument("--examples", type=int, default=10_000)
+    parser.add_argument("--throttle", action="store_true")
+    parser.add_argument("--concurrency", help="comma-separated values to compare on the default run")
     parser.add_argument("--race-runs", type=int, default=50)
     parser.add_argument("--race-only", action="store_true", help="only the race's release spread")
     args = parser.parse_args()
+    if args.deep:
+        from tests.benchmarks.bench_pace import deep
+
+        deep(args.examples)
+        return
+    if args.throttle:
+        from tests.benchmarks.bench_pace import throttled
+
+        throttled()
+        return
+    if args.concurrency:
+        from tests.benchmarks.bench_pace import by_concurrency
+
+        by_concurrency([int(c) for c in args.concurrency.split(",")], args.repeat)
+        return
     if not args.race_only:
         compare_with_schemathesis(args.repeat)
     workdir = Path(tempfile.mkdtemp(prefix="oms-bench-race-"))

@@ -1,0 +1,156 @@
+"""The fuzz check's cases, generated off the critical path: cached, pipelined, and in parallel when deep.
+
+Hypothesis and Schemathesis need ~10-25 ms of CPU per case on this endpoint; the reference server answers a
+request in well under 1 ms. Sending one case as it is generated makes a deep run measure Hypothesis, not
+the target. Three things move generation out of the way, none of which changes a single case:
+
+- A corpus cache: the cases of (contract document, seed, example count, own project, Schemathesis and
+  Hypothesis versions) are written once to ``$OMS_CONFORMANCE_CACHE`` (default
+  ``$XDG_CACHE_HOME/oms-conformance/corpus``; ``off`` disables it) and read back by every later run with the
+  same key - a nightly job that replays a seed, a re-run, a benchmark. Unreadable files are regenerated.
+- A pipeline: plans (checks/generation.py) are yielded one at a time, so the check sends the coverage
+  cases while the Hypothesis plans are still being drawn.
+- Worker processes for deep runs (``PARALLEL_FROM`` examples or more): the plans are drawn side by side on
+  separate cores. A process costs ~1-2 s to start (importing Schemathesis), more than a quick run's whole
+  generation, so quick runs draw in one background thread instead.
+
+Every path yields the plans in the same order with the same cases (tests/unit/test_corpus.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import AsyncGenerator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from conformance.checks.generation import GeneratedCase, generate_plan, plans_for
+
+FORMAT = 1  # bump when GeneratedCase or the decoding changes: old cache files are then never read
+PARALLEL_FROM = 500  # examples per plan from which worker processes pay for their start-up
+KEEP = 16  # cached corpora kept; the oldest are removed
+
+
+def cache_dir() -> Path | None:
+    configured = os.environ.get("OMS_CONFORMANCE_CACHE", "")
+    if configured.lower() in ("off", "0", "no", "false"):
+        return None
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "oms-conformance" / "corpus"
+
+
+def corpus_key(document: dict[str, Any], *, seed: int, examples: int, own_project: str | None) -> str:
+    from importlib.metadata import version  # not importing them: Schemathesis takes ~0.5 s to import
+
+    identity = {
+        "format": FORMAT,
+        "document": document,
+        "seed": seed,
+        "examples": examples,
+        "own_project": own_project,
+        "schemathesis": version("schemathesis"),
+        "hypothesis": version("hypothesis"),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _load(path: Path) -> list[list[GeneratedCase]] | None:
+    try:
+        plans = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            [
+                GeneratedCase(**{**case, "extra_headers": tuple(tuple(h) for h in case["extra_headers"])})
+                for case in plan
+            ]
+            for plan in plans
+        ]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # absent, partly written by a crashed run, or an old shape: generate afresh
+
+
+def _store(directory: Path, key: str, plans: list[list[GeneratedCase]]) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        scratch = directory / f".{key}.{os.getpid()}.tmp"
+        scratch.write_text(json.dumps([[asdict(c) for c in plan] for plan in plans]), encoding="utf-8")
+        scratch.replace(directory / f"{key}.json")  # atomic: a reader never sees half a corpus
+        kept = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written costs the next run time, not this one its result
+
+
+def _executor(plans: int, examples: int, parallel: bool | None) -> Executor:
+    """Worker processes for a deep corpus on a machine with cores to spare, else one thread: either way
+    every plan is submitted at once, so the next is drawn while the one before is being sent."""
+    use = parallel if parallel is not None else examples >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+    if not use:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="oms-corpus")
+    # spawn: the run may hold threads (the embedded reference server), which fork would copy half-way.
+    workers = min(plans, os.cpu_count() or 1)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _abandon(executor: Executor) -> None:
+    """Stop generating for a check that ended early (hangs, interrupted): a deep plan takes minutes."""
+    processes = dict(getattr(executor, "_processes", None) or {})  # shutdown() forgets them
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes.values():
+        process.terminate()
+
+
+async def corpus(
+    document: dict[str, Any],
+    *,
+    seed: int,
+    examples: int,
+    own_project: str | None,
+    parallel: bool | None = None,
+) -> AsyncGenerator[list[GeneratedCase], None]:
+    """The cases plan by plan, in the order a plain :func:`generate` gives them.
+
+    ``parallel``: True/False forces worker processes on/off; None decides by the example count.
+    """
+    directory = cache_dir()
+    key = corpus_key(document, seed=seed, examples=examples, own_project=own_project)
+    if directory is not None:
+        cached = _load(directory / f"{key}.json")
+        if cached is not None:
+            for plan_cases in cached:
+                yield plan_cases
+            return
+    plans = plans_for(own_project)
+    loop = asyncio.get_running_loop()
+    executor = _executor(len(plans), examples, parallel)
+    pending = [
+        loop.run_in_executor(executor, _plan, document, plan, seed, examples, own_project) for plan in plans
+    ]
+    done: list[list[GeneratedCase]] = []
+    try:
+        for future in pending:
+            done.append(await future)
+            yield done[-1]
+    finally:
+        if len(done) < len(plans):
+            for future in pending:  # what is still running is not wanted, nor its failure
+                future.cancel()
+            _abandon(executor)
+        else:
+            executor.shutdown(wait=False)
+    if directory is not None:
+        _store(directory, key, done)
+
+
+def _plan(
+    document: dict[str, Any], plan: str, seed: int, examples: int, own_project: str | None
+) -> list[GeneratedCase]:
+    return generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)

@@ -1,0 +1,152 @@
+"""The pace benchmarks behind ``bench_run.py --deep | --throttle | --concurrency``: measure and print only.
+
+Every server here listens on loopback and is stopped before the function returns; every subprocess has a
+timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SEED = "1"
+DOCUMENT = "stop-task-group.yaml"
+
+
+def _ours(workdir: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, dict, int]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(BIN / "oms-conformance"), "run", "--seed", SEED, "--report-dir", str(workdir / "r"),
+         "--format", "json", *args],
+        cwd=workdir, capture_output=True, timeout=3600, check=False, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    return wall, json.loads((workdir / "r" / "conformance.json").read_text()), done.returncode
+
+
+def _serve(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
+    from tests.benchmarks.bench_run import free_port
+
+    port = free_port()
+    target = workdir / "target.yaml"
+    server = subprocess.Popen(
+        [str(BIN / "oms-conformance"), "serve", "--port", str(port), "--write-target", str(target)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, target, port
+
+
+def _fuzz_checks() -> str:
+    from conformance.checks.registry import CheckKind
+    from conformance.checks.suite import BUILTIN
+
+    oracles = [s.name for s in BUILTIN if s.kind is CheckKind.RESPONSE and s.applies_to("strict")]
+    return ",".join(["fuzz", *oracles])
+
+
+def deep(examples: int) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="oms-bench-deep-"))
+    server, target, port = _serve(workdir)
+    try:
+        rows = []
+        cache = workdir / "corpus-cache"
+        for label in ("cold corpus cache", "warm corpus cache"):
+            wall, data, code = _ours(
+                workdir, "--target", str(target), "--checks", _fuzz_checks(), "--max-examples", str(examples),
+                env={"OMS_CONFORMANCE_CACHE": str(cache)},
+            )  # fmt: skip
+            shutil.rmtree(workdir / "r", ignore_errors=True)
+            sent = sum(data["status_counts"].values())
+            passed = "passed" if code == 0 else f"exit {code}: {data['verdict']}"
+            rows.append((f"oms-conformance fuzz, {label}", wall, sent, passed))
+        token = re.search(r"^token: (.+)$", target.read_text(), re.M)
+        assert token, "the reference server wrote no token"
+        config = workdir / "schemathesis.toml"
+        config.write_text(f'[auth.openapi.IAMToken]\napi_key = "{token.group(1).strip()}"\n')
+        started = time.perf_counter()
+        out = subprocess.run(
+            [str(BIN / "st"), "--config-file", str(config), "run", str(ROOT / "openapi" / DOCUMENT),
+             "--url", f"http://127.0.0.1:{port}", "--max-examples", str(examples), "--seed", SEED,
+             "--no-color"],
+            cwd=workdir, capture_output=True, text=True, timeout=7200, check=False,
+        )  # fmt: skip
+        wall = time.perf_counter() - started
+        found = re.findall(r"(\d+) generated", out.stdout)
+        failures = re.findall(r"^(.*(?:failures?|passed).*)$", out.stdout, re.M)
+        verdict = (
+            "passed" if out.returncode == 0 else f"exit {out.returncode}: {failures[-1] if failures else ''}"
+        )
+        rows.append((f"st run --max-examples {examples}", wall, int(found[-1]) if found else 0, verdict))
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"{'run':<44}{'wall s':>9}{'cases':>9}{'cases/s':>10}  result")
+    for name, wall, cases, verdict in rows:
+        print(f"{name:<44}{wall:>9.1f}{cases:>9}{cases / wall:>10.0f}  {verdict}")
+    st_rate = rows[-1][2] / rows[-1][1]
+    for name, wall, cases, _ in rows[:-1]:
+        print(f"{name}: {cases / wall / st_rate:.1f}x st run's cases/s  (cpus: {os.cpu_count()})")
+
+
+def throttled() -> None:
+    from conformance.server.runner import build_target, create_app
+    from conformance.target import dump_target
+    from tests.suite.throttle import LoopbackServer, Throttle
+
+    print(f"{'run vs a 40 req/s gateway (429, no Retry-After)':<52}{'requests':>9}{'429s':>6}{'run s':>8}"
+          f"{'requests/40':>13}{'ratio':>7}")  # fmt: skip
+    for label, args in (("--rate-limit 40", ["--rate-limit", "40"]), ("no --rate-limit", [])):
+        workdir = Path(tempfile.mkdtemp(prefix="oms-bench-throttle-"))
+        app = create_app()
+        gateway = Throttle(app, rate=40, burst=40)
+        try:
+            with LoopbackServer(gateway) as server:
+                target = workdir / "target.yaml"
+                target.write_text(dump_target(build_target(app, server.base_url)))
+                _wall, data, _code = _ours(workdir, "--target", str(target), *args)
+        finally:
+            app.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+        pace = data.get("pace") or {}
+        requests = pace.get("requests", 0)
+        seconds = data["timing"]["duration_s"]
+        ideal = requests / 40
+        ratio = seconds / ideal
+        print(f"{label:<52}{requests:>9}{gateway.refused:>6}{seconds:>8.2f}{ideal:>13.2f}{ratio:>7.2f}")
+
+
+def by_concurrency(values: list[int], repeat: int) -> None:
+    cache = Path(tempfile.mkdtemp(prefix="oms-bench-cache-"))
+    samples: dict[int, list[float]] = {c: [] for c in values}
+    try:
+        for _ in range(repeat):
+            for concurrency in values:  # interleaved, so load on the machine falls on each alike
+                workdir = Path(tempfile.mkdtemp(prefix="oms-bench-conc-"))
+                try:
+                    wall, _data, _code = _ours(
+                        workdir, "--concurrency", str(concurrency), env={"OMS_CONFORMANCE_CACHE": str(cache)}
+                    )
+                    samples[concurrency].append(wall)
+                finally:
+                    shutil.rmtree(workdir, ignore_errors=True)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    print(f"{'default run, wall incl. server start':<40}{'median s':>10}{'min s':>8}")
+    for concurrency, walls in samples.items():
+        print(f"--concurrency {concurrency:<26}{statistics.median(walls):>10.2f}{min(walls):>8.2f}")
+    print("(the first run of the first concurrency also generated the corpus; later ones read it)")

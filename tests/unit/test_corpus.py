@@ -1,0 +1,84 @@
+"""The fuzz corpus (checks/corpus.py): the same cases for the same seed however they are generated - in
+process, in a background thread, in worker processes, read back from the cache, in a process that
+imported other modules - and a cache hit generates nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.checks import corpus as corpus_module
+from conformance.checks.corpus import corpus
+from conformance.checks.generation import GeneratedCase, generate
+from conformance.spec import load_contract
+
+SEED, EXAMPLES, OWN = 7, 8, "proj-a-0001"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _collect(parallel: bool | None) -> list[GeneratedCase]:
+    async def main() -> list[GeneratedCase]:
+        document = load_contract("strict").document
+        out: list[GeneratedCase] = []
+        async for plan in corpus(document, seed=SEED, examples=EXAMPLES, own_project=OWN, parallel=parallel):
+            out += plan
+        return out
+
+    return asyncio.run(main())
+
+
+@pytest.fixture(scope="module")
+def reference() -> list[GeneratedCase]:
+    return list(generate(load_contract("strict").document, seed=SEED, examples=EXAMPLES, own_project=OWN))
+
+
+def test_every_way_of_generating_gives_the_same_cases(
+    reference: list[GeneratedCase], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMS_CONFORMANCE_CACHE", "off")
+    assert {c.source for c in reference} == {"coverage", "positive", "negative"}
+    assert _collect(parallel=False) == reference  # a background thread
+    assert _collect(parallel=True) == reference  # worker processes (spawned: nothing inherited)
+
+    monkeypatch.setenv("OMS_CONFORMANCE_CACHE", str(tmp_path))
+    assert _collect(parallel=False) == reference  # generated, then written
+    assert len(list(tmp_path.glob("*.json"))) == 1
+
+    def no_generation(*_args: object, **_kwargs: object) -> list[GeneratedCase]:
+        raise AssertionError("a cached corpus was generated again")
+
+    monkeypatch.setattr(corpus_module, "generate_plan", no_generation)
+    assert _collect(parallel=False) == reference  # read back, field for field
+
+
+def test_a_damaged_cache_file_is_generated_afresh(
+    reference: list[GeneratedCase], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMS_CONFORMANCE_CACHE", str(tmp_path))
+    document = load_contract("strict").document
+    key = corpus_module.corpus_key(document, seed=SEED, examples=EXAMPLES, own_project=OWN)
+    (tmp_path / f"{key}.json").write_text('[[{"source": "coverage"', encoding="utf-8")
+    assert _collect(parallel=False) == reference
+
+
+def test_the_cases_do_not_depend_on_what_the_process_imported(reference: list[GeneratedCase]) -> None:
+    # Hypothesis draws literals from loaded local modules unless generation.py hides them.
+    script = (
+        "import json, dataclasses, conformance.runner.engine, conformance.server, conformance.cli.run_cmd\n"
+        "from conformance.checks.generation import generate\n"
+        "from conformance.spec import load_contract\n"
+        f"cases = generate(load_contract('strict').document, seed={SEED}, examples={EXAMPLES}, "
+        f"own_project={OWN!r})\n"
+        "print(json.dumps([dataclasses.asdict(c) for c in cases]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
+    expected = json.loads(json.dumps([dataclasses.asdict(c) for c in reference]))
+    assert json.loads(out.stdout) == expected

@@ -1,0 +1,71 @@
+"""checks/ordered.py: concurrent sending, delivery in input order, and an exception at the same item as in a
+sequential run. The "network" is an asyncio.sleep whose length makes later items finish first."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from conformance.checks.ordered import each_in_order, wait_turn
+
+
+class Stop(Exception):
+    pass
+
+
+def _run(items: list[int], concurrency: int, fail_at: int | None = None) -> tuple[list[int], list[int], int]:
+    delivered: list[int] = []
+    started: list[int] = []
+    peak = 0
+    in_flight = 0
+
+    async def handle(item: int) -> None:
+        nonlocal in_flight, peak
+        started.append(item)
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.001 * (len(items) - item))  # later items answer sooner
+        in_flight -= 1
+        await wait_turn()  # what CheckContext.send does before delivering
+        delivered.append(item)
+        if item == fail_at:
+            raise Stop(item)
+
+    async def main() -> None:
+        await each_in_order(items, handle, concurrency)
+
+    with contextlib.suppress(Stop):  # raised on purpose at `fail_at`
+        asyncio.run(main())
+    return delivered, started, peak
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 8, 64])
+def test_answers_are_delivered_in_input_order(concurrency: int) -> None:
+    delivered, _, peak = _run(list(range(20)), concurrency)
+    assert delivered == list(range(20))
+    assert peak <= concurrency
+    if concurrency > 1:
+        assert peak > 1  # they really were in flight together
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_an_exception_stops_at_the_same_item_as_a_sequential_run(concurrency: int) -> None:
+    delivered, started, _ = _run(list(range(20)), concurrency, fail_at=5)
+    assert delivered == [0, 1, 2, 3, 4, 5]  # nothing after the failing item is delivered
+    assert max(started) <= 5 + concurrency  # and at most `concurrency` more were sent
+
+
+def test_items_that_deliver_nothing_still_keep_the_order() -> None:
+    delivered: list[int] = []
+
+    async def handle(item: int) -> None:
+        await asyncio.sleep(0.001 * (10 - item))
+        if item % 2:
+            return  # e.g. a case the safety guard skipped
+        await wait_turn()
+        delivered.append(item)
+
+    asyncio.run(each_in_order(list(range(10)), handle, 4))
+    assert delivered == [0, 2, 4, 6, 8]
