@@ -79,6 +79,13 @@ def classify(method: str, raw_path: bytes, profile: str) -> Kind:
         return Kind.OTHER
     if len(segments) == 6 and _decoded(segments[5]) == b"stop":
         return Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
+    if (
+        len(segments) == 6
+        and _decoded(segments[5]) == b"start"
+        and profile == Profile.HUAWEI
+        and method == "PUT"
+    ):
+        return Kind.START  # the platform's resume: its ids and credential follow the stop's rules
     if len(segments) == 5 and profile == Profile.HUAWEI and method == "GET":
         return Kind.SHOW
     return Kind.OTHER

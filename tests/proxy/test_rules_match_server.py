@@ -70,7 +70,7 @@ def proxy_accepts_form(
     method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]], profile: str
 ) -> bool:
     head, findings = check_request(method, raw_path, headers, profile)
-    return not findings and head.kind in (Kind.STOP, Kind.SHOW)
+    return not findings and head.kind in (Kind.STOP, Kind.SHOW, Kind.START)
 
 
 def mostly(right: str, *wrong: str) -> st.SearchStrategy[str]:
