@@ -34,14 +34,15 @@ from conformance.server.faults import Dice, Faults, close_connection, malformed,
 from conformance.server.fixtures import PERMISSION_GET, PERMISSION_UPDATE
 from conformance.server.start_body import start_body_problem
 from conformance.server.store import StartResult, StopResult, Store
+from conformance.spec import Profile, load_contract
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-PROFILES = ("strict", "huawei")
-MAX_ID_CHARS = 1024
+PROFILES = tuple(p.value for p in Profile)
+MAX_ID_CHARS = load_contract(Profile.STRICT).max_length("group_id")  # the page's limit of both ids
 MAX_BODY_BYTES = 1 << 20
 _log = logging.getLogger("conformance.server")
 _random_bits = random.Random().getrandbits

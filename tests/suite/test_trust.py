@@ -231,3 +231,47 @@ def test_three_pausable_groups_catch_every_faulty_model(name: str) -> None:
         Model(variant(huawei=huawei, **switches)), huawei=huawei, data=three_pausable(huawei), timeout=0.5
     )
     assert verdicts(result)[requirement] is Verdict.FAIL, failures(result)
+
+
+# -- night after night -----------------------------------------------------------------------------------
+
+
+def test_two_nights_with_restore_both_verify_every_must_requirement(tmp_path) -> None:
+    """`serve --db --profile huawei`, and a nightly `run --restore` twice in a row: the groups the first night
+    paused are started again, so the second night has every fixture it needs."""
+    from dataclasses import replace
+
+    from conformance.server import ReferenceServer
+
+    db = tmp_path / "state.db"
+    nights = []
+    target = None
+    for _ in range(2):
+        with ReferenceServer(profile="huawei", db_path=db) as server:
+            target = replace(
+                target or server.target,
+                base_url=server.base_url,
+                restore={"dst_ak": "DSTAK0001", "dst_sk": "dst-secret-key-0001"},
+            )
+            options = RunOptions(seed=5, reruns=0, request_timeout=5.0, restore=True)
+            nights.append(asyncio.run(execute(target, options)))
+    for night in nights:
+        assert failures(night) == [], failures(night)
+        assert night.complete(CATALOGUE), night.unverified(CATALOGUE)
+        assert night.paused_groups and all(r.ok for r in night.restored), night.restored
+        assert {r.group_id for r in night.restored} == set(night.paused_groups)
+        assert night.stale_fixtures == []
+    from conformance.reports import render_json
+
+    assert "dst-secret-key-0001" not in render_json(nights[1])
+
+
+def test_restore_needs_the_start_operation_and_its_keys() -> None:
+    from conformance.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no start operation"):
+        run_restore = RunOptions(restore=True, transport=httpx.ASGITransport(app=Model(variant())))
+        asyncio.run(execute(parse_target(target_data("http://model.test")), run_restore))
+    with pytest.raises(ConfigError, match="restore:"):
+        run_restore = RunOptions(restore=True, transport=httpx.ASGITransport(app=Model(variant(huawei=True))))
+        asyncio.run(execute(parse_target(target_data("http://model.test", huawei=True)), run_restore))
