@@ -58,6 +58,12 @@ async def _stop(client: Client, project: Project, group: str) -> HttpResult:
     return result
 
 
+def readable_groups(project: Project) -> list[str]:
+    """Listed groups a read should find: the live ones first (a deleted one may be gone)."""
+    order = ("monitoring", "creating", "paused", "waiting", "pausing", "completed")
+    return [g for name in order for g in project.groups.get(name, ())]
+
+
 def _same(a: HttpResult, b: HttpResult) -> bool:
     return (
         a.status == b.status
@@ -73,13 +79,13 @@ async def judge_credential(
     valid = await _stop(client, project, group)
     if valid.status == 401:
         return CredentialVerdict(False, describe_answer(valid))
-    listed = sorted(project.group_ids())
-    if can_read and listed:
-        path = stop_path(project.project_id, listed[0], suffix="")
+    readable = readable_groups(project)
+    if can_read and readable:
+        path = stop_path(project.project_id, readable[0], suffix="")
         shown = await client.send("GET", path, credential_headers(client, project, "GET", path))
         if shown.status == 200:
             return CredentialVerdict(True)
-        if shown.status in AUTH_REFUSALS:
+        if shown.status in (401, 403):  # a 400 may be about the group (gone since it was listed)
             return CredentialVerdict(False, f"reading a listed group: {describe_answer(shown)}")
     # A 400 is how a valid credential may be told that the group does not exist, whatever the server checks
     # first: it proves nothing either way. A 403 may be either "forbidden" or "hidden": compare.
