@@ -12,6 +12,9 @@ from conformance.checks.registry import response_check
 from conformance.spec.documents import SHOW_PATH
 from conformance.transport.http import NOT_JSON, Outcome
 
+# A gateway's throttling that outlasted the transport's waits: no answer about the request, so no finding
+# about it (the report's pace section lists every 429).
+THROTTLED = 429
 # Answers produced in front of the application rather than by it.
 INFRASTRUCTURE = {413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
 
@@ -36,7 +39,7 @@ def describe_infrastructure(sent: Sent) -> str:
 def documented_status(ctx: OracleContext, sent: Sent) -> Finding | None:
     """The stop operation answers only statuses the profile documents."""
     status = sent.result.status
-    if sent.kind not in (Kind.STOP, Kind.SHOW) or status is None:
+    if sent.kind not in (Kind.STOP, Kind.SHOW) or status in (None, THROTTLED):
         return None
     documented = ctx.contract.documented_statuses() if sent.kind is Kind.STOP else _show_statuses(ctx)
     if status in documented:
@@ -76,7 +79,7 @@ def error_envelope_problem(sent: Sent) -> str | None:
 def error_envelope(ctx: OracleContext, sent: Sent) -> Finding | None:
     """Every documented error answer carries a JSON {error_code, error_msg} body."""
     status = sent.result.status
-    if sent.kind not in (Kind.STOP, Kind.SHOW) or status is None or status < 400:
+    if sent.kind not in (Kind.STOP, Kind.SHOW) or status is None or status < 400 or status == THROTTLED:
         return None
     if status not in ctx.contract.documented_statuses():
         return None  # an undocumented status is documented-status's finding; its body has no contract

@@ -59,6 +59,10 @@ class Recorder:
         if result.outcome.inconclusive:
             self.undecided(requirement, f"{sent.method} {sent.path}: {result.error}")
             return False
+        if result.status == 429:
+            # Throttled even after the transport's waits: the gateway said nothing about the request.
+            self.undecided(requirement, f"{sent.method} {sent.path}: still throttled (429)")
+            return False
         if (result.status or 0) >= 500 and not sent.repeatable:
             # A request that may have paused a listed group is not repeated; its 5xx (judged by the
             # robustness oracle) says nothing about this requirement.
