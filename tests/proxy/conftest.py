@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -70,3 +73,30 @@ def sdk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # The SDK writes $HOME/.huaweicloud/application_id on first use.
     monkeypatch.setenv("HOME", str(tmp_path))
     return tmp_path
+
+
+def run_pytest_in(folder: Path, *, pythonpath: Path | None = None, timeout: float = 120) -> str:
+    """Run pytest on the test files written into ``folder`` - as a user's project would - and return its
+    output. The plugin is loaded from the installed package, as in any project."""
+    env = {**os.environ, "NO_PROXY": "*"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(folder),
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=folder,
+        env=env,
+    )
+    return result.stdout

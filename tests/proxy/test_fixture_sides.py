@@ -7,13 +7,11 @@ Finding reproduced here: such a test failed on the server-side violations unless
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 from conformance.server.fixtures import default_fixtures
+from tests.proxy.conftest import run_pytest_in
 
 MAIN = default_fixtures().projects[0]
 TOKEN = MAIN.tokens[0].token
@@ -76,26 +74,8 @@ def test_each_side_is_judged_on_its_own(tmp_path: Path) -> None:
         "from helper import FAKE_SERVER_VIOLATION\n" + textwrap.dedent(CLIENT_TESTS)
     )
     (tmp_path / "helper.py").write_text(textwrap.dedent(HELPER))
-    env = {**os.environ, "NO_PROXY": "*", "PYTHONPATH": str(tmp_path)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(tmp_path),
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env=env,
-    )
-    assert "2 failed, 3 passed" in result.stdout, result.stdout
-    assert "FAILED test_client.py::test_client_mistake_under_faults_still_fails" in result.stdout
-    assert "FAILED test_client.py::test_server_violations_fail_when_no_fault_was_asked_for" in result.stdout
-    assert "STOP-GROUP-LEN (client) group_id is empty" in result.stdout
+    output = run_pytest_in(tmp_path, pythonpath=tmp_path)
+    assert "2 failed, 3 passed" in output, output
+    assert "FAILED test_client.py::test_client_mistake_under_faults_still_fails" in output
+    assert "FAILED test_client.py::test_server_violations_fail_when_no_fault_was_asked_for" in output
+    assert "STOP-GROUP-LEN (client) group_id is empty" in output

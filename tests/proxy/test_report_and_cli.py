@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import selectors
 import signal
@@ -18,6 +17,7 @@ from conformance.proxy import ProxyServer, proxy_run_result
 from conformance.reports import ALL_FORMATS, write_reports
 from conformance.server import ReferenceServer
 from conformance.server.fixtures import default_fixtures
+from tests.proxy.conftest import run_pytest_in
 
 MAIN = default_fixtures().projects[0]
 TOKEN = MAIN.tokens[0].token
@@ -122,24 +122,6 @@ def test_plugin_fixture_fails_a_test_that_leaves_violations(tmp_path: Path) -> N
             assert [v.requirement for v in oms_validating_proxy.take_violations()] == ["STOP-GROUP-LEN"]
     """)
     )
-    env = {**os.environ, "NO_PROXY": "*"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(tmp_path),
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        env=env,
-    )
-    assert "1 failed, 1 passed" in result.stdout, result.stdout
-    assert "STOP-GROUP-LEN (client) group_id is empty" in result.stdout
+    output = run_pytest_in(tmp_path, timeout=60)
+    assert "1 failed, 1 passed" in output, output
+    assert "STOP-GROUP-LEN (client) group_id is empty" in output
