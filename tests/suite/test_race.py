@@ -107,7 +107,9 @@ class Throttling(Model):
         self.stops = 0
 
     async def handle(self, scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        if scope["method"] == "PUT":
+        # Only stops of listed groups: the preflight's minted ids pass, so the run reaches the race without
+        # first backing off (which would only make this test slow).
+        if scope["method"] == "PUT" and "omsconf-unknown" not in scope["path"]:
             self.stops += 1
             if self.throttle(self.stops):
                 return self.error(429, "APIGW.0308", "The throttling threshold has been reached")
