@@ -48,6 +48,9 @@ PAUSING, PAUSED, COMPLETED = 7, 3, 6
 EXAMPLES = 6  # programs Hypothesis generates (shrinking comes on top, within the request budget)
 STEPS = 8  # rules per program
 MAX_REQUESTS = 400  # over all programs and shrinking: bounded on a real account
+SHRINK_REQUESTS = (
+    150  # of those, at most this many after the first failure (shrinking has diminishing returns)
+)
 NAMES = ("A", "B")
 
 
@@ -83,9 +86,12 @@ class Session:
     cause: list[str] = field(default_factory=list)  # what last changed each group: "", "stop", "start"
     steps: list[str] = field(default_factory=list)  # the running program, as curl lines
     paused_by_us: set[int] = field(default_factory=set)  # groups a 200 stop paused and no 200 start resumed
+    failed_at: int | None = None  # requests sent when the first failure was recorded
 
     @property
     def spent(self) -> bool:
+        if self.failed_at is not None and self.requests >= self.failed_at + SHRINK_REQUESTS:
+            return True
         return bool(self.halted) or self.requests >= MAX_REQUESTS
 
     def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -97,6 +103,7 @@ class Session:
             asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
         except Violation as violation:
             self.failures.append(Failed(violation, list(self.steps)))
+            self.failed_at = self.requests if self.failed_at is None else self.failed_at
             raise
         except Halt as halt:
             self.halted = str(halt)
@@ -273,16 +280,16 @@ async def stateful(ctx: CheckContext) -> None:
     try:
         await asyncio.to_thread(explore, session)
     finally:
-        session.halted, session.requests = "", 0
+        halted, session.halted, session.requests, session.failed_at = session.halted, "", 0, None
         try:
             await session.begin()  # the next night starts from pausable groups
         except Halt as halt:
             ctx.note(f"stateful: could not leave both groups pausable ({halt})")
     if session.failures:
         report(ctx, min(session.failures, key=lambda f: len(f.steps)))
-    elif session.halted:
-        for requirement in ("STOP-EFFECT", "HW-START"):
-            ctx.recorder.undecided(requirement, session.halted)
+    elif halted:
+        for requirement in ctx.recorder.requirements:  # the programs stopped short: nothing is decided
+            ctx.recorder.undecided(requirement, halted)
     for i, model in enumerate(session.model):
         if model <= PAUSABLE_CODES and groups[i] in ctx.pool.paused:
             ctx.pool.paused.remove(groups[i])  # given back: `run --restore` and the report need not list it

@@ -93,6 +93,7 @@ class Choices:
     token_strip: bool = False  # str.strip() on the token: no-break spaces and tabs too
     # Authenticates with the first X-Auth-Token line that is any known token, authorises by the last line.
     any_token_header: bool = False
+    start_leaves_paused: bool = False  # huawei: a start answers 200 but the group stays paused
     huawei: bool = False
 
 
@@ -314,7 +315,8 @@ class Model:
         if is_start:
             if self.groups[key] != 3:
                 return self.error(400, "OMS.0063", "The task group is not paused.")
-            self.groups[key] = self.resumes_to.pop(key, 2)
+            if not c.start_leaves_paused:
+                self.groups[key] = self.resumes_to.pop(key, 2)
             return 200, [], b""
         window = c.race_window_s or (0.01 if c.racy else 0.0)
         if window:

@@ -27,7 +27,7 @@ from conformance.target import PAUSABLE, STATUS_CODES, Target
 
 RESTORE = {"dst_ak": "AK-restore-0001-destination", "dst_sk": "SK-restore-secret-0001-destination"}
 # Few steps, a short settle wait: the reference app pauses straight to 3 (settle_delay 0).
-OPTIONS = {"checks": ["stateful"], "reruns": 0, "settle_timeout": 0.3, "request_timeout": 5.0}
+OPTIONS = {"checks": ["stateful"], "reruns": 0, "settle_timeout": 0.1, "request_timeout": 5.0}
 
 
 def with_restore(target: Target) -> Target:
@@ -167,7 +167,7 @@ def test_the_failing_program_is_the_same_for_a_seed() -> None:
     def program() -> str:
         app = create_app("huawei", group_commit=False)
         target = with_restore(build_target(app, "http://oms.test"))
-        result = run(target, 5, httpx.ASGITransport(app=StartLeavesPaused(app)))
+        result = run(target, 5, httpx.ASGITransport(app=StopPausesTheOther(app)))
         return result.checks[0].failures[0].message
 
     assert program() == program()
