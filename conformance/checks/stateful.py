@@ -107,6 +107,8 @@ class Session:
             raise
         except Halt as halt:
             self.halted = str(halt)
+        except Exception as exc:  # e.g. HangingClass: must not pass as a failure Hypothesis shrinks silently
+            self.halted = f"{type(exc).__name__}: {exc}"
 
     # -- requests, logged for the replay ---------------------------------------------------------------
 
