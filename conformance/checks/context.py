@@ -8,6 +8,7 @@ response oracles on its way back (``on_answer``). The context satisfies :class:`
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from conformance.checks.base import Kind, NotRun, Sent, echo_candidates
@@ -196,6 +197,23 @@ class CheckContext:
         return await self.send(
             "GET", path, credential_headers(self.client, project, "GET", path), kind=Kind.SHOW
         )
+
+    async def start(self, group_id: str) -> Sent:
+        """The start operation (huawei): resume a paused group. The body is the target's ``restore:`` keys
+        as the SDK's StartTaskGroupReq sends them, and the credential is signed over it. Never repeated: a
+        first attempt may have taken effect."""
+        assert self.target.restore is not None
+        project = self.target.project
+        path = stop_path(project.project_id, group_id, suffix="/start")
+        body = json.dumps(dict(self.target.restore), separators=(",", ":")).encode()
+        headers = credential_headers(self.client, project, "PUT", path, body=body)
+        if project.token:
+            headers.append(("Content-Type", "application/json;charset=UTF-8"))
+        result = await self.client.send("PUT", path, headers, body=body)
+        sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, repeatable=False)
+        self.recorder.requests += 1
+        self._on_answer(sent)
+        return sent
 
     def keeper_paused(self, sent: Sent) -> None:
         """A request that names the keeper only by resemblance (a look-alike id) answered 200: the keeper

@@ -28,6 +28,7 @@ class Need(StrEnum):
     SHOW = "show"
     AKSK = "aksk"
     READONLY = "readonly"
+    RESTORE = "restore"
 
     @property
     def reason(self) -> str:
@@ -40,6 +41,7 @@ _NEED_REASONS = {
     Need.SHOW: "the profile has no show operation to read a group's status",
     Need.AKSK: "the target gives no AK/SK pair",
     Need.READONLY: "no readonly_token in the target: a token of the project without oms:taskgroup:update",
+    Need.RESTORE: "no restore: keys in the target (the start operation's body) or no start operation",
 }
 
 

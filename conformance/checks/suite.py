@@ -7,7 +7,17 @@ groups in order of importance (checks/pool.py explains why this order is what ma
 
 from __future__ import annotations
 
-from conformance.checks import auth, boundaries, fuzz, lookalike, methods, oracles, robustness, state
+from conformance.checks import (
+    auth,
+    boundaries,
+    fuzz,
+    lookalike,
+    methods,
+    oracles,
+    robustness,
+    state,
+    stateful,
+)
 from conformance.checks.registry import Registry
 
 BUILTIN = Registry(
@@ -45,5 +55,6 @@ BUILTIN = Registry(
         auth.header_case,
         state.precondition,
         state.show_status,
+        stateful.stateful,  # huawei: cycles two groups with start and gives them back pausable
     ]
 )

@@ -349,6 +349,7 @@ class _Run:
             Need.SHOW: self.contract.has_show_operation,
             Need.AKSK: project.aksk is not None,
             Need.READONLY: project.readonly_token is not None,
+            Need.RESTORE: bool(self.target.restore) and self.contract.has_start_operation,
         }[need]
 
 

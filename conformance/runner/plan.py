@@ -32,6 +32,7 @@ def _has(need: Need, target: Target, can_read: bool) -> bool:
         Need.SHOW: can_read,
         Need.AKSK: project.aksk is not None,
         Need.READONLY: project.readonly_token is not None or project.readonly_token_command is not None,
+        Need.RESTORE: bool(target.restore) and can_read,  # huawei: show and start come together
     }[need]
 
 

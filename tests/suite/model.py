@@ -19,6 +19,7 @@ PROJECT, OTHER = "proj-a-0001", "proj-b-0002"
 TOKEN, OTHER_TOKEN = "tok-A-" + "s3cr3t" * 6, "tok-B-" + "0th3r" * 6
 AK, SK = "AKMODEL0001", "SKMODEL-secret-0001"
 READONLY = "tok-A-readonly-" + "r3ad" * 6  # project A, without oms:taskgroup:update
+RESTORE = {"dst_ak": "AK-restore-" + "d5t" * 6, "dst_sk": "SK-restore-" + "s3cr" * 6}  # StartTaskGroupReq
 STATUSES = {
     "waiting": 0,
     "creating": 1,
@@ -92,6 +93,7 @@ class Choices:
     token_strip: bool = False  # str.strip() on the token: no-break spaces and tabs too
     # Authenticates with the first X-Auth-Token line that is any known token, authorises by the last line.
     any_token_header: bool = False
+    start_leaves_paused: bool = False  # huawei: a start answers 200 but the group stays paused
     huawei: bool = False
 
 
@@ -100,6 +102,7 @@ class Model:
     choices: Choices = field(default_factory=Choices)
     groups: dict[tuple[str, str], int] = field(default_factory=dict)
     token: str = TOKEN
+    resumes_to: dict[tuple[str, str], int] = field(default_factory=dict)  # what a start resumes a group to
 
     def __post_init__(self) -> None:
         if not self.groups:
@@ -107,6 +110,8 @@ class Model:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
+        if scope["path"].endswith("/start"):  # the start's body is signed (AK/SK): read it for the check
+            scope = {**scope, "body": await _read_body(receive)}
         status, headers, body = await self.handle(scope)
         c = self.choices
         if not c.no_request_id:
@@ -155,7 +160,9 @@ class Model:
                 return PROJECT
             signed = fields.get("SignedHeaders", "").split(";")
             pairs = [(n.encode(), headers.get(n, "").encode("latin-1")) for n in signed]
-            canonical = aksk.canonical_request(scope["method"], raw_path.encode("latin-1"), b"", pairs)
+            canonical = aksk.canonical_request(
+                scope["method"], raw_path.encode("latin-1"), b"", pairs, scope.get("body", b"")
+            )
             expected = aksk.signature(SK, headers.get("x-sdk-date", "").encode(), canonical)
             return PROJECT if expected == fields.get("Signature") else None
         return None
@@ -211,6 +218,10 @@ class Model:
             and parts[5] == "stop"
         )
         is_show = c.huawei and len(parts) == 5 and parts[1] == "v2" and parts[3] == "taskgroups"
+        # huawei: the start operation (resume a paused group) routes like a stop and is handled at the end.
+        is_start = c.huawei and len(parts) == 6 and parts[1] == "v2" and parts[3] == "taskgroups"
+        is_start = is_start and parts[5] == "start"
+        is_stop = is_stop or is_start
         if c.route_without_stop:
             # PUT /v2/{project_id}/taskgroups/{group_id} pauses; /stop is an unknown route.
             is_stop, is_show = len(parts) == 5 and parts[1] == "v2" and parts[3] == "taskgroups", False
@@ -296,7 +307,17 @@ class Model:
                 {"id": group, "state": status} if c.show_bad_shape else {"group_id": group, "status": status}
             )
             body = json.dumps(shown).encode()
+            if self.groups[key] == 7:
+                self.groups[key] = (
+                    3  # settles once it has been seen pausing (the stateful check waits it out)
+                )
             return 200, [(b"content-type", b"application/json")], body
+        if is_start:
+            if self.groups[key] != 3:
+                return self.error(400, "OMS.0063", "The task group is not paused.")
+            if not c.start_leaves_paused:
+                self.groups[key] = self.resumes_to.pop(key, 2)
+            return 200, [], b""
         window = c.race_window_s or (0.01 if c.racy else 0.0)
         if window:
             current = self.groups[key]
@@ -307,6 +328,7 @@ class Model:
         elif c.never_pauses:
             return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         elif self.groups[key] in (1, 2) or c.pause_any_status:
+            self.resumes_to[key] = self.groups[key] if self.groups[key] in (1, 2) else 2
             if not c.stop_is_noop:
                 self.groups[key] = 3 if c.settle_to_paused else 7
         elif c.error_200_for_not_pausable:
@@ -319,6 +341,15 @@ class Model:
             return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         hdrs = [(b"content-type", b"application/json")] if c.success_body else []
         return 200, hdrs, c.success_body
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def fixture_groups() -> dict[tuple[str, str], int]:
@@ -358,6 +389,8 @@ def target_data(
         data["readonly_token"] = READONLY
     if huawei and not aksk_only:
         data["aksk"] = {"ak": AK, "sk": SK}
+    if huawei:
+        data["restore"] = dict(RESTORE)  # the start operation's body (checks/stateful.py)
     return data
 
 

@@ -114,6 +114,11 @@ FAULTY = {
     "no X-Request-Id": ({"no_request_id": True}, "huawei", "HW-REQUEST-ID"),
     "401 without the gateway body": ({"plain_401": True}, "huawei", "HW-GATEWAY-401"),
     "show still says monitoring after a stop": ({"show_wrong_status": True}, "huawei", "STOP-EFFECT"),
+    "a start answers 200 but leaves the group paused": (
+        {"start_leaves_paused": True},
+        "huawei",
+        "HW-START",
+    ),
     "accepts any AK/SK signature": ({"any_signature": True}, "huawei", "HW-AKSK"),
     "looks groups up by prefix": ({"prefix_match": True}, "strict", "STOP-PRECONDITION"),
     "looks groups up by id alone, across projects": ({"global_group_lookup": True}, "strict", "STOP-AUTHZ"),
@@ -224,6 +229,7 @@ FAILS_CHECK = {
     "effect": ({"stop_is_noop": True}, "strict"),
     "concurrency": ({"racy": True}, "strict"),
     "show-status": ({"show_bad_shape": True}, "huawei"),
+    "stateful": ({"start_leaves_paused": True}, "huawei"),
     "lookalike-ids": ({"case_insensitive_group_id": True}, "strict"),
     "lookalike-tokens": ({"token_prefix_match": True}, "strict"),
     # header-case needs a server that keeps header-name case: test_header_case_over_a_real_socket.

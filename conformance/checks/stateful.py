@@ -1,0 +1,325 @@
+"""A stateful model check: stops, shows and starts of two listed groups, interleaved by Hypothesis and held
+against a model of their statuses.
+
+The other state checks each test one transition; faults that need a *sequence* (a start that answers 200 but
+leaves the group paused, a stop that also pauses a neighbour, a show that keeps reporting the status it had)
+slip between them. Here a :class:`~hypothesis.stateful.RuleBasedStateMachine` picks the order, and every
+answer must agree with the model:
+
+- a stop of a pausable group (1, 2) answers 200 and the group goes to 7 (pausing), then 3 (paused); a stop of
+  any other group answers 400 (STOP-SUCCESS-200, STOP-PRECONDITION);
+- a stop of one group never changes the other: after each 200 the other group is read (STOP-EFFECT);
+- a start of a paused group answers 200 and the group is pausable (1, 2) again; a start of a group that is not
+  paused answers 400 (HW-START);
+- a show reports what the model says (7 is waited out with a bounded poll).
+
+How the synchronous rules drive the async check: the machine runs under Hypothesis in a worker thread
+(``asyncio.to_thread``), and each rule submits its coroutine to the check's event loop with
+``asyncio.run_coroutine_threadsafe`` and waits for it. So Hypothesis keeps all it is good at - seeded
+generation, shrinking a failing program - and every request still goes through :class:`CheckContext`
+(oracles, redaction, pacing). Each example starts from the same state (both groups brought back to
+pausable), so a shrunk program replays. Requests are budgeted: once spent, rules do nothing, Hypothesis sees
+no more failures and stops shrinking; the shortest failing program recorded is reported as one failure whose
+message lists it as curl lines (already redacted; ``$OMS_RESTORE_*`` stand for the keys of start bodies).
+
+The two groups come from the pool; the check gives them back: when it ends both are pausable again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, rule
+
+from conformance.checks.base import NotRun, Sent
+from conformance.checks.context import PAUSABLE_CODES, CheckContext, says_nothing
+from conformance.checks.registry import GroupUse, scenario
+from conformance.target import RESTORE_PLAIN_KEYS
+
+PAUSING, PAUSED, COMPLETED = 7, 3, 6
+EXAMPLES = 6  # programs Hypothesis generates (shrinking comes on top, within the request budget)
+STEPS = 8  # rules per program
+MAX_REQUESTS = 400  # over all programs and shrinking: bounded on a real account
+SHRINK_REQUESTS = (
+    150  # of those, at most this many after the first failure (shrinking has diminishing returns)
+)
+NAMES = ("A", "B")
+
+
+class Violation(AssertionError):
+    """An answer the model does not allow: one requirement, what came and what was expected."""
+
+    def __init__(self, requirement: str, title: str, message: str, sent: Sent) -> None:
+        super().__init__(title)
+        self.requirement, self.title, self.message, self.sent = requirement, title, message, sent
+
+
+class Halt(Exception):
+    """The target gave no usable answer: the run cannot be judged further (inconclusive, never a failure)."""
+
+
+@dataclass
+class Failed:
+    violation: Violation
+    steps: list[str]
+
+
+@dataclass
+class Session:
+    """What lasts across Hypothesis' programs: the loop to send on, the groups, the budget, the failures."""
+
+    ctx: CheckContext
+    loop: asyncio.AbstractEventLoop
+    groups: tuple[str, str]
+    requests: int = 0
+    halted: str = ""
+    failures: list[Failed] = field(default_factory=list)
+    model: list[set[int]] = field(default_factory=list)
+    cause: list[str] = field(default_factory=list)  # what last changed each group: "", "stop", "start"
+    steps: list[str] = field(default_factory=list)  # the running program, as curl lines
+    paused_by_us: set[int] = field(default_factory=set)  # groups a 200 stop paused and no 200 start resumed
+    failed_at: int | None = None  # requests sent when the first failure was recorded
+
+    @property
+    def spent(self) -> bool:
+        if self.failed_at is not None and self.requests >= self.failed_at + SHRINK_REQUESTS:
+            return True
+        return bool(self.halted) or self.requests >= MAX_REQUESTS
+
+    def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run one step on the check's loop, from the worker thread; steps after the budget do nothing."""
+        if self.spent:
+            coroutine.close()
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+        except Violation as violation:
+            self.failures.append(Failed(violation, list(self.steps)))
+            self.failed_at = self.requests if self.failed_at is None else self.failed_at
+            raise
+        except Halt as halt:
+            self.halted = str(halt)
+        except Exception as exc:  # e.g. HangingClass: must not pass as a failure Hypothesis shrinks silently
+            self.halted = f"{type(exc).__name__}: {exc}"
+
+    # -- requests, logged for the replay ---------------------------------------------------------------
+
+    def _log(self, sent: Sent, label: str) -> Sent:
+        self.requests += 1
+        curl = sent.result.exchange.curl
+        if sent.method == "PUT" and sent.path.endswith("/start"):
+            curl += f" -d {start_body_placeholder(self.ctx)}"
+        self.steps.append(f"# {label}\n{curl}")
+        if says_nothing(sent.result):
+            raise Halt(f"{label}: {sent.result.error or sent.result.status}")
+        return sent
+
+    async def status(self, i: int, label: str, *, wait_out: int | None = PAUSING) -> tuple[int, Sent]:
+        """Show group ``i``; while it reports ``wait_out``, read again (bounded by the settle timeout)."""
+        deadline = time.monotonic() + self.ctx.settle_timeout
+        while True:
+            shown = self._log(await self.ctx.show(self.groups[i]), label)
+            status = shown.result.json_field("status")
+            if shown.result.status != 200 or not isinstance(status, int):
+                raise Halt(f"{label}: the show operation answered {shown.result.status}")
+            if status != wait_out or time.monotonic() > deadline:
+                return status, shown
+            await asyncio.sleep(0.1)
+
+    # -- the program's start and end -------------------------------------------------------------------
+
+    async def begin(self) -> None:
+        """Both groups pausable again (what an earlier program paused is started), read into the model."""
+        self.model, self.cause = [], []
+        for i in range(2):
+            status, _ = await self.status(i, f"read {NAMES[i]}")
+            # Started if it shows paused, or if an earlier program paused it and has not started it since:
+            # the set-up must not rest on the very show the program may find wrong.
+            if status == PAUSED or (i in self.paused_by_us and status != PAUSING):
+                started = self._log(await self.ctx.start(self.groups[i]), f"start {NAMES[i]} (set-up)")
+                if started.result.status == 200:
+                    self.paused_by_us.discard(i)
+                status, _ = await self.status(i, f"read {NAMES[i]}", wait_out=PAUSED)
+            self.model.append({1, 2} if status in PAUSABLE_CODES else {status})
+            self.cause.append("")
+        shown = ", ".join(f"{NAMES[i]} shows {sorted(self.model[i])}" for i in range(2))
+        self.steps = [f"# set-up: {shown}"]
+
+    # -- the rules ---------------------------------------------------------------------------------------
+
+    async def stop(self, i: int) -> None:
+        name, before = NAMES[i], self.model[i]
+        sent = self._log(await self.ctx.stop(self.groups[i]), f"stop {name}")
+        if before <= PAUSABLE_CODES:
+            self._expect(sent, 200, "STOP-SUCCESS-200", f"A stop of pausable group {name} did not answer 200")
+            self.model[i], self.cause[i] = {PAUSING, PAUSED}, "stop"
+            self.paused_by_us.add(i)
+            await self.other_unchanged(1 - i, f"the stop of {name}")
+        else:
+            self._expect(sent, 400, "STOP-PRECONDITION", f"A stop of group {name} (not pausable) was not 400")
+
+    async def other_unchanged(self, j: int, after: str) -> None:
+        status, shown = await self.status(j, f"read {NAMES[j]}")
+        if status not in self.model[j]:
+            self._violate(shown, "STOP-EFFECT", f"{after} changed group {NAMES[j]}", status, self.model[j])
+
+    async def show(self, i: int) -> None:
+        status, shown = await self.status(i, f"read {NAMES[i]}")
+        if status == COMPLETED and self.model[i] <= PAUSABLE_CODES:
+            raise Halt(f"group {NAMES[i]} completed during the check")  # a migration may finish: no fault
+        if status not in self.model[i]:
+            requirement = "HW-START" if self.cause[i] == "start" else "STOP-EFFECT"
+            self._violate(
+                shown, requirement, f"Group {NAMES[i]} is not what the model says", status, self.model[i]
+            )
+        if status != PAUSING:
+            self.model[i] = {1, 2} if status in PAUSABLE_CODES else {status}
+
+    async def start(self, i: int) -> None:
+        name = NAMES[i]
+        if self.model[i] == {PAUSING, PAUSED}:
+            await self.show(i)  # only a paused group can be started: wait out pausing first
+            if self.model[i] != {PAUSED}:
+                return  # still pausing after the settle timeout: which answer is right is not known
+        sent = self._log(await self.ctx.start(self.groups[i]), f"start {name}")
+        if self.model[i] != {PAUSED}:
+            self._expect(sent, 400, "HW-START", f"A start of group {name} (not paused) was not refused")
+            return
+        self._expect(sent, 200, "HW-START", f"A start of paused group {name} did not answer 200")
+        self.paused_by_us.discard(i)
+        status, shown = await self.status(i, f"read {name}", wait_out=PAUSED)
+        if status not in PAUSABLE_CODES:
+            self._violate(
+                shown, "HW-START", f"After a 200 start group {name} is not pausable", status, {1, 2}
+            )
+        self.model[i], self.cause[i] = {1, 2}, "start"
+
+    def _expect(self, sent: Sent, status: int, requirement: str, title: str) -> None:
+        if sent.result.status != status:
+            raise Violation(requirement, title, f"Received: {sent.result.status}\nExpected: {status}", sent)
+
+    def _violate(self, shown: Sent, requirement: str, title: str, status: int, allowed: set[int]) -> None:
+        expected = " or ".join(map(str, sorted(allowed)))
+        raise Violation(requirement, title, f"Received: status {status}\nExpected: status {expected}", shown)
+
+
+def start_body_placeholder(ctx: CheckContext) -> str:
+    """The start body for a curl line: each secret key as its ``$OMS_RESTORE_*`` placeholder (runner's
+    ``secrets_of`` names them alike), in double quotes so the shell expands them."""
+    fields = []
+    for key, value in (ctx.target.restore or {}).items():
+        shown = value if key in RESTORE_PLAIN_KEYS else f"$OMS_RESTORE_{key.upper()}"
+        fields.append(f'\\"{key}\\":\\"{shown}\\"')
+    return '"{' + ",".join(fields) + '}"'
+
+
+def machine_for(session: Session) -> type[RuleBasedStateMachine]:
+    groups = st.sampled_from((0, 1))
+
+    class StopShowStart(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            session.run(session.begin())
+
+        @rule(i=groups)
+        def stop(self, i: int) -> None:
+            session.run(session.stop(i))
+
+        @rule(i=groups)
+        def show(self, i: int) -> None:
+            session.run(session.show(i))
+
+        @rule(i=groups)
+        def start(self, i: int) -> None:
+            session.run(session.start(i))
+
+    return StopShowStart
+
+
+def explore(session: Session) -> None:
+    """Run the machine under Hypothesis (in the worker thread); failures are in ``session.failures``."""
+    test = get_state_machine_test(
+        machine_for(session),
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            phases=(Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+            report_multiple_bugs=False,
+            print_blob=False,
+        ),
+    )
+    # Failures are recorded as they happen (Session.run); Hypothesis' own report (the falsifying example,
+    # or Flaky once the budget turns replays into no-ops) adds nothing.
+    with contextlib.suppress(Exception):
+        hypothesis_seed(session.ctx.seed)(test)()
+
+
+@scenario(
+    "stateful",
+    requirements=["STOP-EFFECT", "STOP-PRECONDITION", "STOP-SUCCESS-200", "HW-START"],
+    needs=["fixtures", "show", "restore"],
+    profiles=["huawei"],
+    groups=GroupUse.OPTIONAL,
+)
+async def stateful(ctx: CheckContext) -> None:
+    """Stops, shows and starts of two listed groups, interleaved by Hypothesis, agree with a model of their
+    statuses; the shortest failing program is reported as curl lines. Both groups are left pausable."""
+    groups = await two_groups(ctx)
+    session = Session(ctx, asyncio.get_running_loop(), groups)
+    try:
+        await asyncio.to_thread(explore, session)
+    finally:
+        halted, session.halted, session.requests, session.failed_at = session.halted, "", 0, None
+        try:
+            await session.begin()  # the next night starts from pausable groups
+        except Halt as halt:
+            ctx.note(f"stateful: could not leave both groups pausable ({halt})")
+    if session.failures:
+        report(ctx, min(session.failures, key=lambda f: len(f.steps)))
+    elif halted:
+        for requirement in ctx.recorder.requirements:  # the programs stopped short: nothing is decided
+            ctx.recorder.undecided(requirement, halted)
+    for i, model in enumerate(session.model):
+        if model <= PAUSABLE_CODES and groups[i] in ctx.pool.paused:
+            ctx.pool.paused.remove(groups[i])  # given back: `run --restore` and the report need not list it
+        elif not model <= PAUSABLE_CODES:
+            ctx.note(f"stateful: group {NAMES[i]} is not pausable at the end (shows {sorted(model)})")
+
+
+async def two_groups(ctx: CheckContext) -> tuple[str, str]:
+    """Two listed pausable groups: fresh ones from the pool, else groups this run already paused (the check
+    starts them first). Either way they are given back pausable, so the check costs the pool nothing."""
+    chosen: list[str] = []
+    for _ in range(2):
+        try:
+            chosen.append(await ctx.pool.take())
+        except NotRun:
+            break
+    listed = set(ctx.target.project.groups_in("creating", "monitoring"))
+    chosen += [g for g in ctx.pool.paused if g in listed and g not in chosen][: 2 - len(chosen)]
+    if len(chosen) < 2:
+        raise NotRun("needs two listed creating/monitoring groups (fresh, or paused by this run)")
+    return chosen[0], chosen[1]
+
+
+def report(ctx: CheckContext, failed: Failed) -> None:
+    v = failed.violation
+    program = "\n".join(failed.steps)
+    message = (
+        f"{v.message}\nShortest failing program ({len(failed.steps) - 1} requests), to replay in order:\n"
+    )
+    # Every curl line is redacted already; the pass below is a guard, not the mechanism.
+    ctx.fail(v.requirement, v.title, ctx.client.redactor.text(message + program), v.sent)
