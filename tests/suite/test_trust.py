@@ -272,6 +272,8 @@ def test_restore_needs_the_start_operation_and_its_keys() -> None:
     with pytest.raises(ConfigError, match="no start operation"):
         run_restore = RunOptions(restore=True, transport=httpx.ASGITransport(app=Model(variant())))
         asyncio.run(execute(parse_target(target_data("http://model.test")), run_restore))
+    without_keys = target_data("http://model.test", huawei=True)
+    without_keys.pop("restore", None)
     with pytest.raises(ConfigError, match="restore:"):
         run_restore = RunOptions(restore=True, transport=httpx.ASGITransport(app=Model(variant(huawei=True))))
-        asyncio.run(execute(parse_target(target_data("http://model.test", huawei=True)), run_restore))
+        asyncio.run(execute(parse_target(without_keys), run_restore))
