@@ -225,22 +225,25 @@ class _Run:
         disables the checks that need it."""
         can_read = self.contract.has_show_operation
         own, other = await judge_target_credentials(client, self.target, guard, can_read=can_read)
+        # The reasons quote the server's error_msg, which may echo the credential: redact before keeping.
+        redact = client.redactor.text
         if not own.accepted:
             self.result.stop_reason = StopReason.CREDENTIALS_REFUSED
-            self.result.incomplete_reason = f"the valid credential is refused: {own.reason}"
+            self.result.incomplete_reason = redact(f"the valid credential is refused: {own.reason}")
             return True
-        self.result.notes += [
-            verdict.note for verdict in (own, other) if verdict is not None and verdict.note
-        ]
+        self.result.notes += [redact(v.note) for v in (own, other) if v is not None and v.note]
         if other is not None and not other.accepted:
-            self.disabled[Need.OTHER_PROJECT] = f"other_project's credential is refused: {other.reason}"
+            self.disabled[Need.OTHER_PROJECT] = redact(
+                f"other_project's credential is refused: {other.reason}"
+            )
         readonly = self.target.project.readonly_token
         if readonly:
             answer = await client.send(
                 "PUT", stop_path(self.target.project.project_id, guard.mint()), [("X-Auth-Token", readonly)]
             )
             if answer.status == 401:
-                self.disabled[Need.READONLY] = f"the readonly_token is refused: {describe_answer(answer)}"
+                reason = f"the readonly_token is refused: {describe_answer(answer)}"
+                self.disabled[Need.READONLY] = redact(reason)
         for reason in self.disabled.values():
             self.result.notes.append(reason)
         return False

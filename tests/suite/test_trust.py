@@ -9,6 +9,7 @@ must still fail).
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from typing import Any
 
@@ -277,3 +278,20 @@ def test_restore_needs_the_start_operation_and_its_keys() -> None:
     with pytest.raises(ConfigError, match="restore:"):
         run_restore = RunOptions(restore=True, transport=httpx.ASGITransport(app=Model(variant(huawei=True))))
         asyncio.run(execute(parse_target(without_keys), run_restore))
+
+
+def test_a_refusal_that_echoes_the_token_is_reported_redacted() -> None:
+    async def gateway(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        token = dict(scope["headers"]).get(b"x-auth-token", b"").decode()
+        body = json.dumps(
+            {"error_code": "APIGW.0301", "error_msg": f"token {token} expires", "request_id": "r"}
+        )
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 401, "headers": headers})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+    data = target_data("http://model.test")
+    result = run(gateway, data=data)
+    assert result.stop_reason is StopReason.CREDENTIALS_REFUSED
+    assert data["token"] not in result.incomplete_reason
+    assert "$OMS_TOKEN" in result.incomplete_reason and "APIGW.0301" in result.incomplete_reason
