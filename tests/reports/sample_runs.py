@@ -335,6 +335,9 @@ def passing_run(profile: str = "strict") -> RunResult:
     ]
     if profile == "huawei":
         run.checks.append(CheckResult("show-status", ("HW-SHOW-STATUS",), "Show works.", Verdict.PASS))
+        run.checks.append(
+            CheckResult("stateful", ("HW-START",), "Start resumes paused groups.", Verdict.PASS)
+        )
     return run
 
 

@@ -74,7 +74,7 @@ def test_html_puts_the_verdict_and_failures_before_the_matrix() -> None:
     page = render_html(sample_run("huawei"))
     order = [page.index(mark) for mark in ('id="verdict"', 'id="failures"', 'id="matrix"', 'id="checks"')]
     assert order == sorted(order)
-    assert '<ul class="verdict-notes">' in page and "8 of 24 requirements fail or are flaky (7 MUST)." in page
+    assert '<ul class="verdict-notes">' in page and "8 of 25 requirements fail or are flaky (7 MUST)." in page
     # The five 404s for different ids are one cause; the 500 of the same check another.
     assert '<span class="count">×5</span><b>HTTP 404 OMS.0404: Undocumented status</b>' in page
     assert "4 more with this cause, 4 other requests shown" in page
