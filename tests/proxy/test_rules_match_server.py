@@ -128,6 +128,11 @@ def test_the_proxy_calls_a_stop_valid_iff_the_server_routes_it_and_takes_its_par
         headers = [(b"host", b"oms.test"), *((b"x-auth-token", t) for t in sent)]
         answer = server_answer(apps[profile], method, raw_path, headers)
         accepted = server_accepts_form(answer)
+        head, _ = check_request(method, raw_path, headers, profile)
+        if head.kind is Kind.START:
+            # A start without its body (the migration's keys) is refused by the server with the same
+            # OMS.0064 as a bad id, and the proxy judges heads only: the two cannot be compared here.
+            return
         assert proxy_accepts_form(method, raw_path, headers, profile) == accepted, answer
         seen.add(accepted)
 
