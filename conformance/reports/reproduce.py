@@ -48,7 +48,14 @@ _PLACEHOLDERS: dict[str, tuple[str, str]] = {
         "the security token of temporary AK/SK credentials (`aksk: {security_token: ...}`)",
         "export OMS_SECURITY_TOKEN{s}='<the security token>'",
     ),
+    "OMS_TOKEN_LOOKALIKE": (
+        "a token that only resembles the valid one (changed case, cut short, extended, mixed with another): "
+        "the look-alike probes of `lookalike-tokens`; its exact form is in the check's message",
+        "derive it from $OMS_TOKEN as the check's message says",
+    ),
 }
+# The start operation's body keys (`restore:` in the target file): $OMS_RESTORE_DST_SK and friends.
+_RESTORE = "OMS_RESTORE_"
 _OTHER = "_OTHER"
 _PLACEHOLDER = re.compile(r"\$(OMS_[A-Z_]*[A-Z])")
 UNKNOWN_PLACEHOLDER = "a credential of the target, redacted"
@@ -71,7 +78,17 @@ def placeholder_legend(texts: Iterable[str]) -> list[tuple[str, str, str]]:
     legend = []
     for name in found:
         base, other = _base_name(name)
-        meaning, how = _PLACEHOLDERS.get(base, (UNKNOWN_PLACEHOLDER, f"export {base}{{s}}=..."))
+        if base.startswith(_RESTORE):
+            key = base.removeprefix(_RESTORE).lower()
+            entry = (
+                f"`{key}` of the start operation's body (`restore: {{{key}: ...}}`)",
+                f"export {base}='<{key}>'",
+            )
+        else:
+            entry = _PLACEHOLDERS.get(
+                base.rstrip("_0123456789"), (UNKNOWN_PLACEHOLDER, f"export {base}{{s}}=...")
+            )
+        meaning, how = entry
         if other:
             meaning = f"as `${base}`, for the target's `other_project`: {meaning}"
         legend.append((f"${name}", meaning, how.replace("{s}", _OTHER if other else "")))
