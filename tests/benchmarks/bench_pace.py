@@ -35,19 +35,9 @@ def _ours(workdir: Path, *args: str, env: dict[str, str] | None = None) -> tuple
 
 
 def _serve(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
-    from tests.benchmarks.bench_run import free_port
+    from tests.benchmarks.bench_run import serve_reference
 
-    port = free_port()
-    target = workdir / "target.yaml"
-    server = subprocess.Popen(
-        [str(BIN / "oms-conformance"), "serve", "--port", str(port), "--write-target", str(target)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not target.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return server, target, port
+    return serve_reference(workdir)
 
 
 def _fuzz_checks() -> str:

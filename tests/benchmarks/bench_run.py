@@ -73,7 +73,8 @@ def ours(workdir: Path) -> tuple[float, int]:
     return wall, sum(data["status_counts"].values())
 
 
-def schemathesis(workdir: Path) -> tuple[float, int]:
+def serve_reference(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
+    """`oms-conformance serve` in its own process on a free port, once it has written its target file."""
     port = free_port()
     target = workdir / "target.yaml"
     server = subprocess.Popen(
@@ -81,10 +82,15 @@ def schemathesis(workdir: Path) -> tuple[float, int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 30
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, target, port
+
+
+def schemathesis(workdir: Path) -> tuple[float, int]:
+    server, target, port = serve_reference(workdir)
     try:
-        deadline = time.monotonic() + 20
-        while not target.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
         token = re.search(r"^token: (.+)$", target.read_text(), re.M)
         assert token, "the reference server wrote no token"
         config = workdir / "schemathesis.toml"
