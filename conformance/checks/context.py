@@ -26,6 +26,7 @@ from conformance.transport.safety import SafetyGuard
 # An answer that says nothing about the request (5xx, a dropped connection, a timeout) is asked again this
 # often - only for requests that cannot pause a listed group - before it is judged as it is.
 MAX_TRANSIENT_RETRIES = 2
+MAX_PERSISTENT_FAILURES = 3
 # After this many requests of one check got no answer at all (even on a retry), the check stops sending:
 # the target has shown that a class of input hangs, and a run must stay bounded.
 MAX_HANGS_PER_CHECK = 3
@@ -68,6 +69,7 @@ class CheckContext:
         self.recorder = Recorder("", ())
         self._on_answer = on_answer
         self.transient: list[str] = []  # answers that were retried and then came right (run notes)
+        self.persistent = 0  # requests that still said nothing after their retries
         # Deferred verifications that came out inconclusive: (check, requirement, why), for the runner to
         # add to those checks' results (they finished before the keeper's valid stop settled them).
         self.late_inconclusive: list[tuple[str, str, str]] = []
@@ -114,6 +116,8 @@ class CheckContext:
             result = await self.client.send(method, path, headers)
             if transient and not says_nothing(result):
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
+        if transient and says_nothing(result):
+            self.persistent += 1  # asked again and still nothing: not a passing fault
         await wait_turn()  # under --concurrency, answers are delivered in input order (checks/ordered.py)
         if came_right:
             self.transient.append(came_right)
@@ -130,6 +134,10 @@ class CheckContext:
         return sent
 
     def _retries_left(self, result: HttpResult) -> int:
+        # A target that keeps failing the same way (every answer a 500, say) is not having a passing fault:
+        # after a few requests that stayed so on retry, answers are judged as they come, so a run stays short.
+        if self.persistent >= MAX_PERSISTENT_FAILURES:
+            return 0
         # A hang costs a whole timeout: retry it only while the check has not shown hangs already.
         if result.outcome is Outcome.TIMED_OUT:
             return 1 if self.recorder.hangs == 0 else 0
