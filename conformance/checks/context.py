@@ -65,6 +65,7 @@ class CheckContext:
         self.max_examples = max_examples
         self.race_width = race_width
         self.concurrency = concurrency  # requests in flight for checks of independent requests (ordered.py)
+        self.listed = frozenset(target.listed_group_ids())  # asked of every stop: computed once
         self.pool = FixturePool(target.project, self.read_status if contract.has_show_operation else None)
         self.recorder = Recorder("", ())
         self._on_answer = on_answer
@@ -160,7 +161,7 @@ class CheckContext:
             all_headers += credential_headers(self.client, project, method, path)
         all_headers += list(headers)
         # A listed group may be paused by this very request: never repeat it blindly.
-        listed = group_id in self.target.listed_group_ids()
+        listed = group_id in self.listed
         kind = Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
         sent = await self.send(method, path, all_headers, kind=kind, retry=not (listed and kind is Kind.STOP))
         if listed and kind is Kind.STOP and sent.result.status == 200:

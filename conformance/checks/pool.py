@@ -56,9 +56,6 @@ class FixturePool:
         self._queue = [g for pair in zip(monitoring, creating, strict=False) for g in pair]
         self._queue += monitoring[len(creating) :] + creating[len(monitoring) :]
 
-    def __len__(self) -> int:
-        return len(self._queue) + (self.keeper is not None)
-
     @property
     def can_read(self) -> bool:
         return self.reader is not None

@@ -19,7 +19,6 @@ from conformance.checks.context import SETTLED, CheckContext
 from conformance.checks.registry import GroupUse, scenario
 from conformance.target import PAUSABLE, STATUS_CODES
 
-CONCURRENT_STOPS = 16
 GONE = frozenset({"deleting", "deleted"})  # the platform may no longer show such a group
 MAX_STALE_TRIES = 3  # fresh groups a check tries after stale ones, so a list of stale groups stays cheap
 

@@ -26,8 +26,6 @@ from conformance.transport.credentials import credential_headers
 from conformance.transport.http import Client, HttpResult, stop_path
 from conformance.transport.safety import SafetyGuard
 
-AUTH_REFUSALS = frozenset({400, 401, 403})
-
 
 @dataclass(frozen=True)
 class CredentialVerdict:
