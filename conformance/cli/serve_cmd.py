@@ -13,6 +13,7 @@ from conformance.server.access_log import enable_console
 from conformance.server.app import PROFILES
 from conformance.server.background import is_loopback
 from conformance.server.runner import build_target, create_app, serve
+from conformance.server.store import Durability
 from conformance.target import dump_target
 
 _EPILOG = """\b
@@ -92,6 +93,14 @@ SIGTERM or Ctrl-C: graceful shutdown (open requests finish, at most 2 s), exit 0
     help="One line per request on stderr: method, path, status, request id, time (no header, no body).",
 )
 @click.option(
+    "--durability",
+    type=click.Choice([d.value for d in Durability]),
+    default=Durability.PROCESS.value,
+    show_default=True,
+    help="With --db: what an answered stop survives. process: a crash or kill of the server (a crash of the "
+    "machine may lose or damage the file); machine: power loss too (an fsync per commit, slower).",
+)
+@click.option(
     "--commit",
     type=click.Choice(["group", "each"]),
     default="group",
@@ -108,12 +117,20 @@ def serve_command(
     settle_delay: float,
     faults: tuple[str, ...],
     access_log: bool,
+    durability: str,
     commit: str,
 ) -> None:
     """Run the reference server: a conforming OMS stop endpoint backed by SQLite."""
     batched = commit == "group"
     app = create_app(
-        profile, fixtures, db_path, settle_delay, faults, group_commit=batched, access_log=access_log
+        profile,
+        fixtures,
+        db_path,
+        settle_delay,
+        faults,
+        group_commit=batched,
+        access_log=access_log,
+        durability=Durability(durability),
     )
     if access_log:
         enable_console()

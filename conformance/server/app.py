@@ -18,6 +18,7 @@ server must never look like the 5xx it is used to detect, but its own bugs must 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -85,8 +86,18 @@ class ReferenceApp:
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "lifespan":
-            await answer_lifespan(receive, send)
+            await self._lifespan(receive, send)
         # Anything else (websocket) is left unanswered: the server refuses the handshake itself.
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        commits = self._commits
+        if commits is not None:
+            commits.bind(asyncio.get_running_loop())  # for the life of the server (commits.py says why)
+        try:
+            await answer_lifespan(receive, send)
+        finally:
+            if commits is not None:
+                commits.bind(None)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._access is None:

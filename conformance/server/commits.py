@@ -9,9 +9,10 @@ What stays true:
 
 - one atomic conditional UPDATE per stop (:meth:`Store.stop_many` runs them one after the other inside the
   transaction), so exactly one of N concurrent stops of a group wins;
-- no stop is acknowledged before its write is durable against a crash of the process: a stop's future
-  is resolved only after the COMMIT holding its UPDATE has returned (WAL, ``synchronous=NORMAL``: the
-  frames are in the operating system's hands), and the 200 is sent only after that;
+- no stop is acknowledged before its write is durable: a stop's future is resolved only after the COMMIT
+  holding its UPDATE has returned, and the 200 is sent only after that. What a returned COMMIT survives is
+  the store's durability (:class:`~conformance.server.store.Durability`): a crash of the process by
+  default (its frames are in the operating system's hands), power loss with ``machine`` (fsynced);
 - a request that waits alone is not delayed: the flush runs in the very next turn of the loop.
 
 The in-memory db batches too, though it has nothing to make durable: one transaction per turn instead of
@@ -32,10 +33,17 @@ class GroupCommit:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._pending: list[tuple[str, str, asyncio.Future[StopResult]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0  # transactions written (for tests and curiosity)
 
+    def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """The loop the server runs on (set at lifespan start-up, cleared at shutdown). Why: on Python < 3.12
+        every ``asyncio.get_running_loop()`` is a ``getpid()`` system call - one per stop otherwise. An app
+        served without lifespan (an in-process test client) asks for the running loop each time instead."""
+        self._loop = loop
+
     async def stop(self, project_id: str, group_id: str) -> StopResult:
-        loop = asyncio.get_running_loop()
+        loop = self._loop or asyncio.get_running_loop()
         future: asyncio.Future[StopResult] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._flush)

@@ -21,7 +21,7 @@ from conformance.server.background import BackgroundServer, serve_foreground, uv
 from conformance.server.connections import ConnectionLimits
 from conformance.server.faults import Faults, parse_faults
 from conformance.server.fixtures import Fixtures, default_fixtures, load_fixtures
-from conformance.server.store import Store
+from conformance.server.store import Durability, Store
 from conformance.target import Target
 
 FixturesArg = Fixtures | str | Path | None
@@ -37,9 +37,11 @@ def create_app(
     *,
     group_commit: bool = True,
     access_log: bool = False,
+    durability: Durability = Durability.PROCESS,
 ) -> ReferenceApp:
     """The ASGI app over a store; fixtures (default set, a Fixtures, or a YAML path) fill an empty db only.
-    ``group_commit`` False: one commit per stop (the old mode, kept for the benchmark's comparison)."""
+    ``group_commit`` False: one commit per stop (the old mode, kept for the benchmark's comparison);
+    ``durability``: what a file db's commits survive (:class:`~conformance.server.store.Durability`)."""
     if isinstance(faults, str):  # one spec given bare: not a sequence of one-letter specs
         faults = [faults]
     plan = faults if isinstance(faults, Faults) else parse_faults(faults)
@@ -47,7 +49,7 @@ def create_app(
         fixtures = default_fixtures()
     elif not isinstance(fixtures, Fixtures):
         fixtures = load_fixtures(fixtures)
-    store = Store(db_path, settle_delay)
+    store = Store(db_path, settle_delay, durability=durability)
     try:
         loaded = store.is_empty()
         if loaded:

@@ -3,11 +3,19 @@
 Why SQLite: a stop must be atomic under any concurrency - one conditional ``UPDATE ... WHERE status IN
 (1, 2)`` gives exactly one winner among concurrent stops - and state must survive a restart with the same
 ``--db``. Each statement runs in autocommit mode, except the stops :meth:`Store.stop_many` batches. A file
-db uses WAL with ``synchronous=NORMAL`` (a commit is durable against a crash of the process once it has
-returned, not against one of the machine: plenty for a test server), checkpoints every 10,000 pages, and
-exclusive locking: one
-server process owns the file while it runs (a second one fails to start with "database is locked"),
-which spares every stop the file-lock system calls - about a fifth of its cost (see the benchmark).
+db uses WAL and exclusive locking: one server process owns the file while it runs (a second one fails to
+start with "database is locked"), which spares every stop the file-lock system calls - about a fifth of its
+cost (see the benchmark).
+
+Durability (:class:`Durability`, ``serve --durability``) is a choice of what a returned commit survives:
+
+- ``process`` (the default): ``synchronous=OFF``. A commit has returned once SQLite has handed its frames
+  to the operating system, so it survives a crash or a ``kill -9`` of the server (tested), not a crash of
+  the machine - which may then also leave the file unreadable. Nothing is ever fsynced, so no request waits
+  for the disk: checkpoints with ``synchronous=NORMAL`` fsync the WAL and the db on the event loop, and
+  stalled every connection for 50-250 ms every few thousand stops (the p99 of bench_server.py).
+- ``machine``: ``synchronous=FULL``. Every commit - one per event-loop turn with group commit - is fsynced
+  before its stops are answered: it survives power loss too, at the disk's pace.
 
 The pausing -> paused transition: with ``settle_delay`` 0 a stop writes 3 (paused) at once; otherwise it
 writes 7 (pausing) and a due time, and a group reads as 3 once that time has passed (settled lazily when
@@ -69,6 +77,13 @@ _SETTLE_ONE = (
 _SETTLE_ALL = "UPDATE task_groups SET status = 3, settle_at = NULL WHERE status = 7 AND settle_at <= ?"
 
 
+class Durability(Enum):
+    """What a returned commit of a file db survives (the module docstring says what each costs)."""
+
+    PROCESS = "process"
+    MACHINE = "machine"
+
+
 class StopResult(Enum):
     STOPPED = "stopped"
     UNKNOWN = "unknown"  # no such group in the project
@@ -105,12 +120,14 @@ class Store:
         path: str | Path | None = None,
         settle_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
+        durability: Durability = Durability.PROCESS,
     ) -> None:
         if settle_delay < 0:
             raise ConfigError(f"settle delay: must be >= 0 seconds, got {settle_delay!r}")
         self.settle_delay = settle_delay
         self._clock = clock  # wall-clock seconds: due times must survive a restart
         self.path = None if path is None else Path(path)
+        self.durability = durability
         # One lock serialises the connection: the server's event loop and a caller reading the target
         # from another thread must not interleave statements (uncontended, it costs well under 1 us).
         self._lock = threading.Lock()
@@ -132,10 +149,10 @@ class Store:
             # Before WAL is switched on, so that the WAL index lives in process memory, not a -shm file.
             self._db.execute("PRAGMA locking_mode = EXCLUSIVE")
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            # A checkpoint (WAL -> db file) fsyncs, stalling every connection for tens of ms on a busy disk;
-            # every 10,000 pages instead of 1,000 makes that a 1-in-10 s event (p99), for a WAL of <= ~40 MB.
-            self._db.execute("PRAGMA wal_autocheckpoint = 10000")
+            # Without fsyncs a checkpoint (WAL -> db file, every 1,000 pages by default) is a few page
+            # writes into the OS cache: well under a millisecond, so it may stay on the request path.
+            synchronous = "OFF" if self.durability is Durability.PROCESS else "FULL"
+            self._db.execute(f"PRAGMA synchronous = {synchronous}")
         self._db.execute("PRAGMA foreign_keys = ON")
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.server import ReferenceApp, create_app
+from conformance.server import ReferenceApp, ReferenceServer, create_app
 from conformance.server.store import Store
 from tests.server.conftest import MAIN, TOKEN, Reply, _call, roomy_fixtures, stop_path
 from tests.server.test_server_app import gid, status_of
@@ -65,6 +65,19 @@ def test_a_failed_commit_acknowledges_none_of_its_stops(
     replies = storm(file_app, [stop_path(gid("creating", n)) for n in range(8)])
     assert {(r.status, r.error_code) for r in replies} == {(400, "REF.0001")}
     assert all(status_of(file_app, gid("creating", n)) == 1 for n in range(8))  # rolled back
+
+
+def test_a_served_app_binds_its_loop_for_the_life_of_the_server() -> None:
+    with ReferenceServer() as server:
+        commits = server.app._commits
+        assert commits is not None and commits._loop is not None  # bound by the lifespan start-up
+        target = server.target
+        group = target.project.groups["monitoring"][0]
+        answer = httpx.put(
+            f"{server.base_url}/v2/{MAIN}/taskgroups/{group}/stop", headers={"X-Auth-Token": TOKEN}, timeout=5
+        )
+        assert answer.status_code == 200
+    assert commits._loop is None  # unbound at shutdown: the app may be served again on another loop
 
 
 def test_commit_per_stop_is_still_available_and_gives_one_winner() -> None:

@@ -22,7 +22,7 @@ from conformance.server import (
     parse_fixtures,
 )
 from conformance.server.faults import Dice, prefer_code
-from conformance.server.store import Store
+from conformance.server.store import Durability, Store
 from conformance.target import PAUSABLE, STATUS_CODES, dump_target, load_target, parse_target
 from tests.server.conftest import MAIN, OTHER, TOKEN, call, stop_path
 
@@ -287,3 +287,27 @@ def test_a_db_file_belongs_to_one_server_at_a_time(tmp_path: Path) -> None:
     finally:
         first.close()
     Store(tmp_path / "state.db").close()
+
+
+@pytest.mark.parametrize(
+    ("durability", "synchronous"), [(Durability.PROCESS, 0), (Durability.MACHINE, 2)]
+)  # 0: OFF - never fsync (survives the process, tested by the kill -9 test); 2: FULL - fsync every commit
+def test_durability_sets_what_a_commit_waits_for(
+    tmp_path: Path, durability: Durability, synchronous: int
+) -> None:
+    store = Store(tmp_path / "state.db", durability=durability)
+    try:
+        assert store._db.execute("PRAGMA synchronous").fetchone()[0] == synchronous
+        assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        store.close()
+
+
+def test_serve_offers_both_durabilities() -> None:
+    from click.testing import CliRunner
+
+    from conformance.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--durability", "disk"])
+    assert result.exit_code == 2
+    assert "'process'" in result.output and "'machine'" in result.output
