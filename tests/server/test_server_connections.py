@@ -170,3 +170,56 @@ def test_an_endless_head_is_refused_with_431(server: BackgroundServer) -> None:
         answer = read_until_closed(sock)
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
     assert normal_request(server, 320) == 200
+
+
+def request_bytes(n: int) -> bytes:
+    path = f"/v2/{MAIN}/taskgroups/{gid('creating', n)}/stop"
+    return f"PUT {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {TOKEN}\r\nContent-Length: 0\r\n\r\n".encode()
+
+
+def read_answer(sock: socket.socket, pending: bytes = b"") -> tuple[int, bytes]:
+    """One answer's status, and what arrived after it (a pipelined answer's start)."""
+    data = pending
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before an answer: {data[:80]!r}"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return int(head.split(b" ")[1]), rest[length:]
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection(server: BackgroundServer) -> None:
+    with connect(server) as sock:
+        sock.sendall(request_bytes(330) + request_bytes(330) + request_bytes(331))
+        first, rest = read_answer(sock)
+        second, rest = read_answer(sock, rest)
+        third, rest = read_answer(sock, rest)
+        assert (first, second, third, rest) == (200, 400, 200, b"")  # the repeat finds its group paused
+        sock.sendall(request_bytes(332))  # and the connection is still open for more
+        assert read_answer(sock)[0] == 200
+
+
+def test_an_idle_keep_alive_connection_is_closed_quietly_and_a_busy_one_is_kept() -> None:
+    limits = ConnectionLimits(keep_alive=0.5, sweep_interval=0.05)
+    with (
+        ReferenceServer("huawei", roomy_fixtures(400), limits=limits) as server,
+        connect(server) as idle,
+        connect(server) as busy,
+    ):
+        idle.sendall(request_bytes(340))
+        assert read_answer(idle)[0] == 200
+        deadline = time.monotonic() + 4 * limits.keep_alive
+        n = 341
+        while time.monotonic() < deadline:  # a request every 0.1 s: never idle for its keep-alive
+            busy.sendall(request_bytes(n))
+            assert read_answer(busy)[0] == 200, "the busy connection was closed"
+            n += 1
+            time.sleep(0.1)
+        assert idle.recv(65536) == b""  # closed, with nothing sent (the socket timeout fails a hang)
