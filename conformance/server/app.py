@@ -84,7 +84,10 @@ class ReferenceApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self._http(scope, receive, send)
+            if self._access is None:  # the hot path: one coroutine fewer than with the access log
+                await self._respond(scope, receive, send)
+            else:
+                await self._logged(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         # Anything else (websocket) is left unanswered: the server refuses the handshake itself.
@@ -99,10 +102,8 @@ class ReferenceApp:
             if commits is not None:
                 commits.bind(None)
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._access is None:
-            await self._respond(scope, receive, send)
-            return
+    async def _logged(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self._access is not None
         started = time.perf_counter()
         status, request_id = await self._respond(scope, receive, send)
         self._access.log(scope, status, request_id, started)
