@@ -9,7 +9,9 @@ Every request pauses a *different* monitoring group (a Lua script walks the gene
 write; the script checks that every answer was 200. Variants: the server with its default in-memory db,
 and with a WAL file db (``--db``) twice - with group commit (the default: the stops of one event-loop turn in
 one transaction) and with one commit per stop (the old mode, ``serve --commit each``; also in memory with
-``--memory-commit-each``), side by side with their ratios; Prism's mock of the same contract (``prism
+``--memory-commit-each``), side by side with their ratios; both file variants use the default durability
+(``process``: no fsync), and ``--machine-durability`` adds the file db with an fsync per commit (``serve
+--durability machine``), whose pace is the disk's; Prism's mock of the same contract (``prism
 mock``, default and quiet logging) for comparison - a mock that changes no state, so the ratio flatters Prism.
 
 Not collected by pytest (norecursedirs). Run from the repository root:
@@ -161,27 +163,29 @@ def measure(name: str, server: tuple[str, int], lua: Path, args: argparse.Namesp
 
 
 def reference_command(
-    tmp: Path, args: argparse.Namespace, file_db: bool, commit: str
+    tmp: Path, args: argparse.Namespace, file_db: bool, commit: str, durability: str = "process"
 ) -> tuple[str, list[str]]:
     fixtures = tmp / "bench-fixtures.yaml"
     fixtures.write_text(FIXTURES % {"project": PROJECT, "token": TOKEN, "groups": args.groups})
     command = [sys.executable, "-m", "conformance", "serve", "--fixtures", str(fixtures), "--commit", commit]
     if file_db:
-        command += ["--db", str(tmp / f"bench-{commit}.db")]
+        command += ["--db", str(tmp / f"bench-{commit}-{durability}.db"), "--durability", durability]
     per = {"group": "group commit", "each": "commit per stop"}[commit]
+    if durability != "process":
+        per += f", {durability} durability"
     return f"reference server, {'file db' if file_db else 'in-memory db'}, {per}", command
 
 
 def interleaved(
-    tmp: Path, lua: Path, args: argparse.Namespace, variants: list[tuple[bool, str]]
+    tmp: Path, lua: Path, args: argparse.Namespace, variants: list[tuple[bool, str, str]]
 ) -> list[Result]:
     """Every variant's server runs at once; the measured runs alternate between them, ``--rounds`` times,
     so a burst of load from elsewhere on the machine hits all variants alike. Per variant: the median of
     its runs' requests per second and latencies, and its CPU over all of them."""
     with ExitStack() as stack:
         servers = []
-        for file_db, commit in variants:
-            name, command = reference_command(tmp, args, file_db, commit)
+        for file_db, commit, durability in variants:
+            name, command = reference_command(tmp, args, file_db, commit, durability)
             port = free_port()
             servers.append((name, stack.enter_context(running([*command, "--port", str(port)], port))))
         offsets = {name: wrk(name, url, lua, 2, args.connections, 0).next_group for name, (url, _) in servers}
@@ -258,6 +262,9 @@ def main() -> int:
     parser.add_argument(
         "--memory-commit-each", action="store_true", help="also measure the in-memory db, a commit per stop"
     )
+    parser.add_argument(
+        "--machine-durability", action="store_true", help="also measure the file db with an fsync per commit"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get update && apt-get install -y wrk", file=sys.stderr)
@@ -269,11 +276,13 @@ def main() -> int:
         tmp = Path(name)
         lua = tmp / "stop.lua"
         lua.write_text(LUA % {"project": PROJECT, "token": TOKEN})
-        variants = [(False, "group")]
+        variants = [(False, "group", "process")]
         if args.memory_commit_each:
-            variants.append((False, "each"))
+            variants.append((False, "each", "process"))
         if not args.skip_file_db:
-            variants += [(True, "group"), (True, "each")]
+            variants += [(True, "group", "process"), (True, "each", "process")]
+            if args.machine_durability:
+                variants.append((True, "group", "machine"))
         results.extend(interleaved(tmp, lua, args, variants))
         binary = None if args.skip_prism else args.prism or install_prism(tmp)
         if binary is not None:
@@ -287,9 +296,9 @@ def main() -> int:
 
 
 def report(results: list[Result]) -> None:
-    print(f"\n{'variant':<44} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'CPU us/req':>11}")
+    print(f"\n{'variant':<62} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'non-200':>8} {'CPU us/req':>11}")
     for r in results:
-        print(f"{r.name:<44} {r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.other:>8} {r.cpu_us:>11.0f}")
+        print(f"{r.name:<62} {r.rps:>9,.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.other:>8} {r.cpu_us:>11.0f}")
     print()
     ours = [r for r in results if r.name.startswith("reference")]
     for result in ours:
