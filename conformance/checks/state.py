@@ -186,6 +186,12 @@ async def effect(ctx: CheckContext) -> None:
 async def concurrency(ctx: CheckContext) -> None:
     """Concurrent stops of one pausable group, released together: exactly one 200, the others 400."""
     width = ctx.race_width
+    limit = ctx.client.pacer.rate_limit
+    if limit is not None and limit < width:  # a burst wider than a second's allowance would be throttled
+        width = max(2, int(limit))
+        ctx.note(
+            f"concurrency: {width} stops raced instead of {ctx.race_width}, within --rate-limit {limit:g}/s"
+        )
     for _ in range(MAX_STALE_TRIES):
         group = await ctx.pool.take()
         answers, spread_ns = await ctx.race_stops(group, width)

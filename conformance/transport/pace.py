@@ -2,9 +2,12 @@
 
 Why it lives in the transport: every request of a run - the preflight, the credential preflight, every
 check, concurrent ones included - goes through :meth:`Client.send`, so pacing there cannot be bypassed by a
-check that forgets it. (Code that writes to sockets itself, such as a race of released requests, must call
-:meth:`Pacer.reserve` for each request it releases and :meth:`Pacer.answered` / :meth:`Pacer.throttled` for
-each answer: that is the whole contract.)
+check that forgets it. Code that writes to sockets itself - the race of released requests
+(transport/race.py) - reserves its requests as one block with :meth:`Pacer.reserve_many` before it opens a
+connection, and reports each answer with :meth:`Pacer.answered` / :meth:`Pacer.throttled`: that is the
+whole contract. A block of n waits until n requests' worth of the rate is free and then goes out at once, so
+over any window of n / rate seconds or more the run stays within ``--rate-limit``; within the block it is a
+burst, which is what a race is.
 
 Throttling (429) is waited out here and the request sent again - a 429 means the gateway did not pass the
 request on, so repeating it is safe even for a stop of a listed group. A real gateway (Huawei APIGW answers
@@ -106,18 +109,23 @@ class Pacer:
 
     async def reserve(self) -> float:
         """Wait until one more request may be sent; returns the time it is sent at (for :meth:`throttled`)."""
+        return await self.reserve_many(1)
+
+    async def reserve_many(self, count: int) -> float:
+        """Wait until ``count`` requests may be sent together (see the module docstring); returns the time
+        they are sent at."""
         while True:
             pause = self._resume_at - self.clock()
             if pause <= 0:
                 break
             await self.sleep(pause)
         if self.bucket is not None:
-            delay = self.bucket.take()
+            delay = max(self.bucket.take() for _ in range(count)) if count else 0.0
             if delay > 0:
                 await self.sleep(delay)
         now = self.clock()
-        self._recent.append(now)
-        self.requests += 1
+        self._recent.extend([now] * count)
+        self.requests += count
         return now
 
     def answered(self) -> None:

@@ -81,6 +81,9 @@ async def race(client: Client, requests: Sequence[RaceRequest]) -> RaceResult:
             lane.wire = _encode(lane.request, client)
         except ValueError as exc:
             lane.failure = (Outcome.NOT_SENT, str(exc))
+    # Paced as one block before any connection opens: waiting with half-sent requests would let the server
+    # time them out (transport/pace.py says what the block means for --rate-limit).
+    sent_at = await client.pacer.reserve_many(sum(lane.failure is None for lane in lanes))
     try:
         slowest = await _connect_all(client, [lane for lane in lanes if lane.failure is None])
         await asyncio.sleep(min(max(2 * slowest, SETTLE_MIN_S), SETTLE_MAX_S))
@@ -97,6 +100,12 @@ async def race(client: Client, requests: Sequence[RaceRequest]) -> RaceResult:
             if lane.writer is not None:
                 lane.writer.transport.abort()  # nothing is left to send; do not wait for a TLS close
         await asyncio.sleep(0)  # let the aborted transports finish closing
+    for lane, result in zip(lanes, results, strict=True):
+        if result.status == 429:  # recorded, and the run slows down; the race itself is not repeated
+            url = result.exchange.url
+            client.pacer.throttled(lane.request.method, url, result.header("retry-after"), 1, sent_at)
+        elif lane.failure is None:
+            client.pacer.answered()
     return RaceResult(list(results), len(live), spread_ns)
 
 

@@ -23,7 +23,7 @@ from conformance.spec import load_requirements
 from conformance.target import parse_target
 
 from .model import Model, target_data, variant
-from .throttle import LoopbackServer, Throttle
+from .throttle import LoopbackServer, Throttle, WindowThrottle
 
 FAULTS = variant(
     crash_on_encoded_slash=True,
@@ -140,3 +140,33 @@ def test_a_rate_limit_under_the_gateways_rate_meets_no_429() -> None:
     assert gateway.refused == 0
     assert run.pace is not None and run.pace.throttled == [] and run.pace.rate_limit == 20
     assert run.pace.requests == gateway.passed > 30
+
+
+def _race_run(server: LoopbackServer, rate_limit: float, checks: list[str]) -> RunResult:
+    target = parse_target(target_data(server.base_url))
+    options = RunOptions(seed=7, request_timeout=5.0, reruns=0, rate_limit=rate_limit, checks=checks)
+    return asyncio.run(execute(target, options))
+
+
+def test_the_race_is_paced_as_one_block_and_meets_no_429() -> None:
+    # A gateway allowing 40 requests in any second, and a run paced at 30/s: the ~50 requests before the race
+    # keep ~30 in the window, so 16 stops released at once pass only if the race first waits for 16
+    # requests' worth of the rate (~0.5 s), as a block.
+    gateway = WindowThrottle(Model(), rate=40)
+    with LoopbackServer(gateway) as server:
+        run = _race_run(server, 30, ["hostile-ids", "group-id-length", "token-length", "concurrency"])
+    assert gateway.refused == 0
+    assert run.pace is not None and run.pace.throttled == []
+    concurrency = next(c for c in run.checks if c.check == "concurrency")
+    assert concurrency.verdict.value == "pass", concurrency.failures
+    assert run.pace.requests == gateway.passed > 40  # the race's stops are counted like every other request
+
+
+def test_a_rate_limit_under_the_race_width_narrows_the_race() -> None:
+    gateway = Throttle(Model(), rate=5, burst=5)
+    with LoopbackServer(gateway) as server:
+        run = _race_run(server, 5, ["concurrency"])
+    assert gateway.refused == 0
+    concurrency = next(c for c in run.checks if c.check == "concurrency")
+    assert concurrency.verdict.value == "pass", concurrency.failures
+    assert any("5 stops raced instead of 16, within --rate-limit 5/s" in n for n in concurrency.notes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from typing import Any
 
 import uvicorn
@@ -31,18 +32,39 @@ class Throttle:
         ):  # the wrapped app has nothing to start (the test model has no lifespan)
             await answer_lifespan(receive, send)
             return
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
+        if not self.admit(time.monotonic()):
             self.refused += 1
             headers = [(b"content-type", b"application/json"), (b"x-request-id", b"throttled")]
             await send({"type": "http.response.start", "status": 429, "headers": headers})
             await send({"type": "http.response.body", "body": THROTTLED})
             return
-        self.tokens -= 1
         self.passed += 1
         await self.app(scope, receive, send)
+
+    def admit(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class WindowThrottle(Throttle):
+    """At most ``rate`` requests in any one-second window (a sliding log), as gateways that count per
+    second do: unlike a token bucket, a burst is refused if the second before it was already busy."""
+
+    def __init__(self, app: Any, *, rate: float) -> None:
+        super().__init__(app, rate=rate, burst=rate)
+        self.admitted: deque[float] = deque()
+
+    def admit(self, now: float) -> bool:
+        while self.admitted and now - self.admitted[0] >= 1.0:
+            self.admitted.popleft()
+        if len(self.admitted) >= self.rate:
+            return False
+        self.admitted.append(now)
+        return True
 
 
 class LoopbackServer(BackgroundServer):

@@ -158,3 +158,20 @@ def test_unlimited_runs_become_unlimited_again_after_recovering() -> None:
         if pacer.rate is None:
             break
     assert pacer.rate is None
+
+
+def test_a_block_of_requests_waits_for_the_whole_block_and_then_goes_out_at_once() -> None:
+    clock = FakeClock()
+    pacer = Pacer(40.0, clock=clock, sleep=clock.sleep)
+    sent_at = asyncio.run(pacer.reserve_many(16))
+    assert clock.slept == [pytest.approx(15 / 40)]  # 16 requests' worth of the rate, less the one in hand
+    assert sent_at == clock.now and pacer.requests == 16
+    asyncio.run(pacer.reserve())  # and the next request is spaced after the block, as after any other
+    assert clock.slept[-1] == pytest.approx(1 / 40)
+
+
+def test_an_unlimited_block_never_waits() -> None:
+    clock = FakeClock()
+    pacer = Pacer(None, clock=clock, sleep=clock.sleep)
+    asyncio.run(pacer.reserve_many(16))
+    assert clock.slept == [] and pacer.requests == 16
