@@ -325,10 +325,11 @@ class Client:
                 truncated = True  # headers arrived but the body did not: judge what came, say what went wrong
         redact = self.redactor
         text = redact.text(raw.decode("utf-8", "replace"))
+        shown_url, shown_headers = redact.text(url), redact.headers(headers)  # once: evidence and curl line
         evidence = Exchange(
             method=method,
-            url=redact.text(url),
-            request_headers={name: _shorten(value) for name, value in redact.headers(headers).items()},
+            url=shown_url,
+            request_headers={name: _shorten(value) for name, value in shown_headers.items()},
             status=status,
             response_headers=redact.headers(response_headers),
             response_body=text[:EXCERPT],
@@ -336,7 +337,7 @@ class Client:
             elapsed_ms=round(elapsed_ms, 2),
             error=redact.text(error) if error else None,
             outcome=outcome.value,
-            curl=_curl(method, redact.text(url), redact.headers(headers)),
+            curl=_curl(method, shown_url, shown_headers),
         )
         return HttpResult(status, response_headers, raw, truncated, elapsed_ms, error, evidence, outcome)
 

@@ -32,7 +32,6 @@ from conformance.transport.response import Answer, header_encoding
 MAX_CONNECTIONS = 32
 MAX_IDLE = 16
 KEEPALIVE_S = 5.0
-READ_SIZE = 64 * 1024
 MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024
 
 
