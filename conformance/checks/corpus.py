@@ -35,6 +35,9 @@ from conformance.checks.generation import GeneratedCase, generate_plan, plans_fo
 FORMAT = 1  # bump when GeneratedCase or the decoding changes: old cache files are then never read
 PARALLEL_FROM = 500  # examples per plan from which worker processes pay for their start-up
 KEEP = 16  # cached corpora kept; the oldest are removed
+# Drawn first by worker processes: a negative plan takes ~2.5x a positive one (13.4 s against 5.5 s at 1,000
+# examples), so started last it ran alone on one core while the other idled. Still sent last.
+SLOWEST = ("negative",)
 
 
 def cache_dir() -> Path | None:
@@ -131,9 +134,18 @@ async def corpus(
     plans = plans_for(own_project)
     loop = asyncio.get_running_loop()
     executor = _executor(len(plans), examples, parallel)
-    pending = [
-        loop.run_in_executor(executor, _plan, document, plan, seed, examples, own_project) for plan in plans
-    ]
+    # One thread draws in sending order (the first plan is sent soonest); worker processes start with the
+    # slowest plan, so the others are drawn beside it rather than after it.
+    order = (
+        sorted(plans, key=lambda plan: plan not in SLOWEST)
+        if isinstance(executor, ProcessPoolExecutor)
+        else plans
+    )
+    started = {
+        plan: loop.run_in_executor(executor, _plan, document, plan, seed, examples, own_project)
+        for plan in order
+    }
+    pending = [started[plan] for plan in plans]
     done: list[list[GeneratedCase]] = []
     try:
         for future in pending:

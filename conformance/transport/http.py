@@ -10,12 +10,15 @@ Why these choices:
   request of a run can go around the pace.
 - Paths are built from raw segments here, percent-encoding every reserved character (and ``.``/``..``
   segments, which clients would otherwise normalise away), so an id reaches the server as one segment.
+- Requests to a socket target go over the client's own keep-alive connections (``transport/wire.py``): the
+  bytes httpx would send, without its ~3 ms of CPU per request that made a deep fuzz run measure the client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shlex
 import ssl
 import time
@@ -24,17 +27,25 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from urllib.parse import quote, urlsplit
+from urllib.request import getproxies
 
+import h11
 import httpx
 
 from conformance.errors import UsageError
 from conformance.redact import Redactor
 from conformance.results import Exchange
 from conformance.transport.pace import MAX_429_RETRIES, Pacer
+from conformance.transport.response import Answer
+from conformance.transport.wire import ConnectFailed, Origin, ReadError
 
 MAX_BODY = 256 * 1024
 NOT_JSON = object()  # HttpResult.json of a body that does not parse
 EXCERPT = 2048
+# A path httpx sends exactly as given holds only unreserved characters, "/" and %XX escapes (what
+# encode_segment makes), and no "." or ".." segment: its re-quoting and dot-segment removal leave it alone.
+_NOT_PLAIN = re.compile(r"[^A-Za-z0-9\-._~/%]|%(?![0-9A-Fa-f]{2})")  # a search, not a match per character
+MAX_URL_LENGTH = 65536  # httpx refuses longer URLs (InvalidURL): those requests still go through it
 
 
 class Outcome(StrEnum):
@@ -173,8 +184,23 @@ class Client:
         )
         self.sent = 0
         self.pacer = pacer or Pacer(rate_limit)
+        self._wire = self._origin()
+
+    def _origin(self) -> Origin | None:
+        """Connections of our own (transport/wire.py) where they send what httpx would: a socket target over
+        http(s), no proxy from the environment (httpx would use it), a base path httpx leaves as it is."""
+        parts = urlsplit(self.base_url)
+        if self.in_process or getproxies() or parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        if not _plain_path(self.path_prefix) or parts.query or parts.fragment:
+            return None
+        tls = parts.scheme == "https"
+        return Origin(parts.hostname, parts.port or (443 if tls else 80), self.ssl_context if tls else None)
 
     async def aclose(self) -> None:
+        if self._wire is not None:
+            self._wire.close()
+            await asyncio.sleep(0)  # let the closed transports release their sockets before the loop ends
         await self._client.aclose()
 
     async def send(
@@ -202,51 +228,80 @@ class Client:
         url = self.base_url + path
         self.sent += 1
         started = time.perf_counter()
-        status: int | None = None
-        response_headers: list[tuple[str, str]] = []
-        chunks: list[bytes] = []
-        truncated = False
+        reply = Answer(MAX_BODY)
         outcome, detail = Outcome.ANSWERED, ""
         try:
             async with asyncio.timeout(self.request_timeout):
-                request = self._client.build_request(
-                    method, url, headers=_wire_headers(headers), content=body
-                )
-                response = await self._client.send(request, stream=True)
-                try:
-                    status = response.status_code
-                    response_headers = [(k, v) for k, v in response.headers.multi_items()]
-                    size = 0
-                    async for chunk in response.aiter_raw():
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        if size > MAX_BODY:
-                            truncated = True
-                            break
-                finally:
-                    await response.aclose()
+                if self._wire is not None and self._wire_sends(url, path):
+                    await self._send_wire(self._wire, method, path, headers, body, reply)
+                else:
+                    await self._send_httpx(method, url, headers, body, reply)
         except (TimeoutError, httpx.TimeoutException):
             outcome = Outcome.TIMED_OUT
-        except httpx.LocalProtocolError as exc:
+        except (httpx.LocalProtocolError, h11.LocalProtocolError) as exc:
             outcome, detail = Outcome.NOT_SENT, str(exc)
-        except httpx.ConnectError as exc:
+        except (httpx.ConnectError, ConnectFailed) as exc:
             outcome, detail = Outcome.CONNECT_FAILED, str(exc) or type(exc).__name__
-        except (httpx.HTTPError, OSError) as exc:
-            outcome = Outcome.CUT_OFF if status is not None else Outcome.DROPPED
+        except (httpx.HTTPError, h11.RemoteProtocolError, ReadError, OSError) as exc:
+            outcome = Outcome.CUT_OFF if reply.status is not None else Outcome.DROPPED
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         elapsed_ms = (time.perf_counter() - started) * 1000
         return self.result(
             method,
             url,
             headers,
-            status,
-            response_headers,
-            b"".join(chunks),
-            truncated,
+            reply.status,
+            reply.headers,
+            reply.body,
+            reply.truncated,
             elapsed_ms,
             outcome,
             detail,
         )
+
+    def _wire_sends(self, url: str, path: str) -> bool:
+        """Whether our own connections send this request as httpx would (else httpx sends it): the path is
+        sent as it is, and no cookie a response set has to go with it (httpx's jar matches by URL)."""
+        return len(url) <= MAX_URL_LENGTH and not self._client.cookies and _plain_path(path)
+
+    async def _send_wire(
+        self,
+        origin: Origin,
+        method: str,
+        path: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        reply: Answer,
+    ) -> None:
+        # The header list httpx would send (its defaults, Host, Content-Length), built for the base URL: the
+        # full URL would only add the parsing this path exists to avoid.
+        request = self._client.build_request(
+            method, self.base_url, headers=_wire_headers(headers), content=body
+        )
+        target = (self.path_prefix + path).encode("ascii")
+        await origin.request(
+            request.method.encode("ascii"), target, request.headers.raw, request.content, reply
+        )
+        if any(name == "set-cookie" for name, _ in reply.headers):
+            # The jar httpx keeps: later requests then carry the cookie, through httpx (see _wire_sends).
+            sent = self._client.build_request(method, self.base_url + path, headers=_wire_headers(headers))
+            self._client.cookies.extract_cookies(
+                httpx.Response(reply.status or 0, headers=reply.headers, request=sent)
+            )
+
+    async def _send_httpx(
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes, reply: Answer
+    ) -> None:
+        request = self._client.build_request(method, url, headers=_wire_headers(headers), content=body)
+        response = await self._client.send(request, stream=True)
+        try:
+            reply.status = response.status_code
+            reply.headers = [(k, v) for k, v in response.headers.multi_items()]
+            async for chunk in response.aiter_raw():
+                if not reply.take(chunk):
+                    break
+        finally:
+            await response.aclose()
 
     def result(
         self,
@@ -270,10 +325,11 @@ class Client:
                 truncated = True  # headers arrived but the body did not: judge what came, say what went wrong
         redact = self.redactor
         text = redact.text(raw.decode("utf-8", "replace"))
+        shown_url, shown_headers = redact.text(url), redact.headers(headers)  # once: evidence and curl line
         evidence = Exchange(
             method=method,
-            url=redact.text(url),
-            request_headers={name: _shorten(value) for name, value in redact.headers(headers).items()},
+            url=shown_url,
+            request_headers={name: _shorten(value) for name, value in shown_headers.items()},
             status=status,
             response_headers=redact.headers(response_headers),
             response_body=text[:EXCERPT],
@@ -281,9 +337,15 @@ class Client:
             elapsed_ms=round(elapsed_ms, 2),
             error=redact.text(error) if error else None,
             outcome=outcome.value,
-            curl=_curl(method, redact.text(url), redact.headers(headers)),
+            curl=_curl(method, shown_url, shown_headers),
         )
         return HttpResult(status, response_headers, raw, truncated, elapsed_ms, error, evidence, outcome)
+
+
+def _plain_path(path: str) -> bool:
+    if _NOT_PLAIN.search(path):
+        return False
+    return "." not in path or not any(segment in (".", "..") for segment in path.split("/"))
 
 
 def _tls(verify: bool | str) -> bool | ssl.SSLContext:

@@ -85,11 +85,11 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, list[tuple[str,
         if not colon or not name or name != name.strip():
             raise ProtocolError(f"malformed header line: {line[:80]!r}")
         raw.append((name.lower(), value.strip()))
-    encoding = _encoding(raw)
+    encoding = header_encoding(raw)
     return int(code), [(k.decode(encoding), v.decode(encoding)) for k, v in raw]
 
 
-def _encoding(raw: list[tuple[bytes, bytes]]) -> str:
+def header_encoding(raw: list[tuple[bytes, bytes]]) -> str:
     """httpx's rule: ASCII if every header fits, else UTF-8 if every header fits, else ISO-8859-1."""
     for encoding in ("ascii", "utf-8"):
         try:

@@ -12,8 +12,9 @@ each, and the ratio. Not a test: numbers depend on the machine; nothing here ass
 
 --deep: both tools fuzz the stop operation with the same example count against one `oms-conformance serve`
 process: ours with `--checks fuzz` twice - with a cold corpus cache (generation included) and a warm one
-(the corpus of this document, seed and count already generated) - and `st run`; cases per second side by
-side, and whether each passed.
+(the corpus of this document, seed and count already generated) - and `st run --continue-on-failure` (so
+it generates its whole count rather than stopping at its first failure); cases per second side by side, and
+whether each passed.
 --throttle: the reference app behind a token bucket of 40 requests/s answering 429 without Retry-After
 (tests/suite/throttle.py) on loopback; the default run with `--rate-limit 40` and without: 429s seen,
 wall time against requests / 40 s.
