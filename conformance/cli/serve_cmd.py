@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from conformance.cli import main
-from conformance.errors import ConfigError
+from conformance.errors import ConfigError, UsageError
 from conformance.server.access_log import enable_console
 from conformance.server.app import PROFILES
 from conformance.server.background import is_loopback
@@ -121,6 +121,10 @@ def serve_command(
     commit: str,
 ) -> None:
     """Run the reference server: a conforming OMS stop endpoint backed by SQLite."""
+    if db_path is None and durability != Durability.PROCESS.value:
+        raise UsageError(
+            "--durability: applies to a file db; add --db PATH (an in-memory db ends with the server)"
+        )
     batched = commit == "group"
     app = create_app(
         profile,

@@ -311,3 +311,6 @@ def test_serve_offers_both_durabilities() -> None:
     result = CliRunner().invoke(main, ["serve", "--durability", "disk"])
     assert result.exit_code == 2
     assert "'process'" in result.output and "'machine'" in result.output
+    without_db = CliRunner().invoke(main, ["serve", "--durability", "machine"])
+    assert without_db.exit_code == 2
+    assert "--durability: applies to a file db; add --db PATH" in without_db.output
