@@ -89,10 +89,9 @@ ST_OPTIONS = ("--continue-on-failure", "--no-color")
 
 def _schemathesis(workdir: Path, target: Path, port: int, examples: int) -> tuple[str, float, int, str]:
     """`st run` against the same server and document, made to generate its whole example count."""
-    token = re.search(r"^token: (.+)$", target.read_text(), re.M)
-    assert token, "the reference server wrote no token"
-    config = workdir / "schemathesis.toml"
-    config.write_text(f'[auth.openapi.IAMToken]\napi_key = "{token.group(1).strip()}"\n')
+    from tests.benchmarks.bench_run import schemathesis_config
+
+    config = schemathesis_config(workdir, target)
     started = time.perf_counter()
     out = subprocess.run(
         [str(BIN / "st"), "--config-file", str(config), "run", str(ROOT / "openapi" / DOCUMENT),

@@ -89,13 +89,19 @@ def serve_reference(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
     return server, target, port
 
 
+def schemathesis_config(workdir: Path, target: Path) -> Path:
+    """A Schemathesis config file that sends the token of ``target`` (written by the reference server)."""
+    token = re.search(r"^token: (.+)$", target.read_text(), re.M)
+    assert token, "the reference server wrote no token"
+    config = workdir / "schemathesis.toml"
+    config.write_text(f'[auth.openapi.IAMToken]\napi_key = "{token.group(1).strip()}"\n')
+    return config
+
+
 def schemathesis(workdir: Path) -> tuple[float, int]:
     server, target, port = serve_reference(workdir)
     try:
-        token = re.search(r"^token: (.+)$", target.read_text(), re.M)
-        assert token, "the reference server wrote no token"
-        config = workdir / "schemathesis.toml"
-        config.write_text(f'[auth.openapi.IAMToken]\napi_key = "{token.group(1).strip()}"\n')
+        config = schemathesis_config(workdir, target)
         started = time.perf_counter()
         out = subprocess.run(
             [
