@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -23,7 +24,7 @@ SEED = "1"
 DOCUMENT = "stop-task-group.yaml"
 
 
-def _ours(workdir: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, dict, int]:
+def _ours(workdir: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, dict[str, Any], int]:
     started = time.perf_counter()
     done = subprocess.run(
         [str(BIN / "oms-conformance"), "run", "--seed", SEED, "--report-dir", str(workdir / "r"),
@@ -43,8 +44,9 @@ def _serve(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
 def _fuzz_checks() -> str:
     from conformance.checks.registry import CheckKind
     from conformance.checks.suite import BUILTIN
+    from conformance.spec import Profile
 
-    oracles = [s.name for s in BUILTIN if s.kind is CheckKind.RESPONSE and s.applies_to("strict")]
+    oracles = [s.name for s in BUILTIN if s.kind is CheckKind.RESPONSE and s.applies_to(Profile.STRICT)]
     return ",".join(["fuzz", *oracles])
 
 

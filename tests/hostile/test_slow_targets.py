@@ -9,6 +9,7 @@ import asyncio
 import socket
 import threading
 import tracemalloc
+from collections.abc import Callable
 
 from conformance.redact import Redactor
 from conformance.transport.http import MAX_BODY, Client
@@ -32,7 +33,10 @@ def trickle(conn: socket.socket, server: RawServer) -> None:
             return
 
 
-def after_preflight(bad):  # type: ignore[no-untyped-def]
+Handler = Callable[[socket.socket, RawServer], None]
+
+
+def after_preflight(bad: Handler) -> Handler:
     """The first connection (the preflight) gets a proper answer, every later one ``bad``."""
     good = answer(response(400))
     lock = threading.Lock()
