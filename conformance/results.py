@@ -67,6 +67,9 @@ class Exchange:
     error: str | None = None  # transport failure: timeout, reset, refused, ... (display text)
     curl: str = ""
     outcome: str = "answered"  # transport.http.Outcome: how the exchange ended
+    # The body's Content-Encoding, undone before the excerpt was taken and before any check judged it
+    # ("" for none); a coding that could not be undone says so.
+    content_coding: str = ""
 
     def describe(self) -> str:
         outcome = f"{self.status}" if self.status is not None else f"no response ({self.error})"

@@ -105,7 +105,7 @@ class CheckContext:
         first attempt may have taken effect.
         """
         token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
-        result = await self.client.send(method, path, headers)
+        result = await self.client.send(method, path, headers, replay_safe=retry)
         transient, came_right = 0, ""
         while True:
             if retry and transient < self._retries_left(result) and says_nothing(result):
@@ -114,7 +114,7 @@ class CheckContext:
                 await asyncio.sleep(0.2 * transient)
             else:
                 break
-            result = await self.client.send(method, path, headers)
+            result = await self.client.send(method, path, headers, replay_safe=retry)
             if transient and not says_nothing(result):
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
         if transient and says_nothing(result):
@@ -190,6 +190,12 @@ class CheckContext:
             for _ in range(width)
         ]
         raced = await race(self.client, requests)
+        if raced.held_rounds_dropped:
+            how = "sent whole, a looser race" if raced.sent_whole else "raced again on new connections"
+            self.note(
+                f"concurrency: the server closed connections held half-sent ({raced.held_rounds_dropped} "
+                f"rounds; the tool's doing, not a finding): the stops were {how}"
+            )
         answers = []
         for result in raced.results:
             sent = Sent("PUT", path, Kind.STOP, project.token, result, self.recorder.check, repeatable=False)
@@ -218,7 +224,7 @@ class CheckContext:
         headers = credential_headers(self.client, project, "PUT", path, body=body)
         if project.token:
             headers.append(("Content-Type", "application/json;charset=UTF-8"))
-        result = await self.client.send("PUT", path, headers, body=body)
+        result = await self.client.send("PUT", path, headers, body=body, replay_safe=False)
         sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, repeatable=False)
         self.recorder.requests += 1
         self._on_answer(sent)

@@ -37,7 +37,9 @@ from conformance.proxy.rules import RequestHead, check_response
 from conformance.results import Exchange
 from conformance.server.faults import close_connection
 from conformance.spec import Contract
-from conformance.transport.http import MAX_BODY, HttpResult, Outcome, describe_failure
+from conformance.transport import codings
+from conformance.transport.http import MAX_BODY, HttpResult
+from conformance.transport.outcome import Outcome, classify, describe_failure
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -124,14 +126,13 @@ class Forwarder:
             del built.headers[name.decode()]
         try:
             response = await client.send(built, stream=True)
-        except httpx.TimeoutException:
-            return self._no_status(send, request, head, started, Outcome.TIMED_OUT, "")
-        except (httpx.ConnectError, httpx.LocalProtocolError) as exc:
-            # Nothing to judge: no upstream listens there, or the request could not be put on the wire.
-            failed = self._no_status(send, request, head, started, _not_reached(exc), _name(exc))
-            return Forwarded(failed.result, [], failed.finish, unreachable=True)
         except (httpx.HTTPError, OSError) as exc:
-            return self._no_status(send, request, head, started, Outcome.DROPPED, _name(exc))
+            outcome, detail = classify(exc, status_seen=False)
+            failed = self._no_status(send, request, head, started, outcome, detail)
+            if outcome in (Outcome.CONNECT_FAILED, Outcome.NOT_SENT):
+                # Nothing to judge: no upstream listens there, or the request could not be put on the wire.
+                return Forwarded(failed.result, [], failed.finish, unreachable=True)
+            return failed
         return await self._stream_back(send, request, head, response, started)
 
     async def _stream_back(
@@ -157,24 +158,29 @@ class Forwarder:
                         await send(message)
                     pending = []
                 held = chunk
-        except httpx.TimeoutException:
-            outcome = Outcome.TIMED_OUT
         except (httpx.HTTPError, OSError) as exc:
-            outcome, detail = Outcome.CUT_OFF, _name(exc)
+            outcome, detail = classify(exc, status_seen=True)
         finally:
             await response.aclose()
         elapsed = (time.perf_counter() - started) * 1000
         text_headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in response.headers.raw]
         answered = outcome is Outcome.ANSWERED
+        # The client gets the bytes as they came; the oracles judge what the application sent (decoded).
+        complete = answered and total <= MAX_BODY
+        decoded = codings.decode(
+            bytes(kept), response.headers.get("content-encoding"), MAX_BODY, complete=complete
+        )
         result = HttpResult(
             response.status_code,
             text_headers,
-            bytes(kept),
-            total > MAX_BODY or not answered,
+            decoded.body,
+            total > MAX_BODY or not answered or decoded.truncated,
             elapsed,
             None if answered else describe_failure(outcome, detail, self._timeout),
             NO_EVIDENCE,
             outcome,
+            decoded.coding,
+            decoded.problem,
         )
 
         async def finish() -> None:
@@ -208,14 +214,6 @@ class Forwarder:
             self._contract, head, result, request.credentials, request_timeout=self._timeout
         )
         return [(requirement, title, message) for _, requirement, title, message in found]
-
-
-def _not_reached(exc: httpx.HTTPError) -> Outcome:
-    return Outcome.CONNECT_FAILED if isinstance(exc, httpx.ConnectError) else Outcome.NOT_SENT
-
-
-def _name(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 async def cut(send: Send) -> None:

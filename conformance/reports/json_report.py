@@ -156,6 +156,7 @@ def _exchange(data: dict[str, Any]) -> Exchange:
         error=data["error"],
         curl=data["curl"],
         outcome=data.get("outcome", "answered"),  # absent in runs written before 0.2
+        content_coding=data.get("content_coding", ""),  # absent in runs written before content decoding
     )
 
 

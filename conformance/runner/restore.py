@@ -56,7 +56,7 @@ async def restore_group(client: Client, target: Target, group: str, *, timeout: 
     headers = credential_headers(client, target.project, "PUT", path, body=body)
     if target.project.token:
         headers.append(("Content-Type", "application/json;charset=UTF-8"))
-    answer = await client.send("PUT", path, headers, body=body)
+    answer = await client.send("PUT", path, headers, body=body, replay_safe=False)  # may resume a group
     if answer.status != 200:
         code = answer.json_field("error_code")
         return Restored(

@@ -4,14 +4,21 @@ Why these choices:
 - Each request has a *total* deadline (``request_timeout``), not only per-read timeouts, so a server that
   trickles bytes cannot stall the run.
 - At most ``MAX_BODY`` bytes of a response are read; the rest is dropped and the excerpt says so.
+- Every body is judged as the application sent it: its content coding (gzip, deflate) is undone in
+  :meth:`Client.result`, the one place every way of sending ends in, and named in the evidence
+  (transport/codings.py). Only codings that can be undone are advertised.
 - Redirects are never followed: a 3xx is an answer to judge, and following it could hand the credential
   to another host.
 - Every request is paced here (``transport/pace.py``: ``--rate-limit`` and the 429 back-off), so no
   request of a run can go around the pace.
 - Paths are built from raw segments here, percent-encoding every reserved character (and ``.``/``..``
   segments, which clients would otherwise normalise away), so an id reaches the server as one segment.
-- Requests to a socket target go over the client's own keep-alive connections (``transport/wire.py``): the
-  bytes httpx would send, without its ~3 ms of CPU per request that made a deep fuzz run measure the client.
+- Requests to a socket target go over the client's own keep-alive connections on h11 (transport/h1.py),
+  with the header list httpx builds: the bytes httpx would send, without its ~3 ms of CPU per request that
+  made a deep fuzz run measure the client. Those connections follow RFC 9112 §9: an idle close that crosses
+  a request is not an answer. httpx itself sends what they cannot (a proxy from the environment, cookies,
+  paths it would rewrite) and every request of an in-process target (tests).
+- How an exchange ended is classified once, for every path (transport/outcome.py).
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cached_property
 from urllib.parse import quote, urlsplit
 from urllib.request import getproxies
@@ -35,9 +41,11 @@ import httpx
 from conformance.errors import UsageError
 from conformance.redact import Redactor
 from conformance.results import Exchange
+from conformance.transport import codings, h1
+from conformance.transport.outcome import ConnectFailed, Outcome, ReadError, classify, describe_failure
 from conformance.transport.pace import MAX_429_RETRIES, Pacer
-from conformance.transport.response import Answer
-from conformance.transport.wire import ConnectFailed, Origin, ReadError
+
+__all__ = ["MAX_BODY", "Client", "HttpResult", "Outcome", "describe_failure", "encode_segment", "stop_path"]
 
 MAX_BODY = 256 * 1024
 NOT_JSON = object()  # HttpResult.json of a body that does not parse
@@ -46,46 +54,8 @@ EXCERPT = 2048
 # encode_segment makes), and no "." or ".." segment: its re-quoting and dot-segment removal leave it alone.
 _NOT_PLAIN = re.compile(r"[^A-Za-z0-9\-._~/%]|%(?![0-9A-Fa-f]{2})")  # a search, not a match per character
 MAX_URL_LENGTH = 65536  # httpx refuses longer URLs (InvalidURL): those requests still go through it
-
-
-class Outcome(StrEnum):
-    """How an exchange ended. Verdicts branch on this, never on the text of ``HttpResult.error``::
-
-    ANSWERED         a complete answer (a body longer than MAX_BODY is cut by us: still answered)
-    CUT_OFF          status and headers came, then the connection failed mid-body
-    DROPPED          connected, then the connection closed or broke before any status
-    TIMED_OUT        no complete answer within the request timeout (a status may have come)
-    CONNECT_FAILED   no connection could be made (refused, DNS, TLS handshake)
-    NOT_SENT         the HTTP client refused to build or send the request (e.g. a byte HTTP forbids)
-    """
-
-    ANSWERED = "answered"
-    CUT_OFF = "cut_off"
-    DROPPED = "dropped"
-    TIMED_OUT = "timed_out"
-    CONNECT_FAILED = "connect_failed"
-    NOT_SENT = "not_sent"
-
-    @property
-    def server_failed(self) -> bool:
-        """The server (or what stands in front of it) broke the exchange: a robustness finding."""
-        return self in (Outcome.CUT_OFF, Outcome.DROPPED)
-
-    @property
-    def inconclusive(self) -> bool:
-        """Nothing about the request can be concluded from this exchange."""
-        return self is not Outcome.ANSWERED
-
-
-def describe_failure(outcome: Outcome, detail: str, timeout: float) -> str:
-    """The display text of a failed exchange; verdicts never read it (a test rewrites it)."""
-    if outcome is Outcome.TIMED_OUT:
-        return f"no complete answer within {timeout:g}s"
-    if outcome is Outcome.NOT_SENT:
-        return f"not sent: the HTTP client refused the request ({detail})"
-    if outcome is Outcome.CONNECT_FAILED:
-        return f"connection failed: {detail}"
-    return detail
+# What goes wrong on a connection of our own (transport/h1.py), for classify(); httpx's failures besides.
+_SEND_FAILURES = (TimeoutError, httpx.HTTPError, h11.ProtocolError, ConnectFailed, ReadError, OSError)
 
 
 def encode_segment(value: str) -> str:
@@ -100,7 +70,10 @@ def stop_path(project_id: str, group_id: str, *, suffix: str = "/stop") -> str:
 
 @dataclass
 class HttpResult:
-    """An answer, unredacted: what the checks judge. ``exchange`` is the redacted evidence."""
+    """An answer, unredacted: what the checks judge. ``exchange`` is the redacted evidence.
+
+    ``body`` is the body as the application sent it: its content coding undone (``coding`` names it;
+    ``coding_problem`` says why a body is still encoded, or where its encoding broke)."""
 
     status: int | None
     headers: list[tuple[str, str]]
@@ -110,6 +83,8 @@ class HttpResult:
     error: str | None  # display text of a failed exchange; branch on ``outcome``, never on this
     exchange: Exchange = field(repr=False)
     outcome: Outcome = Outcome.ANSWERED
+    coding: str = ""
+    coding_problem: str = ""
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -170,8 +145,8 @@ class Client:
         self.in_process = transport is not None
         tls = _tls(verify)
         if isinstance(tls, bool) and not self.in_process:
-            # The context httpx would make of the bool, made here so that the race trusts the same CAs.
-            # Not for in-process clients: loading a CA store costs ~0.2 s and they never use TLS.
+            # The context httpx would make of the bool, made here so that our own connections trust the
+            # same CAs. Not for in-process clients: loading a CA store costs ~0.2 s and they never use TLS.
             tls = httpx.create_ssl_context(verify=tls)
         self.ssl_context = tls if isinstance(tls, ssl.SSLContext) else None
         self._client = httpx.AsyncClient(
@@ -180,14 +155,21 @@ class Client:
             follow_redirects=False,
             timeout=httpx.Timeout(request_timeout),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": "oms-conformance"},
+            # Only the codings transport/codings.py undoes: httpx's default would add br and zstd whenever
+            # their packages happen to be installed.
+            headers={"User-Agent": "oms-conformance", "Accept-Encoding": codings.ACCEPT_ENCODING},
         )
         self.sent = 0
         self.pacer = pacer or Pacer(rate_limit)
-        self._wire = self._origin()
+        self._pool = self._own_connections()
 
-    def _origin(self) -> Origin | None:
-        """Connections of our own (transport/wire.py) where they send what httpx would: a socket target over
+    @property
+    def reopened(self) -> int:
+        """Requests sent again on a new connection after an idle close crossed them (RFC 9112 §9.3.1)."""
+        return self._pool.reopened if self._pool is not None else 0
+
+    def _own_connections(self) -> h1.Pool | None:
+        """Connections of our own (transport/h1.py) where they send what httpx would: a socket target over
         http(s), no proxy from the environment (httpx would use it), a base path httpx leaves as it is."""
         parts = urlsplit(self.base_url)
         if self.in_process or getproxies() or parts.scheme not in ("http", "https") or not parts.hostname:
@@ -195,22 +177,32 @@ class Client:
         if not _plain_path(self.path_prefix) or parts.query or parts.fragment:
             return None
         tls = parts.scheme == "https"
-        return Origin(parts.hostname, parts.port or (443 if tls else 80), self.ssl_context if tls else None)
+        return h1.Pool(parts.hostname, parts.port or (443 if tls else 80), self.ssl_context if tls else None)
 
     async def aclose(self) -> None:
-        if self._wire is not None:
-            self._wire.close()
+        if self._pool is not None:
+            self._pool.close()
             await asyncio.sleep(0)  # let the closed transports release their sockets before the loop ends
         await self._client.aclose()
 
     async def send(
-        self, method: str, path: str, headers: Sequence[tuple[str, str]] = (), *, body: bytes = b""
+        self,
+        method: str,
+        path: str,
+        headers: Sequence[tuple[str, str]] = (),
+        *,
+        body: bytes = b"",
+        replay_safe: bool = True,
     ) -> HttpResult:
-        """Send at the run's pace; a 429 is waited out and the request sent again (``MAX_429_RETRIES``)."""
+        """Send at the run's pace; a 429 is waited out and the request sent again (``MAX_429_RETRIES``).
+
+        ``replay_safe=False`` for a request that could pause a listed group: it goes on a new connection,
+        so that an idle close can never leave its fate in doubt (transport/h1.py).
+        """
         attempt = 0
         while True:
             sent_at = await self.pacer.reserve()
-            result = await self._send_once(method, path, headers, body)
+            result = await self._send_once(method, path, headers, body, replay_safe)
             if result.status != 429:
                 self.pacer.answered()
                 return result
@@ -223,83 +215,70 @@ class Client:
             await self.pacer.sleep(wait)
 
     async def _send_once(
-        self, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes
+        self, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes, replay_safe: bool
     ) -> HttpResult:
         url = self.base_url + path
         self.sent += 1
         started = time.perf_counter()
-        reply = Answer(MAX_BODY)
+        reply = h1.Answer(MAX_BODY)
         outcome, detail = Outcome.ANSWERED, ""
         try:
             async with asyncio.timeout(self.request_timeout):
-                if self._wire is not None and self._wire_sends(url, path):
-                    await self._send_wire(self._wire, method, path, headers, body, reply)
+                if self._pool is not None and self._own_sends(url, path):
+                    await self._send_own(self._pool, method, path, headers, body, reply, replay_safe)
                 else:
                     await self._send_httpx(method, url, headers, body, reply)
-        except (TimeoutError, httpx.TimeoutException):
-            outcome = Outcome.TIMED_OUT
-        except (httpx.LocalProtocolError, h11.LocalProtocolError) as exc:
-            outcome, detail = Outcome.NOT_SENT, str(exc)
-        except (httpx.ConnectError, ConnectFailed) as exc:
-            outcome, detail = Outcome.CONNECT_FAILED, str(exc) or type(exc).__name__
-        except (httpx.HTTPError, h11.RemoteProtocolError, ReadError, OSError) as exc:
-            outcome = Outcome.CUT_OFF if reply.status is not None else Outcome.DROPPED
-            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except _SEND_FAILURES as exc:
+            outcome, detail = classify(exc, status_seen=reply.status is not None)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        return self.result(
-            method,
-            url,
-            headers,
-            reply.status,
-            reply.headers,
-            reply.body,
-            reply.truncated,
-            elapsed_ms,
-            outcome,
-            detail,
-        )
+        return self.result(method, url, headers, reply, elapsed_ms, outcome, detail)
 
-    def _wire_sends(self, url: str, path: str) -> bool:
+    def _own_sends(self, url: str, path: str) -> bool:
         """Whether our own connections send this request as httpx would (else httpx sends it): the path is
         sent as it is, and no cookie a response set has to go with it (httpx's jar matches by URL)."""
         return len(url) <= MAX_URL_LENGTH and not self._client.cookies and _plain_path(path)
 
-    async def _send_wire(
+    def wire_request(
+        self, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes]:
+        """The request as our own connections send it: the header list httpx builds (its defaults, Host,
+        Content-Length) for the base URL - the full URL would only add the parsing they exist to avoid."""
+        built = self._client.build_request
+        request = built(method, self.base_url, headers=_wire_headers(headers), content=body)
+        target = (self.path_prefix + path).encode("ascii")  # encode_segment made it so; else not ours to send
+        return request.method.encode("ascii"), target, list(request.headers.raw), request.content
+
+    async def _send_own(
         self,
-        origin: Origin,
+        pool: h1.Pool,
         method: str,
         path: str,
         headers: Sequence[tuple[str, str]],
         body: bytes,
-        reply: Answer,
+        reply: h1.Answer,
+        replay_safe: bool,
     ) -> None:
-        # The header list httpx would send (its defaults, Host, Content-Length), built for the base URL: the
-        # full URL would only add the parsing this path exists to avoid.
-        request = self._client.build_request(
-            method, self.base_url, headers=_wire_headers(headers), content=body
-        )
-        target = (self.path_prefix + path).encode("ascii")
-        await origin.request(
-            request.method.encode("ascii"), target, request.headers.raw, request.content, reply
-        )
+        await pool.request(*self.wire_request(method, path, headers, body), reply, replay_safe=replay_safe)
         if any(name == "set-cookie" for name, _ in reply.headers):
-            # The jar httpx keeps: later requests then carry the cookie, through httpx (see _wire_sends).
+            # The jar httpx keeps: later requests then carry the cookie, through httpx (see _own_sends).
             sent = self._client.build_request(method, self.base_url + path, headers=_wire_headers(headers))
             self._client.cookies.extract_cookies(
                 httpx.Response(reply.status or 0, headers=reply.headers, request=sent)
             )
 
     async def _send_httpx(
-        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes, reply: Answer
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes, reply: h1.Answer
     ) -> None:
         request = self._client.build_request(method, url, headers=_wire_headers(headers), content=body)
         response = await self._client.send(request, stream=True)
         try:
             reply.status = response.status_code
             reply.headers = [(k, v) for k, v in response.headers.multi_items()]
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_raw():  # raw: the coding is undone in result(), for every path
                 if not reply.take(chunk):
                     break
+            else:
+                reply.complete = True
         finally:
             await response.aclose()
 
@@ -308,38 +287,57 @@ class Client:
         method: str,
         url: str,
         headers: Sequence[tuple[str, str]],
-        status: int | None,
-        response_headers: list[tuple[str, str]],
-        body: bytes,
-        truncated: bool,
+        reply: h1.Answer,
         elapsed_ms: float,
         outcome: Outcome,
         detail: str = "",
     ) -> HttpResult:
         """An exchange as checks judge it, with its redacted evidence: one rule for every way of sending."""
-        raw = body[:MAX_BODY]
+        raw, truncated = reply.body[:MAX_BODY], reply.truncated
         error = None
         if outcome is not Outcome.ANSWERED:
             error = describe_failure(outcome, detail, self.request_timeout)
-            if status is not None:
+            if reply.status is not None:
                 truncated = True  # headers arrived but the body did not: judge what came, say what went wrong
+        decoded = codings.decode(
+            raw, _header(reply.headers, "content-encoding"), MAX_BODY, complete=reply.complete
+        )
+        body, truncated = decoded.body, truncated or decoded.truncated
         redact = self.redactor
-        text = redact.text(raw.decode("utf-8", "replace"))
+        text = redact.text(body.decode("utf-8", "replace"))
         shown_url, shown_headers = redact.text(url), redact.headers(headers)  # once: evidence and curl line
         evidence = Exchange(
             method=method,
             url=shown_url,
             request_headers={name: _shorten(value) for name, value in shown_headers.items()},
-            status=status,
-            response_headers=redact.headers(response_headers),
+            status=reply.status,
+            response_headers=redact.headers(reply.headers),
             response_body=text[:EXCERPT],
             body_truncated=truncated or len(text) > EXCERPT,
             elapsed_ms=round(elapsed_ms, 2),
             error=redact.text(error) if error else None,
             outcome=outcome.value,
             curl=_curl(method, shown_url, shown_headers),
+            content_coding=decoded.coding + (f" (not undone: {decoded.problem})" if decoded.problem else ""),
         )
-        return HttpResult(status, response_headers, raw, truncated, elapsed_ms, error, evidence, outcome)
+        return HttpResult(
+            reply.status,
+            reply.headers,
+            body,
+            truncated,
+            elapsed_ms,
+            error,
+            evidence,
+            outcome,
+            decoded.coding,
+            decoded.problem,
+        )
+
+
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
+    """All the values of ``name``, joined as one list (RFC 9110 §5.3), or None."""
+    values = [value for key, value in headers if key.lower() == name]
+    return ", ".join(values) if values else None
 
 
 def _plain_path(path: str) -> bool:

@@ -115,9 +115,9 @@ def comparable(result: HttpResult) -> tuple[object, ...]:
 
 async def exchange(base_url: str, own_connections: bool, requests: list[tuple]) -> list[HttpResult]:  # type: ignore[type-arg]
     client = Client(base_url, Redactor([(TOKEN, "$OMS_TOKEN")]), request_timeout=5)
-    assert client._wire is not None, "a loopback http target uses the client's own connections"
+    assert client._pool is not None, "a loopback http target uses the client's own connections"
     if not own_connections:
-        client._wire = None
+        client._pool = None
     try:
         return [
             await client.send(method, path, headers, body=body) for method, path, headers, body in requests
