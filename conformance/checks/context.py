@@ -152,9 +152,12 @@ class CheckContext:
         credential: Project | bool | None = True,
         headers: Iterable[tuple[str, str]] = (),
         method: str = "PUT",
+        params: tuple[str, str] = ("", ""),
     ) -> Sent:
-        """A stop request. ``credential``: True for the target's own, a Project for its, False for none."""
-        path = stop_path(project_id if project_id is not None else self.target.project.project_id, group_id)
+        """A stop request. ``credential``: True for the target's own, a Project for its, False for none;
+        ``params``: raw path parameters after the project and group segments."""
+        project_id = project_id if project_id is not None else self.target.project.project_id
+        path = stop_path(project_id, group_id, params=params)
         all_headers: list[tuple[str, str]] = []
         if credential is not False:
             project = credential if isinstance(credential, Project) else self.target.project

@@ -1,9 +1,13 @@
 """Look-alike probes: a stop must pause only the group its id names *exactly*, and accept only the *exact*
 credential, so values that merely resemble the real ones must pause nothing and be refused.
 
-A server that strips, case-folds or Unicode-normalises ids, or compares tokens loosely (by prefix, ignoring
-case, trimming, reading another ``X-Auth-Token`` line than the one it authorised), answers every ordinary
-request correctly; only near misses derived from the real values show it. The generators here are pure and
+A stop names its group by project id *and* group id and authenticates by one header value, so each part of
+that identity is probed alike. A server that strips, case-folds or Unicode-normalises ids (a database with
+a case-insensitive collation on the project column is as common as on the group column), drops what HTTP
+stacks split off a segment (servlet containers remove ``;name=value`` path parameters from both ids), or
+compares tokens loosely (by prefix, ignoring case, trimming, taking one element of a comma-joined list or
+one of several ``X-Auth-Token`` lines) answers every ordinary request correctly; only near misses derived
+from the real values show it. The generators here are pure and
 deterministic (the same id or token gives the same probes, in the same order); the checks send them.
 
 Equivalences that are *correct* are not look-alikes. An id travels percent-encoded as one path segment
@@ -11,8 +15,10 @@ Equivalences that are *correct* are not look-alikes. An id travels percent-encod
 same segment, so a stop through such a form may legitimately pause the group: no probe's wire form is
 equivalent to the listed id's (``same_segment``). HTTP strips spaces and tabs around a header value, so
 ``" token"`` is the token itself: token probes keep their whitespace where HTTP keeps it (a no-break space,
-or a tab behind one). And the valid token never shares a request with another ``X-Auth-Token`` line, since
-which line a server reads is up to its HTTP stack; the two-line probe pairs two tokens that each must fail.
+or a tab behind one). The valid token next to another value - a comma-joined list, a second ``X-Auth-Token``
+line, after the read-only token - is no credential the page defines (it names one header value): HTTP
+stacks fold such lines into one list (RFC 9110 section 5.3) or keep the first or the last, so a server that
+accepts any of them pauses on a value that is not the token. Each must be refused.
 
 Why no probe can name another real group on a real account:
 - every probe is derived from one listed pausable id, never invented;
@@ -23,6 +29,15 @@ Why no probe can name another real group on a real account:
   lower-case, so no other real id folds to the same string;
 - a probe that equals any listed id (of either project) is never sent: it would be that group, exactly.
 ``safe_id_probes`` enforces all of this; ``tests/suite/test_lookalikes.py`` proves it for UUID-shaped ids.
+
+Why no project probe can reach another real project: it is derived from the target's own project id and
+sent only for a listed pausable group of that project (the keeper), with that project's credential; a
+probe is sent only if it is not shaped like a real project id (32 hex characters) or folds back to the
+target's own, and never if it equals a listed project id. A credential is scoped to its project on the
+platform, and the group id (a UUID) exists in no other project, so the one group such a stop can pause is
+the listed group itself - on a server that loosened the comparison, which is the finding.
+``safe_project_probes`` enforces it. Path parameters (``;x=1`` after an id) go only to the listed keeper,
+in the target's own project.
 """
 
 from __future__ import annotations
@@ -35,7 +50,7 @@ from dataclasses import dataclass
 from conformance.checks.context import CheckContext
 from conformance.checks.registry import GroupUse, scenario
 from conformance.transport.http import encode_segment
-from conformance.transport.safety import _REAL_ID
+from conformance.transport.safety import _REAL_ID, REAL_PROJECT_ID
 
 _FULLWIDTH_OFFSET = 0xFEE0  # U+FF01..U+FF5E are the fullwidth forms of ASCII "!".."~"
 _SUPERSCRIPT = dict(zip("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True))
@@ -170,6 +185,40 @@ def safe_id_probes(group_id: str, listed: Collection[str]) -> list[Probe]:
     ]
 
 
+def safe_project_probes(project_id: str, listed_projects: Collection[str]) -> list[Probe]:
+    """Look-alikes of the target's project id that may be sent (see the module docstring)."""
+    wire = encode_segment(project_id)
+    candidates = [*id_lookalikes(project_id), Probe(project_id + "x", "one character added", "affix")]
+    return [
+        p
+        for p in candidates
+        if p.value not in listed_projects
+        and not same_segment(encode_segment(p.value), wire)
+        and cannot_be_another_project(p.value, project_id)
+    ]
+
+
+def cannot_be_another_project(value: str, project_id: str) -> bool:
+    """Not shaped like a real project id, or folding back to ``project_id`` itself."""
+    return not REAL_PROJECT_ID.match(value.strip()) or lenient(value) == lenient(project_id)
+
+
+@dataclass(frozen=True)
+class PathParameterProbe:
+    """Raw text after the encoded project and group segments: a path parameter (RFC 3986 section 3.3)."""
+
+    after_project: str
+    after_group: str
+    how: str
+
+
+PATH_PARAMETER_PROBES = (
+    PathParameterProbe("", ";x=1", "a path parameter after the group id"),
+    PathParameterProbe(";x=1", "", "a path parameter after the project id"),
+    PathParameterProbe(";jsessionid=0", ";jsessionid=0", "a servlet session parameter after both ids"),
+)
+
+
 # -- tokens ------------------------------------------------------------------------------------------------
 
 
@@ -209,16 +258,40 @@ def token_lookalikes(token: str, readonly: str | None = None, other: str | None 
         ):
             pair = (("X-Auth-Token", first), ("X-Auth-Token", second))
             candidates.append(TokenProbe(pair, f"two X-Auth-Token lines: {how} token", "confusion"))
+    candidates += _folded(token, readonly)
     seen: set[tuple[tuple[str, str], ...]] = set()
     probes = []
     for probe in candidates:
         values = [v for _, v in probe.headers]
         # HTTP strips spaces and tabs around a value: a probe that arrives as the token itself is none.
-        if any(v.strip(_HTTP_OWS) in ("", token) for v in values) or probe.headers in seen:
+        arrives_as_token = len(values) == 1 and values[0].strip(_HTTP_OWS) == token
+        if arrives_as_token or any(not v.strip(_HTTP_OWS) for v in values) or probe.headers in seen:
             continue
         seen.add(probe.headers)
         probes.append(probe)
     return probes
+
+
+def _folded(token: str, readonly: str | None) -> list[TokenProbe]:
+    """The valid token next to another value, as HTTP stacks fold or pick header lines."""
+    other = readonly or NOT_A_TOKEN
+    name = "the read-only token" if readonly else "another value"
+    lines = (
+        ((token, NOT_A_TOKEN), "the valid token, then another value, on two X-Auth-Token lines"),
+        ((NOT_A_TOKEN, token), "another value, then the valid token, on two X-Auth-Token lines"),
+        ((other, token), f"{name}, then the valid token, on two X-Auth-Token lines"),
+    )
+    probes = [TokenProbe(tuple(("X-Auth-Token", v) for v in pair), how, "folding") for pair, how in lines]
+    for value, how in (
+        (f"{token}, {NOT_A_TOKEN}", "a comma-joined list: the valid token, then another value"),
+        (f"{NOT_A_TOKEN}, {token}", "a comma-joined list: another value, then the valid token"),
+        (f"{other},{token}", f"a comma-joined list: {name}, then the valid token"),
+    ):
+        probes.append(TokenProbe((("X-Auth-Token", value),), how, "folding"))
+    return probes
+
+
+NOT_A_TOKEN = "omsconf-not-a-token"
 
 
 # -- the checks --------------------------------------------------------------------------------------------
@@ -272,3 +345,41 @@ async def lookalike_tokens(ctx: CheckContext) -> None:
         )
     if ctx.pool.keeper == group:
         await ctx.still_pausable(group, "STOP-AUTHN", "stops with tokens that only resemble the valid one")
+
+
+@scenario(
+    "lookalike-projects", requirements=["STOP-PRECONDITION"], needs=["fixtures"], groups=GroupUse.KEEPER
+)
+async def lookalike_projects(ctx: CheckContext) -> None:
+    """Project ids that only resemble the target's (affixes, whitespace, case, Unicode), and path parameters
+    after either id, pause nothing: a listed group is named by its project id and group id, exactly."""
+    group = await ctx.pool.borrow_keeper()
+    project = ctx.target.project
+    other = ctx.target.other_project
+    projects = {project.project_id} | ({other.project_id} if other else set())
+    refused = ctx.expected.unknown_group | ctx.expected.foreign_project | ctx.expected.gateway_404
+    for probe in safe_project_probes(project.project_id, projects):
+        # Enforced here as well as in the generator: this is the line that keeps other projects safe.
+        assert probe.value not in projects and (
+            not REAL_PROJECT_ID.match(probe.value.strip())
+            or lenient(probe.value) == lenient(project.project_id)
+        )
+        sent = await ctx.stop(group, project_id=probe.value)
+        ctx.expect(
+            sent,
+            "STOP-PRECONDITION",
+            refused,
+            f"A stop under a look-alike of the project id ({probe.how}) was not refused",
+            "project ids are compared exactly: no group of this project is named by it",
+        )
+    for parameter in PATH_PARAMETER_PROBES:
+        sent = await ctx.stop(group, params=(parameter.after_project, parameter.after_group))
+        ctx.expect(
+            sent,
+            "STOP-PRECONDITION",
+            refused,
+            f"A stop with {parameter.how} was not refused",
+            "a segment with a path parameter is another segment (RFC 3986 section 3.3): it names no group",
+        )
+    if ctx.pool.keeper == group:
+        await ctx.still_pausable(group, "STOP-PRECONDITION", "stops under ids that only resemble its own")

@@ -47,6 +47,7 @@ BUILTIN = Registry(
         methods.other_methods,
         state.neighbour_ids,
         lookalike.lookalike_ids,
+        lookalike.lookalike_projects,
         lookalike.lookalike_tokens,
         # Scenarios that pause listed groups, most important first: a short list loses the last ones.
         state.effect,  # pauses the keeper, settling what the checks above deferred

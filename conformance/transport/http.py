@@ -52,7 +52,8 @@ NOT_JSON = object()  # HttpResult.json of a body that does not parse
 EXCERPT = 2048
 # A path httpx sends exactly as given holds only unreserved characters, "/" and %XX escapes (what
 # encode_segment makes), and no "." or ".." segment: its re-quoting and dot-segment removal leave it alone.
-_NOT_PLAIN = re.compile(r"[^A-Za-z0-9\-._~/%]|%(?![0-9A-Fa-f]{2})")  # a search, not a match per character
+# ";" and "=" (path parameters) httpx keeps as they are, too.
+_NOT_PLAIN = re.compile(r"[^A-Za-z0-9\-._~/%;=]|%(?![0-9A-Fa-f]{2})")  # a search, not a match per character
 MAX_URL_LENGTH = 65536  # httpx refuses longer URLs (InvalidURL): those requests still go through it
 # What goes wrong on a connection of our own (transport/h1.py), for classify(); httpx's failures besides.
 _SEND_FAILURES = (TimeoutError, httpx.HTTPError, h11.ProtocolError, ConnectFailed, ReadError, OSError)
@@ -64,8 +65,13 @@ def encode_segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def stop_path(project_id: str, group_id: str, *, suffix: str = "/stop") -> str:
-    return f"/v2/{encode_segment(project_id)}/taskgroups/{encode_segment(group_id)}{suffix}"
+def stop_path(
+    project_id: str, group_id: str, *, suffix: str = "/stop", params: tuple[str, str] = ("", "")
+) -> str:
+    """The operation's path; ``params``: raw text after the encoded project and group segments (path
+    parameters such as ``;x=1``, which percent-encoding would turn into part of the id)."""
+    project, group = encode_segment(project_id) + params[0], encode_segment(group_id) + params[1]
+    return f"/v2/{project}/taskgroups/{group}{suffix}"
 
 
 @dataclass

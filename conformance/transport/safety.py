@@ -13,6 +13,8 @@ import re
 
 # OMS task group ids are UUIDs; the page's example id is one.
 _REAL_ID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+# Huawei Cloud project ids are 32 hex characters (the page's example: f4e146cac1de45669c3fed73dc3b9c6f).
+REAL_PROJECT_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 MINTED_PREFIX = "omsconf-unknown-"
 
 

@@ -58,6 +58,7 @@ REQUESTS = {
         b"",
     ),
     "show": ("GET", stop_path(PROJECT, "g-4", suffix=""), [("X-Auth-Token", TOKEN)], b""),
+    "path parameters": ("PUT", stop_path(PROJECT, "g-7", params=(";x=1", ";jsessionid=0")), [], b""),
     "with a body": ("PUT", stop_path(PROJECT, "g-5", suffix="/start"), [("Content-Type", "a/b")], b'{"k":1}'),
     "head": ("HEAD", stop_path(PROJECT, "g-6"), [], b""),
     "newline in a value": ("PUT", stop_path(PROJECT, "g"), [("X-Auth-Token", "a\r\nX-Injected: 1")], b""),

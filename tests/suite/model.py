@@ -93,6 +93,10 @@ class Choices:
     token_strip: bool = False  # str.strip() on the token: no-break spaces and tabs too
     # Authenticates with the first X-Auth-Token line that is any known token, authorises by the last line.
     any_token_header: bool = False
+    token_last_line: bool = False  # several X-Auth-Token lines: the last one counts (a dict of headers)
+    token_list_any: bool = False  # a comma-joined X-Auth-Token: any element that is a valid token counts
+    case_insensitive_project: bool = False  # a case-insensitive collation on the project column
+    drop_path_params: bool = False  # a servlet container: ";name=value" is removed from each segment
     start_leaves_paused: bool = False  # huawei: a start answers 200 but the group stays paused
     huawei: bool = False
 
@@ -170,6 +174,9 @@ class Model:
     def principal(self, token: str) -> str | None:
         """The project a token belongs to, compared exactly - unless a look-alike fault loosens it."""
         c = self.choices
+        if c.token_list_any and "," in token:
+            parts = (part.strip() for part in token.split(","))
+            return next((p for p in map(self.principal, parts) if p is not None), None)
         known = {self.token: PROJECT, OTHER_TOKEN: OTHER, READONLY: PROJECT}
         if c.token_strip:
             token = token.strip()
@@ -209,6 +216,8 @@ class Model:
         if c.header_limit and sum(len(v) for v in headers.values()) > c.header_limit:
             return 431, [(b"content-type", b"text/html")], b"<html>431 Request Header Fields Too Large</html>"
         parts = raw_path.split("/")
+        if c.drop_path_params:
+            parts = [part.split(";", 1)[0] for part in parts]
         method = scope["method"]
         is_stop = (
             len(parts) == 6
@@ -229,6 +238,8 @@ class Model:
         if not (is_stop or is_show):
             return self.error(404, "APIGW.0101", "The API does not exist or has not been published.")
         project, group = unquote(parts[2]), self.loosen_id(unquote(parts[4]))
+        if c.case_insensitive_project:
+            project = next((p for p in (PROJECT, OTHER) if p.lower() == project.lower()), project)
         if c.crash_on_encoded_slash and "%2F" in parts[4].upper():
             return 500, [(b"content-type", b"text/plain")], b"Internal Server Error"
         if c.crash_on_long_project and len(project) > 1024:
@@ -246,6 +257,9 @@ class Model:
                 hdrs.append((b"allow", expected_method.encode()))
             return status, hdrs, body
         token = headers.get("x-auth-token")
+        lines = [v for k, v in scope["headers"] if k.lower() == b"x-auth-token"]
+        if len(lines) > 1 and not (c.token_last_line or c.any_token_header):
+            return self.refuse_auth(malformed=True)  # one header value is the credential, not several
         signed = headers.get("authorization", "").startswith(aksk.ALGORITHM)
         missing = (token is None or not token.strip()) and not signed
         if missing and c.missing_token_allowed:

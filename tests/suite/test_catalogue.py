@@ -232,6 +232,7 @@ FAILS_CHECK = {
     "stateful": ({"start_leaves_paused": True}, "huawei"),
     "lookalike-ids": ({"case_insensitive_group_id": True}, "strict"),
     "lookalike-tokens": ({"token_prefix_match": True}, "strict"),
+    "lookalike-projects": ({"case_insensitive_project": True}, "strict"),
     # header-case needs a server that keeps header-name case: test_header_case_over_a_real_socket.
 }
 

@@ -6,6 +6,7 @@ look-alike checks catch while the rest of the suite passes it.
 from __future__ import annotations
 
 import json
+import re
 import string
 import unicodedata
 import uuid
@@ -15,10 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.checks.lookalike import (
+    NOT_A_TOKEN,
     id_lookalikes,
     lenient,
     neighbour_forms,
     safe_id_probes,
+    safe_project_probes,
     same_segment,
     token_lookalikes,
     uuid_shaped,
@@ -130,25 +133,39 @@ def test_no_token_probe_is_the_token_itself_once_http_has_read_it(
     assert probes == token_lookalikes(token, readonly, other)
     for probe in probes:
         values = [value for _, value in probe.headers]
-        # HTTP strips spaces and tabs around a field value (RFC 9110 section 5.5): " token" is the token.
-        assert all(value.strip(" \t") != token for value in values), probe
-        # Which of several lines a server reads is its HTTP stack's choice: never the valid token among them.
-        assert len(values) == 1 or token not in values, probe
+        # HTTP strips spaces and tabs around a field value (RFC 9110 section 5.5): " token" alone is the
+        # token. Beside another value (two lines, a list) it is no credential the page defines: a probe.
+        assert len(values) > 1 or values[0].strip(" \t") != token, probe
+        assert all(value.strip(" \t") for value in values), probe
 
 
 def test_token_probes_cover_every_class_and_keep_whitespace_where_http_does() -> None:
     probes = token_lookalikes(TOKEN, READONLY, OTHER_TOKEN)
-    assert {p.kind for p in probes} == {"case", "prefix", "extension", "whitespace", "confusion"}
+    assert {p.kind for p in probes} == {"case", "prefix", "extension", "whitespace", "confusion", "folding"}
     whitespace = [p.headers[0][1] for p in probes if p.kind == "whitespace"]
     assert all(value[0] == "\xa0" or value[-1] == "\xa0" for value in whitespace)
     assert ("X-Auth-Token", TOKEN[:-8]) in [p.headers[0] for p in probes]
-    two_lines = [p.headers for p in probes if len(p.headers) == 2]
-    assert {tuple(v for _, v in h) for h in two_lines} == {(READONLY, OTHER_TOKEN), (OTHER_TOKEN, READONLY)}
+    two_lines = {tuple(v for _, v in p.headers) for p in probes if len(p.headers) == 2}
+    assert {(READONLY, OTHER_TOKEN), (OTHER_TOKEN, READONLY), (READONLY, TOKEN)} <= two_lines
+    assert (TOKEN, NOT_A_TOKEN) in two_lines and (NOT_A_TOKEN, TOKEN) in two_lines
+    lists = [p.headers[0][1] for p in probes if p.kind == "folding" and len(p.headers) == 1]
+    assert f"{TOKEN}, {NOT_A_TOKEN}" in lists and f"{READONLY},{TOKEN}" in lists
 
 
 def test_without_other_tokens_only_the_valid_one_is_varied() -> None:
     probes = token_lookalikes("0123456789-0123456789")  # no letters: no case probes either
-    assert {p.kind for p in probes} == {"prefix", "extension", "whitespace"}
+    assert {p.kind for p in probes} == {"prefix", "extension", "whitespace", "folding"}
+
+
+@given(project_id=st.from_regex(r"\A[0-9a-f]{32}\Z"), other=st.from_regex(r"\A[0-9a-f]{32}\Z"))
+def test_no_project_probe_can_name_another_real_project(project_id: str, other: str) -> None:
+    probes = safe_project_probes(project_id, {project_id, other})
+    assert probes, "a real-shaped project id still gets probes (case, affixes, Unicode forms)"
+    for probe in probes:
+        assert probe.value not in (project_id, other)
+        real_shaped = bool(re.fullmatch(r"[0-9a-fA-F]{32}", probe.value.strip()))
+        assert not real_shaped or lenient(probe.value) == lenient(project_id), probe
+        assert not same_segment(encode_segment(probe.value), encode_segment(project_id)), probe
 
 
 def test_a_redactor_learns_values_derived_from_a_secret() -> None:
@@ -174,6 +191,10 @@ ONLY_LOOKALIKES_CATCH = {
     "token_extension_match": ("lookalike-tokens", "one more character"),
     "token_strip": ("lookalike-tokens", "between no-break spaces"),
     "any_token_header": ("lookalike-tokens", "two X-Auth-Token lines"),
+    "token_last_line": ("lookalike-tokens", "then the valid token, on two X-Auth-Token lines"),
+    "token_list_any": ("lookalike-tokens", "a comma-joined list"),
+    "case_insensitive_project": ("lookalike-projects", "look-alike of the project id (upper-cased)"),
+    "drop_path_params": ("lookalike-projects", "a path parameter"),
 }
 
 
