@@ -52,6 +52,7 @@ class Choices:
     no_project_check: bool = False
     echo_token: bool = False
     header_limit: int | None = None  # answers 431 above it, like a proxy
+    header_limit_status: int = 431  # 400: as nginx answers it ("Request Header Or Cookie Too Large")
     crash_on_encoded_slash: bool = False
     crash_on_long_project: bool = False
     post_also_stops: bool = False
@@ -207,7 +208,8 @@ class Model:
             if "X-Auth-Token" in exact:
                 headers["x-auth-token"] = exact["X-Auth-Token"]
         if c.header_limit and sum(len(v) for v in headers.values()) > c.header_limit:
-            return 431, [(b"content-type", b"text/html")], b"<html>431 Request Header Fields Too Large</html>"
+            page = f"<html>{c.header_limit_status} Request Header Fields Too Large</html>".encode()
+            return c.header_limit_status, [(b"content-type", b"text/html")], page
         parts = raw_path.split("/")
         method = scope["method"]
         is_stop = (
