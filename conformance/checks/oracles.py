@@ -39,6 +39,22 @@ def refused_in_front(sent: Sent) -> bool:
     return sent.result.status in INFRASTRUCTURE or "html" in sent.result.content_type
 
 
+def refused_as_raw_data(sent: Sent) -> bool:
+    """A 400 that is not JSON to a path holding an encoded NUL: the HTTP layer's refusal, not the operation's.
+
+    RFC 3986 section 7.3: "%00" "should be rejected if the application is not expecting to receive raw data
+    within a component", and servers and gateways do it themselves - nginx always, whatever its
+    configuration, with an HTML 400 - so no application behind them can answer it. Its status is judged as
+    any other (400 is the right one); its body is not the application's to shape. An application that
+    answers JSON is judged on that JSON as always, and its envelope on every other 400 of the run.
+    """
+    return (
+        sent.result.status == 400
+        and "%00" in sent.path
+        and not is_json_content_type(sent.result.content_type)
+    )
+
+
 def describe_infrastructure(sent: Sent) -> str:
     """What in front of the application likely made this answer, for a finding's Received line; or ""."""
     status = sent.result.status
@@ -137,6 +153,8 @@ def error_envelope(ctx: OracleContext, sent: Sent) -> Finding | None:
         return None
     if status not in ctx.contract.documented_statuses():
         return None  # an undocumented status is documented-status's finding; its body has no contract
+    if refused_as_raw_data(sent):
+        return None
     problem = error_envelope_problem(sent)
     if problem is None:
         return None

@@ -45,6 +45,8 @@ class Choices:
     other_method_status: int = 405
     settle_to_paused: bool = False  # 7 then 3 immediately
     scope_401: bool = False  # huawei: the gateway refuses a token used outside its project scope (401)
+    # A server in front refuses "%00" in the path itself, as nginx always does (an HTML 400): RFC 3986 7.3.
+    nul_refused_in_front: bool = False
     # Faults.
     ignore_token_on_pausable: bool = False
     pause_any_status: bool = False
@@ -210,6 +212,8 @@ class Model:
         if c.header_limit and sum(len(v) for v in headers.values()) > c.header_limit:
             page = f"<html>{c.header_limit_status} Request Header Fields Too Large</html>".encode()
             return c.header_limit_status, [(b"content-type", b"text/html")], page
+        if c.nul_refused_in_front and "%00" in raw_path:
+            return 400, [(b"content-type", b"text/html")], b"<html><title>400 Bad Request</title></html>"
         parts = raw_path.split("/")
         method = scope["method"]
         is_stop = (
