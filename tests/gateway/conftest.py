@@ -30,7 +30,7 @@ Gateway = Callable[[str, str], Target]
 def nginx() -> str:
     found = nginx_binary()
     if found is None:
-        reason = "nginx is not installed (/usr/sbin/nginx): `apt-get install nginx-light`"
+        reason = "nginx is not installed (/usr/sbin/nginx): `apt-get install nginx`"
         if os.environ.get("CI"):
             pytest.fail(f"{reason} - .ci/run installs it; CI must not skip the gateway tests")
         pytest.skip(reason)
