@@ -12,7 +12,7 @@ order (checks/ordered.py).
 from __future__ import annotations
 
 from conformance.checks.context import CheckContext
-from conformance.checks.oracles import INFRASTRUCTURE, describe_infrastructure
+from conformance.checks.oracles import describe_infrastructure, refused_in_front
 from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import scenario
 
@@ -85,7 +85,7 @@ async def token_length(ctx: CheckContext) -> None:
         sent = await ctx.stop(group, credential=False, headers=[("X-Auth-Token", "0" * length)])
         status = sent.result.status
         requirement = "STOP-TOKEN-REQUIRED" if length == 0 else "STOP-TOKEN-LEN"
-        if 1 <= length <= high and (status in INFRASTRUCTURE or "html" in sent.result.content_type):
+        if 1 <= length <= high and refused_in_front(sent):
             ctx.fail(
                 "STOP-TOKEN-LEN",
                 f"A legal {length}-character token did not reach the application",

@@ -15,7 +15,7 @@ from typing import Any
 from conformance.checks.context import CheckContext
 from conformance.checks.corpus import corpus
 from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase
-from conformance.checks.oracles import INFRASTRUCTURE, describe_infrastructure
+from conformance.checks.oracles import describe_infrastructure, refused_in_front
 from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import scenario
 
@@ -74,11 +74,7 @@ async def _send_and_judge(ctx: CheckContext, case: GeneratedCase, own: str) -> N
     )
     status = sent.result.status
     label = f"{case.source} case ({case.description})"
-    if (
-        case.varies_token
-        and case.negated is None
-        and (status in INFRASTRUCTURE or "html" in sent.result.content_type)
-    ):
+    if case.varies_token and case.negated is None and refused_in_front(sent):
         ctx.fail(
             "STOP-TOKEN-LEN",
             f"A legal token did not reach the application: {label}",

@@ -15,8 +15,18 @@ from conformance.transport.http import NOT_JSON, Outcome
 # A gateway's throttling that outlasted the transport's waits: no answer about the request, so no finding
 # about it (the report's pace section lists every 429).
 THROTTLED = 429
-# Answers produced in front of the application rather than by it.
-INFRASTRUCTURE = {413: "Content Too Large", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
+# Answers produced in front of the application rather than by it (494 is nginx's own code for a header over
+# its buffers; it answers 400 on the wire unless told otherwise).
+INFRASTRUCTURE = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+    494: "Request Header Too Large",
+}
+# Header-size limits in front of applications: nginx 8 KiB a line by default (large_client_header_buffers
+# 4 8k), Apache httpd 8,190 bytes, others 4-16 KiB for the head. A token longer than this is over some.
+HEADER_LIMIT_CHARS = 4096
+HEADER_LIMIT_STATUSES = frozenset({400, 431, 494})
 
 
 def is_json_content_type(value: str) -> bool:
@@ -24,15 +34,75 @@ def is_json_content_type(value: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+def refused_in_front(sent: Sent) -> bool:
+    """The answer came from in front of the application: a proxy's limit status, or an HTML page."""
+    return sent.result.status in INFRASTRUCTURE or "html" in sent.result.content_type
+
+
+def refused_as_raw_data(sent: Sent) -> bool:
+    """A 400 that is not JSON to a path holding an encoded NUL: the HTTP layer's refusal, not the operation's.
+
+    RFC 3986 section 7.3: "%00" "should be rejected if the application is not expecting to receive raw data
+    within a component", and servers and gateways do it themselves - nginx always, whatever its
+    configuration, with an HTML 400 - so no application behind them can answer it. Its status is judged as
+    any other (400 is the right one); its body is not the application's to shape. An application that
+    answers JSON is judged on that JSON as always, and its envelope on every other 400 of the run.
+    """
+    return (
+        sent.result.status == 400
+        and "%00" in sent.path
+        and not is_json_content_type(sent.result.content_type)
+    )
+
+
 def describe_infrastructure(sent: Sent) -> str:
+    """What in front of the application likely made this answer, for a finding's Received line; or ""."""
     status = sent.result.status
     if status in INFRASTRUCTURE:
-        return (
+        said = (
             f" ({status} {INFRASTRUCTURE[status]}: a limit of a server or proxy in front of the application)"
         )
-    if "html" in sent.result.content_type:
-        return " (an HTML page: most likely a proxy's or framework's error page, not the application)"
-    return ""
+    elif "html" in sent.result.content_type:
+        said = " (an HTML page: most likely a proxy's or framework's error page, not the application)"
+    else:
+        said = ""
+    return said + _header_limit(sent) + _path_rewrite(sent)
+
+
+def _header_limit(sent: Sent) -> str:
+    # The signature of a gateway's header limit: a long token refused with 400/431/494 without the
+    # application's error envelope (nginx: "400 Request Header Or Cookie Too Large", an HTML page).
+    chars = len(sent.sent_token or "")
+    if chars <= HEADER_LIMIT_CHARS or sent.result.status not in HEADER_LIMIT_STATUSES:
+        return ""
+    if error_envelope_problem(sent) is None:
+        return ""
+    return (
+        f" - likely cause: a gateway's header-size limit (the X-Auth-Token header was {chars:,} characters; "
+        "nginx's default large_client_header_buffers 4 8k answers 400 "
+        '"Request Header Or Cookie Too Large", other proxies 431 or 494 above 8 KiB)'
+    )
+
+
+def _path_rewrite(sent: Sent) -> str:
+    # A 404 to a path a normalising proxy changes: the application may have been asked another route.
+    if sent.result.status != 404:
+        return ""
+    raw = sent.path.split("?", 1)[0]
+    segments = raw.split("/")[1:]
+    if "" in segments[:-1]:
+        what = "an empty segment"
+    elif "%2f" in raw.lower():
+        what = "an encoded slash (%2F)"
+    elif any(s.lower().replace("%2e", ".") in (".", "..") for s in segments):
+        what = "a dot segment"
+    else:
+        return ""
+    return (
+        f" - likely cause, if a proxy is in front: the path has {what}, and a proxy that normalises paths "
+        "(merges slashes, decodes %2F, resolves dot segments, as nginx does behind `proxy_pass` to a URI) "
+        "asks the application for another path"
+    )
 
 
 @response_check("documented-status", requirements=["STOP-DOCUMENTED-STATUS"])
@@ -83,13 +153,16 @@ def error_envelope(ctx: OracleContext, sent: Sent) -> Finding | None:
         return None
     if status not in ctx.contract.documented_statuses():
         return None  # an undocumented status is documented-status's finding; its body has no contract
+    if refused_as_raw_data(sent):
+        return None
     problem = error_envelope_problem(sent)
     if problem is None:
         return None
     return Finding(
         "STOP-ERROR-ENVELOPE",
         f"{status} without the error envelope",
-        f"Received: {problem}\nExpected: application/json body with string error_code and error_msg",
+        f"Received: {problem}{describe_infrastructure(sent)}\n"
+        "Expected: application/json body with string error_code and error_msg",
     )
 
 
@@ -195,7 +268,7 @@ def request_id(ctx: OracleContext, sent: Sent) -> Finding | None:
     return Finding(
         "HW-REQUEST-ID",
         "No X-Request-Id",
-        f"Received: {sent.result.status} without an X-Request-Id header\n"
+        f"Received: {sent.result.status} without an X-Request-Id header{describe_infrastructure(sent)}\n"
         "Expected: X-Request-Id on every answer",
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from conformance.checks.base import Finding, Sent
+from conformance.checks.oracles import describe_infrastructure
 
 
 class UndeclaredRequirement(AssertionError):
@@ -70,6 +71,10 @@ class Recorder:
             return False
         if result.status in allowed:
             return True
-        message = f"Received: {result.status}\nExpected: {', '.join(map(str, allowed))}"
+        # What in front of the application may have made the answer (a proxy's page, limit or rewritten path).
+        message = (
+            f"Received: {result.status}{describe_infrastructure(sent)}\n"
+            f"Expected: {', '.join(map(str, allowed))}"
+        )
         self.fail(requirement, title, message + (f"\nWhy: {why}" if why else ""), sent)
         return False

@@ -24,10 +24,13 @@ def test_ci_runs_the_readme_test_command_and_the_linters() -> None:
         assert re.search(rf"^\.venv/bin/{re.escape(linter)}$", CI, re.M), linter
 
 
-def test_ci_installs_chromium_before_the_tests_run() -> None:
-    install = CI.index("apt-get install -y -qq chromium")
+@pytest.mark.parametrize("package", ["chromium", "nginx"])  # the browser tests, the gateway tests
+def test_ci_installs_debian_packages_before_the_tests_run(package: str) -> None:
+    install = CI.index('apt-get install -y -qq "${missing[@]}"')
     assert install < CI.index(".venv/bin/pytest")
-    assert "command -v chromium" in CI and '"$(id -u)" = 0' in CI  # only where it is missing, only as root
+    # Only where it is missing, only as root.
+    assert f"command -v {package} >/dev/null 2>&1 ||" in CI and f"missing+=({package})" in CI
+    assert '"$(id -u)" = 0' in CI
 
 
 def test_ci_script_passes_shellcheck() -> None:

@@ -45,6 +45,8 @@ class Choices:
     other_method_status: int = 405
     settle_to_paused: bool = False  # 7 then 3 immediately
     scope_401: bool = False  # huawei: the gateway refuses a token used outside its project scope (401)
+    # A server in front refuses "%00" in the path itself, as nginx always does (an HTML 400): RFC 3986 7.3.
+    nul_refused_in_front: bool = False
     # Faults.
     ignore_token_on_pausable: bool = False
     pause_any_status: bool = False
@@ -52,6 +54,7 @@ class Choices:
     no_project_check: bool = False
     echo_token: bool = False
     header_limit: int | None = None  # answers 431 above it, like a proxy
+    header_limit_status: int = 431  # 400: as nginx answers it ("Request Header Or Cookie Too Large")
     crash_on_encoded_slash: bool = False
     crash_on_long_project: bool = False
     post_also_stops: bool = False
@@ -214,7 +217,10 @@ class Model:
             if "X-Auth-Token" in exact:
                 headers["x-auth-token"] = exact["X-Auth-Token"]
         if c.header_limit and sum(len(v) for v in headers.values()) > c.header_limit:
-            return 431, [(b"content-type", b"text/html")], b"<html>431 Request Header Fields Too Large</html>"
+            page = f"<html>{c.header_limit_status} Request Header Fields Too Large</html>".encode()
+            return c.header_limit_status, [(b"content-type", b"text/html")], page
+        if c.nul_refused_in_front and "%00" in raw_path:
+            return 400, [(b"content-type", b"text/html")], b"<html><title>400 Bad Request</title></html>"
         parts = raw_path.split("/")
         if c.drop_path_params:
             parts = [part.split(";", 1)[0] for part in parts]

@@ -1,0 +1,52 @@
+"""The reference server behind a real nginx: fixtures that start both on ephemeral loopback ports and always
+stop both (each stop is bounded: see tests/gateway/nginx.py and conformance/server/background.py).
+
+Without nginx the tests skip with the reason on a user's machine; in CI (``CI`` set, as ``.ci/run`` runs
+them, having installed Debian's nginx) a missing nginx is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conformance.server import ReferenceServer
+from conformance.target import Target
+
+from .nginx import Nginx, nginx_binary
+
+# A function that starts the reference server (in a profile) behind nginx with a server block, and gives
+# the target the server wrote, pointed at nginx.
+Gateway = Callable[[str, str], Target]
+
+
+@pytest.fixture(scope="session")
+def nginx() -> str:
+    found = nginx_binary()
+    if found is None:
+        reason = "nginx is not installed (/usr/sbin/nginx): `apt-get install nginx`"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} - .ci/run installs it; CI must not skip the gateway tests")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.fixture
+def behind_nginx(nginx: str, tmp_path: Path) -> Iterator[Gateway]:
+    with ExitStack() as stack:
+
+        def start(profile: str, server_block: str) -> Target:
+            upstream = stack.enter_context(ReferenceServer(profile))
+            port = urlsplit(upstream.base_url).port
+            assert port is not None
+            prefix = tmp_path / f"nginx-{profile}"
+            gateway = stack.enter_context(Nginx(nginx, prefix, server_block, port))
+            return dataclasses.replace(upstream.target, base_url=gateway.base_url)
+
+        yield start
