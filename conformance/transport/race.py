@@ -80,7 +80,8 @@ class _Lane:
     conn: h1.Connection | None = None
     wire: bytes = b""
     failure: tuple[Outcome, str] | None = None
-    started: float = field(default_factory=time.perf_counter)  # reset at the release
+    started: float = field(default_factory=time.perf_counter)  # reset when its last byte goes out
+    released_ns: int = 0
 
     @property
     def live(self) -> bool:
@@ -112,7 +113,11 @@ async def race(client: Client, requests: Sequence[RaceRequest]) -> RaceResult:
                     lane.conn.abort()
                     lane.conn = None
         live = [lane for lane in lanes if lane.live]
-        spread_ns = _release(live, whole)
+        if not whole:
+            _release(live)
+        spread_ns = (
+            max(lane.released_ns for lane in live) - min(lane.released_ns for lane in live) if live else None
+        )
         deadline = asyncio.get_running_loop().time() + client.request_timeout
         results = await asyncio.gather(*(_answer(client, lane, deadline, held=not whole) for lane in lanes))
     finally:
@@ -139,25 +144,21 @@ def _lane(client: Client, request: RaceRequest) -> _Lane:
     return _Lane(request, message)
 
 
-def _release(lanes: Sequence[_Lane], whole: bool) -> int | None:
-    """The final byte of every request (``whole``: every request), one write each, nothing in between
-    that could yield."""
-    if not lanes:
-        return None
-    first = time.perf_counter_ns()
+def _release(lanes: Sequence[_Lane]) -> None:
+    """The final byte of every request, one write each, nothing in between that could yield."""
     for lane in lanes:
         assert lane.conn is not None
-        lane.conn.write(lane.wire if whole else lane.wire[-1:])
-    last = time.perf_counter_ns()
+        lane.conn.write(lane.wire[-1:])
+        lane.released_ns = time.perf_counter_ns()
     released = time.perf_counter()
     for lane in lanes:
         lane.started = released
-    return last - first
 
 
 async def _connect_all(client: Client, lanes: Sequence[_Lane], whole: bool) -> float:
-    """Open every lane's connection and (unless ``whole``) write its request but the last byte; the
-    slowest connect, in seconds."""
+    """Open every lane's connection and write its request but the last byte - or, ``whole``, all of it at
+    once: a server that will not hold a request may not keep an idle connection either. The slowest
+    connect, in seconds."""
     parts = urlsplit(client.base_url)
     tls = parts.scheme == "https"
     host, port = parts.hostname or "", parts.port or (443 if tls else 80)
@@ -173,7 +174,10 @@ async def _connect_all(client: Client, lanes: Sequence[_Lane], whole: bool) -> f
                 if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 lane.wire = h1.encode(conn.h11, *lane.message)
-                if not whole:
+                if whole:
+                    conn.write(lane.wire)
+                    lane.released_ns, lane.started = time.perf_counter_ns(), time.perf_counter()
+                else:
                     conn.write(lane.wire[:-1])
                     await conn.drain()
                 return took
