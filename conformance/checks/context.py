@@ -16,6 +16,7 @@ from conformance.checks.expectations import Expectations
 from conformance.checks.ordered import wait_turn
 from conformance.checks.pool import Deferred, FixturePool
 from conformance.checks.recorder import Recorder
+from conformance.checks.shapes import ClientShape
 from conformance.spec import Contract, Profile
 from conformance.target import Project, Target
 from conformance.transport.credentials import credential_headers
@@ -96,6 +97,8 @@ class CheckContext:
         *,
         kind: Kind = Kind.STOP,
         retry: bool = True,
+        body: bytes = b"",
+        content_length: bool = True,
     ) -> Sent:
         """Send one request; only its final answer reaches the oracles.
 
@@ -105,7 +108,13 @@ class CheckContext:
         first attempt may have taken effect.
         """
         token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
-        result = await self.client.send(method, path, headers, replay_safe=retry)
+
+        def again() -> Awaitable[HttpResult]:
+            return self.client.send(
+                method, path, headers, body=body, content_length=content_length, replay_safe=retry
+            )
+
+        result = await again()
         transient, came_right = 0, ""
         while True:
             if retry and transient < self._retries_left(result) and says_nothing(result):
@@ -114,7 +123,7 @@ class CheckContext:
                 await asyncio.sleep(0.2 * transient)
             else:
                 break
-            result = await self.client.send(method, path, headers, replay_safe=retry)
+            result = await again()
             if transient and not says_nothing(result):
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
         if transient and says_nothing(result):
@@ -153,20 +162,27 @@ class CheckContext:
         headers: Iterable[tuple[str, str]] = (),
         method: str = "PUT",
         params: tuple[str, str] = ("", ""),
+        shape: ClientShape | None = None,
     ) -> Sent:
         """A stop request. ``credential``: True for the target's own, a Project for its, False for none;
-        ``params``: raw path parameters after the project and group segments."""
+        ``params``: raw path parameters after the project and group segments; ``shape``: the request as a
+        given client sends it (checks/shapes.py), else the suite's default (``Content-Length: 0``)."""
         project_id = project_id if project_id is not None else self.target.project.project_id
         path = stop_path(project_id, group_id, params=params)
+        body = shape.body if shape else b""
         all_headers: list[tuple[str, str]] = []
         if credential is not False:
             project = credential if isinstance(credential, Project) else self.target.project
-            all_headers += credential_headers(self.client, project, method, path)
-        all_headers += list(headers)
+            all_headers += credential_headers(self.client, project, method, path, body=body)
+        all_headers += list(shape.headers if shape else ()) + list(headers)
         # A listed group may be paused by this very request: never repeat it blindly.
         listed = group_id in self.listed
         kind = Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
-        sent = await self.send(method, path, all_headers, kind=kind, retry=not (listed and kind is Kind.STOP))
+        retry = not (listed and kind is Kind.STOP)
+        length = shape.content_length if shape else True
+        sent = await self.send(
+            method, path, all_headers, kind=kind, retry=retry, body=body, content_length=length
+        )
         if listed and kind is Kind.STOP and sent.result.status == 200:
             self.pool.note_paused(group_id)
             if group_id == self.pool.keeper:

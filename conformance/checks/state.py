@@ -17,6 +17,7 @@ import time
 from conformance.checks.base import NotRun, Sent
 from conformance.checks.context import SETTLED, CheckContext
 from conformance.checks.registry import GroupUse, scenario
+from conformance.checks.shapes import CURL, SDK, ClientShape
 from conformance.target import PAUSABLE, STATUS_CODES
 
 GONE = frozenset({"deleting", "deleted"})  # the platform may no longer show such a group
@@ -26,6 +27,32 @@ MAX_STALE_TRIES = 3  # fresh groups a check tries after stale ones, so a list of
 def refused_as_not_pausable(ctx: CheckContext, sent: Sent) -> bool:
     """A valid stop refused the way a group that is not pausable is refused (400)."""
     return sent.result.status == 400
+
+
+async def stop_as(ctx: CheckContext, group: str, shape: ClientShape) -> tuple[Sent, str]:
+    """A stop of a listed pausable group as ``shape``'s client sends it (checks/shapes.py).
+
+    On strict a 400 cannot tell a stale group from a refused request shape; one stop in the suite's own
+    shape right after it can. Its 200 proves the group was pausable - so the shape was refused, which is
+    the finding - and is returned as the stop that paused it; otherwise the first answer is returned. With
+    it, how it was sent: ``shape.description``, or "" for the suite's own shape.
+    """
+    sent = await ctx.stop(group, shape=shape)
+    if not refused_as_not_pausable(ctx, sent) or ctx.pool.can_read:
+        return sent, shape.description
+    follow = await ctx.stop(group)
+    if follow.result.status != 200:
+        return sent, shape.description
+    ctx.fail(
+        "STOP-SUCCESS-200",
+        f"A stop sent as {shape.description} was refused",
+        f"Received: {sent.result.status} to {shape.description}\n"
+        "Expected: 200 - the same stop with Content-Length: 0 and no content type paused the group right "
+        "after, so it was pausable\n"
+        "Why: the page defines no body and no content type for the request: every client's shape is legal",
+        sent,
+    )
+    return follow, ""
 
 
 @scenario(
@@ -64,9 +91,12 @@ async def precondition(ctx: CheckContext) -> None:
         try:
             group = await ctx.pool.take_in(name)
         except NotRun as exc:
-            ctx.note(f"precondition: the 200 side for a {name} group was not checked ({exc})")
+            ctx.note(
+                f"precondition: the 200 side for a {name} group was not checked, nor curl's request shape "
+                f"on a pausable group ({exc})"
+            )
             continue
-        sent = await ctx.stop(group)
+        sent, how = await stop_as(ctx, group, CURL)
         if refused_as_not_pausable(ctx, sent) and not ctx.pool.can_read:
             ctx.pool.mark_stale(group, "refused as not pausable", inferred=True)
             continue
@@ -74,7 +104,7 @@ async def precondition(ctx: CheckContext) -> None:
             sent,
             "STOP-SUCCESS-200",
             {200},
-            f"A stop of a {name} group did not answer 200",
+            f"A stop of a {name} group did not answer 200" + (f", sent as {how}" if how else ""),
             f"a {name} group (status {STATUS_CODES[name]}) is pausable",
         )
 
@@ -128,7 +158,7 @@ async def effect(ctx: CheckContext) -> None:
     refused, and the show operation agrees. Its first stop also settles the keeper's deferred checks."""
     group, deferred = await ctx.pool.take_keeper()
     for _ in range(MAX_STALE_TRIES):
-        first = await ctx.stop(group)
+        first, how = await stop_as(ctx, group, SDK)
         pending = [(d.requirement, d.after) for d in deferred]
         if refused_as_not_pausable(ctx, first) and not ctx.pool.can_read:
             # Strict: nothing tells a stale group from one paused by the checks before; neither is a finding.
@@ -149,7 +179,7 @@ async def effect(ctx: CheckContext) -> None:
         first,
         "STOP-SUCCESS-200",
         {200},
-        "A stop of a pausable group did not answer 200",
+        "A stop of a pausable group did not answer 200" + (f", sent as {how}" if how else ""),
         "the group is creating or monitoring"
         + (" (its status was read just before)" if ctx.pool.can_read else ""),
     ):

@@ -199,16 +199,18 @@ class Client:
         *,
         body: bytes = b"",
         replay_safe: bool = True,
+        content_length: bool = True,
     ) -> HttpResult:
         """Send at the run's pace; a 429 is waited out and the request sent again (``MAX_429_RETRIES``).
 
         ``replay_safe=False`` for a request that could pause a listed group: it goes on a new connection,
-        so that an idle close can never leave its fate in doubt (transport/h1.py).
+        so that an idle close can never leave its fate in doubt (transport/h1.py). ``content_length=False``
+        sends an empty body with no Content-Length at all, as curl's ``-X PUT`` does.
         """
         attempt = 0
         while True:
             sent_at = await self.pacer.reserve()
-            result = await self._send_once(method, path, headers, body, replay_safe)
+            result = await self._send_once(method, path, headers, body, replay_safe, content_length)
             if result.status != 429:
                 self.pacer.answered()
                 return result
@@ -221,7 +223,13 @@ class Client:
             await self.pacer.sleep(wait)
 
     async def _send_once(
-        self, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes, replay_safe: bool
+        self,
+        method: str,
+        path: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        replay_safe: bool,
+        content_length: bool,
     ) -> HttpResult:
         url = self.base_url + path
         self.sent += 1
@@ -231,9 +239,10 @@ class Client:
         try:
             async with asyncio.timeout(self.request_timeout):
                 if self._pool is not None and self._own_sends(url, path):
-                    await self._send_own(self._pool, method, path, headers, body, reply, replay_safe)
+                    message = self.wire_request(method, path, headers, body, content_length=content_length)
+                    await self._send_own(self._pool, method, path, headers, message, reply, replay_safe)
                 else:
-                    await self._send_httpx(method, url, headers, body, reply)
+                    await self._send_httpx(method, url, headers, body, reply, content_length)
         except _SEND_FAILURES as exc:
             outcome, detail = classify(exc, status_seen=reply.status is not None)
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -245,14 +254,27 @@ class Client:
         return len(url) <= MAX_URL_LENGTH and not self._client.cookies and _plain_path(path)
 
     def wire_request(
-        self, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        path: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        *,
+        content_length: bool = True,
     ) -> tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes]:
         """The request as our own connections send it: the header list httpx builds (its defaults, Host,
         Content-Length) for the base URL - the full URL would only add the parsing they exist to avoid."""
-        built = self._client.build_request
-        request = built(method, self.base_url, headers=_wire_headers(headers), content=body)
+        request = self._build(method, self.base_url, headers, body, content_length)
         target = (self.path_prefix + path).encode("ascii")  # encode_segment made it so; else not ours to send
         return request.method.encode("ascii"), target, list(request.headers.raw), request.content
+
+    def _build(
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes, content_length: bool
+    ) -> httpx.Request:
+        request = self._client.build_request(method, url, headers=_wire_headers(headers), content=body)
+        if not content_length and not body:
+            del request.headers["Content-Length"]
+        return request
 
     async def _send_own(
         self,
@@ -260,11 +282,11 @@ class Client:
         method: str,
         path: str,
         headers: Sequence[tuple[str, str]],
-        body: bytes,
+        message: tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes],
         reply: h1.Answer,
         replay_safe: bool,
     ) -> None:
-        await pool.request(*self.wire_request(method, path, headers, body), reply, replay_safe=replay_safe)
+        await pool.request(*message, reply, replay_safe=replay_safe)
         if any(name == "set-cookie" for name, _ in reply.headers):
             # The jar httpx keeps: later requests then carry the cookie, through httpx (see _own_sends).
             sent = self._client.build_request(method, self.base_url + path, headers=_wire_headers(headers))
@@ -273,9 +295,15 @@ class Client:
             )
 
     async def _send_httpx(
-        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes, reply: h1.Answer
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        reply: h1.Answer,
+        content_length: bool = True,
     ) -> None:
-        request = self._client.build_request(method, url, headers=_wire_headers(headers), content=body)
+        request = self._build(method, url, headers, body, content_length)
         response = await self._client.send(request, stream=True)
         try:
             reply.status = response.status_code

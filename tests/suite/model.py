@@ -100,6 +100,9 @@ class Choices:
     token_list_any: bool = False  # a comma-joined X-Auth-Token: any element that is a valid token counts
     case_insensitive_project: bool = False  # a case-insensitive collation on the project column
     drop_path_params: bool = False  # a servlet container: ";name=value" is removed from each segment
+    # Request shapes (checks/shapes.py): each refuses one legal way real clients send the stop.
+    refuse_empty_json: bool = False  # a JSON body parser that demands a body: the SDK's request is a 400
+    require_content_length: bool = False  # 411 without Content-Length: curl's PUT without data
     start_leaves_paused: bool = False  # huawei: a start answers 200 but the group stays paused
     huawei: bool = False
 
@@ -117,8 +120,8 @@ class Model:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        if scope["path"].endswith("/start"):  # the start's body is signed (AK/SK): read it for the check
-            scope = {**scope, "body": await _read_body(receive)}
+        # The start's body is signed (AK/SK), and a stop's body is judged by the request-shape faults.
+        scope = {**scope, "body": await _read_body(receive)}
         status, headers, body = await self.handle(scope)
         c = self.choices
         if not c.no_request_id:
@@ -262,6 +265,10 @@ class Model:
             if status == 405 and not c.no_allow_header:
                 hdrs.append((b"allow", expected_method.encode()))
             return status, hdrs, body
+        if c.require_content_length and method == "PUT" and "content-length" not in headers:
+            return self.error(411, "OMS.0411", "Length Required.")
+        if c.refuse_empty_json and "json" in headers.get("content-type", "") and not scope.get("body"):
+            return self.error(400, "OMS.0064", "Invalid request parameters: the body is not JSON.")
         token = headers.get("x-auth-token")
         lines = [v for k, v in scope["headers"] if k.lower() == b"x-auth-token"]
         if len(lines) > 1 and not (c.token_last_line or c.any_token_header):

@@ -120,6 +120,23 @@ FAULTY = {
         "HW-START",
     ),
     "accepts any AK/SK signature": ({"any_signature": True}, "huawei", "HW-AKSK"),
+    # The identity of a stop, probed exactly (checks/lookalike.py).
+    "a case-insensitive project column": ({"case_insensitive_project": True}, "strict", "STOP-PRECONDITION"),
+    "path parameters dropped from the ids": ({"drop_path_params": True}, "strict", "STOP-PRECONDITION"),
+    "the last of two X-Auth-Token lines counts": ({"token_last_line": True}, "strict", "STOP-AUTHN"),
+    "any element of a comma-joined token counts": ({"token_list_any": True}, "strict", "STOP-AUTHN"),
+    # Requests as real clients send them (checks/shapes.py).
+    "refuses the SDK's request (JSON content type, no body)": (
+        {"refuse_empty_json": True},
+        "strict",
+        "STOP-SUCCESS-200",
+    ),
+    "refuses the SDK's request, huawei": ({"refuse_empty_json": True}, "huawei", "STOP-SUCCESS-200"),
+    "411 for curl's request (no Content-Length)": (
+        {"require_content_length": True},
+        "huawei",
+        "STOP-SUCCESS-200",
+    ),
     "looks groups up by prefix": ({"prefix_match": True}, "strict", "STOP-PRECONDITION"),
     "looks groups up by id alone, across projects": ({"global_group_lookup": True}, "strict", "STOP-AUTHZ"),
     "built from the example URL, which lacks /stop": (

@@ -221,6 +221,9 @@ SHORT_LIST_FAULTS = [
     name
     for name, (switches, _, _) in FAULTY.items()
     if not {"hang_on_space", "header_limit"} & set(switches)  # covered elsewhere, slow here
+    # curl's request shape goes to the precondition check's group, which a three-group listing has
+    # already spent (the README says so): it is caught with a fourth pausable group.
+    and "require_content_length" not in switches
 ]
 
 
