@@ -11,11 +11,9 @@ stop refused as "not pausable" is therefore evidence only where the group's stat
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from conformance.checks.base import NotRun, Sent
 from conformance.checks.context import SETTLED, CheckContext
+from conformance.checks.lag import ANY_STATUS
 from conformance.checks.registry import GroupUse, scenario
 from conformance.target import PAUSABLE, STATUS_CODES
 
@@ -155,20 +153,19 @@ async def effect(ctx: CheckContext) -> None:
     ):
         return
     if ctx.contract.has_show_operation:
-        deadline = time.monotonic() + ctx.settle_timeout
-        while True:
-            shown = await ctx.show(group)
-            status = shown.result.json_field("status")
-            if status in SETTLED or time.monotonic() > deadline or shown.result.status != 200:
-                break
-            await asyncio.sleep(0.1)
-        if shown.result.status != 200:
-            ctx.recorder.undecided("STOP-EFFECT", f"the show operation answered {shown.result.status}")
-        elif status not in SETTLED:
+        # 7 or 3 (or 6) agree at once; a read path that lags the stop is read again (checks/lag.py).
+        reading = await ctx.read_after_write(group, SETTLED, after="its stop")
+        shown = reading.answer
+        if reading.status is None:
+            ctx.recorder.undecided(
+                "STOP-EFFECT", f"the show operation answered {shown.result.status} without a status"
+            )
+        elif not reading.agrees:
             ctx.fail(
                 "STOP-EFFECT",
                 "After a 200 the group is not pausing or paused",
-                f"Received: status {status!r} within {ctx.settle_timeout:g}s\n"
+                f"Received: status {reading.status} on {reading.lag()} after the 200 "
+                f"(bound {ctx.settle_timeout:g}s)\n"
                 "Expected: 7 (pausing), 3 (paused) or 6 (completed)",
                 shown,
             )
@@ -250,11 +247,14 @@ def _histogram(statuses: list[int | None]) -> str:
 
 @scenario("show-status", requirements=["HW-SHOW-STATUS"], needs=["fixtures", "show"], profiles=["huawei"])
 async def show_status(ctx: CheckContext) -> None:
-    """The show operation answers {group_id, status} with status 0..9 for every listed group."""
+    """The show operation answers {group_id, status} with status 0..9 for every listed group, and for a
+    group this run paused or started, the status that write caused (once the read path caught up)."""
     project = ctx.target.project
     for name, groups in project.groups.items():
         for group in groups[:2]:
-            shown = await ctx.show(group)
+            written = ctx.written.get(group, frozenset())  # what this run's own stop or start caused
+            reading = await ctx.read_after_write(group, written or ANY_STATUS, after="this run's write")
+            shown = reading.answer
             if name in GONE and shown.result.status in ctx.expected.unknown_group | ctx.expected.gateway_404:
                 ctx.note(
                     f"show-status: a listed {name} group is not shown ({shown.result.status}); it may be gone"
@@ -273,5 +273,14 @@ async def show_status(ctx: CheckContext) -> None:
                     "The show answer is not {group_id, status 0..9}",
                     f"Received: {shown.result.body[:120].decode('utf-8', 'replace')!r}\n"
                     f'Expected: {{"group_id": {group!r}, "status": 0..9}}',
+                    shown,
+                )
+            elif not reading.agrees:
+                ctx.fail(
+                    "HW-SHOW-STATUS",
+                    "The show operation reports a status this run's stop or start rules out",
+                    f"Received: status {reading.status} on {reading.lag()} (bound {ctx.settle_timeout:g}s)\n"
+                    f"Expected: status {' or '.join(map(str, sorted(written)))}, after this run's "
+                    + ("stop (a 200)" if written == SETTLED else "start"),
                     shown,
                 )
