@@ -262,7 +262,7 @@ class CheckContext:
         disagrees with ``agrees``, up to the settle timeout. A lag is noted for the run, never a failure;
         a read that still disagrees is the caller's to judge, with :meth:`Reading.lag` as evidence."""
         reading = await read_until(read, agrees, passing=passing, bound=self.settle_timeout)
-        self.lags.observe(what, reading)
+        self.lags.observe(self.recorder.check or "fixtures", what, reading)
         return reading
 
     async def read_after_write(
@@ -307,7 +307,7 @@ class CheckContext:
                 self.fail(
                     requirement,
                     f"{after} changed the group's status",
-                    f"Received: status {status} after {after} (read by the show operation: {reading.lag()})\n"
+                    f"Received: {reading.received(self.settle_timeout)} after {after} (the show operation)\n"
                     "Expected: status 1 or 2, as read just before",
                     shown,
                 )

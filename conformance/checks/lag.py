@@ -41,10 +41,14 @@ class Reading(Generic[T]):
     lagged: bool  # some read disagreed before the last: the read path lagged the write
 
     def lag(self) -> str:
-        """The reads and time it took, for a failure's message or a note."""
+        """The reads and time it took, for a note."""
         if self.reads == 1:
             return "1 read"
         return f"{self.reads} reads over {self.seconds:.2f}s"
+
+    def received(self, bound: float) -> str:
+        """What a failure's message says was received: the status and the lag observed."""
+        return f"status {self.status} on {self.lag()} (bound {bound:g}s)"
 
 
 async def read_until(
@@ -80,18 +84,22 @@ async def read_until(
 class LagLog:
     """Reads that agreed only after re-reading, for the run's notes (a lag is not a failure)."""
 
-    seen: list[tuple[float, str]] = field(default_factory=list)  # (seconds, what lagged)
+    seen: list[tuple[float, str, str]] = field(default_factory=list)  # (seconds, check, what lagged)
 
-    def observe(self, what: str, reading: Reading[Any]) -> None:
+    def observe(self, check: str, what: str, reading: Reading[Any]) -> None:
         if reading.lagged and reading.agrees:
-            self.seen.append((reading.seconds, f"{what}: agreed after {reading.lag()}"))
+            self.seen.append((reading.seconds, check, f"{what}: agreed after {reading.lag()}"))
 
     def notes(self) -> list[str]:
         if not self.seen:
             return []
+        per_check: dict[str, int] = {}
+        for _, check, _ in self.seen:
+            per_check[check] = per_check.get(check, 0) + 1
+        counts = ", ".join(f"{check} {n}" for check, n in per_check.items())
         longest = sorted(self.seen, key=lambda s: -s[0])[:MAX_LAG_NOTES]
         summary = (
             f"the show operation lagged writes: {len(self.seen)} status reads after a stop or start agreed "
-            f"only after re-reading (longest {longest[0][0]:.2f}s); not a failure"
+            f"only after re-reading ({counts}; longest {longest[0][0]:.2f}s); not a failure"
         )
-        return [summary, *(f"read lag: {what}" for _, what in longest)]
+        return [summary, *(f"read lag: {what}" for _, _, what in longest)]

@@ -164,8 +164,7 @@ async def effect(ctx: CheckContext) -> None:
             ctx.fail(
                 "STOP-EFFECT",
                 "After a 200 the group is not pausing or paused",
-                f"Received: status {reading.status} on {reading.lag()} after the 200 "
-                f"(bound {ctx.settle_timeout:g}s)\n"
+                f"Received: {reading.received(ctx.settle_timeout)} after the 200\n"
                 "Expected: 7 (pausing), 3 (paused) or 6 (completed)",
                 shown,
             )
@@ -247,13 +246,15 @@ def _histogram(statuses: list[int | None]) -> str:
 
 @scenario("show-status", requirements=["HW-SHOW-STATUS"], needs=["fixtures", "show"], profiles=["huawei"])
 async def show_status(ctx: CheckContext) -> None:
-    """The show operation answers {group_id, status} with status 0..9 for every listed group, and for a
-    group this run paused or started, the status that write caused (once the read path caught up)."""
+    """The show operation answers {group_id, status} with status 0..9 for every listed group. A group this
+    run paused or started is read until it shows what that write caused (the read path lags writes)."""
     project = ctx.target.project
     for name, groups in project.groups.items():
         for group in groups[:2]:
             written = ctx.written.get(group, frozenset())  # what this run's own stop or start caused
-            reading = await ctx.read_after_write(group, written or ANY_STATUS, after="this run's write")
+            reading = await ctx.read_after_write(
+                group, written or ANY_STATUS, after="this run's stop or start"
+            )
             shown = reading.answer
             if name in GONE and shown.result.status in ctx.expected.unknown_group | ctx.expected.gateway_404:
                 ctx.note(
@@ -276,11 +277,10 @@ async def show_status(ctx: CheckContext) -> None:
                     shown,
                 )
             elif not reading.agrees:
-                ctx.fail(
-                    "HW-SHOW-STATUS",
-                    "The show operation reports a status this run's stop or start rules out",
-                    f"Received: status {reading.status} on {reading.lag()} (bound {ctx.settle_timeout:g}s)\n"
-                    f"Expected: status {' or '.join(map(str, sorted(written)))}, after this run's "
-                    + ("stop (a 200)" if written == SETTLED else "start"),
-                    shown,
+                # The show may be right and the write wrong: which one is the effect and stateful checks'
+                # to judge (STOP-EFFECT, HW-START); this check judges only the answer's shape.
+                expected = " or ".join(map(str, sorted(written)))
+                ctx.note(
+                    f"show-status: group {group} shows {reading.received(ctx.settle_timeout)}, not "
+                    f"{expected} as this run's stop or start should have left it"
                 )

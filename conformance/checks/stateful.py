@@ -254,10 +254,8 @@ class Session:
         self, reading: Reading[Sent], requirement: str, title: str, allowed: Collection[int]
     ) -> None:
         expected = " or ".join(map(str, sorted(allowed)))
-        received = f"status {reading.status} on {reading.lag()} (bound {self.ctx.settle_timeout:g}s)"
-        raise Violation(
-            requirement, title, f"Received: {received}\nExpected: status {expected}", reading.answer
-        )
+        message = f"Received: {reading.received(self.ctx.settle_timeout)}\nExpected: status {expected}"
+        raise Violation(requirement, title, message, reading.answer)
 
 
 def expectation(model: set[int], *, settle: bool) -> tuple[frozenset[int], frozenset[int]]:
@@ -359,13 +357,14 @@ async def stateful(ctx: CheckContext) -> None:
         await asyncio.to_thread(explore, session)
     finally:
         halted, session.halted, session.requests, session.failed_at = session.halted, "", 0, None
+        programs = session.programs  # begun by Hypothesis (the give-back below begins one more)
         try:
             await session.begin()  # the next night starts from pausable groups
         except Halt as halt:
             ctx.note(f"stateful: could not leave both groups pausable ({halt})")
     if session.out_of_time and not session.failures:
         ctx.note(
-            f"stateful: stopped starting programs after {budget:.0f}s ({session.programs} begun): its reads "
+            f"stateful: stopped starting programs after {budget:.0f}s ({programs} begun): its reads "
             f"waited for the show operation to agree with its writes (bound {ctx.settle_timeout:g}s each)"
         )
     if session.failures:

@@ -36,10 +36,6 @@ STATUSES = {
 }
 
 
-READ_LAG_S = (1.0, 3.0)  # lagging_reads: how far behind the show is, per write
-PAUSING_S = (0.3, 1.0)  # lagging_reads: how long a stopped group shows 7 before 3
-
-
 @dataclass(frozen=True)
 class Choices:
     # Legal choices.
@@ -53,6 +49,8 @@ class Choices:
     # The platform's read path: show reports each group's status as it was 1-3 s earlier (every write becomes
     # visible after a seeded delay), and a stop goes 7, then 3 on its own a moment later.
     lagging_reads: bool = False
+    read_lag_s: tuple[float, float] = (1.0, 3.0)  # how far behind the show is, drawn per write
+    pausing_s: tuple[float, float] = (0.3, 1.0)  # how long a stopped group is 7 before it is 3
     scope_401: bool = False  # huawei: the gateway refuses a token used outside its project scope (401)
     # Faults.
     ignore_token_on_pausable: bool = False
@@ -128,13 +126,15 @@ class Model:
         if self.choices.lagging_reads:
             at = time.monotonic() if at is None else at
             self._first.setdefault(key, self.groups[key])
-            self._writes.setdefault(key, []).append((at + self._rng.uniform(*READ_LAG_S), status))
+            self._writes.setdefault(key, []).append(
+                (at + self._rng.uniform(*self.choices.read_lag_s), status)
+            )
         self.groups[key] = status
 
     def pause(self, key: tuple[str, str]) -> None:
         if self.choices.lagging_reads:  # pausing now, paused on its own a moment later
             self.write(key, 7)
-            self._pausing[key] = time.monotonic() + self._rng.uniform(*PAUSING_S)
+            self._pausing[key] = time.monotonic() + self._rng.uniform(*self.choices.pausing_s)
         else:
             self.write(key, 3 if self.choices.settle_to_paused else 7)
 
