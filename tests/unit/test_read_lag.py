@@ -11,20 +11,9 @@ from conformance.checks.lag import MAX_WAIT, LagLog, Read, Reading, read_until
 from conformance.checks.pool import FixturePool
 from conformance.target import Project
 
+from .test_pace import FakeClock  # time that passes only when the rule sleeps
 
-class FakeClock:
-    """Time that passes only when the rule sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+START = FakeClock().now
 
 
 def reader(statuses: Sequence[int | None]) -> Read[int]:
@@ -54,14 +43,14 @@ def settle(
 def test_a_read_that_agrees_at_once_is_read_once() -> None:
     reading, clock = settle([3], {3, 7})
     assert (reading.status, reading.reads, reading.agrees, reading.lagged) == (3, 1, True, False)
-    assert clock.sleeps == [] and reading.lag() == "1 read"
+    assert clock.slept == [] and reading.lag() == "1 read"
 
 
 def test_a_read_that_agrees_after_k_reads_is_no_failure_and_the_lag_is_reported() -> None:
     reading, clock = settle([2, 2, 2, 7], {3, 6, 7})
     assert (reading.status, reading.reads, reading.answer) == (7, 4, 4)
     assert reading.agrees and reading.lagged
-    assert clock.sleeps == [0.1, 0.2, 0.4]  # backoff: doubling from 0.1 s
+    assert clock.slept == [0.1, 0.2, 0.4]  # backoff: doubling from 0.1 s
     assert reading.lag() == "4 reads over 0.70s"
     log = LagLog()
     log.observe("effect", "effect: group g after its stop", reading)
@@ -74,9 +63,9 @@ def test_a_read_that_agrees_after_k_reads_is_no_failure_and_the_lag_is_reported(
 def test_a_read_that_never_agrees_disagrees_once_the_bound_has_passed() -> None:
     reading, clock = settle([2], {3, 6, 7}, bound=5.0)
     assert reading.status == 2 and not reading.agrees and reading.lagged
-    assert clock.now == 5.0  # the last read is at the bound, not past it
-    assert max(clock.sleeps) == MAX_WAIT  # the waits are capped
-    assert reading.reads == len(clock.sleeps) + 1 == 9
+    assert clock.now - START == 5.0  # the last read is at the bound, not past it
+    assert max(clock.slept) == MAX_WAIT  # the waits are capped
+    assert reading.reads == len(clock.slept) + 1 == 9
     assert reading.lag() == "9 reads over 5.00s"
     log = LagLog()
     log.observe("effect", "x", reading)
