@@ -66,7 +66,7 @@ def test_a_show_that_lags_its_writes_conforms_and_the_lag_is_a_note(listing: str
     result = run(lagging(), data=data)
     assert failures(result) == []
     assert result.headline(CATALOGUE) == "CONFORMS", result.unverified(CATALOGUE)
-    assert result.stale_fixtures == []  # a group paused or started by the run is not stale for lagging
+    assert result.stale_fixtures == []  # a lagging read never makes a group stale
     by_name = {c.check: c for c in result.checks}
     assert by_name["stateful"].verdict is Verdict.PASS and by_name["stateful"].requests > 10
     assert by_name["effect"].verdict is Verdict.PASS
@@ -76,8 +76,8 @@ def test_a_show_that_lags_its_writes_conforms_and_the_lag_is_a_note(listing: str
     assert any(n.startswith("read lag: ") and "reads over" in n for n in result.notes)
 
 
-def test_without_the_rule_the_same_server_would_be_failed() -> None:
-    """The lag is real: read once, as before, a show right after the stop reports the old status."""
+def test_the_models_show_really_reports_the_old_status_right_after_a_stop() -> None:
+    """The lag is real: a check that read once (as stateful did) would see the group still pausable."""
     model = Model(variant(huawei=True, lagging_reads=True), seed=3)  # the platform's 1-3 s: a wide margin
     statuses: list[int] = []
 
