@@ -48,6 +48,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # `restore:` is a key of the migration and is redacted like a credential.
 RESTORE_PLAIN_KEYS = frozenset({"src_crypto_type", "dst_crypto_type", "source_cdn_crypto_type"})
 Command = str | tuple[str, ...]
+DEFAULT_SETTLE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class Target:
     other_project: Project | None = None
     # The start operation's body for `run --restore` (keys of StartTaskGroupReq); its keys are secrets.
     restore: Mapping[str, str] | None = field(default=None, repr=False)
+    # How long a status read after a stop or start may take to agree before it is a finding (seconds): the
+    # platform's show lags its writes by seconds (checks/lag.py).
+    settle_timeout: float = DEFAULT_SETTLE_TIMEOUT
 
     @property
     def has_fixtures(self) -> bool:
@@ -310,6 +314,7 @@ def parse_target(
         profile=data.get("profile", "strict"),
         other_project=other,
         restore=dict(data["restore"]) if "restore" in data else None,
+        settle_timeout=float(data.get("settle_timeout", DEFAULT_SETTLE_TIMEOUT)),
     )
 
 
@@ -346,4 +351,6 @@ def dump_target(target: Target) -> str:
         data["other_project"] = _project_dict(target.other_project)
     if target.restore:
         data["restore"] = dict(target.restore)
+    if target.settle_timeout != DEFAULT_SETTLE_TIMEOUT:
+        data["settle_timeout"] = target.settle_timeout
     return yaml.safe_dump(data, sort_keys=False)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from typing import TypeVar
 
 from conformance.checks.base import Kind, NotRun, Sent, echo_candidates
 from conformance.checks.expectations import Expectations
+from conformance.checks.lag import ANY_STATUS, LagLog, Read, Reading, read_until
 from conformance.checks.ordered import wait_turn
 from conformance.checks.pool import Deferred, FixturePool
 from conformance.checks.recorder import Recorder
@@ -33,6 +35,7 @@ MAX_PERSISTENT_FAILURES = 3
 MAX_HANGS_PER_CHECK = 3
 SETTLED = frozenset({3, 6, 7})  # paused, completed (finished meanwhile), pausing
 PAUSABLE_CODES = frozenset({1, 2})
+T = TypeVar("T")
 
 
 class HangingClass(NotRun):
@@ -67,7 +70,7 @@ class CheckContext:
         self.race_width = race_width
         self.concurrency = concurrency  # requests in flight for checks of independent requests (ordered.py)
         self.listed = frozenset(target.listed_group_ids())  # asked of every stop: computed once
-        self.pool = FixturePool(target.project, self.read_status if contract.has_show_operation else None)
+        self.pool = FixturePool(target.project, self._pool_reader if contract.has_show_operation else None)
         self.recorder = Recorder("", ())
         self._on_answer = on_answer
         self.transient: list[str] = []  # answers that were retried and then came right (run notes)
@@ -75,6 +78,10 @@ class CheckContext:
         # Deferred verifications that came out inconclusive: (check, requirement, why), for the runner to
         # add to those checks' results (they finished before the keeper's valid stop settled them).
         self.late_inconclusive: list[tuple[str, str, str]] = []
+        self.lags = LagLog()  # status reads that agreed with a write only after re-reading (run notes)
+        # What this run's own writes should have left a group in: 7, 3 or 6 after a 200 to a valid stop of
+        # its id, 1 or 2 after a 200 start. (A 200 to a look-alike id may have paused nothing.)
+        self.written: dict[str, frozenset[int]] = {}
 
     @property
     def profile(self) -> Profile:
@@ -185,6 +192,8 @@ class CheckContext:
         )
         if listed and kind is Kind.STOP and sent.result.status == 200:
             self.pool.note_paused(group_id)
+            if credential is True or credential is self.target.project:
+                self.written[group_id] = SETTLED
             if group_id == self.pool.keeper:
                 # It was pausable until this request paused it: what was deferred on it holds; the checks
                 # that come next need a new keeper.
@@ -222,6 +231,7 @@ class CheckContext:
             self._on_answer(sent)
             if result.status == 200:
                 self.pool.note_paused(group_id)
+                self.written[group_id] = SETTLED
             answers.append(sent)
         return answers, raced.spread_ns
 
@@ -247,6 +257,8 @@ class CheckContext:
         sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, repeatable=False)
         self.recorder.requests += 1
         self._on_answer(sent)
+        if result.status == 200:
+            self.written[group_id] = PAUSABLE_CODES
         return sent
 
     def keeper_paused(self, sent: Sent) -> None:
@@ -258,13 +270,43 @@ class CheckContext:
             self.pool.retire_keeper()
             self.pool.note_paused(keeper)
 
-    async def read_status(self, group_id: str, project: Project | None = None) -> int | None:
-        """The group's status by the show operation, or None when it could not be read."""
-        shown = await self.show(group_id, project)
-        status = shown.result.json_field("status")
-        if shown.result.status == 200 and isinstance(status, int):
-            return status
-        return None
+    async def read_status(
+        self, group_id: str, project: Project | None = None, *, agrees: Collection[int] = ANY_STATUS
+    ) -> int | None:
+        """The group's status by the show operation, or None when it could not be read. ``agrees``: what a
+        write of this run should have left it in (read again while it disagrees: :meth:`read_after_write`)."""
+        return (await self.read_after_write(group_id, agrees, project=project)).status
+
+    async def _pool_reader(self, group_id: str, agrees: Collection[int]) -> int | None:
+        return await self.read_status(group_id, agrees=agrees)
+
+    async def reread(
+        self, read: Read[T], agrees: Collection[int], *, passing: Collection[int] = (), what: str
+    ) -> Reading[T]:
+        """The one rule for a status read that follows a write (checks/lag.py): read again while it
+        disagrees with ``agrees``, up to the settle timeout. A lag is noted for the run, never a failure;
+        a read that still disagrees is the caller's to judge, with :meth:`Reading.lag` as evidence."""
+        reading = await read_until(read, agrees, passing=passing, bound=self.settle_timeout)
+        self.lags.observe(self.recorder.check or "fixtures", what, reading)
+        return reading
+
+    async def read_after_write(
+        self,
+        group_id: str,
+        agrees: Collection[int],
+        *,
+        passing: Collection[int] = (),
+        project: Project | None = None,
+        after: str = "",
+    ) -> Reading[Sent]:
+        """:meth:`reread` with the show operation of ``group_id``; ``after`` names the write for the note."""
+
+        async def read() -> tuple[int | None, Sent]:
+            shown = await self.show(group_id, project)
+            return shown_status(shown), shown
+
+        what = f"{self.recorder.check or 'fixtures'}: group {group_id}" + (f" after {after}" if after else "")
+        return await self.reread(read, agrees, passing=passing, what=what)
 
     async def still_pausable(
         self, group_id: str, requirement: str, after: str, project: Project | None = None
@@ -279,17 +321,18 @@ class CheckContext:
         if group_id in self.pool.paused:
             return  # a request of this very check answered 200 and paused it: that answer is the finding
         if self.contract.has_show_operation:
-            shown = await self.show(group_id, project)
-            status = shown.result.json_field("status")
-            if shown.result.status != 200 or not isinstance(status, int):
+            # Nothing should have changed: a read that disagrees may still be the read path lagging a write.
+            reading = await self.read_after_write(group_id, PAUSABLE_CODES, project=project, after=after)
+            shown, status = reading.answer, reading.status
+            if status is None:
                 self.recorder.undecided(
                     requirement, f"could not read the group's status after {after} ({shown.result.status})"
                 )
-            elif status not in PAUSABLE_CODES:
+            elif not reading.agrees:
                 self.fail(
                     requirement,
                     f"{after} changed the group's status",
-                    f"Received: status {status} after {after} (read by the show operation)\n"
+                    f"Received: {reading.received(self.settle_timeout)} after {after} (the show operation)\n"
                     "Expected: status 1 or 2, as read just before",
                     shown,
                 )
@@ -357,6 +400,12 @@ class CheckContext:
 
     async def gather(self, *calls: Awaitable[Sent]) -> list[Sent]:
         return list(await asyncio.gather(*calls))
+
+
+def shown_status(shown: Sent) -> int | None:
+    """The status a show answered, or None when it answered none (not 200, no integer status)."""
+    status = shown.result.json_field("status")
+    return status if shown.result.status == 200 and isinstance(status, int) else None
 
 
 def says_nothing(result: HttpResult) -> bool:

@@ -12,6 +12,9 @@ tonight. So the pool decides, in one place:
 - **Freshness.** A listed group that is not in its listed status is *stale*: on huawei it is read before it
   is handed out and skipped when stale; on strict staleness can only be inferred from a valid stop that is
   refused as "not pausable", and is marked as inferred.
+- **Given back.** A group a check paused and started again (stateful) goes back to the queue; the read path
+  may still show it paused for a while, so its read waits for the start to show (checks/lag.py) rather
+  than call it stale.
 - **Importance.** Groups are handed out in the order the suite asks for them, and the suite asks for them in
   order of importance (keeper and effect, then concurrency, then the rest), so a short list loses the least
   important checks first.
@@ -19,15 +22,19 @@ tonight. So the pool decides, in one place:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 from conformance.checks.base import NotRun
+from conformance.checks.lag import ANY_STATUS
 from conformance.results import StaleFixture
 from conformance.target import PAUSABLE, STATUS_CODES, STATUS_NAMES, Project
 
 # Reads a group's status: the status code, or None when it could not be read (no answer, 5xx, no operation).
-StatusReader = Callable[[str], Awaitable[int | None]]
+# The second argument is what a write of this run should have left the group in (read again while the read
+# disagrees); any status, where no write came before.
+StatusReader = Callable[[str, Collection[int]], Awaitable[int | None]]
+PAUSABLE_CODES = frozenset(STATUS_CODES[name] for name in PAUSABLE)
 
 
 @dataclass
@@ -48,6 +55,7 @@ class FixturePool:
     deferred: list[Deferred] = field(default_factory=list)
     keeper: str | None = None
     kinds_paused: set[str] = field(default_factory=set)  # listed statuses of the groups paused (200 side)
+    given_back: set[str] = field(default_factory=set)  # paused and started again by this run
     _queue: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -69,8 +77,8 @@ class FixturePool:
             group = self._queue.pop(0)
             if self.reader is None:
                 return group
-            status = await self.reader(group)
-            if status is None or status in (STATUS_CODES[name] for name in PAUSABLE):
+            status = await self.reader(group, PAUSABLE_CODES if group in self.given_back else ANY_STATUS)
+            if status is None or status in PAUSABLE_CODES:
                 return group  # unreadable: used as listed, and its first stop will tell
             self.mark_stale(group, f"shows status {status} ({STATUS_NAMES.get(status, '?')})", inferred=False)
         raise NotRun(
@@ -117,6 +125,14 @@ class FixturePool:
     def mark_stale(self, group: str, observed: str, *, inferred: bool) -> None:
         if all(s.group_id != group for s in self.stale):
             self.stale.append(StaleFixture(group, self.listed_status(group), observed, inferred))
+
+    def give_back(self, group: str) -> None:
+        """A group this run paused is pausable again (started): others may use it, after the run's own."""
+        if group in self.paused:
+            self.paused.remove(group)
+        self.given_back.add(group)
+        if group not in self._queue:
+            self._queue.append(group)
 
     def note_paused(self, group: str) -> None:
         if group not in self.paused:

@@ -11,7 +11,12 @@ answer must agree with the model:
 - a stop of one group never changes the other: after each 200 the other group is read (STOP-EFFECT);
 - a start of a paused group answers 200 and the group is pausable (1, 2) again; a start of a group that is not
   paused answers 400 (HW-START);
-- a show reports what the model says (7 is waited out with a bounded poll).
+- a show reports what the model says.
+
+Every read follows the run's one rule for reads after writes (checks/lag.py): the platform's read path lags
+its writes, so a read that disagrees with the model is read again, with backoff, up to the settle timeout,
+before it is a violation (whose message gives the reads and the time it took); a read of 7 where the model
+needs the group paused is read again the same way.
 
 How the synchronous rules drive the async check: the machine runs under Hypothesis in a worker thread
 (``asyncio.to_thread``), and each rule submits its coroutine to the check's event loop with
@@ -30,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +45,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, rule
 
 from conformance.checks.base import NotRun, Sent
-from conformance.checks.context import PAUSABLE_CODES, CheckContext, says_nothing
+from conformance.checks.context import PAUSABLE_CODES, CheckContext, says_nothing, shown_status
+from conformance.checks.lag import ANY_STATUS, Reading
 from conformance.checks.registry import GroupUse, scenario
 from conformance.target import RESTORE_PLAIN_KEYS
 
@@ -52,6 +58,14 @@ SHRINK_REQUESTS = (
     150  # of those, at most this many after the first failure (shrinking has diminishing returns)
 )
 NAMES = ("A", "B")
+# Time, on top of the requests: a read after a write may wait up to the settle timeout for the read path
+# (checks/lag.py). Against the platform's lag (1-3 s) the whole check takes 20-26 s at the default 5 s bound
+# (tests/benchmarks/bench_lag.py), but against a show that never agrees every read waits the whole bound, so
+# the check starts no step after this many bounds (at least MIN_SECONDS), plus its requests' time under
+# --rate-limit...
+WAIT_BOUNDS = 6
+MIN_SECONDS = 20.0
+SHRINK_BOUNDS = 2  # ...and shrinks for at most this many bounds after its first failure
 
 
 class Violation(AssertionError):
@@ -87,10 +101,16 @@ class Session:
     steps: list[str] = field(default_factory=list)  # the running program, as curl lines
     paused_by_us: set[int] = field(default_factory=set)  # groups a 200 stop paused and no 200 start resumed
     failed_at: int | None = None  # requests sent when the first failure was recorded
+    deadline: float = float("inf")  # time.monotonic() when the check stops starting steps (time_budget)
+    out_of_time: bool = False
+    programs: int = 0
 
     @property
     def spent(self) -> bool:
         if self.failed_at is not None and self.requests >= self.failed_at + SHRINK_REQUESTS:
+            return True
+        if time.monotonic() >= self.deadline:
+            self.out_of_time = True
             return True
         return bool(self.halted) or self.requests >= MAX_REQUESTS
 
@@ -103,7 +123,10 @@ class Session:
             asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
         except Violation as violation:
             self.failures.append(Failed(violation, list(self.steps)))
-            self.failed_at = self.requests if self.failed_at is None else self.failed_at
+            if self.failed_at is None:
+                self.failed_at = self.requests
+                shrink_until = time.monotonic() + SHRINK_BOUNDS * self.ctx.settle_timeout
+                self.deadline = min(self.deadline, shrink_until)
             raise
         except Halt as halt:
             self.halted = str(halt)
@@ -113,42 +136,62 @@ class Session:
     # -- requests, logged for the replay ---------------------------------------------------------------
 
     def _log(self, sent: Sent, label: str) -> Sent:
+        self._step(self._count(sent, label), label)
+        return sent
+
+    def _count(self, sent: Sent, label: str) -> Sent:
         self.requests += 1
-        curl = sent.result.exchange.curl
-        if sent.method == "PUT" and sent.path.endswith("/start"):
-            curl += f" -d {start_body_placeholder(self.ctx)}"
-        self.steps.append(f"# {label}\n{curl}")
         if says_nothing(sent.result):
             raise Halt(f"{label}: {sent.result.error or sent.result.status}")
         return sent
 
-    async def status(self, i: int, label: str, *, wait_out: int | None = PAUSING) -> tuple[int, Sent]:
-        """Show group ``i``; while it reports ``wait_out``, read again (bounded by the settle timeout)."""
-        deadline = time.monotonic() + self.ctx.settle_timeout
-        while True:
-            shown = self._log(await self.ctx.show(self.groups[i]), label)
-            status = shown.result.json_field("status")
-            if shown.result.status != 200 or not isinstance(status, int):
+    def _step(self, sent: Sent, label: str) -> None:
+        curl = sent.result.exchange.curl
+        if sent.method == "PUT" and sent.path.endswith("/start"):
+            curl += f" -d {start_body_placeholder(self.ctx)}"
+        self.steps.append(f"# {label}\n{curl}")
+
+    async def status(
+        self, i: int, label: str, agrees: Collection[int], passing: Collection[int] = ()
+    ) -> tuple[int, Reading[Sent]]:
+        """Show group ``i`` by the run's one rule for reads after writes (checks/lag.py): read again while
+        the status disagrees with ``agrees`` or is on its way there (``passing``), up to the settle timeout.
+        The program logs the read once, with the reads it took: replaying it means reading until it agrees."""
+
+        async def read() -> tuple[int | None, Sent]:
+            shown = self._count(await self.ctx.show(self.groups[i]), label)
+            status = shown_status(shown)
+            if status is None:
                 raise Halt(f"{label}: the show operation answered {shown.result.status}")
-            if status != wait_out or time.monotonic() > deadline:
-                return status, shown
-            await asyncio.sleep(0.1)
+            return status, shown
+
+        what = f"stateful: group {NAMES[i]} ({label})"
+        reading = await self.ctx.reread(read, agrees, passing=passing, what=what)
+        self._step(reading.answer, label if reading.reads == 1 else f"{label} ({reading.lag()})")
+        assert reading.status is not None  # read() halts on a show without a status
+        return reading.status, reading
 
     # -- the program's start and end -------------------------------------------------------------------
 
     async def begin(self) -> None:
         """Both groups pausable again (what an earlier program paused is started), read into the model."""
-        self.model, self.cause = [], []
+        known, self.model, self.cause = self.model, [], []
+        self.programs += 1
         for i in range(2):
-            status, _ = await self.status(i, f"read {NAMES[i]}")
+            # What the last program left: a group it paused is waited for until it shows paused.
+            if i in self.paused_by_us:
+                agrees, passing = expectation({PAUSING, PAUSED}, settle=True)
+            else:
+                agrees, passing = expectation(known[i], settle=True) if known else (ANY_STATUS, frozenset())
+            status, _ = await self.status(i, f"read {NAMES[i]}", agrees, passing)
             # Started if it shows paused, or if an earlier program paused it and has not started it since:
             # the set-up must not rest on the very show the program may find wrong.
             if status == PAUSED or (i in self.paused_by_us and status != PAUSING):
                 started = self._log(await self.ctx.start(self.groups[i]), f"start {NAMES[i]} (set-up)")
                 if started.result.status == 200:
                     self.paused_by_us.discard(i)
-                status, _ = await self.status(i, f"read {NAMES[i]}", wait_out=PAUSED)
-            self.model.append({1, 2} if status in PAUSABLE_CODES else {status})
+                status, _ = await self.status(i, f"read {NAMES[i]}", PAUSABLE_CODES)
+            self.model.append(model_of(status))
             self.cause.append("")
         shown = ", ".join(f"{NAMES[i]} shows {sorted(self.model[i])}" for i in range(2))
         self.steps = [f"# set-up: {shown}"]
@@ -167,26 +210,30 @@ class Session:
             self._expect(sent, 400, "STOP-PRECONDITION", f"A stop of group {name} (not pausable) was not 400")
 
     async def other_unchanged(self, j: int, after: str) -> None:
-        status, shown = await self.status(j, f"read {NAMES[j]}")
-        if status not in self.model[j]:
-            self._violate(shown, "STOP-EFFECT", f"{after} changed group {NAMES[j]}", status, self.model[j])
+        agrees, _ = expectation(self.model[j], settle=False)
+        status, reading = await self.status(j, f"read {NAMES[j]}", agrees)
+        if status == COMPLETED and self.model[j] <= PAUSABLE_CODES:
+            raise Halt(f"group {NAMES[j]} completed during the check")  # a migration may finish: no fault
+        if not reading.agrees:
+            self._violate(reading, "STOP-EFFECT", f"{after} changed group {NAMES[j]}", agrees)
 
-    async def show(self, i: int) -> None:
-        status, shown = await self.status(i, f"read {NAMES[i]}")
+    async def show(self, i: int, *, settle: bool = False) -> None:
+        """Read group ``i`` against the model; with ``settle`` a pausing group is read until it is paused."""
+        agrees, passing = expectation(self.model[i], settle=settle)
+        status, reading = await self.status(i, f"read {NAMES[i]}", agrees, passing)
         if status == COMPLETED and self.model[i] <= PAUSABLE_CODES:
             raise Halt(f"group {NAMES[i]} completed during the check")  # a migration may finish: no fault
-        if status not in self.model[i]:
+        if not reading.agrees:
             requirement = "HW-START" if self.cause[i] == "start" else "STOP-EFFECT"
-            self._violate(
-                shown, requirement, f"Group {NAMES[i]} is not what the model says", status, self.model[i]
-            )
+            title = f"Group {NAMES[i]} is not what the model says"
+            self._violate(reading, requirement, title, set(agrees) | set(passing))
         if status != PAUSING:
-            self.model[i] = {1, 2} if status in PAUSABLE_CODES else {status}
+            self.model[i] = model_of(status)
 
     async def start(self, i: int) -> None:
         name = NAMES[i]
         if self.model[i] == {PAUSING, PAUSED}:
-            await self.show(i)  # only a paused group can be started: wait out pausing first
+            await self.show(i, settle=True)  # only a paused group can be started: wait out pausing first
             if self.model[i] != {PAUSED}:
                 return  # still pausing after the settle timeout: which answer is right is not known
         sent = self._log(await self.ctx.start(self.groups[i]), f"start {name}")
@@ -195,20 +242,44 @@ class Session:
             return
         self._expect(sent, 200, "HW-START", f"A start of paused group {name} did not answer 200")
         self.paused_by_us.discard(i)
-        status, shown = await self.status(i, f"read {name}", wait_out=PAUSED)
-        if status not in PAUSABLE_CODES:
-            self._violate(
-                shown, "HW-START", f"After a 200 start group {name} is not pausable", status, {1, 2}
-            )
+        _, reading = await self.status(i, f"read {name}", PAUSABLE_CODES)
+        if not reading.agrees:
+            self._violate(reading, "HW-START", f"After a 200 start group {name} is not pausable", {1, 2})
         self.model[i], self.cause[i] = {1, 2}, "start"
 
     def _expect(self, sent: Sent, status: int, requirement: str, title: str) -> None:
         if sent.result.status != status:
             raise Violation(requirement, title, f"Received: {sent.result.status}\nExpected: {status}", sent)
 
-    def _violate(self, shown: Sent, requirement: str, title: str, status: int, allowed: set[int]) -> None:
+    def _violate(
+        self, reading: Reading[Sent], requirement: str, title: str, allowed: Collection[int]
+    ) -> None:
         expected = " or ".join(map(str, sorted(allowed)))
-        raise Violation(requirement, title, f"Received: status {status}\nExpected: status {expected}", shown)
+        message = f"Received: {reading.received(self.ctx.settle_timeout)}\nExpected: status {expected}"
+        raise Violation(requirement, title, message, reading.answer)
+
+
+def expectation(model: set[int], *, settle: bool) -> tuple[frozenset[int], frozenset[int]]:
+    """What a read of a group the model holds in ``model`` agrees with, and what is on the way there.
+
+    After a stop (7 or 3) a read of 7, 3 or 6 (completed meanwhile) agrees; with ``settle`` 7 is only on the
+    way, so the read goes on until the group shows paused (a start needs it paused). A pausable group may
+    complete (6) at any time: that agrees, and the caller halts (no fault, but the group is spent).
+    """
+    if model == {PAUSING, PAUSED}:
+        if settle:
+            return frozenset({PAUSED, COMPLETED}), frozenset({PAUSING})
+        return frozenset({PAUSING, PAUSED, COMPLETED}), frozenset()
+    if model <= PAUSABLE_CODES:
+        return frozenset(model | {COMPLETED}), frozenset()
+    return frozenset(model), frozenset()
+
+
+def model_of(status: int) -> set[int]:
+    """What the model holds after a read: pausable, pausing (then paused), or the status itself."""
+    if status in PAUSABLE_CODES:
+        return {1, 2}
+    return {PAUSING, PAUSED} if status == PAUSING else {status}
 
 
 def start_body_placeholder(ctx: CheckContext) -> str:
@@ -279,24 +350,41 @@ async def stateful(ctx: CheckContext) -> None:
     statuses; the shortest failing program is reported as curl lines. Both groups are left pausable."""
     groups = await two_groups(ctx)
     session = Session(ctx, asyncio.get_running_loop(), groups)
+    budget = time_budget(ctx)
+    session.deadline = time.monotonic() + budget
+    # A group an earlier check paused may still read pausable for a while: begin() waits for it to pause.
+    session.paused_by_us = {i for i, group in enumerate(groups) if group in ctx.pool.paused}
     try:
         await asyncio.to_thread(explore, session)
     finally:
         halted, session.halted, session.requests, session.failed_at = session.halted, "", 0, None
+        programs = session.programs  # begun by Hypothesis (the give-back below begins one more)
         try:
             await session.begin()  # the next night starts from pausable groups
         except Halt as halt:
             ctx.note(f"stateful: could not leave both groups pausable ({halt})")
+    if session.out_of_time and not session.failures:
+        ctx.note(
+            f"stateful: stopped starting programs after {budget:.0f}s ({programs} begun): its reads "
+            f"waited for the show operation to agree with its writes (bound {ctx.settle_timeout:g}s each)"
+        )
     if session.failures:
         report(ctx, min(session.failures, key=lambda f: len(f.steps)))
     elif halted:
         for requirement in ctx.recorder.requirements:  # the programs stopped short: nothing is decided
             ctx.recorder.undecided(requirement, halted)
     for i, model in enumerate(session.model):
-        if model <= PAUSABLE_CODES and groups[i] in ctx.pool.paused:
-            ctx.pool.paused.remove(groups[i])  # given back: `run --restore` and the report need not list it
+        if model <= PAUSABLE_CODES:
+            ctx.pool.give_back(groups[i])  # `run --restore` and the report need not list it
         elif not model <= PAUSABLE_CODES:
             ctx.note(f"stateful: group {NAMES[i]} is not pausable at the end (shows {sorted(model)})")
+
+
+def time_budget(ctx: CheckContext) -> float:
+    """Seconds the check may start steps for: waits for the read path, plus its requests at the paced rate."""
+    waits = max(MIN_SECONDS, WAIT_BOUNDS * ctx.settle_timeout)
+    limit = ctx.client.pacer.rate_limit
+    return waits + (MAX_REQUESTS / limit if limit else 0.0)
 
 
 async def two_groups(ctx: CheckContext) -> tuple[str, str]:

@@ -48,7 +48,8 @@ class RunOptions:
     max_examples: int | None = None  # fuzzing examples per mode; None: by depth
     request_timeout: float = 10.0
     reruns: int = 1
-    settle_timeout: float = 5.0
+    # How long a status read after a stop or start may take to agree (checks/lag.py); None: the target's.
+    settle_timeout: float | None = None
     transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
     verify: bool | str = True
     run_id: str = ""  # "" = derived from profile, base URL and project (reports.reproduce.default_run_id)
@@ -128,6 +129,12 @@ class _Run:
             run_id=options.run_id,
         )
 
+    @property
+    def settle_timeout(self) -> float:
+        """The bound on re-reading a status after a write (checks/lag.py): the option's, else the target's."""
+        option = self.options.settle_timeout
+        return self.target.settle_timeout if option is None else option
+
     def on_answer(self, sent: Sent) -> None:
         self.result.count_status(sent.result.exchange)
         if sent.result.outcome is Outcome.CONNECT_FAILED:
@@ -177,7 +184,11 @@ class _Run:
             seed=self.seed,
             depth=self.options.depth,
             on_answer=self.on_answer,
-            settle_timeout=self.options.settle_timeout,
+            settle_timeout=(
+                self.target.settle_timeout
+                if self.options.settle_timeout is None
+                else self.options.settle_timeout
+            ),
             max_examples=self.options.max_examples,
             race_width=self.options.race_width,
             concurrency=self.options.concurrency,
@@ -214,6 +225,7 @@ class _Run:
             self.result.stale_fixtures = list(self.context.pool.stale)
             self.result.paused_groups = list(self.context.pool.paused)
             self.result.notes += [f"retried and then answered: {t}" for t in self.context.transient[:20]]
+            self.result.notes += self.context.lags.notes()
             self.result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.result.duration_s = round(time.perf_counter() - started, 3)
             self.result.pace = client.pacer.used(self.options.concurrency)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
@@ -44,6 +46,11 @@ class Choices:
     content_type: str = "application/json"
     other_method_status: int = 405
     settle_to_paused: bool = False  # 7 then 3 immediately
+    # The platform's read path: show reports each group's status as it was 1-3 s earlier (every write becomes
+    # visible after a seeded delay), and a stop goes 7, then 3 on its own a moment later.
+    lagging_reads: bool = False
+    read_lag_s: tuple[float, float] = (1.0, 3.0)  # how far behind the show is, drawn per write
+    pausing_s: tuple[float, float] = (0.3, 1.0)  # how long a stopped group is 7 before it is 3
     scope_401: bool = False  # huawei: the gateway refuses a token used outside its project scope (401)
     # A server in front refuses "%00" in the path itself, as nginx always does (an HTML 400): RFC 3986 7.3.
     nul_refused_in_front: bool = False
@@ -113,10 +120,50 @@ class Model:
     groups: dict[tuple[str, str], int] = field(default_factory=dict)
     token: str = TOKEN
     resumes_to: dict[tuple[str, str], int] = field(default_factory=dict)  # what a start resumes a group to
+    seed: int = 0  # of the read lags and pause times (lagging_reads)
 
     def __post_init__(self) -> None:
         if not self.groups:
             self.groups = fixture_groups()
+        self._rng = random.Random(self.seed)
+        # lagging_reads: per group, the status before its first write and each write as (visible from, status)
+        self._first: dict[tuple[str, str], int] = {}
+        self._writes: dict[tuple[str, str], list[tuple[float, int]]] = {}
+        self._pausing: dict[tuple[str, str], float] = {}  # groups at 7 and when they reach 3
+
+    def write(self, key: tuple[str, str], status: int, at: float | None = None) -> None:
+        """Change a group's status; with lagging_reads the show sees it only 1-3 s later."""
+        if self.choices.lagging_reads:
+            at = time.monotonic() if at is None else at
+            self._first.setdefault(key, self.groups[key])
+            self._writes.setdefault(key, []).append(
+                (at + self._rng.uniform(*self.choices.read_lag_s), status)
+            )
+        self.groups[key] = status
+
+    def pause(self, key: tuple[str, str]) -> None:
+        if self.choices.lagging_reads:  # pausing now, paused on its own a moment later
+            self.write(key, 7)
+            self._pausing[key] = time.monotonic() + self._rng.uniform(*self.choices.pausing_s)
+        else:
+            self.write(key, 3 if self.choices.settle_to_paused else 7)
+
+    def settle(self) -> None:
+        """Groups whose pausing is over are paused (written when it ended, so their visibility lags too)."""
+        now = time.monotonic()
+        for key, until in list(self._pausing.items()):
+            if until <= now:
+                del self._pausing[key]
+                if self.groups[key] == 7:
+                    self.write(key, 3, at=until)
+
+    def shown_status(self, key: tuple[str, str]) -> int:
+        """What the show reports: with lagging_reads, the latest write visible by now."""
+        if not self.choices.lagging_reads:
+            return self.groups[key]
+        now = time.monotonic()
+        visible = [status for at, status in self._writes.get(key, []) if at <= now]
+        return visible[-1] if visible else self._first.get(key, self.groups[key])
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
@@ -260,7 +307,7 @@ class Model:
         expected_method = "GET" if is_show else "PUT"
         if method != expected_method and not (c.post_also_stops and method == "POST" and is_stop):
             if c.delete_on_delete and method == "DELETE" and (project, group) in self.groups:
-                self.groups[(project, group)] = 9
+                self.write((project, group), 9)
             status, hdrs, body = self.error(c.other_method_status, "OMS.0405", "Method not allowed.")
             if status == 405 and not c.no_allow_header:
                 hdrs.append((b"allow", expected_method.encode()))
@@ -326,24 +373,23 @@ class Model:
             if c.unknown_group_404:
                 return self.error(404, "OMS.1009", "No resources found.")
             return self.error(c.unknown_group_status, "OMS.1009", "No resources found.")
+        self.settle()
         if is_show:
-            status = self.groups[key]
+            status = self.shown_status(key)
             if c.show_wrong_status and status in (3, 7):
                 status = 2
             shown = (
                 {"id": group, "state": status} if c.show_bad_shape else {"group_id": group, "status": status}
             )
             body = json.dumps(shown).encode()
-            if self.groups[key] == 7:
-                self.groups[key] = (
-                    3  # settles once it has been seen pausing (the stateful check waits it out)
-                )
+            if self.groups[key] == 7 and not c.lagging_reads:
+                self.write(key, 3)  # settles once it has been seen pausing (the stateful check waits it out)
             return 200, [(b"content-type", b"application/json")], body
         if is_start:
             if self.groups[key] != 3:
                 return self.error(400, "OMS.0063", "The task group is not paused.")
             if not c.start_leaves_paused:
-                self.groups[key] = self.resumes_to.pop(key, 2)
+                self.write(key, self.resumes_to.pop(key, 2))
             return 200, [], b""
         window = c.race_window_s or (0.01 if c.racy else 0.0)
         if window:
@@ -351,13 +397,13 @@ class Model:
             await asyncio.sleep(window)  # a read, then a write: the classic lost update
             if current not in (1, 2) and not c.pause_any_status:
                 return self.error(400, "OMS.0066", "The task group is not running.")
-            self.groups[key] = 7
+            self.pause(key)
         elif c.never_pauses:
             return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         elif self.groups[key] in (1, 2) or c.pause_any_status:
             self.resumes_to[key] = self.groups[key] if self.groups[key] in (1, 2) else 2
             if not c.stop_is_noop:
-                self.groups[key] = 3 if c.settle_to_paused else 7
+                self.pause(key)
         elif c.error_200_for_not_pausable:
             return (
                 200,

@@ -76,6 +76,11 @@ def test_valid_target_expands_the_environment() -> None:
             "also listed in groups",
         ),
         ({"token": "${NOPE}"}, "token: expected the environment variable ${NOPE} to be set, found it unset"),
+        (
+            {"settle_timeout": 0},
+            "settle_timeout: expected seconds a status read after a stop or start may take to agree "
+            "(more than 0, at most 60), found 0",
+        ),
     ],
 )
 def test_every_problem_names_the_key(change: dict[str, Any], key: str) -> None:
@@ -101,6 +106,15 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 
 def test_dump_and_load_round_trip(tmp_path: Path) -> None:
     target = parse_target({**VALID, "aksk": {"ak": "AK", "sk": "SK1234"}}, env={"OMS_TOKEN": "tok"})
+    path = tmp_path / "target.yaml"
+    path.write_text(dump_target(target))
+    assert load_target(path, env={}) == target
+
+
+def test_the_settle_timeout_bounds_reads_after_writes_and_survives_a_round_trip(tmp_path: Path) -> None:
+    assert parse_target(VALID, env={"OMS_TOKEN": "t"}).settle_timeout == 5.0  # the default
+    target = parse_target({**VALID, "settle_timeout": 12.5}, env={"OMS_TOKEN": "t"})
+    assert target.settle_timeout == 12.5
     path = tmp_path / "target.yaml"
     path.write_text(dump_target(target))
     assert load_target(path, env={}) == target
