@@ -35,6 +35,7 @@ from conformance.proxy.body import RequestBody
 from conformance.proxy.evidence import Request
 from conformance.proxy.rules import RequestHead, check_response
 from conformance.results import Exchange
+from conformance.seams import uvicorn as uvicorn_seam
 from conformance.server.faults import close_connection
 from conformance.spec import Contract
 from conformance.transport.http import MAX_BODY, HttpResult, Outcome, describe_failure
@@ -220,7 +221,7 @@ def _name(exc: BaseException) -> str:
 
 async def cut(send: Send) -> None:
     """Cut the client's connection, as the upstream cut ours."""
-    if getattr(getattr(send, "__self__", None), "transport", None) is None:
+    if uvicorn_seam.cycle_of(send) is None:
         raise ConnectionCut("the upstream cut its answer")
     await close_connection(send)
 
