@@ -7,9 +7,9 @@ cases a plain in-process ``generate`` gives.
 
 That takes one correction: Hypothesis mixes literals found in the process's *local* modules into what it
 draws, so the cases of a seed would depend on what happened to be imported. While generating, the drawing
-thread sees none (:func:`conformance.seams.hypothesis.seed_only`): the seed and the document alone decide.
+thread sees none (:func:`conformance._seams.hypothesis.seed_only`): the seed and the document alone decide.
 What Schemathesis offers no public API for - the coverage phase, and what a case says about itself - is read
-through :mod:`conformance.seams.schemathesis`, which fails loudly rather than guess when it changes.
+through :mod:`conformance._seams.schemathesis`, which fails loudly rather than guess when it changes.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from conformance.seams import hypothesis as hypothesis_seam
-from conformance.seams import schemathesis as schemathesis_seam
+from conformance._seams import hypothesis as hypothesis_seam
+from conformance._seams import schemathesis as schemathesis_seam
 from conformance.spec.documents import STOP_PATH
 
 TOKEN = "X-Auth-Token"

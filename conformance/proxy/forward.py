@@ -31,11 +31,11 @@ from typing import Any
 
 import httpx
 
+from conformance._seams import uvicorn as uvicorn_seam
 from conformance.proxy.body import RequestBody
 from conformance.proxy.evidence import Request
 from conformance.proxy.rules import RequestHead, check_response
 from conformance.results import Exchange
-from conformance.seams import uvicorn as uvicorn_seam
 from conformance.server.faults import close_connection
 from conformance.spec import Contract
 from conformance.transport.http import MAX_BODY, HttpResult, Outcome, describe_failure

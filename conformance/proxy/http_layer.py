@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar, Protocol, cast
 
-from conformance.seams import uvicorn as uvicorn_seam
-from conformance.seams.uvicorn import HttpToolsProtocol
+from conformance._seams import uvicorn as uvicorn_seam
+from conformance._seams.uvicorn import HttpToolsProtocol
 
 # Set in a request's scope once the HTTP layer recorded it (its body broke HTTP framing).
 BROKEN_FRAMING = "oms_proxy.broken_framing"

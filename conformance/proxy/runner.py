@@ -14,10 +14,10 @@ import uvicorn
 from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
 
+from conformance._seams.uvicorn import HttpToolsProtocol
 from conformance.proxy.app import ValidatingProxy
 from conformance.proxy.evidence import Side, Violation
 from conformance.proxy.http_layer import recording_protocol
-from conformance.seams.uvicorn import HttpToolsProtocol
 from conformance.server.background import BackgroundServer, serve_foreground, uvicorn_config
 from conformance.server.connections import ConnectionLimits
 

@@ -4,7 +4,7 @@ Why: uvicorn bounds only the idle time *between* requests (``timeout_keep_alive`
 completes). A connection that sends nothing, a request head trickled one byte every 0.5 s, or a body that
 stops short of its ``Content-Length`` is held forever, with the app's task waiting in ``receive()``.
 ``limit_concurrency`` does not help: it answers new requests 503 while the bad connections stay open.
-So the serving layer uses uvicorn's httptools protocol (through :mod:`conformance.seams.uvicorn`, which
+So the serving layer uses uvicorn's httptools protocol (through :mod:`conformance._seams.uvicorn`, which
 checks the internals read here) with these bounds added (:class:`ConnectionLimits`):
 
 - **head deadline**: a request's line and headers must all arrive within ``head_timeout`` of its first
@@ -41,8 +41,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from conformance.seams import uvicorn as uvicorn_seam
-from conformance.seams.uvicorn import HttpToolsProtocol
+from conformance._seams import uvicorn as uvicorn_seam
+from conformance._seams.uvicorn import HttpToolsProtocol
 
 _log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from conformance._seams import uvicorn as uvicorn_seam
 from conformance.errors import UsageError
-from conformance.seams import uvicorn as uvicorn_seam
 
 FAULT_STATUSES = (429, 500, 503)
 _DURATION = r"(\d+(?:\.\d+)?)(ms|s)"
@@ -145,7 +145,7 @@ async def close_connection(send: Any) -> None:
     """Abort the connection under the current request.
 
     ASGI has no message for this, so the transport is taken from uvicorn's request cycle (``send`` is its
-    bound method: :func:`conformance.seams.uvicorn.cycle_of`). The loop is then given two turns so that
+    bound method: :func:`conformance._seams.uvicorn.cycle_of`). The loop is then given two turns so that
     uvicorn sees the disconnect before the application returns and does not answer 500 or log an error
     itself.
     """

@@ -1,4 +1,4 @@
-"""pyproject.toml declares what the code imports, caps what conformance/seams/ reaches into, and holds the
+"""pyproject.toml declares what the code imports, caps what conformance/_seams/ reaches into, and holds the
 one version the package, its metadata and the README agree on."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 # Imported inside try/except ImportError, with a fallback that keeps the test running.
 OPTIONAL = {"cryptography"}  # tests/hostile/conftest.py makes its certificate with the openssl CLI instead
-# The libraries whose internals conformance/seams/ reads.
+# The libraries whose internals conformance/_seams/ reads.
 SEAMED = ("schemathesis", "hypothesis", "uvicorn")
 
 
@@ -67,7 +67,7 @@ def test_each_seamed_library_is_capped_at_the_first_release_not_verified() -> No
     for name in SEAMED:
         requirement = _specifier(name)
         assert re.search(r">=[0-9.]+", requirement), f"{requirement}: no lower bound"
-        assert re.search(r"<[0-9.]+", requirement), f"{requirement}: no upper bound (conformance/seams/)"
+        assert re.search(r"<[0-9.]+", requirement), f"{requirement}: no upper bound (conformance/_seams/)"
 
 
 def test_the_version_is_held_in_one_place() -> None:

@@ -1,4 +1,4 @@
-"""The private seams (conformance/seams/): tripwires that name the library and version when an internal
+"""The private seams (conformance/_seams/): tripwires that name the library and version when an internal
 moves, and tests of what each seam must deliver - not only that it runs.
 
 At the lowest allowed versions too: .ci/run runs this file in its second environment.
@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from hypothesis.internal.conjecture import providers
 
+from conformance._seams import SeamChanged
+from conformance._seams import hypothesis as hypothesis_seam
+from conformance._seams import schemathesis as schemathesis_seam
+from conformance._seams import uvicorn as uvicorn_seam
 from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase, generate
-from conformance.seams import SeamChanged
-from conformance.seams import hypothesis as hypothesis_seam
-from conformance.seams import schemathesis as schemathesis_seam
-from conformance.seams import uvicorn as uvicorn_seam
 from conformance.spec import load_contract
 
 SEED, EXAMPLES, OWN = 7, 25, "proj-a-0001"  # the default run's example count

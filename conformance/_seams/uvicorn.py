@@ -10,7 +10,7 @@ change to uvicorn's version of it must be looked at: :data:`ON_RESPONSE_COMPLETE
 the versions the copy was checked against, and ``tests/unit/test_seams.py`` fails on any other.
 
 This module is the only one that imports uvicorn's protocol internals; :func:`check` runs once before a
-server starts and raises :class:`~conformance.seams.SeamChanged` when an attribute or method used is gone.
+server starts and raises :class:`~conformance._seams.SeamChanged` when an attribute or method used is gone.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 from uvicorn.protocols.http import h11_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from conformance.seams import SeamChanged
+from conformance._seams import SeamChanged
 
 __all__ = ["ON_RESPONSE_COMPLETE", "HttpToolsProtocol", "check", "cycle_of", "fingerprint", "start_pipelined"]
 

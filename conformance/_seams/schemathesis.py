@@ -6,7 +6,7 @@ which ones a negative case made invalid - the fuzz check needs both (a negated t
 negated project id is judged against STOP-PROJECT-LEN). Both are read here from the internals Schemathesis's
 own runner uses: ``BaseSchema.iter_coverage_cases`` with a ``generation.coverage.GenerationSession``, and
 ``case.meta`` (``generation.mode``, ``phase.data.parameter``/``description``/``mutations``). Anything
-missing raises :class:`~conformance.seams.SeamChanged`; nothing falls back to "no parameter".
+missing raises :class:`~conformance._seams.SeamChanged`; nothing falls back to "no parameter".
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.seams import SeamChanged
+from conformance._seams import SeamChanged
 
 
 @dataclass(frozen=True)

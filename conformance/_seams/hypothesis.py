@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from conformance.seams import SeamChanged
+from conformance._seams import SeamChanged
 
 _lock = threading.Lock()
 _inside = threading.local()  # .depth: how deep this thread is in seed_only()
