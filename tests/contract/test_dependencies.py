@@ -81,3 +81,15 @@ def test_the_version_is_held_in_one_place() -> None:
     mentioned += re.findall(r"git\+\S*@v([0-9][0-9.]*[0-9])", readme)  # a tagged release
     mentioned += re.findall(r"--version` then names ([0-9][0-9.]*[0-9])", readme)
     assert len(mentioned) >= 3 and set(mentioned) == {__version__}, mentioned
+
+
+def test_ci_runs_the_end_to_end_tests_at_the_lowest_allowed_versions_and_checks_the_package() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "uv pip compile -q --resolution lowest-direct" in ci
+    (lowest_tests,) = [line for line in ci.splitlines() if 'lowest/bin/python" -m pytest' in line]
+    for path in ("tests/suite/test_catalogue.py", "tests/cli", "tests/unit/test_seams.py"):
+        assert path in lowest_tests or path in ci[ci.index(lowest_tests) :].split("\n\n")[0]
+    assert 'twine check --strict "$deps_ci"/dist/*' in ci
+    for runner in ("lowest", "wheel"):  # both profiles, from the lowest versions and from the built wheel
+        assert f'"$deps_ci/{runner}/bin/oms-conformance" run --profile "$profile"' in ci
+    assert ci.count("for profile in strict huawei; do") == 2
