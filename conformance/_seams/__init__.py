@@ -13,18 +13,33 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib.metadata import PackageNotFoundError, requires, version
+from typing import Any
+
+from conformance.errors import ConformanceError
 
 
-class SeamChanged(RuntimeError):
-    """A library's internals that this tool relies on are not what it was verified with."""
+class SeamChanged(ConformanceError):
+    """A library's internals that this tool relies on are not what it was verified with (exit 2)."""
+
+    kind = "dependency"
 
     def __init__(self, distribution: str, what: str) -> None:
-        self.distribution = distribution
         super().__init__(
             f"{distribution} {installed(distribution)}: {what}. oms-conformance {own_version()} was verified "
-            f"with {distribution}{verified_range(distribution) or ' (no range declared)'}; install a version "
-            "in that range."
+            f"with {distribution}{verified_range(distribution) or ' (no range declared)'}"
         )
+        self.distribution = distribution
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a worker process (checks/corpus.py), it is pickled: keep the message as it was made.
+        return (_restore, (self.distribution, self.message))
+
+
+def _restore(distribution: str, message: str) -> SeamChanged:
+    error = SeamChanged.__new__(SeamChanged)
+    ConformanceError.__init__(error, message)
+    error.distribution = distribution
+    return error
 
 
 def installed(distribution: str) -> str:

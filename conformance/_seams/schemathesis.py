@@ -12,6 +12,7 @@ missing raises :class:`~conformance._seams.SeamChanged`; nothing falls back to "
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,6 +64,12 @@ def facts(case: Any) -> CaseFacts:
         what = f"a generated case no longer describes itself as expected ({exc})"
         raise SeamChanged("schemathesis", what) from exc
     return CaseFacts(negative=negative, parameter=parameter, negated=tuple(negated), description=description)
+
+
+@functools.cache
+def checked() -> None:
+    """:func:`check`, once a process (generation calls it before drawing)."""
+    check()
 
 
 def check() -> None:

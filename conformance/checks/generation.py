@@ -98,6 +98,7 @@ def generate_plan(
 ) -> list[GeneratedCase]:
     """One plan's cases, deterministic for ``seed``: a function of its arguments only, so it may run in
     a worker process (checks/corpus.py) and give what it gives in this one."""
+    schemathesis_seam.checked()
     with hypothesis_seam.seed_only():
         return _generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
 

@@ -7,12 +7,15 @@ At the lowest allowed versions too: .ci/run runs this file in its second environ
 from __future__ import annotations
 
 import collections
+import pickle
 import threading
 from importlib.metadata import version
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis.internal.conjecture import providers
 
 from conformance._seams import SeamChanged
@@ -20,6 +23,7 @@ from conformance._seams import hypothesis as hypothesis_seam
 from conformance._seams import schemathesis as schemathesis_seam
 from conformance._seams import uvicorn as uvicorn_seam
 from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase, generate
+from conformance.cli import main
 from conformance.spec import load_contract
 
 SEED, EXAMPLES, OWN = 7, 25, "proj-a-0001"  # the default run's example count
@@ -46,6 +50,29 @@ def test_a_moved_internal_fails_naming_the_library_and_its_version(monkeypatch: 
         uvicorn_seam.check()
     assert f"uvicorn {version('uvicorn')}: HttpToolsProtocol has no send_400_response" in str(raised.value)
     assert "was verified with uvicorn" in str(raised.value)
+
+
+def test_a_seam_change_in_a_worker_process_arrives_whole() -> None:
+    error = SeamChanged("schemathesis", "CoveragePhaseData has no mutations")
+    again = pickle.loads(pickle.dumps(error))
+    assert (type(again), again.message, again.distribution) == (SeamChanged, error.message, "schemathesis")
+
+
+def test_a_run_on_a_moved_seam_stops_with_the_reason(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def moved() -> None:
+        raise SeamChanged("schemathesis", "CoveragePhaseData has no mutations")
+
+    monkeypatch.setattr(schemathesis_seam, "check", moved)
+    schemathesis_seam.checked.cache_clear()
+    monkeypatch.setenv("OMS_CONFORMANCE_CACHE", "off")
+    try:
+        result = CliRunner().invoke(main, ["run", "--report-dir", str(tmp_path)])
+    finally:
+        schemathesis_seam.checked.cache_clear()
+    assert result.exit_code == 2
+    reason = f"error: schemathesis {version('schemathesis')}: CoveragePhaseData has no mutations"
+    assert reason in result.stderr
+    assert "Install a version of that library in the range named" in result.stderr
 
 
 def test_hypothesis_drawing_constants_elsewhere_is_a_seam_change(monkeypatch: pytest.MonkeyPatch) -> None:
