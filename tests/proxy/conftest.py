@@ -26,7 +26,13 @@ def serve_asgi(app: Asgi) -> Iterator[str]:
     sock, base_url = bind("127.0.0.1", 0)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, http="httptools", lifespan="off", log_config=None, log_level="warning", access_log=False
+            app,
+            http="httptools",
+            ws="none",  # not needed, and uvicorn 0.34 imports the deprecated websockets.legacy (a warning)
+            lifespan="off",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
         )
     )
     thread = threading.Thread(target=run_server, args=(server, sock), daemon=True)
