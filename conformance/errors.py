@@ -8,6 +8,7 @@ toolkit could not do its job, each with a ``kind`` that the CLI maps to one line
      +-- ConfigError            bad target or fixture file, unset ${VAR}        (exit 2)
      +-- SpecError              a contract document that does not load/validate (exit 2)
      +-- TargetUnreachable      nothing answers at the base URL                 (exit 3)
+     +-- SeamChanged            a library's internals moved (conformance/_seams) (exit 2)
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ ADVICE: dict[str, str] = {
     "unreachable": "Check the base URL, that the server is running, and --request-timeout.",
     "credentials": "Renew the credential (IAM tokens expire after 24 hours; a token_command fetches a "
     "fresh one each run) and check that it belongs to the target's project_id.",
+    "dependency": "Install a version of that library in the range named, or an oms-conformance release "
+    "verified with the version you have.",
     "error": "Re-run with --debug for a traceback.",
 }
 # Hints of errors that a kind's line does not fit (ConformanceError.hint).

@@ -4,8 +4,9 @@ Hypothesis and Schemathesis need ~10-25 ms of CPU per case on this endpoint; the
 request in well under 1 ms. Sending one case as it is generated makes a deep run measure Hypothesis, not
 the target. Three things move generation out of the way, none of which changes a single case:
 
-- A corpus cache: the cases of (contract document, seed, example count, own project, Schemathesis and
-  Hypothesis versions) are written once to ``$OMS_CONFORMANCE_CACHE`` (default
+- A corpus cache: the cases of (contract document, seed, example count, own project, and the versions of
+  this tool, Schemathesis and Hypothesis - an upgrade of any of them never replays cases another generator
+  drew) are written once to ``$OMS_CONFORMANCE_CACHE`` (default
   ``$XDG_CACHE_HOME/oms-conformance/corpus``; ``off`` disables it) and read back by every later run with the
   same key - a nightly job that replays a seed, a re-run, a benchmark. Unreadable files are regenerated.
 - A pipeline: plans (checks/generation.py) are yielded one at a time, so the check sends the coverage
@@ -30,9 +31,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from conformance._version import __version__
 from conformance.checks.generation import GeneratedCase, generate_plan, plans_for
 
-FORMAT = 1  # bump when GeneratedCase or the decoding changes: old cache files are then never read
+FORMAT = 2  # bump when GeneratedCase or the decoding changes: old cache files are then never read
 PARALLEL_FROM = 500  # examples per plan from which worker processes pay for their start-up
 KEEP = 16  # cached corpora kept; the oldest are removed
 # Drawn first by worker processes: a negative plan takes ~2.5x a positive one (13.4 s against 5.5 s at 1,000
@@ -55,6 +57,7 @@ def corpus_key(document: dict[str, Any], *, seed: int, examples: int, own_projec
 
     identity = {
         "format": FORMAT,
+        "oms-conformance": __version__,
         "document": document,
         "seed": seed,
         "examples": examples,

@@ -5,17 +5,15 @@ project, negative cases - each a pure function of (document, seed, example count
 checks/corpus.py can run them in worker processes or read them from a cache and still send exactly the
 cases a plain in-process ``generate`` gives.
 
-That takes one correction: Hypothesis (>= 6.13x) mixes string and number literals found in the *local*
-modules loaded in the process (every module outside site-packages - with an editable install, all of
-``conformance``, and the ``oms-conformance`` script itself) into what it draws. The cases of a seed would then
-depend on which modules happened to be imported and on the text of the tool's own source (any edit to a
-message changed them), and a worker process would draw other cases than the run. While generating,
-Hypothesis sees no local constants (``_seed_only``): the seed and the document alone decide the cases.
+That takes one correction: Hypothesis mixes literals found in the process's *local* modules into what it
+draws, so the cases of a seed would depend on what happened to be imported. While generating, the drawing
+thread sees none (:func:`conformance._seams.hypothesis.seed_only`): the seed and the document alone decide.
+What Schemathesis offers no public API for - the coverage phase, and what a case says about itself - is read
+through :mod:`conformance._seams.schemathesis`, which fails loudly rather than guess when it changes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from conformance._seams import hypothesis as hypothesis_seam
+from conformance._seams import schemathesis as schemathesis_seam
 from conformance.spec.documents import STOP_PATH
 
 TOKEN = "X-Auth-Token"
@@ -59,25 +59,23 @@ def _schema(profile_document: dict[str, Any]) -> Any:
 
 
 def _decode(case: Any, source: str) -> GeneratedCase | None:
-    data = getattr(case.meta.phase, "data", None)
-    scenario_name = getattr(getattr(data, "scenario", None), "value", "") or ""
     if case.method.upper() != "PUT":
         return None  # other methods are the other-methods check's (with state verification)
-    parameter = getattr(data, "parameter", None)
-    mode = getattr(case.meta.generation.mode, "value", "positive")
+    facts = schemathesis_seam.facts(case)
     headers = {k: v for k, v in (case.headers or {}).items()}
     token = next((v for k, v in headers.items() if k.lower() == TOKEN.lower()), None)
     extra = tuple((k, str(v)) for k, v in headers.items() if k.lower() != TOKEN.lower())
     path = case.path_parameters or {}
     negated = None
-    if mode == "negative":
-        negated = parameter or next(
-            (name for name in REQUIREMENT_BY_PARAMETER if _component_negative(case, name)), None
-        )
-    varies_token = parameter == TOKEN or negated == TOKEN
+    if facts.negative:
+        # The parameter the case is about; for a case that broke several, the first whose requirement a
+        # 200 would violate (path parameters before the token: REQUIREMENT_BY_PARAMETER's order).
+        first = next((name for name in REQUIREMENT_BY_PARAMETER if name in facts.negated), None)
+        negated = facts.parameter or first
+    varies_token = facts.parameter == TOKEN or TOKEN in facts.negated
     return GeneratedCase(
         source=source,
-        description=getattr(data, "description", "") or scenario_name or mode,
+        description=facts.description or ("negative" if facts.negative else "positive"),
         project_id=unquote(str(path.get("project_id", ""))),
         group_id=unquote(str(path.get("group_id", ""))),
         token=str(token) if token is not None else None,
@@ -85,15 +83,6 @@ def _decode(case: Any, source: str) -> GeneratedCase | None:
         negated=negated,
         extra_headers=extra,
     )
-
-
-def _component_negative(case: Any, name: str) -> bool:
-    from schemathesis.generation.meta import negated_parameters
-
-    try:
-        return any(negated == name for negated, _location in negated_parameters(case))
-    except Exception:
-        return False
 
 
 PLANS = ("coverage", "positive", "positive-own", "negative")
@@ -109,42 +98,20 @@ def generate_plan(
 ) -> list[GeneratedCase]:
     """One plan's cases, deterministic for ``seed``: a function of its arguments only, so it may run in
     a worker process (checks/corpus.py) and give what it gives in this one."""
-    with _seed_only():
+    schemathesis_seam.checked()
+    with hypothesis_seam.seed_only():
         return _generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
-
-
-@contextlib.contextmanager
-def _seed_only() -> Iterator[None]:
-    """Hide the process's local modules from Hypothesis's constant pool (see the module docstring)."""
-    from hypothesis.internal.conjecture import providers
-    from hypothesis.internal.constants_ast import Constants
-
-    original = providers._get_local_constants
-    providers._get_local_constants = Constants  # an empty pool, whatever is imported
-    providers.CONSTANTS_CACHE.cache.clear()  # filtered pools cached with local constants in them
-    try:
-        yield
-    finally:
-        providers._get_local_constants = original
-        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def _generate_plan(
     document: dict[str, Any], plan: str, *, seed: int, examples: int, own_project: str | None
 ) -> list[GeneratedCase]:
     from schemathesis import GenerationMode
-    from schemathesis.generation.coverage import GenerationSession
 
     schema = _schema(document)
     operation = schema[STOP_PATH]["PUT"]
     if plan == "coverage":
-        config = schema.config.generation_for(operation=operation, phase="coverage")
-        coverage = schema.iter_coverage_cases(
-            operation,
-            generation_modes=list(GenerationMode),
-            generation_config=config,
-            session=GenerationSession(),
-        )
+        coverage = schemathesis_seam.coverage_cases(schema, operation)
         return [decoded for case in coverage if (decoded := _decode(case, "coverage"))]
     mode = GenerationMode.NEGATIVE if plan == "negative" else GenerationMode.POSITIVE
     pinned = {"project_id": own_project} if plan == "positive-own" and own_project is not None else None

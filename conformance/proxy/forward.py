@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from conformance._seams import uvicorn as uvicorn_seam
 from conformance.proxy.body import RequestBody
 from conformance.proxy.evidence import Request
 from conformance.proxy.rules import RequestHead, check_response
@@ -218,7 +219,7 @@ class Forwarder:
 
 async def cut(send: Send) -> None:
     """Cut the client's connection, as the upstream cut ours."""
-    if getattr(getattr(send, "__self__", None), "transport", None) is None:
+    if uvicorn_seam.cycle_of(send) is None:
         raise ConnectionCut("the upstream cut its answer")
     await close_connection(send)
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar, Protocol, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from conformance._seams import uvicorn as uvicorn_seam
+from conformance._seams.uvicorn import HttpToolsProtocol
 
 # Set in a request's scope once the HTTP layer recorded it (its body broke HTTP framing).
 BROKEN_FRAMING = "oms_proxy.broken_framing"
@@ -96,6 +97,7 @@ class _RecordingProtocol(HttpToolsProtocol):
 
 def recording_protocol(base: type[HttpToolsProtocol], sink: RejectionSink) -> type[HttpToolsProtocol]:
     """``base`` (uvicorn's httptools protocol or a subclass) with the hook above, reporting to ``sink``."""
+    uvicorn_seam.checked()
     bases = (_RecordingProtocol,) if base is HttpToolsProtocol else (_RecordingProtocol, base)
     return cast(type[HttpToolsProtocol], type("RecordingHttpToolsProtocol", bases, {"sink": sink}))
 

@@ -13,8 +13,8 @@ from typing import Any
 import uvicorn
 from uvicorn.config import HTTP_PROTOCOLS
 from uvicorn.importer import import_from_string
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from conformance._seams.uvicorn import HttpToolsProtocol
 from conformance.proxy.app import ValidatingProxy
 from conformance.proxy.evidence import Side, Violation
 from conformance.proxy.http_layer import recording_protocol

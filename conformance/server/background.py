@@ -5,6 +5,7 @@ graceful first, then forced), and a foreground loop for the commands that ends c
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import signal
 import socket
@@ -15,6 +16,7 @@ from types import FrameType, TracebackType
 from typing import Any, Self
 
 import uvicorn
+import uvloop
 
 from conformance.errors import UsageError
 from conformance.server.connections import ConnectionLimits, bounded_http, quiet_when_client_gone
@@ -66,6 +68,18 @@ def uvicorn_config(
         log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
         timeout_graceful_shutdown=2,
     )
+
+
+def run_server(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Serve ``server`` on ``sock`` on a uvloop loop of its own, in the calling thread.
+
+    Why not ``server.run()``: before 0.36, uvicorn's ``run`` installed uvloop's event-loop *policy* for the
+    whole process (``asyncio.set_event_loop_policy``), so every loop created afterwards - the run's client
+    loop in the main thread included - was a uvloop loop. ``Server.serve`` plus a loop factory gives every
+    uvicorn version the loop it asks for (``loop="uvloop"``) and leaves the process's policy alone.
+    """
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(server.serve(sockets=[sock]))
 
 
 def bind(host: str, port: int) -> tuple[socket.socket, str]:
@@ -123,7 +137,7 @@ def serve_foreground(
             prepare()
         previous = {sig: signal.signal(sig, noted) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            server.run(sockets=[sock])
+            run_server(server, sock)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -167,7 +181,7 @@ class BackgroundServer:
 
     def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
         try:
-            server.run(sockets=[sock])
+            run_server(server, sock)
         except BaseException as exc:  # uvicorn ends a failed start-up with SystemExit
             self._error = exc
         finally:

@@ -4,7 +4,8 @@ Why: uvicorn bounds only the idle time *between* requests (``timeout_keep_alive`
 completes). A connection that sends nothing, a request head trickled one byte every 0.5 s, or a body that
 stops short of its ``Content-Length`` is held forever, with the app's task waiting in ``receive()``.
 ``limit_concurrency`` does not help: it answers new requests 503 while the bad connections stay open.
-So the serving layer uses uvicorn's httptools protocol with these bounds added (:class:`ConnectionLimits`):
+So the serving layer uses uvicorn's httptools protocol (through :mod:`conformance._seams.uvicorn`, which
+checks the internals read here) with these bounds added (:class:`ConnectionLimits`):
 
 - **head deadline**: a request's line and headers must all arrive within ``head_timeout`` of its first
   byte - this is what stops a slow-headers client, which is never idle for long;
@@ -40,7 +41,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from conformance._seams import uvicorn as uvicorn_seam
+from conformance._seams.uvicorn import HttpToolsProtocol
 
 _log = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.flow.resume_reading()
         if self.pipeline:  # the next pipelined request, held back while this one was answered
             cycle, app = self.pipeline.pop()
-            self._start_asgi_task(cycle, app)
+            uvicorn_seam.start_pipelined(self, cycle, app)
 
     def _phase(self) -> str:
         """``fresh`` (nothing of a request yet), ``head`` (incomplete), ``body`` (incomplete), or ``served``
@@ -215,6 +217,7 @@ class _Sweeper:
 
 def bounded_http(limits: ConnectionLimits | None = None) -> type[BoundedHttpToolsProtocol]:
     """The protocol class to give uvicorn (``Config(http=...)``) for these limits."""
+    uvicorn_seam.checked()
     if limits is None or limits == BoundedHttpToolsProtocol.limits:
         return BoundedHttpToolsProtocol
     return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), {"limits": limits})
@@ -230,7 +233,8 @@ def quiet_when_client_gone(app: Any) -> Any:
             await app(scope, receive, send)
         except Exception as exc:
             # uvicorn's receive is a bound method of the request's cycle, which knows whether the client left.
-            if not getattr(getattr(receive, "__self__", None), "disconnected", False):
+            cycle = uvicorn_seam.cycle_of(receive)
+            if cycle is None or not cycle.disconnected:
                 raise
             _log.info("a request ended after its client went away (%s)", type(exc).__name__)
 

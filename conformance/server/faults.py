@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from conformance._seams import uvicorn as uvicorn_seam
 from conformance.errors import UsageError
 
 FAULT_STATUSES = (429, 500, 503)
@@ -144,11 +145,12 @@ async def close_connection(send: Any) -> None:
     """Abort the connection under the current request.
 
     ASGI has no message for this, so the transport is taken from uvicorn's request cycle (``send`` is its
-    bound method). The loop is then given two turns so that uvicorn sees the disconnect before the
-    application returns and does not answer 500 or log an error itself.
+    bound method: :func:`conformance._seams.uvicorn.cycle_of`). The loop is then given two turns so that
+    uvicorn sees the disconnect before the application returns and does not answer 500 or log an error
+    itself.
     """
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is not None:
-        transport.close()
+    cycle = uvicorn_seam.cycle_of(send)
+    if cycle is not None:
+        cycle.transport.close()
         await asyncio.sleep(0)
         await asyncio.sleep(0)

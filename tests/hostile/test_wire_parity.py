@@ -159,3 +159,24 @@ def test_connections_are_kept_alive(serve):
     server = serve(serving(keep_alive()))
     asyncio.run(exchange(server.base_url, True, [REQUESTS["plain stop"]] * 20))
     assert len(server.received) == 20 and server.connections == 1
+
+
+def test_own_connections_and_the_race_work_on_a_uvloop_loop(serve):
+    """Users may run the library inside uvloop (uvloop.run, an old uvicorn's process-wide policy): its
+    transports are no asyncio.Transport subclasses, and nothing may assume they are."""
+    import uvloop
+
+    from conformance.transport.race import RaceRequest, race
+
+    server = serve(serving(keep_alive()))
+
+    async def main() -> tuple[list[int | None], list[int | None]]:
+        client = Client(server.base_url, Redactor([(TOKEN, "$OMS_TOKEN")]), request_timeout=5)
+        try:
+            sent = [await client.send(*REQUESTS["plain stop"][:3]) for _ in range(3)]
+            raced = await race(client, [RaceRequest("PUT", stop_path(PROJECT, "g-9"), [])] * 3)
+            return [r.status for r in sent], [r.status for r in raced.results]
+        finally:
+            await client.aclose()
+
+    assert uvloop.run(main()) == ([400] * 3, [400] * 3)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from conformance.server.background import bind
+from conformance.server.background import bind, run_server
 
 Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -26,10 +26,16 @@ def serve_asgi(app: Asgi) -> Iterator[str]:
     sock, base_url = bind("127.0.0.1", 0)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, http="httptools", lifespan="off", log_config=None, log_level="warning", access_log=False
+            app,
+            http="httptools",
+            ws="none",  # not needed, and uvicorn 0.34 imports the deprecated websockets.legacy (a warning)
+            lifespan="off",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
         )
     )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread = threading.Thread(target=run_server, args=(server, sock), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:

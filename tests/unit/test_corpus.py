@@ -82,3 +82,21 @@ def test_the_cases_do_not_depend_on_what_the_process_imported(reference: list[Ge
     )
     expected = json.loads(json.dumps([dataclasses.asdict(c) for c in reference]))
     assert json.loads(out.stdout) == expected
+
+
+@pytest.mark.parametrize("library", ["oms-conformance", "schemathesis", "hypothesis"])
+def test_an_upgrade_never_replays_another_generators_cases(
+    library: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = load_contract("strict").document
+    before = corpus_module.corpus_key(document, seed=SEED, examples=EXAMPLES, own_project=OWN)
+    if library == "oms-conformance":
+        monkeypatch.setattr(corpus_module, "__version__", "99.0.0")
+    else:
+        import importlib.metadata
+
+        installed = importlib.metadata.version
+        monkeypatch.setattr(
+            importlib.metadata, "version", lambda name: "99.0.0" if name == library else installed(name)
+        )
+    assert corpus_module.corpus_key(document, seed=SEED, examples=EXAMPLES, own_project=OWN) != before

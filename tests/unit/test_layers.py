@@ -23,6 +23,19 @@ FORBIDDEN = {
     # The config validator and token_command sit below the target: they know nothing of what a run does.
     "schemas": {"spec", "target", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
     "token_command": {"spec", "target", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
+    # Other libraries' internals, checked: below everything that uses them.
+    "_seams": {
+        "spec",
+        "target",
+        "checks",
+        "runner",
+        "reports",
+        "server",
+        "proxy",
+        "cli",
+        "results",
+        "transport",
+    },
 }
 # The one place that wires the pipeline together and may reach every layer (lazily, at run time).
 WIRING = {PACKAGE / "runner" / "session.py"}
@@ -63,4 +76,31 @@ def test_nothing_imports_the_cli() -> None:
         if _layer(p) not in ("cli", "__main__")
         and any(m == "cli" or m.startswith("cli.") for m in _imports(p))
     ]
+    assert offenders == []
+
+
+# The private modules of other libraries, each read by one module of conformance/_seams/ only.
+PRIVATE = (
+    "hypothesis.internal",
+    "schemathesis.generation",
+    "schemathesis.core",
+    "schemathesis.specs",
+    "uvicorn.protocols",
+)
+
+
+def test_only_the_seams_import_other_libraries_internals() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if _layer(path) == "_seams":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            offenders += [f"{path.relative_to(PACKAGE)}: {n}" for n in names if n.startswith(PRIVATE)]
     assert offenders == []
