@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from conformance.checks.base import Kind, NotRun, Sent, echo_candidates
 from conformance.checks.expectations import Expectations
+from conformance.checks.hang_budget import HangBudget, RequestClass, classify
 from conformance.checks.ordered import wait_turn
 from conformance.checks.pool import Deferred, FixturePool
 from conformance.checks.recorder import Recorder
@@ -27,15 +28,14 @@ from conformance.transport.safety import SafetyGuard
 # often - only for requests that cannot pause a listed group - before it is judged as it is.
 MAX_TRANSIENT_RETRIES = 2
 MAX_PERSISTENT_FAILURES = 3
-# After this many requests of one check got no answer at all (even on a retry), the check stops sending:
-# the target has shown that a class of input hangs, and a run must stay bounded.
-MAX_HANGS_PER_CHECK = 3
 SETTLED = frozenset({3, 6, 7})  # paused, completed (finished meanwhile), pausing
 PAUSABLE_CODES = frozenset({1, 2})
 
 
 class HangingClass(NotRun):
-    """The check's requests keep getting no answer: it stops sending them."""
+    """The check needs a class of requests the run no longer sends (checks/hang_budget.py): the target
+    left it unanswered, or the run's allowance for unanswered requests is spent. The check ends with what
+    it has."""
 
 
 class CheckContext:
@@ -53,6 +53,7 @@ class CheckContext:
         max_examples: int | None = None,
         race_width: int = 16,
         concurrency: int = 1,
+        hangs: HangBudget | None = None,
     ) -> None:
         self.target = target
         self.contract = contract
@@ -65,6 +66,7 @@ class CheckContext:
         self.max_examples = max_examples
         self.race_width = race_width
         self.concurrency = concurrency  # requests in flight for checks of independent requests (ordered.py)
+        self.hangs = hangs or HangBudget(client.request_timeout)  # the run's, shared by every check
         self.listed = frozenset(target.listed_group_ids())  # asked of every stop: computed once
         self.pool = FixturePool(target.project, self.read_status if contract.has_show_operation else None)
         self.recorder = Recorder("", ())
@@ -96,52 +98,62 @@ class CheckContext:
         *,
         kind: Kind = Kind.STOP,
         retry: bool = True,
+        signer: Project | None = None,
     ) -> Sent:
         """Send one request; only its final answer reaches the oracles.
 
         Throttling (429) is waited out by the client (transport/pace.py). With ``retry``, an answer that
-        says nothing about the request - a 5xx, a dropped connection, a timeout - is asked again (bounded);
-        a request that could pause a listed group is never repeated blindly (``retry=False``), since its
-        first attempt may have taken effect.
+        says nothing about the request - a 5xx, a dropped connection, a timeout - is asked again (bounded;
+        a timeout only as the run's hang budget allows); a request that could pause a listed group is never
+        repeated blindly (``retry=False``), since its first attempt may have taken effect. A request of a
+        class the run no longer sends raises :class:`HangingClass`. ``signer``: the project whose credential
+        headers are among ``headers`` (None: the headers tell).
         """
         token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
-        result = await self.client.send(method, path, headers)
+        cls = classify(self.target, method, kind, path, headers, signer)
+        result = await self._send_counted(cls, method, path, headers)
         transient, came_right = 0, ""
-        while True:
-            if retry and transient < self._retries_left(result) and says_nothing(result):
-                transient += 1
-                first = result.error or str(result.status)
-                await asyncio.sleep(0.2 * transient)
-            else:
-                break
-            result = await self.client.send(method, path, headers)
-            if transient and not says_nothing(result):
+        while retry and transient < self._retries_left(result, cls) and says_nothing(result):
+            transient += 1
+            first = result.error or str(result.status)
+            await asyncio.sleep(0.2 * transient)
+            if self.hangs.refusal(cls):
+                break  # closed meanwhile (by a concurrent request of it): this answer is what there is
+            result = await self._send_counted(cls, method, path, headers)
+            if not says_nothing(result):
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
         if transient and says_nothing(result):
             self.persistent += 1  # asked again and still nothing: not a passing fault
         await wait_turn()  # under --concurrency, answers are delivered in input order (checks/ordered.py)
         if came_right:
             self.transient.append(came_right)
-        sent = Sent(method, path, kind, token, result, self.recorder.check, repeatable=retry)
+        sent = Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls))
         self.recorder.requests += 1
         self._on_answer(sent)
-        if result.outcome is Outcome.TIMED_OUT:
-            self.recorder.hangs += 1
-            if self.recorder.hangs >= MAX_HANGS_PER_CHECK:
-                raise HangingClass(
-                    f"stopped after {self.recorder.hangs} of its requests got no answer within "
-                    f"{self.request_timeout:g}s (the last: {method} {path})"
-                )
         return sent
 
-    def _retries_left(self, result: HttpResult) -> int:
+    def may_send(self, cls: RequestClass) -> None:
+        """Raise :class:`HangingClass` if the run no longer sends ``cls`` (or raise if the target died)."""
+        refusal = self.hangs.refusal(cls)
+        if refusal:
+            raise HangingClass(refusal)
+
+    async def _send_counted(
+        self, cls: RequestClass, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes = b""
+    ) -> HttpResult:
+        self.may_send(cls)
+        result = await self.client.send(method, path, headers, body=body)
+        await self.hangs.observe(cls, result)
+        return result
+
+    def _retries_left(self, result: HttpResult, cls: RequestClass) -> int:
         # A target that keeps failing the same way (every answer a 500, say) is not having a passing fault:
         # after a few requests that stayed so on retry, answers are judged as they come, so a run stays short.
         if self.persistent >= MAX_PERSISTENT_FAILURES:
             return 0
-        # A hang costs a whole timeout: retry it only while the check has not shown hangs already.
+        # A hang costs a whole timeout: retried once for its whole class, while the target shows no habit.
         if result.outcome is Outcome.TIMED_OUT:
-            return 1 if self.recorder.hangs == 0 else 0
+            return 1 if self.hangs.may_retry(cls) else 0
         return MAX_TRANSIENT_RETRIES
 
     async def stop(
@@ -156,14 +168,16 @@ class CheckContext:
         """A stop request. ``credential``: True for the target's own, a Project for its, False for none."""
         path = stop_path(project_id if project_id is not None else self.target.project.project_id, group_id)
         all_headers: list[tuple[str, str]] = []
+        signer = None
         if credential is not False:
-            project = credential if isinstance(credential, Project) else self.target.project
-            all_headers += credential_headers(self.client, project, method, path)
+            signer = credential if isinstance(credential, Project) else self.target.project
+            all_headers += credential_headers(self.client, signer, method, path)
         all_headers += list(headers)
         # A listed group may be paused by this very request: never repeat it blindly.
         listed = group_id in self.listed
         kind = Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
-        sent = await self.send(method, path, all_headers, kind=kind, retry=not (listed and kind is Kind.STOP))
+        retry = not (listed and kind is Kind.STOP)
+        sent = await self.send(method, path, all_headers, kind=kind, retry=retry, signer=signer)
         if listed and kind is Kind.STOP and sent.result.status == 200:
             self.pool.note_paused(group_id)
             if group_id == self.pool.keeper:
@@ -184,15 +198,18 @@ class CheckContext:
             return await self.gather(*(self.stop(group_id) for _ in range(width))), None
         project = self.target.project
         path = stop_path(project.project_id, group_id)
+        cls = classify(self.target, "PUT", Kind.STOP, path, (), project)
+        self.may_send(cls)
         # Signed one by one: each AK/SK signature is made as the SDK makes one for a single request.
         requests = [
             RaceRequest("PUT", path, credential_headers(self.client, project, "PUT", path))
             for _ in range(width)
         ]
         raced = await race(self.client, requests)
+        await self.hangs.observe_all(cls, raced.results)
         answers = []
         for result in raced.results:
-            sent = Sent("PUT", path, Kind.STOP, project.token, result, self.recorder.check, repeatable=False)
+            sent = Sent("PUT", path, Kind.STOP, project.token, result, self.recorder.check, False, str(cls))
             self.recorder.requests += 1
             self._on_answer(sent)
             if result.status == 200:
@@ -204,7 +221,7 @@ class CheckContext:
         project = project or self.target.project
         path = stop_path(project.project_id, group_id, suffix="")
         return await self.send(
-            "GET", path, credential_headers(self.client, project, "GET", path), kind=Kind.SHOW
+            "GET", path, credential_headers(self.client, project, "GET", path), kind=Kind.SHOW, signer=project
         )
 
     async def start(self, group_id: str) -> Sent:
@@ -218,8 +235,9 @@ class CheckContext:
         headers = credential_headers(self.client, project, "PUT", path, body=body)
         if project.token:
             headers.append(("Content-Type", "application/json;charset=UTF-8"))
-        result = await self.client.send("PUT", path, headers, body=body)
-        sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, repeatable=False)
+        cls = classify(self.target, "PUT", Kind.START, path, headers, project)
+        result = await self._send_counted(cls, "PUT", path, headers, body)
+        sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, False, str(cls))
         self.recorder.requests += 1
         self._on_answer(sent)
         return sent
