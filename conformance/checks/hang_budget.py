@@ -114,8 +114,8 @@ def classify_credential(
             return Credential.REFUSED if signed else Credential.NONE
         if len(tokens) > 1:
             return Credential.REFUSED  # two token lines: only look-alike probes send those
-        if not tokens[0].strip(" \t"):
-            return Credential.NONE
+        if not tokens[0].strip():
+            return Credential.NONE  # blank to most languages' strip(), as the token checks send it
         if tokens[0] == target.project.readonly_token:
             return Credential.READ_ONLY
         owner = _owner(target, tokens[0])
@@ -158,6 +158,7 @@ class HangBudget:
     """What the run has learnt about the target's hangs; one per run, shared by every sender."""
 
     request_timeout: float
+    clock: Callable[[], float] = time.monotonic
     probe: Probe | None = None  # re-sends the preflight's answered request (set by the runner)
     probe_class: RequestClass | None = None
     unanswered: dict[RequestClass, _Unanswered] = field(default_factory=dict)
@@ -220,7 +221,7 @@ class HangBudget:
     def _wait(self, elapsed_s: float) -> None:
         # Timed-out exchanges end about when they time out, so they arrive in the order they started:
         # adding what each covers beyond the last keeps the union without a list of intervals.
-        end = time.monotonic()
+        end = self.clock()
         start = max(end - elapsed_s, self._waited_until)
         self.waited_s += max(0.0, end - start)
         self._waited_until = max(self._waited_until, end)
