@@ -111,20 +111,32 @@ class CheckContext:
         """
         token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
         cls = classify(self.target, method, kind, path, headers, signer)
-        result = await self._send_counted(cls, method, path, headers)
+        self.may_send(cls)
+        result = await self.client.send(method, path, headers)
+        attempts = [result]
         transient, came_right = 0, ""
-        while retry and transient < self._retries_left(result, cls) and says_nothing(result):
+        while retry and says_nothing(result):
+            if result.outcome is Outcome.TIMED_OUT:
+                # Whether a hang is asked again depends on the hangs of the requests before this one: decided
+                # in turn, with what they showed, as a sequential run would (checks/ordered.py).
+                await wait_turn()
+                self.may_send(cls)  # closed by them: a sequential run would not have sent this request
+            if transient >= self._retries_left(result, cls):
+                break
             transient += 1
             first = result.error or str(result.status)
             await asyncio.sleep(0.2 * transient)
-            if self.hangs.refusal(cls):
-                break  # closed meanwhile (by a concurrent request of it): this answer is what there is
-            result = await self._send_counted(cls, method, path, headers)
+            result = await self.client.send(method, path, headers)
+            attempts.append(result)
             if not says_nothing(result):
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
         if transient and says_nothing(result):
             self.persistent += 1  # asked again and still nothing: not a passing fault
         await wait_turn()  # under --concurrency, answers are delivered in input order (checks/ordered.py)
+        # The budget counts in delivery order too: what it closes does not depend on which answer came first.
+        self.may_send(cls)
+        for attempt in attempts:
+            await self.hangs.observe(cls, attempt)
         if came_right:
             self.transient.append(came_right)
         sent = Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls))

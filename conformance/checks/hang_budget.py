@@ -179,8 +179,8 @@ class HangBudget:
             raise TargetStoppedAnswering(self.dead)
         if cls in self.closed:
             return (
-                f"{cls} went unanswered {self.unanswered[cls].count} times within "
-                f"{self.request_timeout:g}s: no check sends it again"
+                f"stopped after {cls} went unanswered {self.unanswered[cls].count} times within "
+                f"{self.request_timeout:g}s (no check sends it again)"
             )
         if self.waited_s >= self.allowance_s:
             return (
@@ -190,9 +190,10 @@ class HangBudget:
         return ""
 
     def may_retry(self, cls: RequestClass) -> bool:
-        """Whether a timeout just observed in ``cls`` is asked once more: the class's first, while no class
-        has closed."""
-        return not self.closed and self.unanswered[cls].count == 1 and self.waited_s < self.allowance_s
+        """Whether a timeout of ``cls`` (not yet observed) is asked once more: the class's first, while no
+        class has closed."""
+        first = cls not in self.unanswered
+        return first and not self.closed and self.waited_s < self.allowance_s
 
     async def observe(self, cls: RequestClass, result: HttpResult) -> None:
         """Count ``result`` against its class; may probe the target, and raise if it is dead."""
