@@ -134,7 +134,10 @@ class CheckContext:
             self.persistent += 1  # asked again and still nothing: not a passing fault
         await wait_turn()  # under --concurrency, answers are delivered in input order (checks/ordered.py)
         # The budget counts in delivery order too: what it closes does not depend on which answer came first.
-        self.may_send(cls)
+        # A request that could have paused a listed group is delivered whatever closed meanwhile: its answer
+        # may be the only word that it did.
+        if retry:
+            self.may_send(cls)
         for attempt in attempts:
             await self.hangs.observe(cls, attempt)
         if came_right:
@@ -218,7 +221,6 @@ class CheckContext:
             for _ in range(width)
         ]
         raced = await race(self.client, requests)
-        await self.hangs.observe_all(cls, raced.results)
         answers = []
         for result in raced.results:
             sent = Sent("PUT", path, Kind.STOP, project.token, result, self.recorder.check, False, str(cls))
@@ -227,6 +229,7 @@ class CheckContext:
             if result.status == 200:
                 self.pool.note_paused(group_id)
             answers.append(sent)
+        await self.hangs.observe_all(cls, raced.results)  # after the 200s are known: a dead target raises
         return answers, raced.spread_ns
 
     async def show(self, group_id: str, project: Project | None = None) -> Sent:

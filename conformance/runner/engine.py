@@ -205,6 +205,8 @@ class _Run:
                     result = await self.run_scenario(spec)
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
+            if self.hangs.dead:  # found by a check that swallows what it meets (stateful)
+                raise TargetStoppedAnswering(self.hangs.dead)
             await self._settle_remaining()
             if self.options.restore:
                 paused = list(self.context.pool.paused)

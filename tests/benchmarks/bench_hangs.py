@@ -12,6 +12,7 @@ its wall time is the CLI's, start-up included; every server listens on 127.0.0.1
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -54,6 +55,9 @@ def one_run(switches: dict[str, Any], huawei: bool) -> tuple[float, int, dict[st
 
 
 def main() -> None:
+    # A model's hanging handlers are cancelled when its server stops, and uvicorn logs each as an error
+    # (uvicorn sets the logger's level when each server starts: disabled, it stays quiet).
+    logging.getLogger("uvicorn.error").disabled = True
     profiles = [False] if "--quick" in sys.argv else [False, True]
     print("default options (--request-timeout 10); wall time of one run each, over loopback")
     head = f"{'target':<44} {'profile':<8} {'wall_s':>7} {'exit':>4}  {'requests':>8}  {'timed out':>9}"
