@@ -113,7 +113,7 @@ class CheckContext:
         cls = classify(self.target, method, kind, path, headers, signer)
         self.may_send(cls)
         result = await self.client.send(method, path, headers)
-        attempts = [result]
+        attempts = [(result, self.hangs.clock())]  # counted in delivery order, at the time each ended
         transient, came_right = 0, ""
         while retry and says_nothing(result):
             if result.outcome is Outcome.TIMED_OUT:
@@ -127,7 +127,7 @@ class CheckContext:
             first = result.error or str(result.status)
             await asyncio.sleep(0.2 * transient)
             result = await self.client.send(method, path, headers)
-            attempts.append(result)
+            attempts.append((result, self.hangs.clock()))
             if not says_nothing(result):
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
         if transient and says_nothing(result):
@@ -138,8 +138,8 @@ class CheckContext:
         # may be the only word that it did.
         if retry:
             self.may_send(cls)
-        for attempt in attempts:
-            await self.hangs.observe(cls, attempt)
+        for attempt, ended_at in attempts:
+            await self.hangs.observe(cls, attempt, ended_at)
         if came_right:
             self.transient.append(came_right)
         sent = Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls))

@@ -165,7 +165,7 @@ class HangBudget:
     closed: list[RequestClass] = field(default_factory=list)  # in the order they closed
     dead: str = ""  # why the target is judged to have stopped answering; "" while it answers
     waited_s: float = 0.0  # union of the intervals spent on exchanges that timed out
-    _waited_until: float = 0.0
+    _waits: list[tuple[float, float]] = field(default_factory=list)  # that union, merged (few: bounded)
     _streak: set[RequestClass] = field(default_factory=set)  # classes unanswered since the last answer
     _probing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -195,13 +195,14 @@ class HangBudget:
         first = cls not in self.unanswered
         return first and not self.closed and self.waited_s < self.allowance_s
 
-    async def observe(self, cls: RequestClass, result: HttpResult) -> None:
-        """Count ``result`` against its class; may probe the target, and raise if it is dead."""
+    async def observe(self, cls: RequestClass, result: HttpResult, ended_at: float | None = None) -> None:
+        """Count ``result`` against its class; may probe the target, and raise if it is dead. ``ended_at``:
+        when the exchange ended by ``clock`` (None: now) - it may be counted later, in delivery order."""
         if result.outcome is not Outcome.TIMED_OUT:
             if result.status is not None:
                 self._streak.clear()  # an answer of any kind: the target is alive
             return
-        self._wait(result.elapsed_ms / 1000)
+        self._wait(result.elapsed_ms / 1000, ended_at)
         seen = self.unanswered.setdefault(cls, _Unanswered())
         seen.count += 1
         seen.curl = result.exchange.curl
@@ -219,13 +220,17 @@ class HangBudget:
 
         return each()
 
-    def _wait(self, elapsed_s: float) -> None:
-        # Timed-out exchanges end about when they time out, so they arrive in the order they started:
-        # adding what each covers beyond the last keeps the union without a list of intervals.
-        end = self.clock()
-        start = max(end - elapsed_s, self._waited_until)
-        self.waited_s += max(0.0, end - start)
-        self._waited_until = max(self._waited_until, end)
+    def _wait(self, elapsed_s: float, ended_at: float | None) -> None:
+        """Add an exchange's wait to the union of waits (concurrent ones overlap: counted once)."""
+        end = self.clock() if ended_at is None else ended_at
+        merged: list[tuple[float, float]] = []
+        for start, stop in sorted([*self._waits, (end - elapsed_s, end)]):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+            else:
+                merged.append((start, stop))
+        self._waits = merged
+        self.waited_s = sum(stop - start for start, stop in merged)
 
     async def _confirm_alive(self) -> None:
         if self.probe is None or self.probe_class in self.closed:

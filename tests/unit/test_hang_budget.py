@@ -125,6 +125,17 @@ def test_concurrent_timeouts_count_once_against_the_allowance() -> None:
     asyncio.run(scenario())
 
 
+def test_waits_counted_out_of_order_make_their_union() -> None:
+    async def scenario() -> None:
+        budget = HangBudget(1.0)
+        # Delivered in input order, not in the order they ended: [5, 6], then [3, 4], then [4.5, 5.5].
+        for ended_at in (6.0, 4.0, 5.5):
+            await budget.observe(A, TIMED_OUT, ended_at)
+        assert budget.waited_s == pytest.approx(2.5)  # [3, 4] and [4.5, 6]
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("alive", [True, False])
 def test_two_classes_unanswered_in_a_row_ask_the_probe(alive: bool) -> None:
     probed: list[int] = []
