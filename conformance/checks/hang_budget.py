@@ -104,17 +104,18 @@ def classify_credential(
 ) -> Credential:
     """``signer``: the project whose credential headers were applied (None: ``headers`` are all there is)."""
     owner: Project | None
-    if signer is not None:
-        # What transport/credentials.py sends: the token if the project has one, else the signature.
-        owner = _owner(target, signer.token, None if signer.token else signer.aksk)
+    if signer is not None and not signer.token:
+        owner = _owner(target, None, signer.aksk)  # transport/credentials.py signs without a token
     else:
-        tokens = [v for k, v in headers if k.lower() == "x-auth-token"]
+        tokens = (
+            [signer.token] if signer is not None else [v for k, v in headers if k.lower() == "x-auth-token"]
+        )
         if not tokens:
             signed = any(k.lower() == "authorization" for k, _ in headers)
             return Credential.REFUSED if signed else Credential.NONE
         if len(tokens) > 1:
             return Credential.REFUSED  # two token lines: only look-alike probes send those
-        if not tokens[0].strip():
+        if not (tokens[0] or "").strip():
             return Credential.NONE  # blank to most languages' strip(), as the token checks send it
         if tokens[0] == target.project.readonly_token:
             return Credential.READ_ONLY

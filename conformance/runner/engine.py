@@ -20,14 +20,15 @@ import httpx
 from conformance._version import __version__
 from conformance.checks.base import Finding, Kind, NotRun, Sent
 from conformance.checks.context import CheckContext
-from conformance.checks.hang_budget import HangBudget, RequestClass, TargetStoppedAnswering, classify
+from conformance.checks.hang_budget import HangBudget, TargetStoppedAnswering, classify
 from conformance.checks.recorder import Recorder, UndeclaredRequirement
 from conformance.checks.registry import CheckKind, CheckSpec, Need
 from conformance.checks.suite import BUILTIN
 from conformance.errors import ConfigError, TargetUnreachable
 from conformance.redact import Redactor, tampered
 from conformance.results import CheckResult, Failure, RunResult, StopReason, Verdict
-from conformance.runner.preflight import CredentialVerdict, describe_answer, judge_credential
+from conformance.runner.preflight import CredentialVerdict, judge_credential
+from conformance.runner.preflight import readonly_refused as readonly_refused_by
 from conformance.runner.restore import restore_all
 from conformance.spec import Profile, load_contract, load_requirements
 from conformance.target import Project, Target
@@ -250,7 +251,8 @@ class _Run:
             return True
         # Independent of each other: asked together, so a target that hangs on both costs one timeout.
         other, readonly_refused = await asyncio.gather(
-            self._judge_other(client, guard, can_read), self._readonly_refused(client, guard)
+            self._judge_other(client, guard, can_read),
+            readonly_refused_by(client, self.target.project, guard, self._observe_preflight),
         )
         self.result.notes += [redact(v.note) for v in (own, other) if v is not None and v.note]
         if other is not None and not other.accepted:
@@ -273,31 +275,14 @@ class _Run:
             client, other, guard, can_read=can_read, observe=self._observe_preflight
         )
 
-    async def _readonly_refused(self, client: Client, guard: SafetyGuard) -> str:
-        """Why the readonly_token is refused ("" when it is not, or there is none)."""
-        readonly = self.target.project.readonly_token
-        if not readonly:
-            return ""
-        path = stop_path(self.target.project.project_id, guard.mint())
-        headers = [("X-Auth-Token", readonly)]
-        answer = await client.send("PUT", path, headers)
-        cls = classify(self.target, "PUT", Kind.STOP, path, headers, None)
-        sent = Sent("PUT", path, Kind.STOP, readonly, answer, "preflight", False, str(cls))
-        await self._count_preflight(cls, sent)
-        return f"the readonly_token is refused: {describe_answer(answer)}" if answer.status == 401 else ""
-
     async def _observe_preflight(self, method: str, path: str, project: Project, result: HttpResult) -> None:
-        kind = Kind.SHOW if method == "GET" else Kind.STOP
-        cls = classify(self.target, method, kind, path, (), project)
-        sent = Sent(method, path, kind, project.token, result, "preflight", False, str(cls))
-        await self._count_preflight(cls, sent)
-
-    async def _count_preflight(self, cls: RequestClass, sent: Sent) -> None:
         """A preflight answer against the hang budget. One that never came is evidence like a check's (the
         class may be closed by it, so no check may send it again): it goes to the response checks."""
-        await self.hangs.observe(cls, sent.result)
-        if sent.result.outcome is Outcome.TIMED_OUT:
-            self.on_answer(sent)
+        kind = Kind.SHOW if method == "GET" else Kind.STOP
+        cls = classify(self.target, method, kind, path, (), project)
+        await self.hangs.observe(cls, result)
+        if result.outcome is Outcome.TIMED_OUT:
+            self.on_answer(Sent(method, path, kind, project.token, result, "preflight", False, str(cls)))
 
     async def _settle_remaining(self) -> None:
         """The keeper's deferred verifications; a class the run no longer sends leaves them undecided."""

@@ -124,3 +124,17 @@ async def judge_credential(
             False, f"{describe_answer(valid)} (the same answer as a tampered credential)"
         )
     return CredentialVerdict(True)
+
+
+async def readonly_refused(
+    client: Client, project: Project, guard: SafetyGuard, observe: Observer = _ignore
+) -> str:
+    """Why the project's readonly_token is refused ("" when it is not, or there is none): a 401 to a stop of
+    a minted id (a 403 is what a read-only token is told; a 400 may be about the group)."""
+    if not project.readonly_token:
+        return ""
+    answer = await _send(
+        client, observe, "PUT", stop_path(project.project_id, guard.mint()),
+        Project(project.project_id, token=project.readonly_token),
+    )  # fmt: skip
+    return f"the readonly_token is refused: {describe_answer(answer)}" if answer.status == 401 else ""
