@@ -41,6 +41,7 @@ class Sent:
     # False for a request that could pause a listed group: it was sent once, never repeated, so a 5xx to it
     # may be a passing fault that no retry could rule out.
     repeatable: bool = True
+    request_class: str = ""  # its class for the run's hang budget (checks/hang_budget.py); "" if none
 
 
 @dataclass(frozen=True)

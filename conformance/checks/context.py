@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from conformance.checks.base import Kind, NotRun, Sent, echo_candidates
 from conformance.checks.expectations import Expectations
+from conformance.checks.hang_budget import HangBudget, RequestClass, classify
 from conformance.checks.lag import ANY_STATUS, LagLog, Read, Reading, read_until
 from conformance.checks.ordered import wait_turn
 from conformance.checks.pool import Deferred, FixturePool
@@ -30,16 +31,15 @@ from conformance.transport.safety import SafetyGuard
 # often - only for requests that cannot pause a listed group - before it is judged as it is.
 MAX_TRANSIENT_RETRIES = 2
 MAX_PERSISTENT_FAILURES = 3
-# After this many requests of one check got no answer at all (even on a retry), the check stops sending:
-# the target has shown that a class of input hangs, and a run must stay bounded.
-MAX_HANGS_PER_CHECK = 3
 SETTLED = frozenset({3, 6, 7})  # paused, completed (finished meanwhile), pausing
 PAUSABLE_CODES = frozenset({1, 2})
 T = TypeVar("T")
 
 
 class HangingClass(NotRun):
-    """The check's requests keep getting no answer: it stops sending them."""
+    """The check needs a class of requests the run no longer sends (checks/hang_budget.py): the target
+    left it unanswered, or the run's allowance for unanswered requests is spent. The check ends with what
+    it has."""
 
 
 class CheckContext:
@@ -57,6 +57,7 @@ class CheckContext:
         max_examples: int | None = None,
         race_width: int = 16,
         concurrency: int = 1,
+        hangs: HangBudget | None = None,
     ) -> None:
         self.target = target
         self.contract = contract
@@ -69,6 +70,7 @@ class CheckContext:
         self.max_examples = max_examples
         self.race_width = race_width
         self.concurrency = concurrency  # requests in flight for checks of independent requests (ordered.py)
+        self.hangs = hangs or HangBudget(client.request_timeout)  # the run's, shared by every check
         self.listed = frozenset(target.listed_group_ids())  # asked of every stop: computed once
         self.pool = FixturePool(target.project, self._pool_reader if contract.has_show_operation else None)
         self.recorder = Recorder("", ())
@@ -104,17 +106,22 @@ class CheckContext:
         *,
         kind: Kind = Kind.STOP,
         retry: bool = True,
+        signer: Project | None = None,
         body: bytes = b"",
         content_length: bool = True,
     ) -> Sent:
         """Send one request; only its final answer reaches the oracles.
 
         Throttling (429) is waited out by the client (transport/pace.py). With ``retry``, an answer that
-        says nothing about the request - a 5xx, a dropped connection, a timeout - is asked again (bounded);
-        a request that could pause a listed group is never repeated blindly (``retry=False``), since its
-        first attempt may have taken effect.
+        says nothing about the request - a 5xx, a dropped connection, a timeout - is asked again (bounded;
+        a timeout only as the run's hang budget allows); a request that could pause a listed group is never
+        repeated blindly (``retry=False``), since its first attempt may have taken effect. A request of a
+        class the run no longer sends raises :class:`HangingClass`. ``signer``: the project whose credential
+        headers are among ``headers`` (None: the headers tell).
         """
         token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
+        cls = classify(self.target, method, kind, path, headers, signer)
+        self.may_send(cls)
 
         def again() -> Awaitable[HttpResult]:
             return self.client.send(
@@ -122,42 +129,69 @@ class CheckContext:
             )
 
         result = await again()
+        attempts = [(result, self.hangs.clock())]  # counted in delivery order, at the time each ended
         transient, came_right = 0, ""
-        while True:
-            if retry and transient < self._retries_left(result) and says_nothing(result):
-                transient += 1
-                first = result.error or str(result.status)
-                await asyncio.sleep(0.2 * transient)
-            else:
+        while retry and says_nothing(result):
+            if result.outcome is Outcome.TIMED_OUT:
+                # Whether a hang is asked again depends on the hangs of the requests before this one: decided
+                # in turn, with what they showed, as a sequential run would (checks/ordered.py).
+                await wait_turn()
+                self.may_send(cls)  # closed by them: a sequential run would not have sent this request
+            if transient >= self._retries_left(result, cls):
                 break
+            transient += 1
+            first = result.error or str(result.status)
+            await asyncio.sleep(0.2 * transient)
             result = await again()
-            if transient and not says_nothing(result):
+            attempts.append((result, self.hangs.clock()))
+            if not says_nothing(result):
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
         if transient and says_nothing(result):
             self.persistent += 1  # asked again and still nothing: not a passing fault
         await wait_turn()  # under --concurrency, answers are delivered in input order (checks/ordered.py)
+        # The budget counts in delivery order too: what it closes does not depend on which answer came first.
+        # A request that could have paused a listed group is delivered whatever closed meanwhile: its answer
+        # may be the only word that it did.
+        if retry:
+            self.may_send(cls)
+        for attempt, ended_at in attempts:
+            await self.hangs.observe(cls, attempt, ended_at)
         if came_right:
             self.transient.append(came_right)
-        sent = Sent(method, path, kind, token, result, self.recorder.check, repeatable=retry)
+        sent = Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls))
         self.recorder.requests += 1
         self._on_answer(sent)
-        if result.outcome is Outcome.TIMED_OUT:
-            self.recorder.hangs += 1
-            if self.recorder.hangs >= MAX_HANGS_PER_CHECK:
-                raise HangingClass(
-                    f"stopped after {self.recorder.hangs} of its requests got no answer within "
-                    f"{self.request_timeout:g}s (the last: {method} {path})"
-                )
         return sent
 
-    def _retries_left(self, result: HttpResult) -> int:
+    def may_send(self, cls: RequestClass) -> None:
+        """Raise :class:`HangingClass` if the run no longer sends ``cls`` (or raise if the target died)."""
+        refusal = self.hangs.refusal(cls)
+        if refusal:
+            raise HangingClass(refusal)
+
+    async def _send_counted(
+        self,
+        cls: RequestClass,
+        method: str,
+        path: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes = b"",
+        *,
+        replay_safe: bool = True,
+    ) -> HttpResult:
+        self.may_send(cls)
+        result = await self.client.send(method, path, headers, body=body, replay_safe=replay_safe)
+        await self.hangs.observe(cls, result)
+        return result
+
+    def _retries_left(self, result: HttpResult, cls: RequestClass) -> int:
         # A target that keeps failing the same way (every answer a 500, say) is not having a passing fault:
         # after a few requests that stayed so on retry, answers are judged as they come, so a run stays short.
         if self.persistent >= MAX_PERSISTENT_FAILURES:
             return 0
-        # A hang costs a whole timeout: retry it only while the check has not shown hangs already.
+        # A hang costs a whole timeout: retried once for its whole class, while the target shows no habit.
         if result.outcome is Outcome.TIMED_OUT:
-            return 1 if self.recorder.hangs == 0 else 0
+            return 1 if self.hangs.may_retry(cls) else 0
         return MAX_TRANSIENT_RETRIES
 
     async def stop(
@@ -178,9 +212,10 @@ class CheckContext:
         path = stop_path(project_id, group_id, params=params)
         body = shape.body if shape else b""
         all_headers: list[tuple[str, str]] = []
+        signer = None
         if credential is not False:
-            project = credential if isinstance(credential, Project) else self.target.project
-            all_headers += credential_headers(self.client, project, method, path, body=body)
+            signer = credential if isinstance(credential, Project) else self.target.project
+            all_headers += credential_headers(self.client, signer, method, path, body=body)
         all_headers += list(shape.headers if shape else ()) + list(headers)
         # A listed group may be paused by this very request: never repeat it blindly.
         listed = group_id in self.listed
@@ -188,7 +223,7 @@ class CheckContext:
         retry = not (listed and kind is Kind.STOP)
         length = shape.content_length if shape else True
         sent = await self.send(
-            method, path, all_headers, kind=kind, retry=retry, body=body, content_length=length
+            method, path, all_headers, kind=kind, retry=retry, signer=signer, body=body, content_length=length
         )
         if listed and kind is Kind.STOP and sent.result.status == 200:
             self.pool.note_paused(group_id)
@@ -212,6 +247,8 @@ class CheckContext:
             return await self.gather(*(self.stop(group_id) for _ in range(width))), None
         project = self.target.project
         path = stop_path(project.project_id, group_id)
+        cls = classify(self.target, "PUT", Kind.STOP, path, (), project)
+        self.may_send(cls)
         # Signed one by one: each AK/SK signature is made as the SDK makes one for a single request.
         requests = [
             RaceRequest("PUT", path, credential_headers(self.client, project, "PUT", path))
@@ -226,20 +263,21 @@ class CheckContext:
             )
         answers = []
         for result in raced.results:
-            sent = Sent("PUT", path, Kind.STOP, project.token, result, self.recorder.check, repeatable=False)
+            sent = Sent("PUT", path, Kind.STOP, project.token, result, self.recorder.check, False, str(cls))
             self.recorder.requests += 1
             self._on_answer(sent)
             if result.status == 200:
                 self.pool.note_paused(group_id)
                 self.written[group_id] = SETTLED
             answers.append(sent)
+        await self.hangs.observe_all(cls, raced.results)  # after the 200s are known: a dead target raises
         return answers, raced.spread_ns
 
     async def show(self, group_id: str, project: Project | None = None) -> Sent:
         project = project or self.target.project
         path = stop_path(project.project_id, group_id, suffix="")
         return await self.send(
-            "GET", path, credential_headers(self.client, project, "GET", path), kind=Kind.SHOW
+            "GET", path, credential_headers(self.client, project, "GET", path), kind=Kind.SHOW, signer=project
         )
 
     async def start(self, group_id: str) -> Sent:
@@ -253,8 +291,9 @@ class CheckContext:
         headers = credential_headers(self.client, project, "PUT", path, body=body)
         if project.token:
             headers.append(("Content-Type", "application/json;charset=UTF-8"))
-        result = await self.client.send("PUT", path, headers, body=body, replay_safe=False)
-        sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, repeatable=False)
+        cls = classify(self.target, "PUT", Kind.START, path, headers, project)
+        result = await self._send_counted(cls, "PUT", path, headers, body, replay_safe=False)
+        sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, False, str(cls))
         self.recorder.requests += 1
         self._on_answer(sent)
         if result.status == 200:

@@ -220,12 +220,14 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
             f"Received: no answer ({result.error})\nExpected: a documented answer for any input",
         )
     if result.outcome is Outcome.TIMED_OUT:
-        # The runner retried it once: a request of legal shape that is never answered gets no documented
-        # answer, which the page's status table promises for every request.
+        # A request of legal shape that is never answered gets no documented answer, which the page's status
+        # table promises for every request. Named by its class: the run stops sending a class that keeps
+        # going unanswered (checks/hang_budget.py), so the class is the finding; the evidence has its curl.
+        of = f" to {sent.request_class}" if sent.request_class else ""
         return Finding(
             "STOP-ROBUST",
-            "No answer",
-            f"Received: no answer within {ctx.request_timeout:g}s\n"
+            f"No answer{of}",
+            f"Received: no answer within {ctx.request_timeout:g}s{of}\n"
             "Expected: a documented answer for any input",
         )
     return None

@@ -6,13 +6,16 @@ must not change is the outcome: for a fixed seed the order of evidence, failures
 the response oracles see, and when a check stops because its requests hang - must not depend on which
 answer happened to come back first.
 
-So the network part runs concurrently and the rest runs in input order: each item's handler runs in its
-own task, but :meth:`CheckContext.send` calls :func:`wait_turn` between receiving an answer and delivering
-it (to the recorder, the oracles and the hang counter), and an item's turn comes when every earlier item's
-handler - its judging included - has finished. An exception (``HangingClass`` after the third hang, a target
-that died) therefore surfaces at the same item as in a sequential run; the items after it are cancelled and
-their answers never delivered. At most N items are in flight or waiting for their turn, so a check that
-stops early has sent at most N requests more than a sequential run would have.
+So the network part runs concurrently and the rest runs in input order: each item's handler runs in its own
+task, but :meth:`CheckContext.send` calls :func:`wait_turn` between receiving an answer and delivering it (to
+the recorder and the oracles), and an item's turn comes when every earlier item's handler - its judging
+included - has finished. An exception (``HangingClass`` for a class the run no longer sends, a target that
+died) therefore surfaces in input order; the items after it are cancelled and their answers never delivered.
+The run's hang budget (checks/hang_budget.py) counts answers in turn too, and decides in turn whether a hang
+is asked again, so the class it closes - and the item that meets it closed - is the same as in a sequential
+run (its allowance of waiting for the whole run, a matter of time, excepted). At most N items are in flight or
+waiting for their turn, so a check that stops early has sent at most N requests more than a sequential run
+would have.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ class Recorder:
     inconclusive: dict[str, str] = field(default_factory=dict)  # requirement -> why it could not be decided
     notes: list[str] = field(default_factory=list)
     requests: int = 0
-    hangs: int = 0  # requests that got no answer within the timeout, even on a retry
 
     def _declared(self, requirement: str) -> None:
         if requirement not in self.requirements:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,19 +18,21 @@ from typing import Any
 import httpx
 
 from conformance._version import __version__
-from conformance.checks.base import Finding, NotRun, Sent
+from conformance.checks.base import Finding, Kind, NotRun, Sent
 from conformance.checks.context import CheckContext
+from conformance.checks.hang_budget import HangBudget, TargetStoppedAnswering, classify
 from conformance.checks.recorder import Recorder, UndeclaredRequirement
 from conformance.checks.registry import CheckKind, CheckSpec, Need
 from conformance.checks.suite import BUILTIN
 from conformance.errors import ConfigError, TargetUnreachable
 from conformance.redact import Redactor, tampered
 from conformance.results import CheckResult, Failure, RunResult, StopReason, Verdict
-from conformance.runner.preflight import describe_answer, judge_target_credentials
+from conformance.runner.preflight import CredentialVerdict, judge_credential
+from conformance.runner.preflight import readonly_refused as readonly_refused_by
 from conformance.runner.restore import restore_all
 from conformance.spec import Profile, load_contract, load_requirements
-from conformance.target import Target
-from conformance.transport.http import Client, Outcome, stop_path
+from conformance.target import Project, Target
+from conformance.transport.http import Client, HttpResult, Outcome, stop_path
 from conformance.transport.safety import SafetyGuard
 
 MAX_FAILURES_PER_TITLE = 3  # similar failures are counted, not repeated
@@ -156,12 +158,22 @@ class _Run:
                 (Finding(finding.requirement, finding.title, finding.message, sent), sent.check)
             )
 
-    async def preflight(self, client: Client) -> None:
-        """One request without a credential: a target that does not answer is unreachable, not failing."""
+    async def preflight(self, client: Client, hangs: HangBudget) -> None:
+        """One request without a credential: a target that does not answer is unreachable, not failing.
+        Answered, it is the request the hang budget sends again to tell a dead target from one that hangs
+        on some kinds of request only (checks/hang_budget.py)."""
         guard = SafetyGuard(set(), self.seed)
-        answer = await client.send("PUT", stop_path(self.target.project.project_id, guard.mint()))
+        project_id = self.target.project.project_id
+
+        def probe() -> Awaitable[HttpResult]:
+            return client.send("PUT", stop_path(project_id, guard.mint()))
+
+        answer = await probe()
         if answer.status is None and answer.error:
             raise TargetUnreachable(f"{self.target.base_url} did not answer: {answer.error}")
+        hangs.probe = probe
+        # Its class: a stop without credential of an unlisted group (every minted id is one).
+        hangs.probe_class = classify(self.target, "PUT", Kind.STOP, stop_path(project_id, "-"), (), None)
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -176,6 +188,7 @@ class _Run:
             rate_limit=self.options.rate_limit,
         )
         guard = SafetyGuard(self.target.listed_group_ids(), self.seed)
+        self.hangs = HangBudget(self.options.request_timeout)
         self.context = CheckContext(
             target=self.target,
             contract=self.contract,
@@ -192,9 +205,10 @@ class _Run:
             max_examples=self.options.max_examples,
             race_width=self.options.race_width,
             concurrency=self.options.concurrency,
+            hangs=self.hangs,
         )
         try:
-            await self.preflight(client)
+            await self.preflight(client, self.hangs)
             if await self.credentials_refused(client, guard):
                 return self.result
             for spec in self.specs:
@@ -203,7 +217,9 @@ class _Run:
                     result = await self.run_scenario(spec)
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
-            await self.context.settle_remaining()
+            if self.hangs.dead:  # found by a check that swallows what it meets (stateful)
+                raise TargetStoppedAnswering(self.hangs.dead)
+            await self._settle_remaining()
             if self.options.restore:
                 paused = list(self.context.pool.paused)
                 self.result.restored = await restore_all(client, self.target, paused)
@@ -211,7 +227,7 @@ class _Run:
             # Still a result: nightly jobs keep a report saying the target was unreachable.
             self.result.stop_reason = StopReason.UNREACHABLE
             self.result.incomplete_reason = f"target unreachable: {exc.message}"
-        except _TargetDied as exc:
+        except (_TargetDied, TargetStoppedAnswering) as exc:
             self.result.stop_reason = StopReason.TARGET_DIED
             self.result.incomplete_reason = f"the target stopped answering ({exc})"
         except asyncio.CancelledError:
@@ -226,6 +242,7 @@ class _Run:
             self.result.paused_groups = list(self.context.pool.paused)
             self.result.notes += [f"retried and then answered: {t}" for t in self.context.transient[:20]]
             self.result.notes += self.context.lags.notes()
+            self.result.notes += self.hangs.notes()
             self.result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.result.duration_s = round(time.perf_counter() - started, 3)
             self.result.pace = client.pacer.used(self.options.concurrency)
@@ -236,29 +253,56 @@ class _Run:
         own credential ends the run as a configuration error; a refused other-project or read-only one
         disables the checks that need it."""
         can_read = self.contract.has_show_operation
-        own, other = await judge_target_credentials(client, self.target, guard, can_read=can_read)
+        observe = self._observe_preflight
+        own = await judge_credential(client, self.target.project, guard, can_read=can_read, observe=observe)
         # The reasons quote the server's error_msg, which may echo the credential: redact before keeping.
         redact = client.redactor.text
         if not own.accepted:
             self.result.stop_reason = StopReason.CREDENTIALS_REFUSED
             self.result.incomplete_reason = redact(f"the valid credential is refused: {own.reason}")
             return True
+        # Independent of each other: asked together, so a target that hangs on both costs one timeout.
+        other, readonly_refused = await asyncio.gather(
+            self._judge_other(client, guard, can_read),
+            readonly_refused_by(client, self.target.project, guard, self._observe_preflight),
+        )
         self.result.notes += [redact(v.note) for v in (own, other) if v is not None and v.note]
         if other is not None and not other.accepted:
             self.disabled[Need.OTHER_PROJECT] = redact(
                 f"other_project's credential is refused: {other.reason}"
             )
-        readonly = self.target.project.readonly_token
-        if readonly:
-            answer = await client.send(
-                "PUT", stop_path(self.target.project.project_id, guard.mint()), [("X-Auth-Token", readonly)]
-            )
-            if answer.status == 401:
-                reason = f"the readonly_token is refused: {describe_answer(answer)}"
-                self.disabled[Need.READONLY] = redact(reason)
+        if readonly_refused:
+            self.disabled[Need.READONLY] = redact(readonly_refused)
         for reason in self.disabled.values():
             self.result.notes.append(reason)
         return False
+
+    async def _judge_other(
+        self, client: Client, guard: SafetyGuard, can_read: bool
+    ) -> CredentialVerdict | None:
+        other = self.target.other_project
+        if other is None:
+            return None
+        return await judge_credential(
+            client, other, guard, can_read=can_read, observe=self._observe_preflight
+        )
+
+    async def _observe_preflight(self, method: str, path: str, project: Project, result: HttpResult) -> None:
+        """A preflight answer against the hang budget. One that never came is evidence like a check's (the
+        class may be closed by it, so no check may send it again): it goes to the response checks."""
+        kind = Kind.SHOW if method == "GET" else Kind.STOP
+        cls = classify(self.target, method, kind, path, (), project)
+        await self.hangs.observe(cls, result)
+        if result.outcome is Outcome.TIMED_OUT:
+            self.on_answer(Sent(method, path, kind, project.token, result, "preflight", False, str(cls)))
+
+    async def _settle_remaining(self) -> None:
+        """The keeper's deferred verifications; a class the run no longer sends leaves them undecided."""
+        try:
+            await self.context.settle_remaining()
+        except NotRun as exc:
+            for item in self.context.pool.deferred:
+                self.context.late_inconclusive.append((item.check, item.requirement, str(exc)))
 
     def _apply_late_verdicts(self) -> None:
         """Verifications settled after their check finished (the strict keeper) join that check's result."""

@@ -18,13 +18,22 @@ How a refusal is told from an answer:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from conformance.redact import tampered
-from conformance.target import PAUSABLE, AkSk, Project, Target
+from conformance.target import PAUSABLE, AkSk, Project
 from conformance.transport.credentials import credential_headers
 from conformance.transport.http import Client, HttpResult, stop_path
 from conformance.transport.safety import SafetyGuard
+
+# Told of every answer the preflight gets: (method, path, the project whose credential was sent, the answer).
+# The runner counts its hangs against the run's hang budget (checks/hang_budget.py).
+Observer = Callable[[str, str, Project, HttpResult], Awaitable[None]]
+
+
+async def _ignore(_method: str, _path: str, _project: Project, _result: HttpResult) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -47,12 +56,18 @@ def _tampered_project(project: Project) -> Project:
     return Project(project.project_id, aksk=AkSk(project.aksk.ak, project.aksk.sk + "x"))
 
 
-async def _stop(client: Client, project: Project, group: str) -> HttpResult:
+async def _send(client: Client, observe: Observer, method: str, path: str, project: Project) -> HttpResult:
+    result = await client.send(method, path, credential_headers(client, project, method, path))
+    await observe(method, path, project, result)
+    return result
+
+
+async def _stop(client: Client, project: Project, group: str, observe: Observer = _ignore) -> HttpResult:
     path = stop_path(project.project_id, group)
-    result = await client.send("PUT", path, credential_headers(client, project, "PUT", path))
+    result = await _send(client, observe, "PUT", path, project)
     # Asked again only after a 5xx or a broken connection: a hang has cost a whole timeout already.
     if result.outcome.server_failed or (result.status or 0) >= 500:
-        result = await client.send("PUT", path, credential_headers(client, project, "PUT", path))
+        result = await _send(client, observe, "PUT", path, project)
     return result
 
 
@@ -71,16 +86,16 @@ def _same(a: HttpResult, b: HttpResult) -> bool:
 
 
 async def judge_credential(
-    client: Client, project: Project, guard: SafetyGuard, *, can_read: bool
+    client: Client, project: Project, guard: SafetyGuard, *, can_read: bool, observe: Observer = _ignore
 ) -> CredentialVerdict:
     group = guard.mint()
-    valid = await _stop(client, project, group)
+    valid = await _stop(client, project, group, observe)
     if valid.status == 401:
         return CredentialVerdict(False, describe_answer(valid))
     readable = readable_groups(project)
     if can_read and readable:
         path = stop_path(project.project_id, readable[0], suffix="")
-        shown = await client.send("GET", path, credential_headers(client, project, "GET", path))
+        shown = await _send(client, observe, "GET", path, project)
         if shown.status == 200:
             return CredentialVerdict(True)
         if shown.status in (401, 403):  # a 400 may be about the group (gone since it was listed)
@@ -90,7 +105,7 @@ async def judge_credential(
     if valid.status != 403:
         return CredentialVerdict(True)
     forged_project = _tampered_project(project)
-    forged = await _stop(client, forged_project, group)
+    forged = await _stop(client, forged_project, group, observe)
     if not _same(valid, forged):
         return CredentialVerdict(True)
     # The same 403 as a tampered credential. A server may hide unknown groups behind exactly that answer, so
@@ -102,8 +117,8 @@ async def judge_credential(
             note=f"could not confirm that the credential is accepted: {describe_answer(valid)}, the same "
             "answer as a tampered credential (list a paused or completed group to let the preflight tell)",
         )
-    again = await _stop(client, project, unpausable[0])
-    forged_again = await _stop(client, forged_project, unpausable[0])
+    again = await _stop(client, project, unpausable[0], observe)
+    forged_again = await _stop(client, forged_project, unpausable[0], observe)
     if _same(again, forged_again):
         return CredentialVerdict(
             False, f"{describe_answer(valid)} (the same answer as a tampered credential)"
@@ -111,12 +126,15 @@ async def judge_credential(
     return CredentialVerdict(True)
 
 
-async def judge_target_credentials(
-    client: Client, target: Target, guard: SafetyGuard, *, can_read: bool
-) -> tuple[CredentialVerdict, CredentialVerdict | None]:
-    """The verdict on the target's own credential, and on the other project's (if any)."""
-    own = await judge_credential(client, target.project, guard, can_read=can_read)
-    other = None
-    if own.accepted and target.other_project is not None:
-        other = await judge_credential(client, target.other_project, guard, can_read=can_read)
-    return own, other
+async def readonly_refused(
+    client: Client, project: Project, guard: SafetyGuard, observe: Observer = _ignore
+) -> str:
+    """Why the project's readonly_token is refused ("" when it is not, or there is none): a 401 to a stop of
+    a minted id (a 403 is what a read-only token is told; a 400 may be about the group)."""
+    if not project.readonly_token:
+        return ""
+    answer = await _send(
+        client, observe, "PUT", stop_path(project.project_id, guard.mint()),
+        Project(project.project_id, token=project.readonly_token),
+    )  # fmt: skip
+    return f"the readonly_token is refused: {describe_answer(answer)}" if answer.status == 401 else ""

@@ -111,6 +111,12 @@ class Choices:
     refuse_empty_json: bool = False  # a JSON body parser that demands a body: the SDK's request is a 400
     require_content_length: bool = False  # 411 without Content-Length: curl's PUT without data
     start_leaves_paused: bool = False  # huawei: a start answers 200 but the group stays paused
+    # Time (tests/suite/test_hangs.py). Slow now and then is legal; never answering is not.
+    slow_every: int = 0  # every Nth request is answered after slow_s (a GC pause, a cold cache)
+    slow_s: float = 2.5
+    hang_on_unknown_group: bool = False  # a lookup of a group that does not exist never returns
+    lock_after_first_stop: bool = False  # authenticated stops take a lock the first one never releases
+    dead_after: int = 0  # after this many requests, nothing is answered any more (the process wedged)
     huawei: bool = False
 
 
@@ -121,6 +127,8 @@ class Model:
     token: str = TOKEN
     resumes_to: dict[tuple[str, str], int] = field(default_factory=dict)  # what a start resumes a group to
     seed: int = 0  # of the read lags and pause times (lagging_reads)
+    requests: int = 0  # received so far (slow_every, dead_after)
+    locked: bool = False  # lock_after_first_stop: the first authenticated stop took the lock
 
     def __post_init__(self) -> None:
         if not self.groups:
@@ -167,10 +175,15 @@ class Model:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
+        c = self.choices
+        self.requests += 1
+        if c.dead_after and self.requests > c.dead_after:
+            await asyncio.sleep(3600)
+        if c.slow_every and self.requests % c.slow_every == 0:
+            await asyncio.sleep(c.slow_s)
         # The start's body is signed (AK/SK), and a stop's body is judged by the request-shape faults.
         scope = {**scope, "body": await _read_body(receive)}
         status, headers, body = await self.handle(scope)
-        c = self.choices
         if not c.no_request_id:
             headers.append((b"x-request-id", uuid.uuid4().hex.encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -345,6 +358,10 @@ class Model:
             return self.error(400, "OMS.0064", "Invalid request parameters.")
         if auth_problem:
             return auth_problem
+        if c.lock_after_first_stop and is_stop and not is_start:
+            if self.locked:
+                await asyncio.sleep(3600)  # waits for a lock its holder never releases
+            self.locked = True
         if caller != project and not c.no_project_check:
             if c.scope_401 and c.huawei:
                 return self.error(
@@ -367,6 +384,8 @@ class Model:
             )
         if key not in self.groups and c.case_insensitive_group_id:
             key = next((k for k in self.groups if k[0] == project and k[1].lower() == group.lower()), key)
+        if key not in self.groups and c.hang_on_unknown_group:
+            await asyncio.sleep(3600)  # a scan for a row that is not there, without a deadline
         if key not in self.groups:
             if c.unknown_group_200:
                 return 200, [], b""
