@@ -153,7 +153,7 @@ def error_envelope(ctx: OracleContext, sent: Sent) -> Finding | None:
         return None
     if status not in ctx.contract.documented_statuses():
         return None  # an undocumented status is documented-status's finding; its body has no contract
-    if refused_as_raw_data(sent):
+    if refused_as_raw_data(sent) or sent.result.body_unknown:
         return None
     problem = error_envelope_problem(sent)
     if problem is None:
@@ -170,7 +170,7 @@ def error_envelope(ctx: OracleContext, sent: Sent) -> Finding | None:
 def success_body(ctx: OracleContext, sent: Sent) -> Finding | None:
     """A 200 to a stop has an empty body or a JSON object - never an error envelope."""
     result = sent.result
-    if sent.kind is not Kind.STOP or result.status != 200 or not result.body.strip():
+    if sent.kind is not Kind.STOP or result.status != 200 or not result.body.strip() or result.body_unknown:
         return None
     body = result.json
     if body is NOT_JSON:
@@ -237,7 +237,8 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
 def no_credential_echo(ctx: OracleContext, sent: Sent) -> Finding | None:
     """No answer repeats a credential: not the target's, not the token this request carried."""
     values = ctx.exchange_secrets(sent)
-    haystacks = [sent.result.body.decode("utf-8", "replace")] + [v for _, v in sent.result.headers]
+    body = "" if sent.result.body_unknown else sent.result.body.decode("utf-8", "replace")
+    haystacks = [body] + [v for _, v in sent.result.headers]
     for value in values:
         if any(value in hay for hay in haystacks):
             where = "body" if value in haystacks[0] else "headers"
@@ -278,7 +279,7 @@ def request_id(ctx: OracleContext, sent: Sent) -> Finding | None:
 @response_check("gateway-401", requirements=["HW-GATEWAY-401"], profiles=["huawei"])
 def gateway_401(ctx: OracleContext, sent: Sent) -> Finding | None:
     """A 401 is the gateway's: error_code APIGW.0301 and a request_id in the body."""
-    if sent.result.status != 401:
+    if sent.result.status != 401 or sent.result.body_unknown:
         return None
     body = sent.result.json
     if not isinstance(body, dict):

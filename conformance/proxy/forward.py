@@ -182,6 +182,7 @@ class Forwarder:
             outcome,
             decoded.coding,
             decoded.problem,
+            decoded.unsupported,
         )
 
         async def finish() -> None:

@@ -32,6 +32,7 @@ from conformance.runner.preflight import readonly_refused as readonly_refused_by
 from conformance.runner.restore import restore_all
 from conformance.spec import Profile, load_contract, load_requirements
 from conformance.target import Project, Target
+from conformance.transport import codings
 from conformance.transport.http import Client, HttpResult, Outcome, stop_path
 from conformance.transport.safety import SafetyGuard
 
@@ -118,6 +119,7 @@ class _Run:
         }
         self.response_seen: dict[str, int] = {s.name: 0 for s in self.response_specs}
         self.consecutive_failures = 0
+        self.unjudged_codings: dict[str, int] = {}  # answers in a coding the client cannot undo, by coding
         self.disabled: dict[Need, str] = {}  # needs the credential preflight took away, and why
         self.interrupted_by = ""  # set by whoever cancels the run (the session's signal handler)
         self.result = RunResult(
@@ -139,6 +141,8 @@ class _Run:
 
     def on_answer(self, sent: Sent) -> None:
         self.result.count_status(sent.result.exchange)
+        if sent.result.body_unknown:
+            self.unjudged_codings[sent.result.coding] = self.unjudged_codings.get(sent.result.coding, 0) + 1
         if sent.result.outcome is Outcome.CONNECT_FAILED:
             self.consecutive_failures += 1
             if self.consecutive_failures >= DEAD_AFTER:
@@ -242,11 +246,27 @@ class _Run:
             self.result.paused_groups = list(self.context.pool.paused)
             self.result.notes += [f"retried and then answered: {t}" for t in self.context.transient[:20]]
             self.result.notes += self.context.lags.notes()
+            self.result.notes += self._transport_notes(client)
             self.result.notes += self.hangs.notes()
             self.result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.result.duration_s = round(time.perf_counter() - started, 3)
             self.result.pace = client.pacer.used(self.options.concurrency)
         return self.result
+
+    def _transport_notes(self, client: Client) -> list[str]:
+        """What HTTP did between the tool and the application that the report should show, not judge."""
+        notes = []
+        if client.reopened:
+            notes.append(
+                f"{client.reopened} requests met a kept-alive connection the server had closed (an idle "
+                "close, RFC 9112 section 9.3.1) and were sent again on a new one; none could pause a group"
+            )
+        for coding, count in sorted(self.unjudged_codings.items()):
+            notes.append(
+                f"{count} answers came with Content-Encoding {coding!r}, which the client did not ask for "
+                f"and cannot undo (it accepts {codings.ACCEPT_ENCODING}): their bodies were not judged"
+            )
+        return notes
 
     async def credentials_refused(self, client: Client, guard: SafetyGuard) -> bool:
         """Prove the target's credentials are accepted before any check (runner/preflight.py). A refused

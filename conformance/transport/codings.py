@@ -27,6 +27,7 @@ class Decoded:
     coding: str = ""  # the Content-Encoding as sent, normalised ("gzip"); "" for none
     truncated: bool = False  # more than ``cap`` bytes came out: cut there
     problem: str = ""  # why the body is kept (partly) encoded, or where its encoding is broken
+    unsupported: bool = False  # a coding the client cannot undo: the body is not the application's words
 
     @property
     def decoded(self) -> bool:
@@ -58,7 +59,8 @@ def decode(body: bytes, content_encoding: str | None, cap: int, *, complete: boo
         except _Unknown:
             undone = codings[len(codings) - position :]
             why = f"content coding {coding!r} is not one the client decodes ({ACCEPT_ENCODING})"
-            return Decoded(data, shown, truncated, why + (f"; {', '.join(undone)} undone" if undone else ""))
+            why += f"; {', '.join(undone)} undone" if undone else ""
+            return Decoded(data, shown, truncated, why, unsupported=True)
         except zlib.error as exc:
             return Decoded(data, shown, truncated, f"the {coding} data is corrupt ({exc})")
         if not ended and complete and not cut:

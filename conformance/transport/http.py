@@ -91,6 +91,9 @@ class HttpResult:
     outcome: Outcome = Outcome.ANSWERED
     coding: str = ""
     coding_problem: str = ""
+    # The body came in a coding the client cannot undo (one it did not ask for): what the application sent
+    # is unknown, so no check judges the body (the run says so in a note).
+    body_unknown: bool = False
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -365,6 +368,7 @@ class Client:
             outcome,
             decoded.coding,
             decoded.problem,
+            decoded.unsupported,
         )
 
 

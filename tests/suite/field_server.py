@@ -10,7 +10,9 @@ uvicorn (socket_server.py) is one well-behaved server. Real deployments differ i
   ``answer_408`` sends a 408 first, as some servers do;
 - ``close_every``: the connection is closed after every Nth answer, without announcing it;
 - ``slow_every`` / ``slow_s``: every Nth answer waits this long first (a GC pause, a cold cache);
-- ``chunked``: bodies are sent chunked instead of with a Content-Length.
+- ``chunked``: bodies are sent chunked instead of with a Content-Length;
+- ``unasked_coding``: JSON bodies come in a coding the client never asked for (a CDN's ``br``): what the
+  application said is then unknown, which is no proof of anything.
 
 Everything else is the model's. The server runs its own event loop in a thread, on an ephemeral loopback
 port, and is stopped within a bounded time.
@@ -45,6 +47,7 @@ class Field:
     slow_every: int | None = None
     slow_s: float = 0.0
     chunked: bool = False
+    unasked_coding: str = ""  # every JSON body tagged with this Content-Encoding, asked for or not
 
 
 class FieldServer:
@@ -141,6 +144,9 @@ class FieldServer:
         if json_body and b.gzip and b"gzip" in accepts:
             content = gzip_module.compress(content)
             headers += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding")]
+        elif json_body and b.unasked_coding:
+            content = b"\x1b\x00opaque " + content[::-1]  # bytes no client could read without the coding
+            headers += [(b"content-encoding", b.unasked_coding.encode())]
         elif json_body and b.deflate and b"deflate" in accepts:
             content = zlib.compress(content)
             headers += [(b"content-encoding", b"deflate"), (b"vary", b"Accept-Encoding")]

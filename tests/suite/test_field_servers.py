@@ -82,3 +82,14 @@ def test_idle_closes_happen_and_are_not_blamed() -> None:
     result, server = run_behind(Field(header_timeout=0.2, close_every=7), huawei=False)
     assert server.closed_after_answer > 0
     assert problems(result) == []
+    # Whether a close crosses a request is timing; when one did, the run says what it did about it.
+    assert all("none could pause a group" in n for n in result.notes if "kept-alive connection" in n)
+
+
+@pytest.mark.slow
+def test_bodies_in_a_coding_nobody_asked_for_are_not_judged_and_the_run_says_so() -> None:
+    result, _server = run_behind(Field(unasked_coding="br"), huawei=False)
+    assert problems(result) == []
+    assert any("Content-Encoding 'br'" in note and "not judged" in note for note in result.notes), (
+        result.notes
+    )
