@@ -2,7 +2,13 @@
 
 The pipeline: spec (the contract) -> target (what to test) -> checks -> runner -> reports, with the
 reference server beside it. This module is the public API; everything not in ``__all__`` is private.
+
+Importing it is cheap on purpose: the pytest plugin (``pytest11`` entry point) is loaded in every pytest
+session of every project that installs this package, so the runner - and with it every check, Hypothesis and
+Schemathesis - is imported only when ``RunOptions`` or ``run_suite`` is first asked for (PEP 562).
 """
+
+import typing as _typing
 
 from conformance._version import __version__
 from conformance.errors import (
@@ -14,10 +20,27 @@ from conformance.errors import (
     UsageError,
 )
 from conformance.results import RunResult, Verdict
-from conformance.runner.engine import RunOptions
-from conformance.runner.session import run_suite
 from conformance.spec import Contract, Erratum, Requirement, load_contract, load_errata, load_requirements
 from conformance.target import AkSk, Project, Target, dump_target, load_target, parse_target
+
+if _typing.TYPE_CHECKING:
+    from conformance.runner.engine import RunOptions
+    from conformance.runner.session import run_suite
+
+_LAZY = {"RunOptions": "conformance.runner.engine", "run_suite": "conformance.runner.session"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'conformance' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AkSk",
