@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.redact import Redactor
+from conformance.transport import race as race_module
 from conformance.transport.http import MAX_BODY, Client, HttpResult, Outcome, stop_path
 from conformance.transport.race import RaceRequest, RaceResult, race
 from tests.hostile.conftest import PROJECT, TOKEN, RawServer, answer, read_request, response
@@ -40,7 +41,13 @@ def only(result: RaceResult) -> HttpResult:
     return one
 
 
-def test_each_request_arrives_whole_its_head_first_and_the_final_byte_at_the_release(serve) -> None:
+def test_each_request_arrives_whole_its_head_first_and_the_final_byte_at_the_release(
+    serve, monkeypatch
+) -> None:
+    # A longer hold than the 10 ms a loopback race uses: the server's threads must read each head before the
+    # release even on a busy machine, or they would read head and final byte at once.
+    monkeypatch.setattr(race_module, "SETTLE_MIN_S", 0.3)
+    monkeypatch.setattr(race_module, "SETTLE_MAX_S", 0.3)
     stages: list[tuple[bytes, bytes]] = []
 
     def handle(conn: socket.socket, server: RawServer) -> None:
