@@ -91,7 +91,11 @@ def test_one_error_style_for_all_three_files(data: object, message: str) -> None
     assert STYLE.match(info.value.message), info.value.message
 
 
-SECRET = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=6, max_size=30)
+# A secret holds a character no error text does (real ones are random): else a drawn "tokens" or "project"
+# would be "shown" by the message's own words, which say nothing of the secret.
+SECRET = st.text(
+    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=6, max_size=30
+).filter(lambda s: any(c in "#$%&*@^|~" for c in s))
 
 
 @given(secret=SECRET)
