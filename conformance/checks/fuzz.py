@@ -60,6 +60,7 @@ async def fuzz(ctx: CheckContext) -> None:
                 if uses_credential and case.project_id != own and ctx.guard.is_listed(case.group_id):
                     continue
                 cases.append(case)
+            ctx.recorder.planned = (ctx.recorder.planned or 0) + len(cases)
             # Independent requests: sent --concurrency at a time, judged in this order (checks/ordered.py).
             await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own), ctx.concurrency)
 

@@ -26,6 +26,7 @@ class Recorder:
     inconclusive: dict[str, str] = field(default_factory=dict)  # requirement -> why it could not be decided
     notes: list[str] = field(default_factory=list)
     requests: int = 0
+    planned: int | None = None  # requests the check means to send, when it knows (live progress)
 
     def _declared(self, requirement: str) -> None:
         if requirement not in self.requirements:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from conformance.cli import main
+from conformance.cli.progress import LiveProgress
 from conformance.errors import ADVICE, ConfigError, ExitCode, UsageError
 from conformance.results import CheckResult, PaceUsed, RunResult, StopReason, Verdict
 from conformance.runner.engine import DEFAULT_CONCURRENCY, RunOptions
@@ -305,13 +306,15 @@ def run(
     )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or 'strict'} profile)", err=True)
+    live = LiveProgress(sys.stderr, terminal=sys.stderr.isatty(), finished=_progress)
     session = Session(
         target,
         options,
         Path(report_dir),
         chosen_formats,
         Path(baseline) if baseline else None,
-        progress=_progress,
+        progress=live,
+        sending=live.sent,
     )
     try:
         result = session.run()
@@ -319,6 +322,8 @@ def run(
         for path in session.written:
             click.echo(f"report: {path}", err=True)
         raise
+    finally:
+        live.close()
     print_summary(result)
     for path in session.written:
         click.echo(f"report: {path}", err=True)

@@ -188,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--deep", action="store_true")
+    parser.add_argument("--warm", action="store_true", help="--deep: a replayed seed's warm corpus too")
     parser.add_argument("--examples", type=int, default=10_000)
     parser.add_argument("--throttle", action="store_true")
     parser.add_argument("--concurrency", help="comma-separated values to compare on the default run")
@@ -197,7 +198,7 @@ def main() -> None:
     if args.deep:
         from tests.benchmarks.bench_pace import deep
 
-        deep(args.examples)
+        deep(args.examples, args.warm)
         return
     if args.throttle:
         from tests.benchmarks.bench_pace import throttled
