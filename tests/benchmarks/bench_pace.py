@@ -41,15 +41,6 @@ def _serve(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
     return serve_reference(workdir)
 
 
-def _fuzz_checks() -> str:
-    from conformance.checks.registry import CheckKind
-    from conformance.checks.suite import BUILTIN
-    from conformance.spec import Profile
-
-    oracles = [s.name for s in BUILTIN if s.kind is CheckKind.RESPONSE and s.applies_to(Profile.STRICT)]
-    return ",".join(["fuzz", *oracles])
-
-
 def deep(examples: int, warm: bool = False) -> None:
     """Distinct cases sent per second, cold (no corpus cache: what a nightly job with a new seed gets), by
     ``run --checks fuzz`` and ``st run`` at the same example count against one server, and the ratio."""
