@@ -153,13 +153,10 @@ class Registry:
         return list(self._specs)
 
     def select(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[CheckSpec]:
-        (
-            """The checks to run, in registry order; an unknown name is a UsageError listing the valid ones.
+        """The checks to run, in registry order; an unknown name is a UsageError listing the valid ones.
 
         ``include`` of scenario checks only keeps every response check: they judge those scenarios' answers.
         """
-            ""
-        )
         include, exclude = list(include), list(exclude)
         for name in include + exclude:
             if name not in self._specs:

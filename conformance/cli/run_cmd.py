@@ -175,7 +175,10 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
 @click.option(
     "--profile", type=click.Choice(PROFILES), help="Contract profile (default: the target's, else strict)."
 )
-@click.option("--checks", help="Comma-separated check names to run (default: all).")
+@click.option(
+    "--checks",
+    help="Comma-separated check names to run (default: all); scenario checks alone keep all response checks.",
+)
 @click.option("--exclude-checks", help="Comma-separated check names to skip.")
 @click.option("--depth", type=click.Choice(["quick", "full"]), default="quick", show_default=True)
 @click.option(
