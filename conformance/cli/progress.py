@@ -1,7 +1,8 @@
 """Live progress of a long check: requests sent / planned, rate and time left, fed by the engine's answers.
 
 The engine reports every answer it judges (``sent``: the check's name, its requests so far and, when the
-check knows it, how many it plans); the checks only count, this module alone knows about terminals:
+check knows it, how many it plans, and whether that may still grow); the checks only count, this module
+alone knows about terminals:
 
 - on a terminal one line is rewritten in place (``\\r``, erase to end of line), at most every
   ``TERMINAL_EVERY`` seconds, and the check's finished line (cli/run_cmd.py) overwrites it;
@@ -26,11 +27,14 @@ LOG_EVERY = 10.0  # seconds between lines in a log
 ERASE = "\r\033[K"
 
 
-def describe(name: str, sent: int, planned: int | None, elapsed: float) -> str:
-    """``  … fuzz  1,200/6,000 requests  400/s  ~12s left`` (what is known of it)."""
+def describe(name: str, sent: int, planned: int | None, elapsed: float, planning: bool = False) -> str:
+    """``  … fuzz  1,200/6,000 requests  400/s  ~12s left`` (what is known of it). While the plan still
+    grows (``planning``: the fuzz corpus is still being drawn) it reads ``1,200/3,000+`` and no time left
+    is claimed, since it would be too short."""
     rate = sent / elapsed if elapsed > 0 else 0.0
-    text = f"  … {name}  {sent:,}" + (f"/{planned:,}" if planned else "") + f" requests  {rate:,.0f}/s"
-    if planned and rate > 0 and planned > sent:
+    shown = f"/{planned:,}" + ("+" if planning else "") if planned else ""
+    text = f"  … {name}  {sent:,}{shown} requests  {rate:,.0f}/s"
+    if planned and not planning and rate > 0 and planned > sent:
         text += f"  ~{(planned - sent) / rate:,.0f}s left"
     return text
 
@@ -68,7 +72,7 @@ class LiveProgress:
             self.stream.flush()
             self.open_line = False
 
-    def sent(self, name: str, requests: int, planned: int | None) -> None:
+    def sent(self, name: str, requests: int, planned: int | None, planning: bool = False) -> None:
         now = self.clock()
         elapsed = now - self.started
         if elapsed < QUIET_FOR:
@@ -77,6 +81,6 @@ class LiveProgress:
         if self.last_written is not None and now - self.last_written < every:
             return
         self.last_written = now
-        line = describe(name, requests, planned, elapsed)
+        line = describe(name, requests, planned, elapsed, planning)
         self.stream.write(ERASE + line if self.terminal else line + "\n")
         self.stream.flush()

@@ -64,8 +64,9 @@ class RunOptions:
 
 
 Progress = Callable[[str, CheckResult | None], None]
-# Every answer a scenario check receives: (check, its requests so far, how many it plans if it knows).
-Sending = Callable[[str, int, int | None], None]
+# Every answer a scenario check receives: (check, its requests so far, how many it plans if it knows,
+# whether that plan may still grow).
+Sending = Callable[[str, int, int | None, bool], None]
 
 
 def secrets_of(target: Target) -> list[tuple[str, str]]:
@@ -157,7 +158,7 @@ class _Run:
             self.consecutive_failures = 0
         recorder = self.context.recorder
         if self.sending is not None and self.running is not None and recorder.check == self.running:
-            self.sending(self.running, recorder.requests, recorder.planned)
+            self.sending(self.running, recorder.requests, recorder.planned, recorder.planning)
         for spec in self.response_specs:
             self.response_seen[spec.name] += 1
             finding = spec.fn(self.context, sent)

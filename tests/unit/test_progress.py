@@ -19,7 +19,7 @@ from conformance.runner.engine import RunOptions, execute
 from conformance.target import parse_target
 from tests.suite.model import Model, target_data, variant
 
-LINE = re.compile(r"… fuzz  ([\d,]+)/([\d,]+) requests  [\d,]+/s")
+LINE = re.compile(r"… fuzz  ([\d,]+)/([\d,]+)\+? requests  [\d,]+/s")
 
 
 class FakeClock:
@@ -44,6 +44,8 @@ def _live(terminal: bool, clock: FakeClock) -> tuple[LiveProgress, io.StringIO, 
 def test_the_line_says_sent_planned_rate_and_time_left() -> None:
     assert describe("fuzz", 1200, 6000, 3.0) == "  … fuzz  1,200/6,000 requests  400/s  ~12s left"
     assert describe("stateful", 50, None, 2.0) == "  … stateful  50 requests  25/s"
+    # While the corpus is still drawn the plan grows: no time left is claimed from a part of it.
+    assert describe("fuzz", 1200, 3000, 3.0, planning=True) == "  … fuzz  1,200/3,000+ requests  400/s"
 
 
 @pytest.mark.parametrize("terminal", [True, False])
