@@ -1,7 +1,8 @@
 """The fuzz check's cases, generated off the critical path: cached, pipelined, and in parallel when deep.
 
-Hypothesis and Schemathesis need ~10-25 ms of CPU per case on this endpoint; the reference server answers a
-request in well under 1 ms. Sending one case as it is generated makes a deep run measure Hypothesis, not
+Hypothesis and Schemathesis need ~2 ms (positive) to ~8 ms (negative) of CPU per example on this endpoint,
+and half the negative examples repeat one drawn before; the reference server answers a request in well under
+1 ms. Sending one case as it is generated makes a deep run measure Hypothesis, not
 the target. Three things move generation out of the way, none of which changes a single case:
 
 - A corpus cache: the cases of (contract document, seed, example count, own project, and the versions of
@@ -9,11 +10,12 @@ the target. Three things move generation out of the way, none of which changes a
   drew) are written once to ``$OMS_CONFORMANCE_CACHE`` (default
   ``$XDG_CACHE_HOME/oms-conformance/corpus``; ``off`` disables it) and read back by every later run with the
   same key - a nightly job that replays a seed, a re-run, a benchmark. Unreadable files are regenerated.
-- A pipeline: plans (checks/generation.py) are yielded one at a time, so the check sends the coverage
-  cases while the Hypothesis plans are still being drawn.
-- Worker processes for deep runs (``PARALLEL_FROM`` examples or more): the plans are drawn side by side on
-  separate cores. A process costs ~1-2 s to start (importing Schemathesis), more than a quick run's whole
-  generation, so quick runs draw in one background thread instead.
+- A pipeline: plans (checks/generation.py: the coverage phase, then chunks of at most 500 examples) are
+  yielded one at a time, so the check sends the first cases while the later chunks are still being drawn.
+- Worker processes for deep runs (``PARALLEL_FROM`` examples or more): the chunks are drawn side by side on
+  separate cores, evenly (a whole negative plan, drawn alone, left one core idle at the end). A process
+  costs ~1-2 s to start (importing Schemathesis), more than a quick run's whole generation, so quick runs
+  draw in one background thread instead.
 
 Every path yields the plans in the same order with the same cases (tests/unit/test_corpus.py).
 """
@@ -34,12 +36,9 @@ from typing import Any
 from conformance._version import __version__
 from conformance.checks.generation import GeneratedCase, generate_plan, plans_for
 
-FORMAT = 2  # bump when GeneratedCase or the decoding changes: old cache files are then never read
-PARALLEL_FROM = 500  # examples per plan from which worker processes pay for their start-up
+FORMAT = 3  # bump when GeneratedCase or the decoding changes: old cache files are then never read
+PARALLEL_FROM = 500  # examples per mode from which worker processes pay for their start-up
 KEEP = 16  # cached corpora kept; the oldest are removed
-# Drawn first by worker processes: a negative plan takes ~2.5x a positive one (13.4 s against 5.5 s at 1,000
-# examples), so started last it ran alone on one core while the other idled. Still sent last.
-SLOWEST = ("negative",)
 
 
 def cache_dir() -> Path | None:
@@ -134,21 +133,14 @@ async def corpus(
             for plan_cases in cached:
                 yield plan_cases
             return
-    plans = plans_for(own_project)
+    plans = plans_for(examples)
     loop = asyncio.get_running_loop()
     executor = _executor(len(plans), examples, parallel)
-    # One thread draws in sending order (the first plan is sent soonest); worker processes start with the
-    # slowest plan, so the others are drawn beside it rather than after it.
-    order = (
-        sorted(plans, key=lambda plan: plan not in SLOWEST)
-        if isinstance(executor, ProcessPoolExecutor)
-        else plans
-    )
-    started = {
-        plan: loop.run_in_executor(executor, _plan, document, plan, seed, examples, own_project)
-        for plan in order
-    }
-    pending = [started[plan] for plan in plans]
+    # Submitted in sending order: chunks of even size (generation.CHUNK) keep the cores evenly busy, and
+    # the first chunks are sent while the later ones are drawn.
+    pending = [
+        loop.run_in_executor(executor, _plan, document, plan, seed, examples, own_project) for plan in plans
+    ]
     done: list[list[GeneratedCase]] = []
     try:
         for future in pending:

@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.checks.context import CheckContext, HangingClass
 from conformance.checks.corpus import corpus
-from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase
+from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase, plans_for
 from conformance.checks.oracles import describe_infrastructure, refused_in_front
 from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import scenario
@@ -41,8 +41,11 @@ async def fuzz(ctx: CheckContext) -> None:
     seen: set[tuple[Any, ...]] = set()
     examples = ctx.max_examples or EXAMPLES.get(ctx.depth, 25)
     generated = corpus(ctx.contract.document, seed=ctx.seed, examples=examples, own_project=own)
+    plans_left = len(plans_for(examples))  # until the last arrives, what is planned is planned so far
     async with contextlib.aclosing(generated):  # a check that stops early stops the generation too
         async for plan in generated:
+            plans_left -= 1
+            ctx.recorder.planning = plans_left > 0
             cases = []
             for case in plan:
                 token = case.token if case.varies_token else None
@@ -60,6 +63,7 @@ async def fuzz(ctx: CheckContext) -> None:
                 if uses_credential and case.project_id != own and ctx.guard.is_listed(case.group_id):
                     continue
                 cases.append(case)
+            ctx.recorder.planned = (ctx.recorder.planned or 0) + len(cases)
             # Independent requests: sent --concurrency at a time, judged in this order (checks/ordered.py).
             await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own), ctx.concurrency)
 

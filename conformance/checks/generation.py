@@ -1,9 +1,9 @@
 """Schemathesis-generated cases, decoded into what the fuzz check sends (checks/fuzz.py).
 
-Generation is split into plans - the coverage phase, positive cases, positive cases in the credential's own
-project, negative cases - each a pure function of (document, seed, example count, own project), so that
-checks/corpus.py can run them in worker processes or read them from a cache and still send exactly the
-cases a plain in-process ``generate`` gives.
+Generation is split into plans - the coverage phase, then chunks of positive cases (each also in the
+credential's own project) and of negative cases - each a pure function of (document, seed, example count,
+own project), so that checks/corpus.py can run them in worker processes or read them from a cache and
+still send exactly the cases a plain in-process ``generate`` gives.
 
 That takes one correction: Hypothesis mixes literals found in the process's *local* modules into what it
 draws, so the cases of a seed would depend on what happened to be imported. While generating, the drawing
@@ -14,6 +14,8 @@ through :mod:`conformance._seams.schemathesis`, which fails loudly rather than g
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -85,12 +87,28 @@ def _decode(case: Any, source: str) -> GeneratedCase | None:
     )
 
 
-PLANS = ("coverage", "positive", "positive-own", "negative")
+CHUNK = 500  # Hypothesis examples per plan at most: a deep corpus is drawn in pieces, side by side
 
 
-def plans_for(own_project: str | None) -> tuple[str, ...]:
-    """The plans of a corpus, in sending order; "positive-own" only with an own project to pin."""
-    return tuple(p for p in PLANS if p != "positive-own" or own_project is not None)
+def plans_for(examples: int) -> tuple[str, ...]:
+    """The plans of a corpus, in sending order: the coverage phase, then the positive and the negative
+    Hypothesis draws in chunks of ``CHUNK`` examples ("positive:0", ... "negative:0", ...).
+
+    Chunks let a deep corpus use every core evenly (checks/corpus.py) and start sending after the first
+    chunk rather than after a whole mode: the negative mode costs ~3.5x the positive per example, so drawn
+    whole it ran alone on one core at the end. Their number depends on ``examples`` only, never on the
+    machine, so a seed gives the same cases everywhere.
+    """
+    chunks = max(1, -(-examples // CHUNK))
+    return ("coverage", *(f"{mode}:{i}" for mode in ("positive", "negative") for i in range(chunks)))
+
+
+def _chunk(plan: str, seed: int, examples: int) -> tuple[str, int, int]:
+    """A chunk's mode, seed and example count; chunk 0 of a one-chunk corpus draws with the seed itself."""
+    mode, _, index = plan.partition(":")
+    i, chunks = int(index), max(1, -(-examples // CHUNK))
+    share = examples // chunks + (1 if i < examples % chunks else 0)
+    return mode, seed + i * 2**32, share  # a seed of its own per chunk, the same in every process
 
 
 def generate_plan(
@@ -108,15 +126,52 @@ def _generate_plan(
 ) -> list[GeneratedCase]:
     from schemathesis import GenerationMode
 
-    schema = _schema(document)
+    mode_name, chunk_seed, share = _chunk(plan, seed, examples) if plan != "coverage" else ("", 0, 0)
+    positive = mode_name == GenerationMode.POSITIVE.value
+    schema = _schema(_without_token(document) if positive else document)
     operation = schema[STOP_PATH]["PUT"]
     if plan == "coverage":
         coverage = schemathesis_seam.coverage_cases(schema, operation)
         return [decoded for case in coverage if (decoded := _decode(case, "coverage"))]
-    mode = GenerationMode.NEGATIVE if plan == "negative" else GenerationMode.POSITIVE
-    pinned = {"project_id": own_project} if plan == "positive-own" and own_project is not None else None
-    drawn = _draw(operation, mode, seed, examples, pinned)
-    return [decoded for case in drawn if (decoded := _decode(case, mode.value))]
+    mode = GenerationMode(mode_name)
+    drawn = _draw(operation, mode, chunk_seed, share)
+    cases = [decoded for case in drawn if (decoded := _decode(case, mode.value))]
+    if mode is GenerationMode.POSITIVE and own_project is not None:
+        cases += _with_own_project(cases, own_project)
+    return cases
+
+
+def _without_token(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with the stop's token parameter and security taken out, for the positive draw.
+
+    A positive case's token is never sent - the credential is - so a token Hypothesis varied made
+    duplicates: measured at 400 positive examples, 358 distinct requests as drawn, 222 as sent. Without it,
+    every draw goes to the path parameters, and costs less. Token cases stay with the coverage phase
+    (the 0/1/16384/16385 boundaries) and the negative mode, which draw from the whole document.
+    """
+    copy: dict[str, Any] = json.loads(json.dumps(document))
+    operation = copy["paths"][STOP_PATH]["put"]
+    parameters = copy.get("components", {}).get("parameters", {})
+
+    def is_token(parameter: dict[str, Any]) -> bool:
+        ref = parameter.get("$ref", "")
+        resolved = parameters.get(ref.rsplit("/", 1)[-1], {}) if ref else parameter
+        return bool(resolved.get("in") == "header" and str(resolved.get("name", "")).lower() == TOKEN.lower())
+
+    operation["parameters"] = [p for p in operation.get("parameters", []) if not is_token(p)]
+    operation["security"] = []
+    return copy
+
+
+def _with_own_project(cases: list[GeneratedCase], own_project: str) -> list[GeneratedCase]:
+    """The positive cases again in the credential's own project, so generated group ids reach the group
+    lookup instead of stopping at the project check. Drawn once and pinned here rather than drawn a second
+    time with the project fixed: the same group ids, tokens and headers, for a third of the drawing."""
+    return [
+        dataclasses.replace(case, project_id=own_project, description=f"{case.description}, own project")
+        for case in cases
+        if case.project_id != own_project
+    ]
 
 
 def generate(
@@ -124,16 +179,13 @@ def generate(
 ) -> Iterator[GeneratedCase]:
     """Coverage cases, then `examples` positive and negative Hypothesis cases, deterministic for `seed`.
 
-    With ``own_project``, another `examples` positive cases keep the credential's own project id, so
-    generated group ids reach the group lookup instead of stopping at the project check.
+    With ``own_project``, the positive cases come again with the credential's own project id.
     """
-    for plan in plans_for(own_project):
+    for plan in plans_for(examples):
         yield from generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
 
 
-def _draw(
-    operation: Any, mode: Any, seed: int, examples: int, pinned: dict[str, str] | None = None
-) -> list[Any]:
+def _draw(operation: Any, mode: Any, seed: int, examples: int) -> list[Any]:
     """``examples`` Hypothesis cases in ``mode``; the seed alone decides them (no example database)."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
@@ -148,7 +200,7 @@ def _draw(
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=pinned))
+    @given(case=operation.as_strategy(generation_mode=mode))
     def collect(case: Any) -> None:
         drawn.append(case)
 

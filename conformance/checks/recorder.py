@@ -26,6 +26,8 @@ class Recorder:
     inconclusive: dict[str, str] = field(default_factory=dict)  # requirement -> why it could not be decided
     notes: list[str] = field(default_factory=list)
     requests: int = 0
+    planned: int | None = None  # requests the check means to send, when it knows (live progress)
+    planning: bool = False  # ``planned`` is so far: more is still to be planned (time left is unknown)
 
     def _declared(self, requirement: str) -> None:
         if requirement not in self.requirements:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from conformance.cli import main
+from conformance.cli.progress import LiveProgress
 from conformance.errors import ADVICE, ConfigError, ExitCode, UsageError
 from conformance.results import CheckResult, PaceUsed, RunResult, StopReason, Verdict
 from conformance.runner.engine import DEFAULT_CONCURRENCY, RunOptions
@@ -174,7 +175,10 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
 @click.option(
     "--profile", type=click.Choice(PROFILES), help="Contract profile (default: the target's, else strict)."
 )
-@click.option("--checks", help="Comma-separated check names to run (default: all).")
+@click.option(
+    "--checks",
+    help="Comma-separated check names to run (default: all); scenario checks alone keep all response checks.",
+)
 @click.option("--exclude-checks", help="Comma-separated check names to skip.")
 @click.option("--depth", type=click.Choice(["quick", "full"]), default="quick", show_default=True)
 @click.option(
@@ -305,13 +309,15 @@ def run(
     )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or 'strict'} profile)", err=True)
+    live = LiveProgress(sys.stderr, terminal=sys.stderr.isatty(), finished=_progress)
     session = Session(
         target,
         options,
         Path(report_dir),
         chosen_formats,
         Path(baseline) if baseline else None,
-        progress=_progress,
+        progress=live,
+        sending=live.sent,
     )
     try:
         result = session.run()
@@ -319,6 +325,8 @@ def run(
         for path in session.written:
             click.echo(f"report: {path}", err=True)
         raise
+    finally:
+        live.close()
     print_summary(result)
     for path in session.written:
         click.echo(f"report: {path}", err=True)

@@ -65,6 +65,9 @@ class RunOptions:
 
 
 Progress = Callable[[str, CheckResult | None], None]
+# Every answer a scenario check receives: (check, its requests so far, how many it plans if it knows,
+# whether that plan may still grow).
+Sending = Callable[[str, int, int | None, bool], None]
 
 
 def secrets_of(target: Target) -> list[tuple[str, str]]:
@@ -87,7 +90,13 @@ def secrets_of(target: Target) -> list[tuple[str, str]]:
 
 
 class _Run:
-    def __init__(self, target: Target, options: RunOptions, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        options: RunOptions,
+        progress: Progress | None,
+        sending: Sending | None = None,
+    ) -> None:
         self.target = target
         self.options = options
         self.profile = Profile(options.profile or target.profile)
@@ -110,6 +119,8 @@ class _Run:
         self.catalogue = load_requirements()
         self.seed = options.seed if options.seed is not None else random.randrange(2**31)
         self.progress = progress or (lambda _name, _result: None)
+        self.sending = sending
+        self.running: str | None = None  # the scenario check under way, for ``sending``
         self.specs = [
             s for s in BUILTIN.select(options.checks, options.exclude_checks) if s.applies_to(self.profile)
         ]
@@ -149,6 +160,9 @@ class _Run:
                 raise _TargetDied(sent.result.error or "")
         else:
             self.consecutive_failures = 0
+        recorder = self.context.recorder
+        if self.sending is not None and self.running is not None and recorder.check == self.running:
+            self.sending(self.running, recorder.requests, recorder.planned, recorder.planning)
         for spec in self.response_specs:
             self.response_seen[spec.name] += 1
             finding = spec.fn(self.context, sent)
@@ -218,7 +232,9 @@ class _Run:
             for spec in self.specs:
                 if spec.kind is CheckKind.SCENARIO:
                     self.progress(spec.name, None)
+                    self.running = spec.name
                     result = await self.run_scenario(spec)
+                    self.running = None
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
             if self.hangs.dead:  # found by a check that swallows what it meets (stateful)
@@ -463,9 +479,11 @@ async def execute(
     options: RunOptions,
     progress: Progress | None = None,
     runner_hook: Callable[[Any], None] | None = None,
+    sending: Sending | None = None,
 ) -> RunResult:
-    """Run the suite; ``runner_hook`` receives the internal run object (used to mark interruptions)."""
-    run = _Run(target, options, progress)
+    """Run the suite; ``runner_hook`` receives the internal run object (used to mark interruptions),
+    ``sending`` every answer of a scenario check (live progress: cli/progress.py)."""
+    run = _Run(target, options, progress, sending)
     if runner_hook:
         runner_hook(run)
     return await run.execute()

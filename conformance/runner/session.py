@@ -18,7 +18,7 @@ from typing import Any
 from conformance._version import __version__
 from conformance.errors import ConfigError
 from conformance.results import RunResult, StopReason
-from conformance.runner.engine import Progress, RunOptions, execute
+from conformance.runner.engine import Progress, RunOptions, Sending, execute
 from conformance.spec import load_contract
 from conformance.target import Target
 
@@ -38,6 +38,7 @@ class Session:
     formats: tuple[str, ...] = ("json", "junit", "md", "html", "sarif")
     baseline: Path | None = None
     progress: Progress | None = None
+    sending: Sending | None = None  # every answer of a scenario check (live progress: cli/progress.py)
     signal_received: str = ""
     written: list[Path] = field(default_factory=list)
 
@@ -100,7 +101,13 @@ class Session:
         loop = asyncio.new_event_loop()
         holder: dict[str, Any] = {}
         task = loop.create_task(
-            execute(target, self.options, self.progress, lambda run: holder.update(run=run))
+            execute(
+                target,
+                self.options,
+                self.progress,
+                lambda run: holder.update(run=run),
+                sending=self.sending,
+            )
         )
 
         def interrupt(sig: signal.Signals) -> None:

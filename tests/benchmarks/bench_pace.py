@@ -41,71 +41,100 @@ def _serve(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
     return serve_reference(workdir)
 
 
-def _fuzz_checks() -> str:
-    from conformance.checks.registry import CheckKind
-    from conformance.checks.suite import BUILTIN
-    from conformance.spec import Profile
-
-    oracles = [s.name for s in BUILTIN if s.kind is CheckKind.RESPONSE and s.applies_to(Profile.STRICT)]
-    return ",".join(["fuzz", *oracles])
-
-
-def deep(examples: int) -> None:
+def deep(examples: int, warm: bool = False) -> None:
+    """Distinct cases sent per second, cold (no corpus cache: what a nightly job with a new seed gets), by
+    ``run --checks fuzz`` and ``st run`` at the same example count against one server, and the ratio."""
     workdir = Path(tempfile.mkdtemp(prefix="oms-bench-deep-"))
     server, target, port = _serve(workdir)
     try:
-        rows = []
-        cache = workdir / "corpus-cache"
-        for label in ("cold corpus cache", "warm corpus cache"):
-            wall, data, code = _ours(
-                workdir, "--target", str(target), "--checks", _fuzz_checks(), "--max-examples", str(examples),
-                env={"OMS_CONFORMANCE_CACHE": str(cache)},
-            )  # fmt: skip
-            shutil.rmtree(workdir / "r", ignore_errors=True)
-            sent = sum(data["status_counts"].values())
-            passed = "passed" if code == 0 else f"exit {code}: {data['verdict']}"
-            rows.append((f"oms-conformance fuzz, {label}", wall, sent, passed))
+        rows = [_deep_ours(workdir, target, examples, "cold, OMS_CONFORMANCE_CACHE=off", "off")]
+        if warm:  # a replayed seed: the first run fills the cache, the second reads it
+            cache = str(workdir / "corpus-cache")
+            _deep_ours(workdir, target, examples, "filling the cache", cache)
+            rows.append(_deep_ours(workdir, target, examples, "warm: a replayed seed", cache))
         rows.append(_schemathesis(workdir, target, port, examples))
     finally:
         server.terminate()
         server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{'run':<44}{'wall s':>9}{'cases':>9}{'cases/s':>10}  result")
-    for name, wall, cases, verdict in rows:
-        print(f"{name:<44}{wall:>9.1f}{cases:>9}{cases / wall:>10.0f}  {verdict}")
-    st_rate = rows[-1][2] / rows[-1][1]
-    for name, wall, cases, _ in rows[:-1]:
-        print(f"{name}: {cases / wall / st_rate:.1f}x st run's cases/s  (cpus: {os.cpu_count()})")
+    print(f"{'run':<52}{'wall s':>8}{'sent':>8}{'distinct':>10}{'distinct/s':>12}  result")
+    for name, wall, sent, distinct, verdict in rows:
+        print(f"{name:<52}{wall:>8.1f}{sent:>8}{distinct:>10}{distinct / wall:>12.1f}  {verdict}")
+    st_rate = rows[-1][3] / rows[-1][1]
+    for name, wall, _sent, distinct, _ in rows[:-1]:
+        print(f"{name}: {distinct / wall / st_rate:.1f}x st run's distinct cases/s  (cpus: {os.cpu_count()})")
     print(f"st options: {' '.join(ST_OPTIONS)} --max-examples {examples} --seed {SEED}")
     print(
         "  --continue-on-failure: without it st stops at its first failure (a schema-valid id of a group\n"
         "  that does not exist is refused with 400, which st's default checks call a failure), so it would\n"
         "  time its start-up, not its fuzzing; with it st generates its whole example count. Its failures\n"
-        "  are shown as st reports them. Cases: st's 'generated' count; ours: requests sent (after dedupe)."
+        "  are shown as st reports them. Distinct: requests that differ in method, URL, body or a header\n"
+        "  other than st's bookkeeping (its VCR cassette); ours: the fuzz check's requests (it sends a case\n"
+        "  once). Wall time includes each tool's start-up and generation."
     )
 
 
+Row = tuple[str, float, int, int, str]  # label, wall s, requests sent, distinct requests, result
+
+
+def _deep_ours(workdir: Path, target: Path, examples: int, label: str, cache: str) -> Row:
+    wall, data, code = _ours(
+        workdir, "--target", str(target), "--checks", "fuzz", "--max-examples", str(examples),
+        env={"OMS_CONFORMANCE_CACHE": cache},
+    )  # fmt: skip
+    shutil.rmtree(workdir / "r", ignore_errors=True)
+    fuzz = next(c for c in data["checks"] if c["check"] == "fuzz")
+    judged = sum(1 for c in data["checks"] if c["check"] != "fuzz" and c["verdict"] != "not run")
+    passed = "passed" if code == 0 else f"exit {code}: {data['verdict']}"
+    sent = fuzz["requests"]  # the check sends each distinct case once
+    return f"oms-conformance fuzz, {label}", wall, sent, sent, f"{passed}, {judged} oracles judged"
+
+
 # st run's options besides the document, URL, example count and seed; printed with the results.
+# --output-sanitize false: the cassette keeps the token st sent, so a fuzzed token is told from the valid one
+# (the cassette stays in the benchmark's scratch directory, removed at the end; nothing prints it).
 ST_OPTIONS = ("--continue-on-failure", "--no-color")
+_ST_BOOKKEEPING = {"user-agent", "accept-encoding", "accept", "connection", "x-schemathesis-testcaseid"}
 
 
-def _schemathesis(workdir: Path, target: Path, port: int, examples: int) -> tuple[str, float, int, str]:
+def _schemathesis(workdir: Path, target: Path, port: int, examples: int) -> Row:
     """`st run` against the same server and document, made to generate its whole example count."""
     from tests.benchmarks.bench_run import schemathesis_config
 
     config = schemathesis_config(workdir, target)
+    cassette = workdir / "st-cassette.yaml"
     started = time.perf_counter()
     out = subprocess.run(
         [str(BIN / "st"), "--config-file", str(config), "run", str(ROOT / "openapi" / DOCUMENT),
-         "--url", f"http://127.0.0.1:{port}", "--max-examples", str(examples), "--seed", SEED, *ST_OPTIONS],
+         "--url", f"http://127.0.0.1:{port}", "--max-examples", str(examples), "--seed", SEED, *ST_OPTIONS,
+         "--report", "vcr", "--report-vcr-path", str(cassette), "--output-sanitize", "false"],
         cwd=workdir, capture_output=True, text=True, timeout=7200, check=False,
     )  # fmt: skip
     wall = time.perf_counter() - started
-    found = re.findall(r"(\d+) generated", out.stdout)
+    sent, distinct = _distinct_requests(cassette)
     # The summary's failure lines as st prints them ("❌ ST202 Schema-valid request rejected: 1").
     failures = re.findall(r"^\s*\S+ (ST\d+ .*: \d+)$", out.stdout, re.M)
     verdict = "passed" if out.returncode == 0 else f"exit {out.returncode}: " + ("; ".join(failures) or "?")
-    return f"st run --max-examples {examples}", wall, int(found[-1]) if found else 0, verdict
+    return f"st run --max-examples {examples}", wall, sent, distinct, verdict
+
+
+def _distinct_requests(cassette: Path) -> tuple[int, int]:
+    """Requests in st's VCR cassette, and how many differ in what reaches the server."""
+    import yaml
+
+    data = yaml.load(cassette.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    keys = []
+    for interaction in data.get("http_interactions") or []:
+        request = interaction["request"]
+        headers = tuple(
+            sorted(
+                (name.lower(), tuple(values))
+                for name, values in (request.get("headers") or {}).items()
+                if name.lower() not in _ST_BOOKKEEPING
+            )
+        )
+        keys.append((request["method"], request["uri"], headers, json.dumps(request.get("body"))))
+    return len(keys), len(set(keys))
 
 
 def throttled() -> None:

@@ -3,7 +3,7 @@
 
     .venv/bin/python tests/benchmarks/bench_run.py [--repeat 3]             # the default run
     .venv/bin/python tests/benchmarks/bench_run.py --concurrency 1,4,8   # the default run per concurrency
-    .venv/bin/python tests/benchmarks/bench_run.py --deep [--examples N] # deep fuzz vs st run (N=10000)
+    .venv/bin/python tests/benchmarks/bench_run.py --deep [--examples N] [--warm]  # cold deep fuzz vs st run
     .venv/bin/python tests/benchmarks/bench_run.py --throttle            # --rate-limit 40, 40/s gateway
     .venv/bin/python tests/benchmarks/bench_run.py --race-only [--race-runs 100]  # the race's release spread
 
@@ -11,10 +11,11 @@ Prints wall time (including server start for our default run), requests sent and
 each, and the ratio. Not a test: numbers depend on the machine; nothing here asserts a time.
 
 --deep: both tools fuzz the stop operation with the same example count against one `oms-conformance serve`
-process: ours with `--checks fuzz` twice - with a cold corpus cache (generation included) and a warm one
-(the corpus of this document, seed and count already generated) - and `st run --continue-on-failure` (so
-it generates its whole count rather than stopping at its first failure); cases per second side by side, and
-whether each passed.
+process: ours with `--checks fuzz` cold (`OMS_CONFORMANCE_CACHE=off`: what a nightly job drawing a new seed
+gets) and, with `--warm`, again with the corpus of this document, seed and count cached (a replayed seed);
+`st run --continue-on-failure` (so it generates its whole count rather than stopping at its first failure).
+Printed: distinct cases sent per second for each (st's counted in its VCR cassette), the ratio, and whether
+each passed.
 --throttle: the reference app behind a token bucket of 40 requests/s answering 429 without Retry-After
 (tests/suite/throttle.py) on loopback; the default run with `--rate-limit 40` and without: 429s seen,
 wall time against requests / 40 s.
@@ -188,6 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--deep", action="store_true")
+    parser.add_argument("--warm", action="store_true", help="--deep: a replayed seed's warm corpus too")
     parser.add_argument("--examples", type=int, default=10_000)
     parser.add_argument("--throttle", action="store_true")
     parser.add_argument("--concurrency", help="comma-separated values to compare on the default run")
@@ -197,7 +199,7 @@ def main() -> None:
     if args.deep:
         from tests.benchmarks.bench_pace import deep
 
-        deep(args.examples)
+        deep(args.examples, args.warm)
         return
     if args.throttle:
         from tests.benchmarks.bench_pace import throttled

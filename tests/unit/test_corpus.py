@@ -100,3 +100,25 @@ def test_an_upgrade_never_replays_another_generators_cases(
             importlib.metadata, "version", lambda name: "99.0.0" if name == library else installed(name)
         )
     assert corpus_module.corpus_key(document, seed=SEED, examples=EXAMPLES, own_project=OWN) != before
+
+
+def test_a_deep_corpus_is_drawn_in_even_chunks_decided_by_the_example_count_alone() -> None:
+    from conformance.checks.generation import CHUNK, _chunk, plans_for
+
+    assert plans_for(EXAMPLES) == ("coverage", "positive:0", "negative:0")
+    plans = plans_for(2 * CHUNK + 1)
+    assert plans == ("coverage", *(f"{m}:{i}" for m in ("positive", "negative") for i in range(3)))
+    chunks = [_chunk(plan, SEED, 2 * CHUNK + 1) for plan in plans[1:4]]
+    assert sum(share for _, _, share in chunks) == 2 * CHUNK + 1  # every example drawn, in one chunk only
+    assert max(share for *_, share in chunks) <= CHUNK
+    assert len({chunk_seed for _, chunk_seed, _ in chunks}) == 3  # each chunk draws other cases
+    assert _chunk("positive:0", SEED, EXAMPLES) == ("positive", SEED, EXAMPLES)
+
+
+def test_every_positive_case_comes_again_in_the_own_project(reference: list[GeneratedCase]) -> None:
+    positive = [c for c in reference if c.source == "positive"]
+    own = [c for c in positive if c.project_id == OWN]
+    elsewhere = [c for c in positive if c.project_id != OWN]
+    assert elsewhere, "the positive draw varies the project id"
+    pinned = {(c.group_id, c.token, c.extra_headers) for c in own}
+    assert all((c.group_id, c.token, c.extra_headers) in pinned for c in elsewhere)
