@@ -184,20 +184,8 @@ async def effect(ctx: CheckContext) -> None:
         return
     if ctx.contract.has_show_operation:
         # 7 or 3 (or 6) agree at once; a read path that lags the stop is read again (checks/lag.py).
-        reading = await ctx.read_after_write(group, SETTLED, after="its stop")
-        shown = reading.answer
-        if reading.status is None:
-            ctx.recorder.undecided(
-                "STOP-EFFECT", f"the show operation answered {shown.result.status} without a status"
-            )
-        elif not reading.agrees:
-            ctx.fail(
-                "STOP-EFFECT",
-                "After a 200 the group is not pausing or paused",
-                f"Received: {reading.received(ctx.settle_timeout)} after the 200\n"
-                "Expected: 7 (pausing), 3 (paused) or 6 (completed)",
-                shown,
-            )
+        title = "After a 200 the group is not pausing or paused"
+        await shows_paused(ctx, group, "its stop", title, "the 200")
     second = await ctx.stop(group)
     ctx.expect(
         second,
@@ -206,6 +194,25 @@ async def effect(ctx: CheckContext) -> None:
         "A second stop of a just-paused group was not refused",
         "after a 200 the group is pausing or paused, so it is no longer pausable",
     )
+
+
+async def shows_paused(ctx: CheckContext, group: str, after: str, title: str, since: str) -> None:
+    """Read ``group`` after ``after`` paused it, by the lag rule (checks/lag.py): 7, 3 or 6, else a
+    STOP-EFFECT failure titled ``title`` whose message says the read came after ``since``."""
+    reading = await ctx.read_after_write(group, SETTLED, after=after)
+    shown = reading.answer
+    if reading.status is None:
+        ctx.recorder.undecided(
+            "STOP-EFFECT", f"the show of {group} answered {shown.result.status} without a status"
+        )
+    elif not reading.agrees:
+        ctx.fail(
+            "STOP-EFFECT",
+            title,
+            f"Received: {reading.received(ctx.settle_timeout)} after {since}\n"
+            "Expected: 7 (pausing), 3 (paused) or 6 (completed)",
+            shown,
+        )
 
 
 @scenario("concurrency", requirements=["STOP-CONCURRENCY"], needs=["fixtures"], groups=GroupUse.PAUSES_ONE)

@@ -11,6 +11,7 @@ from conformance.checks import (
     auth,
     boundaries,
     fuzz,
+    lasting,
     lookalike,
     methods,
     oracles,
@@ -57,5 +58,7 @@ BUILTIN = Registry(
         state.precondition,
         state.show_status,
         stateful.stateful,  # huawei: cycles two groups with start and gives them back pausable
+        # Last: the groups paused above, looked at again (a pause that reverted is a failed pause).
+        lasting.effect_lasts,
     ]
 )

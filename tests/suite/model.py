@@ -111,6 +111,9 @@ class Choices:
     refuse_empty_json: bool = False  # a JSON body parser that demands a body: the SDK's request is a 400
     require_content_length: bool = False  # 411 without Content-Length: curl's PUT without data
     start_leaves_paused: bool = False  # huawei: a start answers 200 but the group stays paused
+    # A pause that does not last: this many seconds after a stop the group runs again (a worker that resumes
+    # what it finds half-paused). Only a look at the group at the end of the run sees it (checks/lasting.py).
+    pause_reverts_s: float = 0.0
     # Time (tests/suite/test_hangs.py). Slow now and then is legal; never answering is not.
     slow_every: int = 0  # every Nth request is answered after slow_s (a GC pause, a cold cache)
     slow_s: float = 2.5
@@ -138,6 +141,7 @@ class Model:
         self._first: dict[tuple[str, str], int] = {}
         self._writes: dict[tuple[str, str], list[tuple[float, int]]] = {}
         self._pausing: dict[tuple[str, str], float] = {}  # groups at 7 and when they reach 3
+        self._reverting: dict[tuple[str, str], float] = {}  # pause_reverts_s: when a paused group runs again
 
     def write(self, key: tuple[str, str], status: int, at: float | None = None) -> None:
         """Change a group's status; with lagging_reads the show sees it only 1-3 s later."""
@@ -150,6 +154,8 @@ class Model:
         self.groups[key] = status
 
     def pause(self, key: tuple[str, str]) -> None:
+        if self.choices.pause_reverts_s:
+            self._reverting[key] = time.monotonic() + self.choices.pause_reverts_s
         if self.choices.lagging_reads:  # pausing now, paused on its own a moment later
             self.write(key, 7)
             self._pausing[key] = time.monotonic() + self._rng.uniform(*self.choices.pausing_s)
@@ -159,6 +165,11 @@ class Model:
     def settle(self) -> None:
         """Groups whose pausing is over are paused (written when it ended, so their visibility lags too)."""
         now = time.monotonic()
+        for key, until in list(self._reverting.items()):
+            if until <= now:
+                del self._reverting[key]
+                if self.groups[key] in (3, 7):
+                    self.write(key, self.resumes_to.pop(key, 2), at=until)
         for key, until in list(self._pausing.items()):
             if until <= now:
                 del self._pausing[key]
