@@ -42,8 +42,17 @@ async def effect_lasts(ctx: CheckContext) -> None:
     """Every group the run paused is still paused at the end of the run (a pause that reverted is a failed
     pause); it re-checks them last and needs no group of its own."""
     groups = paused_by_own_stops(ctx)
+    if not groups and ctx.pool.given_back:
+        ctx.note("effect-lasts: every group this run paused was started again and given back (stateful)")
+        return
     if not groups:
         raise NotRun("this run paused no listed group to look at again")
+    await look_again(ctx, groups)
+
+
+async def look_again(ctx: CheckContext, groups: list[str]) -> None:
+    """Once the youngest pause among ``groups`` has held long enough, each must still be pausing or paused
+    (STOP-EFFECT, recorded by the check that calls: this one, or stateful before it starts groups again)."""
     hold = max(MIN_HOLD_S, ctx.settle_timeout)
     youngest = max(ctx.pool.paused_at.get(group, 0.0) for group in groups)
     await asyncio.sleep(max(0.0, youngest + hold - time.monotonic()))

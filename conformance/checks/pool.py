@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
-from conformance.checks.base import NotRun
+from conformance.checks.base import NotRun, Sent
 from conformance.checks.lag import ANY_STATUS
 from conformance.results import StaleFixture
 from conformance.target import PAUSABLE, STATUS_CODES, STATUS_NAMES, Project
@@ -59,6 +59,9 @@ class FixturePool:
     given_back: set[str] = field(default_factory=set)  # paused and started again by this run
     # time.monotonic() of the 200 that paused each group in ``paused`` (checks/lasting.py: how long it held)
     paused_at: dict[str, float] = field(default_factory=dict)
+    # The keeper's first valid stop, released by the concurrency check together with its race (state.py),
+    # with the verifications it settles: the effect check judges it as its own first stop.
+    handed_over: tuple[str, Sent, list[Deferred]] | None = None
     _queue: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

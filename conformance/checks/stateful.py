@@ -51,6 +51,7 @@ from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, r
 from conformance.checks.base import NotRun, Sent
 from conformance.checks.context import PAUSABLE_CODES, CheckContext, says_nothing, shown_status
 from conformance.checks.lag import ANY_STATUS, Reading
+from conformance.checks.lasting import look_again, paused_by_own_stops
 from conformance.checks.registry import GroupUse, scenario
 from conformance.target import RESTORE_PLAIN_KEYS
 
@@ -428,9 +429,15 @@ async def two_groups(ctx: CheckContext) -> tuple[str, str]:
         except NotRun:
             break
     listed = set(ctx.target.project.groups_in("creating", "monitoring"))
-    chosen += [g for g in ctx.pool.paused if g in listed and g not in chosen][: 2 - len(chosen)]
-    if len(chosen) < 2:
+    reused = [g for g in ctx.pool.paused if g in listed and g not in chosen][: 2 - len(chosen)]
+    if len(chosen) + len(reused) < 2:
         raise NotRun("needs two listed creating/monitoring groups (fresh, or paused by this run)")
+    # Starting them gives them back, so the end-of-run look (checks/lasting.py) would not see a pause of
+    # theirs that had reverted: it looks at them first.
+    own = [g for g in reused if g in paused_by_own_stops(ctx)]
+    if own:
+        await look_again(ctx, own)
+    chosen += reused
     return chosen[0], chosen[1]
 
 

@@ -51,8 +51,10 @@ BUILTIN = Registry(
         lookalike.lookalike_projects,
         lookalike.lookalike_tokens,
         # Scenarios that pause listed groups, most important first: a short list loses the last ones.
-        state.effect,  # pauses the keeper, settling what the checks above deferred
+        # The concurrency check's race carries the keeper's first stop (state.keeper_to_race), which the
+        # effect check then judges as its own: it pauses the keeper, settling what the checks above deferred.
         state.concurrency,
+        state.effect,
         auth.aksk_signature,  # huawei only; there header-case reads instead of pausing
         auth.header_case,
         state.precondition,

@@ -67,6 +67,9 @@ class Choices:
     post_also_stops: bool = False
     racy: bool = False  # a check-then-act window of 10 ms
     race_window_s: float = 0.0  # a check-then-act window of this many seconds (overrides racy)
+    # A store that reads the whole table, changes one row and writes the whole table back, under a lock per
+    # group: a race on one group is serialised (correct), but of two groups stopped together one is lost.
+    snapshot_store: bool = False
     hang_on_space: bool = False
     unknown_group_404: bool = False
     plain_text_errors: bool = False
@@ -142,6 +145,7 @@ class Model:
         self._writes: dict[tuple[str, str], list[tuple[float, int]]] = {}
         self._pausing: dict[tuple[str, str], float] = {}  # groups at 7 and when they reach 3
         self._reverting: dict[tuple[str, str], float] = {}  # pause_reverts_s: when a paused group runs again
+        self._row_locks: dict[tuple[str, str], asyncio.Lock] = {}  # snapshot_store: one lock per group
 
     def write(self, key: tuple[str, str], status: int, at: float | None = None) -> None:
         """Change a group's status; with lagging_reads the show sees it only 1-3 s later."""
@@ -422,7 +426,17 @@ class Model:
                 self.write(key, self.resumes_to.pop(key, 2))
             return 200, [], b""
         window = c.race_window_s or (0.01 if c.racy else 0.0)
-        if window:
+        if c.snapshot_store:
+            async with self._row_locks.setdefault(key, asyncio.Lock()):
+                table = dict(self.groups)  # read whole...
+                if table[key] not in (1, 2):
+                    return self.error(400, "OMS.0066", "The task group is not running.")
+                await asyncio.sleep(0.01)  # ...the work between the read and the write...
+                self.resumes_to[key] = table[key]
+                table[key] = 3 if c.settle_to_paused else 7
+                self.groups.clear()
+                self.groups.update(table)  # ...written back whole: a write to another group meanwhile is lost
+        elif window:
             current = self.groups[key]
             await asyncio.sleep(window)  # a read, then a write: the classic lost update
             if current not in (1, 2) and not c.pause_any_status:

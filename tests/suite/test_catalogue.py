@@ -90,6 +90,13 @@ FAULTY = {
     "crashes on a 1,025-character project id": ({"crash_on_long_project": True}, "strict", "STOP-ROBUST"),
     "POST pauses as well": ({"post_also_stops": True}, "strict", "STOP-METHODS"),
     "loses the race between concurrent stops": ({"racy": True}, "strict", "STOP-CONCURRENCY"),
+    # Stops of two groups released together (the concurrency race carries the effect check's first stop).
+    "writes a snapshot of the whole store back": ({"snapshot_store": True}, "strict", "STOP-CONCURRENCY"),
+    "writes a snapshot of the whole store back, huawei": (
+        {"snapshot_store": True},
+        "huawei",
+        "STOP-CONCURRENCY",
+    ),
     "hangs on an id with a space": ({"hang_on_space": True}, "strict", "STOP-TIMELY"),
     "404 for unknown groups": ({"unknown_group_404": True}, "strict", "STOP-DOCUMENTED-STATUS"),
     "plain-text error bodies": ({"plain_text_errors": True}, "strict", "STOP-ERROR-ENVELOPE"),
