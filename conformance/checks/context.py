@@ -84,6 +84,9 @@ class CheckContext:
         # What this run's own writes should have left a group in: 7, 3 or 6 after a 200 to a valid stop of
         # its id, 1 or 2 after a 200 start. (A 200 to a look-alike id may have paused nothing.)
         self.written: dict[str, frozenset[int]] = {}
+        # The checks this run runs (the runner sets them): a check may hand a request to a later one only
+        # if that one runs (the concurrency race carries the effect check's first stop).
+        self.selected: frozenset[str] = frozenset()
 
     @property
     def profile(self) -> Profile:
@@ -236,15 +239,23 @@ class CheckContext:
                 self.pool.retire_keeper()
         return sent
 
-    async def race_stops(self, group_id: str, width: int) -> tuple[list[Sent], int | None]:
-        """``width`` stops of one group with the target's credential, released together (transport/race.py),
-        and the spread of the releases in ns. Each answer passes the response oracles, as :meth:`send`'s do.
+    async def race_stops(
+        self, group_id: str, width: int, also: tuple[str, ClientShape] | None = None
+    ) -> tuple[list[Sent], Sent | None, int | None]:
+        """``width`` stops of one group with the target's credential, released together (transport/race.py)
+        - and with ``also``, one stop of another group in that client's shape - and the spread of the
+        releases in ns. Each answer passes the response oracles, as :meth:`send`'s do. Returns the answers
+        for ``group_id``, the answer for ``also``'s group, and the spread.
 
         An in-process transport has no sockets to race over: the stops are then merely concurrent, and
         there is no spread to measure (None). Throttled stops (429) are not retried: a retry would not race.
         """
         if self.client.in_process:
-            return await self.gather(*(self.stop(group_id) for _ in range(width))), None
+            calls = [self.stop(group_id) for _ in range(width)]
+            if also is not None:
+                calls.append(self.stop(also[0], shape=also[1]))
+            answers = await self.gather(*calls)
+            return answers[:width], (answers[width] if also else None), None
         project = self.target.project
         path = stop_path(project.project_id, group_id)
         cls = classify(self.target, "PUT", Kind.STOP, path, (), project)
@@ -254,6 +265,11 @@ class CheckContext:
             RaceRequest("PUT", path, credential_headers(self.client, project, "PUT", path))
             for _ in range(width)
         ]
+        if also is not None:
+            other, shape = also
+            other_path = stop_path(project.project_id, other)
+            headers = credential_headers(self.client, project, "PUT", other_path, body=shape.body)
+            requests.append(RaceRequest("PUT", other_path, [*headers, *shape.headers], shape.body))
         raced = await race(self.client, requests)
         if raced.held_rounds_dropped:
             how = "sent whole, a looser race" if raced.sent_whole else "raced again on new connections"
@@ -262,16 +278,18 @@ class CheckContext:
                 f"rounds; the tool's doing, not a finding): the stops were {how}"
             )
         answers = []
-        for result in raced.results:
-            sent = Sent("PUT", path, Kind.STOP, project.token, result, self.recorder.check, False, str(cls))
+        for request, result in zip(requests, raced.results, strict=True):
+            group = also[0] if also and request.path != path else group_id
+            check = self.recorder.check
+            sent = Sent("PUT", request.path, Kind.STOP, project.token, result, check, False, str(cls))
             self.recorder.requests += 1
             self._on_answer(sent)
             if result.status == 200:
-                self.pool.note_paused(group_id)
-                self.written[group_id] = SETTLED
+                self.pool.note_paused(group)
+                self.written[group] = SETTLED
             answers.append(sent)
         await self.hangs.observe_all(cls, raced.results)  # after the 200s are known: a dead target raises
-        return answers, raced.spread_ns
+        return answers[:width], (answers[width] if also else None), raced.spread_ns
 
     async def show(self, group_id: str, project: Project | None = None) -> Sent:
         project = project or self.target.project
@@ -420,6 +438,10 @@ class CheckContext:
 
     async def settle_remaining(self) -> None:
         """Settle deferred verifications no effect check settled (it was not selected, or ran out)."""
+        if self.pool.handed_over is not None:  # the keeper's first stop was raced; no effect check took it
+            _, raced, deferred = self.pool.handed_over
+            self.pool.handed_over = None
+            self.settle_deferred(raced, deferred)
         if not self.pool.deferred:
             return
         self.recorder = Recorder("fixtures", ())

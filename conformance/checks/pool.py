@@ -22,10 +22,11 @@ tonight. So the pool decides, in one place:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
-from conformance.checks.base import NotRun
+from conformance.checks.base import NotRun, Sent
 from conformance.checks.lag import ANY_STATUS
 from conformance.results import StaleFixture
 from conformance.target import PAUSABLE, STATUS_CODES, STATUS_NAMES, Project
@@ -56,6 +57,11 @@ class FixturePool:
     keeper: str | None = None
     kinds_paused: set[str] = field(default_factory=set)  # listed statuses of the groups paused (200 side)
     given_back: set[str] = field(default_factory=set)  # paused and started again by this run
+    # time.monotonic() of the 200 that paused each group in ``paused`` (checks/lasting.py: how long it held)
+    paused_at: dict[str, float] = field(default_factory=dict)
+    # The keeper's first valid stop, released by the concurrency check together with its race (state.py),
+    # with the verifications it settles: the effect check judges it as its own first stop.
+    handed_over: tuple[str, Sent, list[Deferred]] | None = None
     _queue: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -130,6 +136,7 @@ class FixturePool:
         """A group this run paused is pausable again (started): others may use it, after the run's own."""
         if group in self.paused:
             self.paused.remove(group)
+        self.paused_at.pop(group, None)
         self.given_back.add(group)
         if group not in self._queue:
             self._queue.append(group)
@@ -137,3 +144,4 @@ class FixturePool:
     def note_paused(self, group: str) -> None:
         if group not in self.paused:
             self.paused.append(group)
+            self.paused_at[group] = time.monotonic()

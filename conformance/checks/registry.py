@@ -54,6 +54,7 @@ class GroupUse(StrEnum):
     PAUSES_ONE = "pauses-one"  # pauses a group of its own
     KEEPER_THEN_PAUSES = "keeper-then-pauses"  # probes the keeper, then pauses it (huawei: read in between)
     OPTIONAL = "optional"  # pauses a group of its own if one is left; a weaker form of the check otherwise
+    RECHECKS_PAUSED = "rechecks-paused"  # looks again at the groups the checks before it paused; uses none
 
 
 class CheckKind(StrEnum):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from conformance.checks.base import NotRun, Sent
 from conformance.checks.context import SETTLED, CheckContext
 from conformance.checks.lag import ANY_STATUS
+from conformance.checks.pool import Deferred
 from conformance.checks.registry import GroupUse, scenario
 from conformance.checks.shapes import CURL, SDK, ClientShape
 from conformance.target import PAUSABLE, STATUS_CODES
@@ -35,7 +36,12 @@ async def stop_as(ctx: CheckContext, group: str, shape: ClientShape) -> tuple[Se
     the finding - and is returned as the stop that paused it; otherwise the first answer is returned. With
     it, how it was sent: ``shape.description``, or "" for the suite's own shape.
     """
-    sent = await ctx.stop(group, shape=shape)
+    return await as_sent(ctx, group, shape, await ctx.stop(group, shape=shape))
+
+
+async def as_sent(ctx: CheckContext, group: str, shape: ClientShape, sent: Sent) -> tuple[Sent, str]:
+    """:func:`stop_as` for a stop already sent as ``shape``'s client sends it (raced by the concurrency
+    check): on strict a 400 is told apart from a refused shape by one stop in the suite's own shape."""
     if not refused_as_not_pausable(ctx, sent) or ctx.pool.can_read:
         return sent, shape.description
     follow = await ctx.stop(group)
@@ -154,9 +160,15 @@ async def neighbour_ids(ctx: CheckContext) -> None:
 async def effect(ctx: CheckContext) -> None:
     """A stop of a pausable group answers 200; afterwards the group is pausing or paused: a second stop is
     refused, and the show operation agrees. Its first stop also settles the keeper's deferred checks."""
-    group, deferred = await ctx.pool.take_keeper()
-    for _ in range(MAX_STALE_TRIES):
-        first, how = await stop_as(ctx, group, SDK)
+    raced = ctx.pool.handed_over
+    ctx.pool.handed_over = None
+    group, deferred = (raced[0], raced[2]) if raced else await ctx.pool.take_keeper()
+    for attempt in range(MAX_STALE_TRIES):
+        if raced and attempt == 0:  # its first stop went out with the concurrency check's race
+            first, how = await as_sent(ctx, group, SDK, raced[1])
+            how = ", ".join(filter(None, [how, "released together with stops of another group"]))
+        else:
+            first, how = await stop_as(ctx, group, SDK)
         pending = [(d.requirement, d.after) for d in deferred]
         if refused_as_not_pausable(ctx, first) and not ctx.pool.can_read:
             # Strict: nothing tells a stale group from one paused by the checks before; neither is a finding.
@@ -184,20 +196,8 @@ async def effect(ctx: CheckContext) -> None:
         return
     if ctx.contract.has_show_operation:
         # 7 or 3 (or 6) agree at once; a read path that lags the stop is read again (checks/lag.py).
-        reading = await ctx.read_after_write(group, SETTLED, after="its stop")
-        shown = reading.answer
-        if reading.status is None:
-            ctx.recorder.undecided(
-                "STOP-EFFECT", f"the show operation answered {shown.result.status} without a status"
-            )
-        elif not reading.agrees:
-            ctx.fail(
-                "STOP-EFFECT",
-                "After a 200 the group is not pausing or paused",
-                f"Received: {reading.received(ctx.settle_timeout)} after the 200\n"
-                "Expected: 7 (pausing), 3 (paused) or 6 (completed)",
-                shown,
-            )
+        title = "After a 200 the group is not pausing or paused"
+        await shows_paused(ctx, group, "its stop", title, "the 200")
     second = await ctx.stop(group)
     ctx.expect(
         second,
@@ -208,19 +208,44 @@ async def effect(ctx: CheckContext) -> None:
     )
 
 
+async def shows_paused(ctx: CheckContext, group: str, after: str, title: str, since: str) -> None:
+    """Read ``group`` after ``after`` paused it, by the lag rule (checks/lag.py): 7, 3 or 6, else a
+    STOP-EFFECT failure titled ``title`` whose message says the read came after ``since``."""
+    reading = await ctx.read_after_write(group, SETTLED, after=after)
+    shown = reading.answer
+    if reading.status is None:
+        ctx.recorder.undecided(
+            "STOP-EFFECT", f"the show of {group} answered {shown.result.status} without a status"
+        )
+    elif not reading.agrees:
+        ctx.fail(
+            "STOP-EFFECT",
+            title,
+            f"Received: {reading.received(ctx.settle_timeout)} after {since}\n"
+            "Expected: 7 (pausing), 3 (paused) or 6 (completed)",
+            shown,
+        )
+
+
 @scenario("concurrency", requirements=["STOP-CONCURRENCY"], needs=["fixtures"], groups=GroupUse.PAUSES_ONE)
 async def concurrency(ctx: CheckContext) -> None:
     """Concurrent stops of one pausable group, released together: exactly one 200, the others 400."""
     width = ctx.race_width
     limit = ctx.client.pacer.rate_limit
-    if limit is not None and limit < width:  # a burst wider than a second's allowance would be throttled
-        width = max(2, int(limit))
+    extra = 1 if "effect" in ctx.selected else 0  # the keeper's stop the race carries (keeper_to_race)
+    if limit is not None and limit < width + extra:  # a burst wider than a second's allowance is throttled
+        width = max(2, int(limit) - extra)
         ctx.note(
             f"concurrency: {width} stops raced instead of {ctx.race_width}, within --rate-limit {limit:g}/s"
         )
-    for _ in range(MAX_STALE_TRIES):
+    for attempt in range(MAX_STALE_TRIES):
         group = await ctx.pool.take()
-        answers, spread_ns = await ctx.race_stops(group, width)
+        # Once a run: a re-run of this check must not take (and lose) a second keeper before the effect check.
+        first_race = attempt == 0 and ctx.pool.handed_over is None
+        keeper = await keeper_to_race(ctx) if first_race else None
+        answers, other, spread_ns = await ctx.race_stops(group, width, (keeper[0], SDK) if keeper else None)
+        if keeper and other:
+            ctx.pool.handed_over = (keeper[0], other, keeper[1])
         statuses = [a.result.status for a in answers]
         if not ctx.pool.can_read and statuses.count(400) == len(statuses):
             ctx.pool.mark_stale(group, "every concurrent stop was refused as not pausable", inferred=True)
@@ -256,6 +281,8 @@ async def concurrency(ctx: CheckContext) -> None:
         )
     if throttled:
         ctx.note(f"concurrency: {len(throttled)} of {width} stops were throttled (429) and took no part")
+    if ctx.pool.handed_over and ctx.pool.can_read:
+        await both_took_effect(ctx, group, wins, ctx.pool.handed_over, how)
     others = [a for a in decided if a.result.status not in (200, 400)]
     if others:
         ctx.fail(
@@ -264,6 +291,47 @@ async def concurrency(ctx: CheckContext) -> None:
             f"Received: {_histogram(statuses)} ({how})\nExpected: one 200, the others 400",
             others[0],
         )
+
+
+async def keeper_to_race(ctx: CheckContext) -> tuple[str, list[Deferred]] | None:
+    """The keeper, taken for the effect check, whose first stop the race releases with its own stops.
+
+    Stops of *different* groups released together must all take effect: a store that writes back a whole
+    snapshot of what it read loses one of them, and no stop of one group alone shows it. The other group is
+    the keeper because its first valid stop is one the run sends anyway - the effect check's, in the SDK's
+    shape - so the cross-group race costs no fixture: the effect check judges the raced answer as its own
+    first stop (``pool.handed_over``), and its show and second stop, with the end-of-run look
+    (checks/lasting.py) at this check's group, show a pause either write lost. None without a keeper, or
+    when the effect check does not run (the keeper would be one more group paused for nothing).
+    """
+    if "effect" not in ctx.selected:
+        return None
+    try:
+        return await ctx.pool.take_keeper()
+    except NotRun:
+        return None
+
+
+async def both_took_effect(
+    ctx: CheckContext, group: str, wins: list[Sent], raced: tuple[str, Sent, list[Deferred]], how: str
+) -> None:
+    """huawei: read both groups whose stops were released together and answered 200; each must be pausing
+    or paused (on strict, the effect check's second stop and the end-of-run look ask the same by stops)."""
+    keeper, keeper_stop, _ = raced
+    for target, paused in ((group, bool(wins)), (keeper, keeper_stop.result.status == 200)):
+        if not paused:
+            continue
+        reading = await ctx.read_after_write(target, SETTLED, after="stops of two groups released together")
+        if reading.status is not None and not reading.agrees:
+            ctx.fail(
+                "STOP-CONCURRENCY",
+                "A stop released together with a stop of another group did not take effect",
+                f"Received: {reading.received(ctx.settle_timeout)} for group {target} after its 200 "
+                f"({how}, and one stop of another group)\n"
+                "Expected: 7 (pausing), 3 (paused) or 6 (completed) for both groups - a store that writes "
+                "back what it read loses one write",
+                reading.answer,
+            )
 
 
 def _histogram(statuses: list[int | None]) -> str:

@@ -11,6 +11,7 @@ from conformance.checks import (
     auth,
     boundaries,
     fuzz,
+    lasting,
     lookalike,
     methods,
     oracles,
@@ -50,12 +51,16 @@ BUILTIN = Registry(
         lookalike.lookalike_projects,
         lookalike.lookalike_tokens,
         # Scenarios that pause listed groups, most important first: a short list loses the last ones.
-        state.effect,  # pauses the keeper, settling what the checks above deferred
+        # The concurrency check's race carries the keeper's first stop (state.keeper_to_race), which the
+        # effect check then judges as its own: it pauses the keeper, settling what the checks above deferred.
         state.concurrency,
+        state.effect,
         auth.aksk_signature,  # huawei only; there header-case reads instead of pausing
         auth.header_case,
         state.precondition,
         state.show_status,
         stateful.stateful,  # huawei: cycles two groups with start and gives them back pausable
+        # Last: the groups paused above, looked at again (a pause that reverted is a failed pause).
+        lasting.effect_lasts,
     ]
 )

@@ -225,6 +225,7 @@ class _Run:
             concurrency=self.options.concurrency,
             hangs=self.hangs,
         )
+        self.context.selected = frozenset(spec.name for spec in self.specs)
         try:
             await self.preflight(client, self.hangs)
             if await self.credentials_refused(client, guard):

@@ -81,6 +81,12 @@ def _plan_scenario(spec: CheckSpec, target: Target, can_read: bool, groups: _Gro
         not target.project.groups_in("creating", "monitoring") and use is GroupUse.OPTIONAL
     ):
         return PlanLine(spec.name, True, "runs; pauses nothing")
+    if use is GroupUse.RECHECKS_PAUSED:
+        if not groups.used:
+            return PlanLine(spec.name, False, "not run: no check before it pauses a listed group")
+        how = "reads" if can_read else "stops (each must be refused: 400)"
+        line = f"runs last; {how} the groups paused above (up to {groups.used}), none of its own"
+        return PlanLine(spec.name, True, line)
     if use is GroupUse.KEEPER:
         keeper = groups.borrow_keeper()
         if keeper is None:
@@ -98,6 +104,9 @@ def _plan_scenario(spec: CheckSpec, target: Target, can_read: bool, groups: _Gro
         group = groups.take()
         if group is None:
             return PlanLine(spec.name, False, "not run: needs 1 more listed creating/monitoring group")
+        if spec.name == "concurrency" and groups.keeper is not None:  # state.keeper_to_race
+            raced = f"; the effect check's first stop, of group #{groups.keeper}, is released with them"
+            return PlanLine(spec.name, True, f"pauses group #{group}{raced}")
         return PlanLine(spec.name, True, f"pauses group #{group}")
     # OPTIONAL: the check runs either way; a group of its own makes it stronger.
     if spec.name == "header-case" and can_read:

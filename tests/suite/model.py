@@ -67,6 +67,9 @@ class Choices:
     post_also_stops: bool = False
     racy: bool = False  # a check-then-act window of 10 ms
     race_window_s: float = 0.0  # a check-then-act window of this many seconds (overrides racy)
+    # A store that reads the whole table, changes one row and writes the whole table back, under a lock per
+    # group: a race on one group is serialised (correct), but of two groups stopped together one is lost.
+    snapshot_store: bool = False
     hang_on_space: bool = False
     unknown_group_404: bool = False
     plain_text_errors: bool = False
@@ -111,6 +114,9 @@ class Choices:
     refuse_empty_json: bool = False  # a JSON body parser that demands a body: the SDK's request is a 400
     require_content_length: bool = False  # 411 without Content-Length: curl's PUT without data
     start_leaves_paused: bool = False  # huawei: a start answers 200 but the group stays paused
+    # A pause that does not last: this many seconds after a stop the group runs again (a worker that resumes
+    # what it finds half-paused). Only a look at the group at the end of the run sees it (checks/lasting.py).
+    pause_reverts_s: float = 0.0
     # Time (tests/suite/test_hangs.py). Slow now and then is legal; never answering is not.
     slow_every: int = 0  # every Nth request is answered after slow_s (a GC pause, a cold cache)
     slow_s: float = 2.5
@@ -138,6 +144,8 @@ class Model:
         self._first: dict[tuple[str, str], int] = {}
         self._writes: dict[tuple[str, str], list[tuple[float, int]]] = {}
         self._pausing: dict[tuple[str, str], float] = {}  # groups at 7 and when they reach 3
+        self._reverting: dict[tuple[str, str], float] = {}  # pause_reverts_s: when a paused group runs again
+        self._row_locks: dict[tuple[str, str], asyncio.Lock] = {}  # snapshot_store: one lock per group
 
     def write(self, key: tuple[str, str], status: int, at: float | None = None) -> None:
         """Change a group's status; with lagging_reads the show sees it only 1-3 s later."""
@@ -150,6 +158,8 @@ class Model:
         self.groups[key] = status
 
     def pause(self, key: tuple[str, str]) -> None:
+        if self.choices.pause_reverts_s:
+            self._reverting[key] = time.monotonic() + self.choices.pause_reverts_s
         if self.choices.lagging_reads:  # pausing now, paused on its own a moment later
             self.write(key, 7)
             self._pausing[key] = time.monotonic() + self._rng.uniform(*self.choices.pausing_s)
@@ -159,6 +169,11 @@ class Model:
     def settle(self) -> None:
         """Groups whose pausing is over are paused (written when it ended, so their visibility lags too)."""
         now = time.monotonic()
+        for key, until in list(self._reverting.items()):
+            if until <= now:
+                del self._reverting[key]
+                if self.groups[key] in (3, 7):
+                    self.write(key, self.resumes_to.pop(key, 2), at=until)
         for key, until in list(self._pausing.items()):
             if until <= now:
                 del self._pausing[key]
@@ -411,7 +426,17 @@ class Model:
                 self.write(key, self.resumes_to.pop(key, 2))
             return 200, [], b""
         window = c.race_window_s or (0.01 if c.racy else 0.0)
-        if window:
+        if c.snapshot_store:
+            async with self._row_locks.setdefault(key, asyncio.Lock()):
+                table = dict(self.groups)  # read whole...
+                if table[key] not in (1, 2):
+                    return self.error(400, "OMS.0066", "The task group is not running.")
+                await asyncio.sleep(0.01)  # ...the work between the read and the write...
+                self.resumes_to[key] = table[key]
+                table[key] = 3 if c.settle_to_paused else 7
+                self.groups.clear()
+                self.groups.update(table)  # ...written back whole: a write to another group meanwhile is lost
+        elif window:
             current = self.groups[key]
             await asyncio.sleep(window)  # a read, then a write: the classic lost update
             if current not in (1, 2) and not c.pause_any_status:

@@ -90,6 +90,13 @@ FAULTY = {
     "crashes on a 1,025-character project id": ({"crash_on_long_project": True}, "strict", "STOP-ROBUST"),
     "POST pauses as well": ({"post_also_stops": True}, "strict", "STOP-METHODS"),
     "loses the race between concurrent stops": ({"racy": True}, "strict", "STOP-CONCURRENCY"),
+    # Stops of two groups released together (the concurrency race carries the effect check's first stop).
+    "writes a snapshot of the whole store back": ({"snapshot_store": True}, "strict", "STOP-CONCURRENCY"),
+    "writes a snapshot of the whole store back, huawei": (
+        {"snapshot_store": True},
+        "huawei",
+        "STOP-CONCURRENCY",
+    ),
     "hangs on an id with a space": ({"hang_on_space": True}, "strict", "STOP-TIMELY"),
     "404 for unknown groups": ({"unknown_group_404": True}, "strict", "STOP-DOCUMENTED-STATUS"),
     "plain-text error bodies": ({"plain_text_errors": True}, "strict", "STOP-ERROR-ENVELOPE"),
@@ -107,6 +114,9 @@ FAULTY = {
         "STOP-TOKEN-REQUIRED",
     ),
     "the stop changes nothing": ({"stop_is_noop": True}, "strict", "STOP-EFFECT"),
+    # Paused for a second, then running again: only the end-of-run look (checks/lasting.py) sees it.
+    "a pause reverts after a second": ({"pause_reverts_s": 1.0}, "strict", "STOP-EFFECT"),
+    "a pause reverts after a second, huawei": ({"pause_reverts_s": 1.0}, "huawei", "STOP-EFFECT"),
     "an empty id segment is 404": ({"empty_segment_404": True}, "strict", "STOP-GROUP-LEN"),
     # A silent change (answered 405, deleted anyway) is proven only by reading the status: on strict the one
     # proof, a valid stop refused afterwards, cannot tell it from a group that was stale before the run.
@@ -244,6 +254,7 @@ FAILS_CHECK = {
     "neighbour-ids": ({"prefix_match": True}, "strict"),
     "permission": ({"ignore_permissions": True}, "strict"),
     "effect": ({"stop_is_noop": True}, "strict"),
+    "effect-lasts": ({"pause_reverts_s": 1.0}, "strict"),
     "concurrency": ({"racy": True}, "strict"),
     "show-status": ({"show_bad_shape": True}, "huawei"),
     "stateful": ({"start_leaves_paused": True}, "huawei"),
@@ -272,3 +283,15 @@ def test_each_check_fails_on_an_implementation_that_violates_it(check: str) -> N
     result = run_suite(variant(huawei=huawei, **switches), huawei=huawei, timeout=0.5)
     by_name = {c.check: c for c in result.checks}
     assert by_name[check].verdict is Verdict.FAIL, (by_name[check].verdict, by_name[check].reason)
+
+
+@pytest.mark.parametrize("profile", ["strict", "huawei"])
+def test_a_pause_that_reverts_is_caught_only_by_the_end_of_run_look(profile: str) -> None:
+    """The checks right after a stop see the group paused; only effect-lasts looks once the pause is gone."""
+    huawei = profile == "huawei"
+    result = run_suite(variant(huawei=huawei, pause_reverts_s=1.0), huawei=huawei, timeout=0.5)
+    failed = {c.check for c in result.checks if c.verdict is Verdict.FAIL}
+    assert "effect-lasts" in failed
+    assert "effect" not in failed
+    (lasting,) = [c for c in result.checks if c.check == "effect-lasts"]
+    assert all("after the 200 that paused it" in f.message for f in lasting.failures)

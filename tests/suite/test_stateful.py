@@ -23,7 +23,7 @@ from conformance.runner.engine import RunOptions, execute, secrets_of
 from conformance.server import ReferenceServer
 from conformance.server.app import ReferenceApp
 from conformance.server.runner import build_target, create_app
-from conformance.target import PAUSABLE, STATUS_CODES, Target
+from conformance.target import PAUSABLE, STATUS_CODES, Target, parse_target
 
 RESTORE = {"dst_ak": "AK-restore-0001-destination", "dst_sk": "SK-restore-secret-0001-destination"}
 # Few steps, a short settle wait: the reference app pauses straight to 3 (settle_delay 0).
@@ -175,3 +175,19 @@ def test_the_failing_program_is_the_same_for_a_seed() -> None:
         return result.checks[0].failures[0].message
 
     assert program() == program()
+
+
+def test_a_start_that_leaves_the_group_paused_is_caught_for_every_seed() -> None:
+    """The fixed opening program (stop A, show A, start A, ...) reaches a start whatever Hypothesis draws, so
+    the fault one start shows fails HW-START for 20 seeds of 20 (the in-process model keeps this quick)."""
+    from .model import Model, target_data, variant
+
+    caught = []
+    for seed in range(20):
+        app = Model(variant(huawei=True, start_leaves_paused=True))
+        target = parse_target(target_data("http://model.test", huawei=True))
+        options = RunOptions(seed=seed, transport=httpx.ASGITransport(app=app), **OPTIONS)  # type: ignore[arg-type]
+        (check,) = asyncio.run(execute(target, options)).checks
+        failed = {f.requirement for f in check.failures}
+        caught.append(check.verdict is Verdict.FAIL and failed == {"HW-START"})
+    assert caught == [True] * 20

@@ -298,3 +298,21 @@ def test_a_refusal_that_echoes_the_token_is_reported_redacted() -> None:
     assert result.stop_reason is StopReason.CREDENTIALS_REFUSED
     assert data["token"] not in result.incomplete_reason
     assert "$OMS_TOKEN" in result.incomplete_reason and "APIGW.0301" in result.incomplete_reason
+
+
+@pytest.mark.parametrize("huawei", [False, True], ids=["strict", "huawei"])
+@pytest.mark.parametrize(
+    "switches",
+    [{"snapshot_store": True}, {"pause_reverts_s": 1.0}],
+    ids=["whole-table write-back", "pause reverts after 1 s"],
+)
+def test_faults_of_lasting_and_cross_group_effects_fail_only_their_requirements(
+    switches: dict[str, Any], huawei: bool
+) -> None:
+    """With three groups, the stops of two groups the race releases together and the end-of-run look cost
+    no fixture, and these faults fail nothing but the effect or concurrency of a stop."""
+    result = run(
+        Model(variant(huawei=huawei, **switches)), huawei=huawei, data=three_pausable(huawei), timeout=0.5
+    )
+    failed = {rid for rid, v in verdicts(result).items() if v is Verdict.FAIL}
+    assert failed and failed <= {"STOP-CONCURRENCY", "STOP-EFFECT"}, failures(result)

@@ -34,8 +34,11 @@ def test_three_groups_are_the_keeper_then_effect_concurrency_and_header_case() -
     plan = lines(3)
     assert plan["authn-no-pause"].startswith("runs on the shared keeper group #1")
     assert plan["effect"] == "pauses group #1"
-    assert plan["concurrency"] == "pauses group #2"
+    assert plan["concurrency"].startswith("pauses group #2")
+    assert "first stop, of group #1, is released with them" in plan["concurrency"]  # no extra fixture
     assert "pauses group #3" in plan["header-case"]
+    assert plan["effect-lasts"].startswith("runs last; stops (each must be refused: 400) the groups paused")
+    assert "none of its own" in plan["effect-lasts"]
 
 
 def test_a_short_list_loses_the_least_important_checks_first() -> None:
@@ -45,6 +48,7 @@ def test_a_short_list_loses_the_least_important_checks_first() -> None:
     assert "runs without pausing" in one["header-case"]
     none = lines(0)
     assert none["effect"].startswith("not run")
+    assert none["effect-lasts"].startswith("not run")
 
 
 def test_huawei_reads_instead_of_pausing_for_header_case() -> None:
