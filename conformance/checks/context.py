@@ -58,6 +58,7 @@ class CheckContext:
         race_width: int = 16,
         concurrency: int = 1,
         hangs: HangBudget | None = None,
+        effect_hold: float | None = None,
     ) -> None:
         self.target = target
         self.contract = contract
@@ -67,6 +68,7 @@ class CheckContext:
         self.seed = seed
         self.depth = depth
         self.settle_timeout = settle_timeout
+        self.effect_hold = effect_hold  # checks/lasting.py; None: its default
         self.max_examples = max_examples
         self.race_width = race_width
         self.concurrency = concurrency  # requests in flight for checks of independent requests (ordered.py)
@@ -219,7 +221,10 @@ class CheckContext:
         if credential is not False:
             signer = credential if isinstance(credential, Project) else self.target.project
             all_headers += credential_headers(self.client, signer, method, path, body=body)
-        all_headers += list(shape.headers if shape else ()) + list(headers)
+        # An AK/SK signature already carries the SDK's Content-Type (it signs it): a shape adds none twice.
+        present = {name.lower() for name, _ in all_headers}
+        all_headers += [(k, v) for k, v in (shape.headers if shape else ()) if k.lower() not in present]
+        all_headers += list(headers)
         # A listed group may be paused by this very request: never repeat it blindly.
         listed = group_id in self.listed
         kind = Kind.STOP if method == "PUT" else Kind.OTHER_METHOD

@@ -7,14 +7,14 @@ different, and each is a legal HTTP request for the operation:
   ``Content-Length: 0``, no body - a JSON body parser that demands a body refuses it;
 - curl (``curl -X PUT url``) sends neither a content type nor a length - a server that demands
   ``application/json`` (415) or a length (411) refuses it;
-- a hand-written client that sends ``{}`` as JSON - a server that refuses any body refuses it (not sent
-  yet: it needs a pausable group of its own, see the README's open points).
+- a hand-written client that sends ``{}`` as JSON - a server that refuses any body refuses it.
 
 The suite's own default request (``Content-Length: 0``, no content type) is another. Shapes are sent to
 groups the run pauses anyway - the effect check's first stop is the SDK's, the precondition check's stop of
-the other pausable kind is curl's - so they cost no fixture. On strict a refusal as "not pausable" (400)
-cannot tell a stale group from a refused shape; one stop in the default shape right after it can: a 200
-then proves the group was pausable, so the shape was refused (checks/state.py ``stop_as``).
+the other pausable kind is curl's, and on huawei the stateful check's opening program stops A with ``{}``
+and B as curl does, and reads the effect of each - so they cost no fixture. On strict a refusal as "not
+pausable" (400) cannot tell a stale group from a refused shape; one stop in the default shape right after it
+can: a 200 then proves the group was pausable, so the shape was refused (checks/state.py ``stop_as``).
 """
 
 from __future__ import annotations
@@ -37,3 +37,6 @@ SDK = ClientShape(
     (("Content-Type", "application/json"),),
 )
 CURL = ClientShape("curl", "curl's request (no Content-Type, no Content-Length)", content_length=False)
+JSON_OBJECT = ClientShape(
+    "json-object", "a client's request with {} as a JSON body", (("Content-Type", "application/json"),), b"{}"
+)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import time
 from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from conformance.checks.context import PAUSABLE_CODES, CheckContext, says_nothin
 from conformance.checks.lag import ANY_STATUS, Reading
 from conformance.checks.lasting import look_again, paused_by_own_stops
 from conformance.checks.registry import GroupUse, scenario
+from conformance.checks.shapes import CURL, JSON_OBJECT, ClientShape
 from conformance.target import RESTORE_PLAIN_KEYS
 
 PAUSING, PAUSED, COMPLETED = 7, 3, 6
@@ -140,8 +142,8 @@ class Session:
 
     # -- requests, logged for the replay ---------------------------------------------------------------
 
-    def _log(self, sent: Sent, label: str) -> Sent:
-        self._step(self._count(sent, label), label)
+    def _log(self, sent: Sent, label: str, body: bytes = b"") -> Sent:
+        self._step(self._count(sent, label), label, body)
         return sent
 
     def _count(self, sent: Sent, label: str) -> Sent:
@@ -150,10 +152,12 @@ class Session:
             raise Halt(f"{label}: {sent.result.error or sent.result.status}")
         return sent
 
-    def _step(self, sent: Sent, label: str) -> None:
+    def _step(self, sent: Sent, label: str, body: bytes = b"") -> None:
         curl = sent.result.exchange.curl
         if sent.method == "PUT" and sent.path.endswith("/start"):
             curl += f" -d {start_body_placeholder(self.ctx)}"
+        elif body:  # a stop sent with a body (checks/shapes.py): it holds no secret
+            curl += f" -d {shlex.quote(body.decode())}"
         self.steps.append(f"# {label}\n{curl}")
 
     async def status(
@@ -203,11 +207,15 @@ class Session:
 
     # -- the rules ---------------------------------------------------------------------------------------
 
-    async def stop(self, i: int) -> None:
+    async def stop(self, i: int, shape: ClientShape | None = None) -> None:
         name, before = NAMES[i], self.model[i]
-        sent = self._log(await self.ctx.stop(self.groups[i]), f"stop {name}")
+        label = f"stop {name}" + (f", sent as {shape.description}" if shape else "")
+        sent = self._log(
+            await self.ctx.stop(self.groups[i], shape=shape), label, shape.body if shape else b""
+        )
         if before <= PAUSABLE_CODES:
-            self._expect(sent, 200, "STOP-SUCCESS-200", f"A stop of pausable group {name} did not answer 200")
+            title = f"A stop of pausable group {name} did not answer 200"
+            self._expect(sent, 200, "STOP-SUCCESS-200", title + (f" ({shape.description})" if shape else ""))
             self.model[i], self.cause[i] = {PAUSING, PAUSED}, "stop"
             self.paused_by_us.add(i)
             await self.other_unchanged(1 - i, f"the stop of {name}")
@@ -324,17 +332,20 @@ def machine_for(session: Session) -> type[RuleBasedStateMachine]:
 # effect, a start that leaves the group paused, a stop that pauses the other group, a show stuck on an old
 # status - each show within these seven steps, so they are caught for every seed, not only for seeds whose
 # random programs happen to reach them. (rule, group): stop A, show A, start A, show A, stop B, show A and B.
+# Its two stops are sent as two real clients send them (checks/shapes.py): A with {} as a JSON body, B as
+# curl sends it; the shows after each prove the stop took effect, so a refused or ignored shape is caught.
 OPENING = (("stop", 0), ("show", 0), ("start", 0), ("show", 0), ("stop", 1), ("show", 0), ("show", 1))
+OPENING_SHAPES = {0: JSON_OBJECT, 1: CURL}
 
 
 def open_with_fixed_program(session: Session) -> bool:
     """Run :data:`OPENING` from the set-up (in the worker thread); False if it found a violation, which is
     then in ``session.failures`` - already about as short as a failing program gets: nothing to shrink."""
-    rules = {"stop": session.stop, "show": session.show, "start": session.start}
+    rules = {"show": session.show, "start": session.start}
     try:
         session.run(session.begin())
         for rule, i in OPENING:
-            session.run(rules[rule](i))
+            session.run(session.stop(i, OPENING_SHAPES[i]) if rule == "stop" else rules[rule](i))
     except Violation:
         return False
     return True

@@ -53,6 +53,9 @@ class RunOptions:
     reruns: int = 1
     # How long a status read after a stop or start may take to agree (checks/lag.py); None: the target's.
     settle_timeout: float | None = None
+    # How long a pause must have held when effect-lasts looks again; None: its default (1 s).
+    # The suite's own tests shorten it for models whose pauses do not revert.
+    effect_hold: float | None = None
     transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
     verify: bool | str = True
     run_id: str = ""  # "" = derived from profile, base URL and project (reports.reproduce.default_run_id)
@@ -224,6 +227,7 @@ class _Run:
             race_width=self.options.race_width,
             concurrency=self.options.concurrency,
             hangs=self.hangs,
+            effect_hold=self.options.effect_hold,
         )
         self.context.selected = frozenset(spec.name for spec in self.specs)
         try:

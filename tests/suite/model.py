@@ -113,6 +113,7 @@ class Choices:
     # Request shapes (checks/shapes.py): each refuses one legal way real clients send the stop.
     refuse_empty_json: bool = False  # a JSON body parser that demands a body: the SDK's request is a 400
     require_content_length: bool = False  # 411 without Content-Length: curl's PUT without data
+    refuse_any_body: bool = False  # "the stop takes no body": {} as a JSON body is a 400
     start_leaves_paused: bool = False  # huawei: a start answers 200 but the group stays paused
     # A pause that does not last: this many seconds after a stop the group runs again (a worker that resumes
     # what it finds half-paused). Only a look at the group at the end of the run sees it (checks/lasting.py).
@@ -342,6 +343,8 @@ class Model:
             return status, hdrs, body
         if c.require_content_length and method == "PUT" and "content-length" not in headers:
             return self.error(411, "OMS.0411", "Length Required.")
+        if c.refuse_any_body and is_stop and not is_start and scope.get("body"):
+            return self.error(400, "OMS.0064", "Invalid request parameters: no body is expected.")
         if c.refuse_empty_json and "json" in headers.get("content-type", "") and not scope.get("body"):
             return self.error(400, "OMS.0064", "Invalid request parameters: the body is not JSON.")
         token = headers.get("x-auth-token")

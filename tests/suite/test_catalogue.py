@@ -28,8 +28,15 @@ def run_suite(
         request_timeout=timeout,
         reruns=0,
         settle_timeout=0.5,
+        effect_hold=held(choices),
     )
     return asyncio.run(execute(target, options))
+
+
+def held(choices: Choices) -> float | None:
+    """effect-lasts' hold: the default (a second) only where a model's pauses revert; elsewhere none, so
+    that the hundreds of runs here do not each wait a second for a re-check that cannot find anything."""
+    return None if choices.pause_reverts_s else 0.0
 
 
 def verdicts(result: RunResult) -> dict[str, Verdict]:
@@ -142,6 +149,11 @@ FAULTY = {
         "STOP-SUCCESS-200",
     ),
     "refuses the SDK's request, huawei": ({"refuse_empty_json": True}, "huawei", "STOP-SUCCESS-200"),
+    "refuses {} as a JSON body (the stateful check's stop of A)": (
+        {"refuse_any_body": True},
+        "huawei",
+        "STOP-SUCCESS-200",
+    ),
     "411 for curl's request (no Content-Length)": (
         {"require_content_length": True},
         "huawei",

@@ -44,7 +44,7 @@ def three_pausable(base_url: str, *, huawei: bool) -> dict[str, Any]:
 def run_behind(behaviour: Field, *, huawei: bool) -> tuple[RunResult, FieldServer]:
     with FieldServer(Model(variant(huawei=huawei)), behaviour) as server:
         target = parse_target(three_pausable(server.base_url, huawei=huawei))
-        options = RunOptions(seed=11, request_timeout=5.0, reruns=0, settle_timeout=1.0)
+        options = RunOptions(seed=11, request_timeout=5.0, reruns=0, settle_timeout=1.0, effect_hold=0.0)
         return asyncio.run(execute(target, options)), server
 
 
