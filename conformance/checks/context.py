@@ -16,6 +16,7 @@ from conformance.checks.base import Kind, NotRun, Sent, echo_candidates
 from conformance.checks.expectations import Expectations
 from conformance.checks.hang_budget import HangBudget, RequestClass, classify
 from conformance.checks.lag import ANY_STATUS, LagLog, Read, Reading, read_until
+from conformance.checks.oracles import TEMPORARY
 from conformance.checks.ordered import wait_turn
 from conformance.checks.pool import Deferred, FixturePool
 from conformance.checks.recorder import Recorder
@@ -30,6 +31,9 @@ from conformance.transport.safety import SafetyGuard
 # An answer that says nothing about the request (5xx, a dropped connection, a timeout) is asked again this
 # often - only for requests that cannot pause a listed group - before it is judged as it is.
 MAX_TRANSIENT_RETRIES = 2
+# "Try again later" (502/503/504) once more: a busy gateway's 503s fall on a request independently, and with
+# one in twenty answers busy, three in a row for some request of a run is a night in thirty; four, one in 500.
+MAX_TEMPORARY_RETRIES = 3
 MAX_PERSISTENT_FAILURES = 3
 SETTLED = frozenset({3, 6, 7})  # paused, completed (finished meanwhile), pausing
 PAUSABLE_CODES = frozenset({1, 2})
@@ -197,7 +201,7 @@ class CheckContext:
         # A hang costs a whole timeout: retried once for its whole class, while the target shows no habit.
         if result.outcome is Outcome.TIMED_OUT:
             return 1 if self.hangs.may_retry(cls) else 0
-        return MAX_TRANSIENT_RETRIES
+        return MAX_TEMPORARY_RETRIES if result.status in TEMPORARY else MAX_TRANSIENT_RETRIES
 
     async def stop(
         self,

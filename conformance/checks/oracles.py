@@ -15,6 +15,19 @@ from conformance.transport.http import NOT_JSON, Outcome
 # A gateway's throttling that outlasted the transport's waits: no answer about the request, so no finding
 # about it (the report's pace section lists every 429).
 THROTTLED = 429
+# "Try again later" by HTTP's own definition (RFC 9110 section 15.6.3-15.6.5): a gateway or an overloaded
+# server, not an answer about the request. Repeatable requests are asked again until one says something;
+# a request that could have paused a listed group is never repeated, so its 502/503/504 stays unjudged.
+TEMPORARY = frozenset({502, 503, 504})
+
+
+def temporary_and_unrepeatable(sent: Sent) -> bool:
+    """A 502/503/504 to a request that was sent once and never again: it decides nothing (README: Verdicts a
+    nightly job can trust), so the runner hands it to no response check (runner/engine.py ``on_answer``)
+    and the check that sent it records its requirement undecided (checks/recorder.py)."""
+    return sent.result.status in TEMPORARY and not sent.repeatable
+
+
 # Answers produced in front of the application rather than by it (494 is nginx's own code for a header over
 # its buffers; it answers 400 on the wire unless told otherwise).
 INFRASTRUCTURE = {

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from conformance.checks.base import Finding, Sent
-from conformance.checks.oracles import describe_infrastructure
+from conformance.checks.oracles import TEMPORARY, describe_infrastructure
 
 
 class UndeclaredRequirement(AssertionError):
@@ -65,10 +65,12 @@ class Recorder:
             # Throttled even after the transport's waits: the gateway said nothing about the request.
             self.undecided(requirement, f"{sent.method} {sent.path}: still throttled (429)")
             return False
-        if (result.status or 0) >= 500 and not sent.repeatable:
-            # A request that may have paused a listed group is not repeated; its 5xx (judged by the
-            # robustness oracle) says nothing about this requirement.
-            self.undecided(requirement, f"{sent.method} {sent.path}: {result.status}, not repeatable")
+        if (result.status or 0) >= 500 and (not sent.repeatable or result.status in TEMPORARY):
+            # Never repeated (it may have paused a listed group), a 5xx says nothing about this requirement
+            # (the robustness oracle judges it); nor does "try again later" (502/503/504) that outlasted the
+            # retries. A 500 that stays a 500 is the server failing this very input: judged below.
+            how = "not repeatable" if not sent.repeatable else "still so when asked again"
+            self.undecided(requirement, f"{sent.method} {sent.path}: {result.status}, {how}")
             return False
         if result.status in allowed:
             return True

@@ -21,6 +21,7 @@ from conformance._version import __version__
 from conformance.checks.base import Finding, Kind, NotRun, Sent
 from conformance.checks.context import CheckContext
 from conformance.checks.hang_budget import HangBudget, TargetStoppedAnswering, classify
+from conformance.checks.oracles import temporary_and_unrepeatable
 from conformance.checks.recorder import Recorder, UndeclaredRequirement
 from conformance.checks.registry import CheckKind, CheckSpec, Need
 from conformance.checks.suite import BUILTIN
@@ -134,6 +135,7 @@ class _Run:
         self.response_seen: dict[str, int] = {s.name: 0 for s in self.response_specs}
         self.consecutive_failures = 0
         self.unjudged_codings: dict[str, int] = {}  # answers in a coding the client cannot undo, by coding
+        self.unjudged_temporary = 0  # 502/503/504 to requests never repeated (checks/oracles.py)
         self.disabled: dict[Need, str] = {}  # needs the credential preflight took away, and why
         self.interrupted_by = ""  # set by whoever cancels the run (the session's signal handler)
         self.result = RunResult(
@@ -166,6 +168,9 @@ class _Run:
         recorder = self.context.recorder
         if self.sending is not None and self.running is not None and recorder.check == self.running:
             self.sending(self.running, recorder.requests, recorder.planned, recorder.planning)
+        if temporary_and_unrepeatable(sent):
+            self.unjudged_temporary += 1
+            return  # "try again later", and it never will be: no response check may judge it
         for spec in self.response_specs:
             self.response_seen[spec.name] += 1
             finding = spec.fn(self.context, sent)
@@ -281,6 +286,11 @@ class _Run:
             notes.append(
                 f"{client.reopened} requests met a kept-alive connection the server had closed (an idle "
                 "close, RFC 9112 section 9.3.1) and were sent again on a new one; none could pause a group"
+            )
+        if self.unjudged_temporary:
+            notes.append(
+                f"{self.unjudged_temporary} requests that could have paused a listed group got 502/503/504 "
+                "(try again later); they are never repeated, so those answers decide nothing"
             )
         for coding, count in sorted(self.unjudged_codings.items()):
             notes.append(
