@@ -23,6 +23,7 @@ import pytest
 
 from conformance.errors import ConformanceError, ExitCode
 from conformance.results import CheckResult, RunResult, Verdict
+from conformance.spec import PROFILES, Profile
 
 if TYPE_CHECKING:  # the runner loads the checks and the contract: only when --oms-target is given
     from conformance.runner.engine import RunOptions
@@ -59,7 +60,7 @@ def pytest_collection_modifyitems(
         data = read_yaml(path, "target file")
     except ConformanceError as exc:
         raise pytest.UsageError(f"--oms-target: {exc}") from exc
-    profile = data.get("profile", "strict") if isinstance(data, dict) else None
+    profile = data.get("profile", Profile.STRICT) if isinstance(data, dict) else None
     report_dir = config.getoption("--oms-report-dir")
     suite = _Suite(
         Path(path),
@@ -70,7 +71,7 @@ def pytest_collection_modifyitems(
     for spec in BUILTIN:
         # A profile given as ${VAR} is known only when the target loads: then every check is an item, and
         # those of the other profile are skipped.
-        if profile not in ("strict", "huawei") or profile in spec.profiles:
+        if profile not in PROFILES or profile in spec.profiles:
             name = f"{spec.name}[{','.join(spec.requirements)}]"
             items.append(_CheckItem.from_parent(collector, name=name, check=spec.name, suite=suite))
 
@@ -156,7 +157,7 @@ def oms_server_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     Default: the huawei profile (the official SDK signs with AK/SK, which that profile accepts) with the
     ``prefer`` fault, so a test can force any documented error with a ``Prefer: code=N`` header.
     """
-    options: dict[str, Any] = {"profile": "huawei", "faults": ["prefer"]}
+    options: dict[str, Any] = {"profile": Profile.HUAWEI, "faults": ["prefer"]}
     options.update(getattr(request, "param", None) or {})
     return options
 

@@ -24,24 +24,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from conformance.schemas import key_path, problem, validate
+from conformance.spec.documents import Profile
 from conformance.textfile import read_yaml
 from conformance.token_command import DEFAULT_TIMEOUT, run_token_command
-
-# Task group status codes (ShowTaskGroup's `status`), by the names a target file uses.
-STATUS_CODES: dict[str, int] = {
-    "waiting": 0,
-    "creating": 1,
-    "monitoring": 2,
-    "paused": 3,
-    "create_failed": 4,
-    "migrate_failed": 5,
-    "completed": 6,
-    "pausing": 7,
-    "deleting": 8,
-    "deleted": 9,
-}
-STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
-PAUSABLE = frozenset({"creating", "monitoring"})
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # The start operation's body keys (StartTaskGroupReq) that are not secrets: everything else under
@@ -92,13 +77,16 @@ class Project:
 class Target:
     base_url: str
     project: Project
-    profile: str = "strict"
+    profile: Profile = Profile.STRICT
     other_project: Project | None = None
     # The start operation's body for `run --restore` (keys of StartTaskGroupReq); its keys are secrets.
     restore: Mapping[str, str] | None = field(default=None, repr=False)
     # How long a status read after a stop or start may take to agree before it is a finding (seconds): the
     # platform's show lags its writes by seconds (checks/lag.py).
     settle_timeout: float = DEFAULT_SETTLE_TIMEOUT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "profile", Profile(self.profile))  # callers may pass the name
 
     @property
     def has_fixtures(self) -> bool:
@@ -126,7 +114,7 @@ class Target:
         return {
             "base_url": self.base_url,
             "project_id": self.project.project_id,
-            "profile": self.profile,
+            "profile": self.profile.value,
             "credentials": [k for k in ("token", "aksk") if getattr(self.project, k)],
             "groups": {name: len(ids) for name, ids in self.project.groups.items()},
             "other_project": bool(self.other_project),
@@ -311,7 +299,7 @@ def parse_target(
     return Target(
         base_url=base_url,
         project=project,
-        profile=data.get("profile", "strict"),
+        profile=Profile(data.get("profile", Profile.STRICT)),
         other_project=other,
         restore=dict(data["restore"]) if "restore" in data else None,
         settle_timeout=float(data.get("settle_timeout", DEFAULT_SETTLE_TIMEOUT)),
@@ -345,7 +333,7 @@ def _project_dict(project: Project) -> dict[str, Any]:
 
 def dump_target(target: Target) -> str:
     """The target file text for ``target`` - the inverse of :func:`parse_target`."""
-    data: dict[str, Any] = {"base_url": target.base_url, "profile": target.profile}
+    data: dict[str, Any] = {"base_url": target.base_url, "profile": target.profile.value}
     data.update(_project_dict(target.project))
     if target.other_project:
         data["other_project"] = _project_dict(target.other_project)

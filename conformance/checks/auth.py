@@ -11,6 +11,7 @@ from conformance.checks.base import Kind, NotRun
 from conformance.checks.context import CheckContext, says_nothing
 from conformance.checks.registry import GroupUse, scenario
 from conformance.redact import tampered
+from conformance.spec.documents import Profile
 from conformance.target import Project
 from conformance.transport.http import stop_path
 
@@ -231,7 +232,7 @@ async def header_case(ctx: CheckContext) -> None:
     "aksk-signature",
     requirements=["HW-AKSK", "STOP-AUTHN"],
     needs=["aksk"],
-    profiles=["huawei"],
+    profiles=[Profile.HUAWEI],
     groups=GroupUse.KEEPER_THEN_PAUSES,
 )
 async def aksk_signature(ctx: CheckContext) -> None:

@@ -22,6 +22,8 @@ from conformance.checks.pool import Deferred, FixturePool
 from conformance.checks.recorder import Recorder
 from conformance.checks.shapes import ClientShape
 from conformance.spec import Contract, Profile
+from conformance.spec.documents import START_SUFFIX
+from conformance.spec.statuses import PAUSABLE_CODES, SETTLED
 from conformance.target import Project, Target
 from conformance.transport.credentials import credential_headers
 from conformance.transport.http import Client, HttpResult, Outcome, stop_path
@@ -35,8 +37,6 @@ MAX_TRANSIENT_RETRIES = 2
 # one in twenty answers busy, three in a row for some request of a run is a night in thirty; four, one in 500.
 MAX_TEMPORARY_RETRIES = 3
 MAX_PERSISTENT_FAILURES = 3
-SETTLED = frozenset({3, 6, 7})  # paused, completed (finished meanwhile), pausing
-PAUSABLE_CODES = frozenset({1, 2})
 T = TypeVar("T")
 
 
@@ -313,7 +313,7 @@ class CheckContext:
         first attempt may have taken effect."""
         assert self.target.restore is not None
         project = self.target.project
-        path = stop_path(project.project_id, group_id, suffix="/start")
+        path = stop_path(project.project_id, group_id, suffix=START_SUFFIX)
         body = json.dumps(dict(self.target.restore), separators=(",", ":")).encode()
         headers = credential_headers(self.client, project, "PUT", path, body=body)
         if project.token:

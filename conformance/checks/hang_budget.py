@@ -47,6 +47,7 @@ from enum import StrEnum
 from urllib.parse import unquote
 
 from conformance.checks.base import Kind
+from conformance.spec.documents import COLLECTION_SEGMENT, VERSION_SEGMENT
 from conformance.target import AkSk, Project, Target
 from conformance.transport.http import HttpResult, Outcome
 
@@ -84,7 +85,7 @@ class TargetStoppedAnswering(Exception):
 def _path_ids(path: str) -> tuple[str, str]:
     """(project_id, group_id) of a path built by ``stop_path``; ("", "") for any other path."""
     parts = path.split("/")
-    if len(parts) >= 5 and parts[1] == "v2" and parts[3] == "taskgroups":
+    if len(parts) >= 5 and parts[1] == VERSION_SEGMENT and parts[3] == COLLECTION_SEGMENT:
         return unquote(parts[2]), unquote(parts[4])
     return "", ""
 

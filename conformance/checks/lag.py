@@ -19,10 +19,12 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from conformance.spec.statuses import ALL_CODES
+
 T = TypeVar("T")
 FIRST_WAIT = 0.1  # seconds before the first re-read; doubled each time...
 MAX_WAIT = 1.0  # ...up to this, so a lag of seconds costs a handful of reads, not dozens
-ANY_STATUS = frozenset(range(10))  # no write came before: whatever is read is taken as it is
+ANY_STATUS = ALL_CODES  # no write came before: whatever is read is taken as it is
 MAX_LAG_NOTES = 5  # the longest lags observed are named in the run's notes; the rest are counted
 
 # One read: the status (None when it could not be read) and the exchange that shows it.

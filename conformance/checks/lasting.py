@@ -21,9 +21,10 @@ import asyncio
 import time
 
 from conformance.checks.base import NotRun
-from conformance.checks.context import SETTLED, CheckContext, says_nothing
+from conformance.checks.context import CheckContext, says_nothing
 from conformance.checks.registry import GroupUse, scenario
 from conformance.checks.state import shows_paused
+from conformance.spec.statuses import SETTLED
 
 # A pause that comes undone within seconds is what the checks right after a stop cannot see. The re-check
 # waits until the youngest pause has held this long - once a run, and the groups paused earlier in the run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from conformance.checks.base import Finding, Kind, OracleContext, Sent
 from conformance.checks.registry import response_check
-from conformance.spec.documents import SHOW_PATH
+from conformance.spec.documents import SHOW_PATH, Profile
 from conformance.transport.http import NOT_JSON, Outcome
 
 # A gateway's throttling that outlasted the transport's waits: no answer about the request, so no finding
@@ -276,7 +276,7 @@ def timely(ctx: OracleContext, sent: Sent) -> Finding | None:
     return None
 
 
-@response_check("request-id", requirements=["HW-REQUEST-ID"], profiles=["huawei"])
+@response_check("request-id", requirements=["HW-REQUEST-ID"], profiles=[Profile.HUAWEI])
 def request_id(ctx: OracleContext, sent: Sent) -> Finding | None:
     """Every answer carries a non-empty X-Request-Id."""
     if sent.result.status is None or (sent.result.header("x-request-id") or "").strip():
@@ -289,7 +289,7 @@ def request_id(ctx: OracleContext, sent: Sent) -> Finding | None:
     )
 
 
-@response_check("gateway-401", requirements=["HW-GATEWAY-401"], profiles=["huawei"])
+@response_check("gateway-401", requirements=["HW-GATEWAY-401"], profiles=[Profile.HUAWEI])
 def gateway_401(ctx: OracleContext, sent: Sent) -> Finding | None:
     """A 401 is the gateway's: error_code APIGW.0301 and a request_id in the body."""
     if sent.result.status != 401 or sent.result.body_unknown:
@@ -301,8 +301,8 @@ def gateway_401(ctx: OracleContext, sent: Sent) -> Finding | None:
             "401 without the gateway body",
             "Received: a body that is not a JSON object\nExpected: {error_code, error_msg, request_id}",
         )
-    problems = []
-    if body.get("error_code") != "APIGW.0301":
+    problems, code = [], ctx.contract.error_code(401)
+    if body.get("error_code") != code:
         problems.append(f"error_code {body.get('error_code')!r}")
     if not isinstance(body.get("request_id"), str) or not body.get("request_id"):
         problems.append("no request_id")
@@ -311,5 +311,5 @@ def gateway_401(ctx: OracleContext, sent: Sent) -> Finding | None:
     return Finding(
         "HW-GATEWAY-401",
         "401 that is not the gateway's",
-        f"Received: {', '.join(problems)}\nExpected: error_code 'APIGW.0301' and a string request_id",
+        f"Received: {', '.join(problems)}\nExpected: error_code {code!r} and a string request_id",
     )

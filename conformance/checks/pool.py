@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from conformance.checks.base import NotRun, Sent
 from conformance.checks.lag import ANY_STATUS
 from conformance.results import StaleFixture
-from conformance.target import PAUSABLE, STATUS_CODES, STATUS_NAMES, Project
+from conformance.spec.statuses import PAUSABLE_CODES, STATUS_NAMES
+from conformance.target import Project
 
 # Reads a group's status: the status code, or None when it could not be read (no answer, 5xx, no operation).
 # The second argument is what a write of this run should have left the group in (read again while the read
 # disagrees); any status, where no write came before.
 StatusReader = Callable[[str, Collection[int]], Awaitable[int | None]]
-PAUSABLE_CODES = frozenset(STATUS_CODES[name] for name in PAUSABLE)
 
 
 @dataclass

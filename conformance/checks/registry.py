@@ -86,7 +86,7 @@ def _describe(
     name: str,
     requirements: Iterable[str],
     needs: Iterable[str],
-    profiles: Iterable[str],
+    profiles: Iterable[Profile],
     groups: GroupUse = GroupUse.NONE,
 ) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
@@ -111,14 +111,14 @@ def scenario(
     *,
     requirements: Iterable[str],
     needs: Iterable[str] = (),
-    profiles: Iterable[str] = tuple(Profile),
+    profiles: Iterable[Profile] = tuple(Profile),
     groups: GroupUse = GroupUse.NONE,
 ) -> Callable[[F], F]:
     return _describe(CheckKind.SCENARIO, name, requirements, needs, profiles, groups)
 
 
 def response_check(
-    name: str, *, requirements: Iterable[str], profiles: Iterable[str] = tuple(Profile)
+    name: str, *, requirements: Iterable[str], profiles: Iterable[Profile] = tuple(Profile)
 ) -> Callable[[F], F]:
     return _describe(CheckKind.RESPONSE, name, requirements, (), profiles)
 

@@ -12,12 +12,13 @@ stop refused as "not pausable" is therefore evidence only where the group's stat
 from __future__ import annotations
 
 from conformance.checks.base import NotRun, Sent
-from conformance.checks.context import SETTLED, CheckContext
+from conformance.checks.context import CheckContext
 from conformance.checks.lag import ANY_STATUS
 from conformance.checks.pool import Deferred
 from conformance.checks.registry import GroupUse, scenario
 from conformance.checks.shapes import CURL, SDK, ClientShape
-from conformance.target import PAUSABLE, STATUS_CODES
+from conformance.spec.documents import Profile
+from conformance.spec.statuses import PAUSABLE, SETTLED, STATUS_CODES
 
 GONE = frozenset({"deleting", "deleted"})  # the platform may no longer show such a group
 MAX_STALE_TRIES = 3  # fresh groups a check tries after stale ones, so a list of stale groups stays cheap
@@ -342,7 +343,9 @@ def _histogram(statuses: list[int | None]) -> str:
     return ", ".join(f"{n} x {key}" for key, n in sorted(counts.items()))
 
 
-@scenario("show-status", requirements=["HW-SHOW-STATUS"], needs=["fixtures", "show"], profiles=["huawei"])
+@scenario(
+    "show-status", requirements=["HW-SHOW-STATUS"], needs=["fixtures", "show"], profiles=[Profile.HUAWEI]
+)
 async def show_status(ctx: CheckContext) -> None:
     """The show operation answers {group_id, status} with status 0..9 for every listed group. A group this
     run paused or started is read until it shows what that write caused (the read path lags writes)."""

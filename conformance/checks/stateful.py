@@ -50,14 +50,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, rule
 
 from conformance.checks.base import NotRun, Sent
-from conformance.checks.context import PAUSABLE_CODES, CheckContext, says_nothing, shown_status
+from conformance.checks.context import CheckContext, says_nothing, shown_status
 from conformance.checks.lag import ANY_STATUS, Reading
 from conformance.checks.lasting import look_again, paused_by_own_stops
 from conformance.checks.registry import GroupUse, scenario
 from conformance.checks.shapes import CURL, JSON_OBJECT, ClientShape
+from conformance.spec.documents import START_SUFFIX, Profile
+from conformance.spec.statuses import COMPLETED, PAUSABLE_CODES, PAUSED, PAUSING
 from conformance.target import RESTORE_PLAIN_KEYS
 
-PAUSING, PAUSED, COMPLETED = 7, 3, 6
 EXAMPLES = 6  # programs Hypothesis generates (shrinking comes on top, within the request budget)
 STEPS = 8  # rules per program
 MAX_REQUESTS = 400  # over all programs and shrinking: bounded on a real account
@@ -154,7 +155,7 @@ class Session:
 
     def _step(self, sent: Sent, label: str, body: bytes = b"") -> None:
         curl = sent.result.exchange.curl
-        if sent.method == "PUT" and sent.path.endswith("/start"):
+        if sent.method == "PUT" and sent.path.endswith(START_SUFFIX):
             curl += f" -d {start_body_placeholder(self.ctx)}"
         elif body:  # a stop sent with a body (checks/shapes.py): it holds no secret
             curl += f" -d {shlex.quote(body.decode())}"
@@ -257,8 +258,10 @@ class Session:
         self.paused_by_us.discard(i)
         _, reading = await self.status(i, f"read {name}", PAUSABLE_CODES)
         if not reading.agrees:
-            self._violate(reading, "HW-START", f"After a 200 start group {name} is not pausable", {1, 2})
-        self.model[i], self.cause[i] = {1, 2}, "start"
+            self._violate(
+                reading, "HW-START", f"After a 200 start group {name} is not pausable", PAUSABLE_CODES
+            )
+        self.model[i], self.cause[i] = set(PAUSABLE_CODES), "start"
 
     def _expect(self, sent: Sent, status: int, requirement: str, title: str) -> None:
         if sent.result.status != status:
@@ -291,7 +294,7 @@ def expectation(model: set[int], *, settle: bool) -> tuple[frozenset[int], froze
 def model_of(status: int) -> set[int]:
     """What the model holds after a read: pausable, pausing (then paused), or the status itself."""
     if status in PAUSABLE_CODES:
-        return {1, 2}
+        return set(PAUSABLE_CODES)
     return {PAUSING, PAUSED} if status == PAUSING else {status}
 
 
@@ -384,7 +387,7 @@ def explore(session: Session) -> None:
     "stateful",
     requirements=["STOP-EFFECT", "STOP-PRECONDITION", "STOP-SUCCESS-200", "HW-START"],
     needs=["fixtures", "show", "restore"],
-    profiles=["huawei"],
+    profiles=[Profile.HUAWEI],
     groups=GroupUse.OPTIONAL,
 )
 async def stateful(ctx: CheckContext) -> None:

@@ -10,9 +10,8 @@ from conformance.cli import main
 from conformance.errors import ExitCode, UsageError
 from conformance.proxy import ValidatingProxy, Violation, proxy_run_result, serve_proxy
 from conformance.reports import FORMATS, parse_formats, write_reports
-from conformance.server.app import PROFILES
 from conformance.server.background import is_loopback
-from conformance.spec import load_requirements
+from conformance.spec import PROFILES, Profile, load_requirements
 
 _EPILOG = """\b
 Each violation is printed as one line (credentials redacted) with its requirement ID;
@@ -40,7 +39,7 @@ Example: oms-conformance serve --profile huawei --port 8080 &
 @click.option(
     "--profile",
     type=click.Choice(PROFILES),
-    default="strict",
+    default=Profile.STRICT.value,  # a str: click would show an Enum default by its member name
     show_default=True,
     help="Contract profile; huawei also accepts AK/SK signatures and 401/404/418/429/500.",
 )

@@ -14,7 +14,7 @@ from conformance.errors import ADVICE, ConfigError, ExitCode, UsageError
 from conformance.results import CheckResult, PaceUsed, RunResult, StopReason, Verdict
 from conformance.runner.engine import DEFAULT_CONCURRENCY, RunOptions
 from conformance.runner.session import Session
-from conformance.spec import PROFILES, load_requirements
+from conformance.spec import PROFILES, Profile, load_requirements
 from conformance.target import Project, Target, load_target
 
 SYMBOL = {
@@ -57,7 +57,12 @@ def _target(
         from conformance.target import parse_target
 
         return parse_target(
-            {"base_url": base_url, "project_id": project_id, "token": token, "profile": profile or "strict"},
+            {
+                "base_url": base_url,
+                "project_id": project_id,
+                "token": token,
+                "profile": profile or Profile.STRICT,
+            },
             env={},
         )
     return None
@@ -157,12 +162,11 @@ def print_summary(run: RunResult) -> None:
 
 def _print_plan(target: Target | None, profile: str | None, include: list[str], exclude: list[str]) -> None:
     from conformance.runner.plan import plan_run, render_plan
-    from conformance.spec import Profile
 
     if target is None:  # the embedded reference server's default fixtures, without starting it
         from conformance.server.runner import build_target, create_app
 
-        target = build_target(create_app(profile or "strict"), "http://127.0.0.1:0 (embedded)")
+        target = build_target(create_app(profile or Profile.STRICT), "http://127.0.0.1:0 (embedded)")
     chosen = Profile(profile or target.profile)
     click.echo(render_plan(target, chosen, plan_run(target, chosen, include, exclude)))
 
@@ -308,7 +312,7 @@ def run(
         concurrency=concurrency,
     )
     where = target.base_url if target else "the embedded reference server"
-    click.echo(f"oms-conformance: testing {where} ({options.profile or 'strict'} profile)", err=True)
+    click.echo(f"oms-conformance: testing {where} ({options.profile or Profile.STRICT} profile)", err=True)
     live = LiveProgress(sys.stderr, terminal=sys.stderr.isatty(), finished=_progress)
     session = Session(
         target,

@@ -10,10 +10,10 @@ import click
 from conformance.cli import main
 from conformance.errors import ConfigError, UsageError
 from conformance.server.access_log import enable_console
-from conformance.server.app import PROFILES
 from conformance.server.background import is_loopback
 from conformance.server.runner import build_target, create_app, serve
 from conformance.server.store import Durability
+from conformance.spec import PROFILES, Profile
 from conformance.target import dump_target
 
 _EPILOG = """\b
@@ -70,7 +70,7 @@ SIGTERM or Ctrl-C: graceful shutdown (open requests finish, at most 2 s), exit 0
 @click.option(
     "--profile",
     type=click.Choice(PROFILES),
-    default="strict",
+    default=Profile.STRICT.value,  # a str: click would show an Enum default by its member name
     show_default=True,
     help="strict: the page's letter; huawei: also 401 APIGW.0301, the show route, ...",
 )

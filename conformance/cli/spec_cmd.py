@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from conformance.cli import main
-from conformance.spec import PROFILES, load_contract, load_errata, load_requirements
+from conformance.spec import PROFILES, Profile, load_contract, load_errata, load_requirements
 
 
 @main.command("spec")
-@click.option("--profile", type=click.Choice(PROFILES), default="strict", show_default=True)
+@click.option("--profile", type=click.Choice(PROFILES), default=Profile.STRICT.value, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option(
     "--validate", is_flag=True, help="Validate the document (openapi-spec-validator) and the catalogue."

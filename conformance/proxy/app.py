@@ -35,7 +35,7 @@ from conformance.proxy.rules import (
     incomplete_body,
 )
 from conformance.server.background import answer_lifespan
-from conformance.spec import load_contract
+from conformance.spec import Profile, load_contract
 from conformance.transport.http import HttpResult
 
 Scope = dict[str, Any]
@@ -62,7 +62,7 @@ class ValidatingProxy:
     def __init__(
         self,
         upstream: str,
-        profile: str = "strict",
+        profile: Profile | str = Profile.STRICT,
         enforce: bool = False,
         *,
         on_violation: Callable[[Violation], object] | None = None,
@@ -75,7 +75,7 @@ class ValidatingProxy:
             raise ValueError(f"upstream: expected an http(s) URL, got {upstream!r}")
         self.upstream = upstream
         self.contract = load_contract(profile)
-        self.profile = profile
+        self.profile = self.contract.profile
         self.enforce = enforce
         self.timeout = timeout
         self.body_timeout = body_timeout

@@ -26,6 +26,13 @@ from conformance.checks.suite import BUILTIN
 from conformance.redact import echo_forms
 from conformance.server.faults import prefer_code
 from conformance.spec import Contract, Profile, load_contract
+from conformance.spec.documents import (
+    COLLECTION_SEGMENT,
+    START_SEGMENT,
+    STOP_PATH,
+    STOP_SEGMENT,
+    VERSION_SEGMENT,
+)
 from conformance.transport.http import HttpResult
 
 # RFC 3986 pchar: a run of what may stand in a path segment, then the first byte that may not (if any).
@@ -33,6 +40,10 @@ _BAD_BYTE = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*(.)?
 _SIGNATURE = re.compile(
     r"SDK-HMAC-SHA256\s+Access=[^,\s]+,\s*SignedHeaders=[^,\s]+,\s*Signature=[0-9a-fA-F]+\s*"
 )
+
+# The operation's literal segments, from the contract's paths: /v2/{project_id}/taskgroups/{group_id}/stop.
+_V2, _TASKGROUPS = VERSION_SEGMENT.encode(), COLLECTION_SEGMENT.encode()
+_STOP_TAIL, _START_TAIL = STOP_SEGMENT.encode(), START_SEGMENT.encode()
 
 # The requirements each half of the proxy traces to (the CheckResults of a proxy report).
 REQUEST_REQUIREMENTS = (
@@ -56,32 +67,32 @@ class RequestHead:
     prefer: int | None = None  # N of a `Prefer: code=N` header: the client asked for that answer
 
 
-def response_oracles(profile: str) -> list[CheckSpec]:
+def response_oracles(profile: Profile) -> list[CheckSpec]:
     """The run's own response oracles, from the registry: the proxy judges answers exactly as ``run`` does."""
     return BUILTIN.oracles(Profile(profile))
 
 
-def response_requirements(profile: str) -> tuple[str, ...]:
+def response_requirements(profile: Profile) -> tuple[str, ...]:
     found: list[str] = []
     for spec in response_oracles(profile):
         found += [r for r in spec.requirements if r not in found]
     return tuple(found)
 
 
-def classify(method: str, raw_path: bytes, profile: str) -> Kind:
+def classify(method: str, raw_path: bytes, profile: Profile) -> Kind:
     segments = raw_path.split(b"/")
     if (
         len(segments) < 5
         or segments[0]
-        or _decoded(segments[1]) != b"v2"
-        or _decoded(segments[3]) != b"taskgroups"
+        or _decoded(segments[1]) != _V2
+        or _decoded(segments[3]) != _TASKGROUPS
     ):
         return Kind.OTHER
-    if len(segments) == 6 and _decoded(segments[5]) == b"stop":
+    if len(segments) == 6 and _decoded(segments[5]) == _STOP_TAIL:
         return Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
     if (
         len(segments) == 6
-        and _decoded(segments[5]) == b"start"
+        and _decoded(segments[5]) == _START_TAIL
         and profile == Profile.HUAWEI
         and method == "PUT"
     ):
@@ -93,8 +104,13 @@ def classify(method: str, raw_path: bytes, profile: str) -> Kind:
 
 @cache
 def _max_length(parameter: str) -> int:
-    """The page's limit, read once from the contract (the same in every profile)."""
+    """The page's limit of ``parameter``, read once from the contract (the same in every profile)."""
     return load_contract(Profile.STRICT).max_length(parameter)
+
+
+@cache
+def _min_length(parameter: str) -> int:
+    return load_contract(Profile.STRICT).min_length(parameter)
 
 
 def _decoded(segment: bytes) -> bytes:
@@ -102,7 +118,7 @@ def _decoded(segment: bytes) -> bytes:
 
 
 def check_request(
-    method: str, raw_path: bytes, headers: Sequence[tuple[bytes, bytes]], profile: str
+    method: str, raw_path: bytes, headers: Sequence[tuple[bytes, bytes]], profile: Profile
 ) -> tuple[RequestHead, list[tuple[str, str, str]]]:
     """The request's head and its findings as (requirement, title, message); no findings when it conforms."""
     path = raw_path.partition(b"?")[0]
@@ -118,8 +134,7 @@ def check_request(
             (
                 "STOP-OPERATION",
                 "Not the stop operation",
-                f"Received: {method} {_cut(shown)}\n"
-                "Expected: PUT /v2/{project_id}/taskgroups/{group_id}/stop",
+                f"Received: {method} {_cut(shown)}\nExpected: PUT {STOP_PATH}",
             )
         )
         return head, findings
@@ -157,23 +172,23 @@ def _id_findings(name: str, requirement: str, segment: bytes) -> list[tuple[str,
                 requirement,
                 f"{name} is not UTF-8",
                 f"Received: {name} whose percent-decoded bytes are not UTF-8\n"
-                f"Expected: 1 to {_max_length('group_id'):,} characters of UTF-8 text",
+                f"Expected: {_min_length(name)} to {_max_length(name):,} characters of UTF-8 text",
             )
         ]
-    if not 1 <= len(value) <= _max_length("group_id"):
+    if not _min_length(name) <= len(value) <= _max_length(name):
         what = "empty" if not value else f"{len(value)} characters"
         return [
             (
                 requirement,
                 f"{name} is {'empty' if not value else 'too long'}",
-                f"Received: {name} {what}\nExpected: 1 to {_max_length('group_id'):,} characters",
+                f"Received: {name} {what}\nExpected: {_min_length(name)} to {_max_length(name):,} characters",
             )
         ]
     return []
 
 
 def _credential_findings(
-    tokens: list[bytes], headers: Sequence[tuple[bytes, bytes]], profile: str
+    tokens: list[bytes], headers: Sequence[tuple[bytes, bytes]], profile: Profile
 ) -> list[tuple[str, str, str]]:
     if len(tokens) > 1:
         return [
@@ -231,7 +246,7 @@ def _credential_findings(
 
 # The HTTP message itself. No requirement of the page is about framing, so these trace to STOP-OPERATION:
 # a request that is not well-formed HTTP, or whose body is not what it says, is not the documented operation.
-_HTTP_MESSAGE = "Expected: an HTTP/1.1 request (RFC 9112): `PUT /v2/{project_id}/taskgroups/{group_id}/stop`"
+_HTTP_MESSAGE = f"Expected: an HTTP/1.1 request (RFC 9112): `PUT {STOP_PATH}`"
 
 
 def check_body(
@@ -267,7 +282,7 @@ def broken_framing(description: str) -> list[tuple[str, str, str]]:
 
 
 def check_rejected_head(
-    parsed: tuple[str, bytes, list[tuple[bytes, bytes]]] | None, profile: str
+    parsed: tuple[str, bytes, list[tuple[bytes, bytes]]] | None, profile: Profile
 ) -> tuple[RequestHead | None, list[tuple[str, str, str]]]:
     """Findings on a request head the HTTP parser refused: the request rules on what could be read of it,
     or "malformed" when they find nothing (the parser refused it for a reason no rule here models)."""

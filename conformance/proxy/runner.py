@@ -20,6 +20,7 @@ from conformance.proxy.evidence import Side, Violation
 from conformance.proxy.http_layer import recording_protocol
 from conformance.server.background import BackgroundServer, serve_foreground, uvicorn_config
 from conformance.server.connections import ConnectionLimits
+from conformance.spec import Profile
 
 
 def proxy_config(
@@ -55,7 +56,7 @@ class ProxyServer(BackgroundServer):
     def __init__(
         self,
         upstream: str,
-        profile: str = "strict",
+        profile: Profile | str = Profile.STRICT,
         enforce: bool = False,
         *,
         on_violation: Callable[[Violation], object] | None = None,

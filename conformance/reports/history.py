@@ -20,7 +20,7 @@ from typing import Any
 from conformance.reports._common import percentile
 from conformance.reports.reproduce import is_embedded, run_id_of
 from conformance.results import CheckResult, Failure, RunResult, Verdict
-from conformance.spec import load_requirements
+from conformance.spec import Profile, load_requirements
 
 KNOWN_SCHEMA_VERSIONS = (1,)
 
@@ -120,7 +120,7 @@ def _lenient_checks(data: Mapping[str, Any]) -> list[CheckResult]:
 
 def _requirements(data: Mapping[str, Any], profile: str) -> tuple[dict[str, str], RunResult]:
     """Verdict per requirement from the file's list, or from its checks where an older file has no list."""
-    shell = RunResult("", "", profile or "strict", {}, 0, "", "", checks=_lenient_checks(data))
+    shell = RunResult("", "", profile or Profile.STRICT, {}, 0, "", "", checks=_lenient_checks(data))
     listed = data.get("requirements")
     if isinstance(listed, list) and listed:
         return {str(r["id"]): Verdict(r["verdict"]).value for r in listed}, shell

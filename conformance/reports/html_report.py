@@ -37,6 +37,7 @@ from conformance.reports.reproduce import is_embedded, placeholder_legend, repro
 from conformance.reports.rollup import Rollup, request_line, rollup
 from conformance.results import CheckResult, Exchange, RequirementVerdict, RunResult, Verdict
 from conformance.spec import load_errata
+from conformance.spec.documents import STOP_PATH
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 GLANCE_ROWS = 12  # causes listed before the rest are folded away
@@ -76,7 +77,7 @@ def _header(run: RunResult, headline: str, notes: list[str]) -> str:
     )
     return (
         '<header class="top"><div class="head-text"><h1>OMS conformance report</h1>'
-        '<div class="endpoint mono">PUT /v2/{project_id}/taskgroups/{group_id}/stop</div>'
+        f'<div class="endpoint mono">PUT {STOP_PATH}</div>'
         f'<div class="meta">{items}</div>{notes_html}</div>'
         f'<div class="verdict {_VERDICT_CLASS[headline]}" id="verdict">{escape(headline)}</div></header>'
     )

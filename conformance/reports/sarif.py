@@ -21,13 +21,13 @@ from typing import Any, NamedTuple
 from conformance.reports._common import Catalogue, catalogue_or_default, verdict_line
 from conformance.reports.reproduce import run_id_of
 from conformance.results import Failure, RunResult, Verdict
-from conformance.spec import files
+from conformance.spec import Profile, files
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 # Where the documents sit in the repository; SARIF locations are relative to its root.
 STRICT_URI = "openapi/" + files.STRICT_DOCUMENT
-HUAWEI_URI = "openapi/profiles/huawei.merge-patch.yaml"
+HUAWEI_URI = "openapi/" + files.profile_patch_name(Profile.HUAWEI)
 
 _ANNOTATION = re.compile(r"^\s*x-requirements:\s*\[([^\]]*)\]")
 _STOP_OPERATION = re.compile(r"^\s+put:\s*$")
@@ -55,7 +55,7 @@ def requirement_locations() -> dict[str, Location]:
     """Where each requirement is annotated: the strict document first (the huawei profile inherits it), then
     the huawei merge patch. Requirements annotated nowhere map to the stop operation under key ``""``."""
     strict = (files.contract_dir() / files.STRICT_DOCUMENT).read_text(encoding="utf-8")
-    huawei = files.profile_patch("huawei").read_text(encoding="utf-8")
+    huawei = files.profile_patch(Profile.HUAWEI).read_text(encoding="utf-8")
     locations = {rid: Location(HUAWEI_URI, line, True) for rid, line in _annotations(huawei).items()}
     locations.update({rid: Location(STRICT_URI, line, True) for rid, line in _annotations(strict).items()})
     operation = next(

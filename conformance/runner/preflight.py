@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from conformance.redact import tampered
-from conformance.target import PAUSABLE, AkSk, Project
+from conformance.spec.statuses import PAUSABLE
+from conformance.target import AkSk, Project
 from conformance.transport.credentials import credential_headers
 from conformance.transport.http import Client, HttpResult, stop_path
 from conformance.transport.safety import SafetyGuard

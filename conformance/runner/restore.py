@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Collection
 
 from conformance.results import Restored
+from conformance.spec.documents import START_SUFFIX
+from conformance.spec.statuses import PAUSABLE_CODES, PAUSED
 from conformance.target import Target
 from conformance.transport.credentials import credential_headers
 from conformance.transport.http import Client, stop_path
-
-PAUSABLE = (1, 2)
-PAUSING, PAUSED = 7, 3
 
 
 async def _status(client: Client, target: Target, group: str) -> tuple[int | None, str]:
@@ -32,7 +32,7 @@ async def _status(client: Client, target: Target, group: str) -> tuple[int | Non
 
 
 async def _wait_for(
-    client: Client, target: Target, group: str, wanted: tuple[int, ...], timeout: float
+    client: Client, target: Target, group: str, wanted: Collection[int], timeout: float
 ) -> int | None:
     deadline = time.monotonic() + timeout
     status: int | None = None
@@ -46,12 +46,12 @@ async def _wait_for(
 
 async def restore_group(client: Client, target: Target, group: str, *, timeout: float = 30.0) -> Restored:
     assert target.restore is not None
-    status = await _wait_for(client, target, group, (PAUSED, *PAUSABLE), timeout)
-    if status in PAUSABLE:
+    status = await _wait_for(client, target, group, PAUSABLE_CODES | {PAUSED}, timeout)
+    if status in PAUSABLE_CODES:
         return Restored(group, True, f"already status {status}")
     if status != PAUSED:
         return Restored(group, False, f"status {status} (only a paused group can be started)")
-    path = stop_path(target.project.project_id, group, suffix="/start")
+    path = stop_path(target.project.project_id, group, suffix=START_SUFFIX)
     body = json.dumps(dict(target.restore), separators=(",", ":")).encode()
     headers = credential_headers(client, target.project, "PUT", path, body=body)
     if target.project.token:
@@ -62,8 +62,8 @@ async def restore_group(client: Client, target: Target, group: str, *, timeout: 
         return Restored(
             group, False, f"start answered {answer.status or answer.error}" + (f" {code}" if code else "")
         )
-    status = await _wait_for(client, target, group, PAUSABLE, timeout)
-    if status in PAUSABLE:
+    status = await _wait_for(client, target, group, PAUSABLE_CODES, timeout)
+    if status in PAUSABLE_CODES:
         return Restored(group, True, f"status {status} again")
     return Restored(group, False, f"started, but the status is {status} after {timeout:g}s")
 

@@ -19,7 +19,7 @@ from conformance._version import __version__
 from conformance.errors import ConfigError
 from conformance.results import RunResult, StopReason
 from conformance.runner.engine import Progress, RunOptions, Sending, execute
-from conformance.spec import load_contract
+from conformance.spec import Profile, load_contract
 from conformance.target import Target
 
 SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
@@ -72,7 +72,7 @@ class Session:
 
     def _not_started(self, error: ConfigError) -> RunResult:
         """The report that can be written when the configuration stops a run before its first request."""
-        profile = self.options.profile or (self.target.profile if self.target else "strict")
+        profile = self.options.profile or (self.target.profile if self.target else Profile.STRICT)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         return RunResult(
             tool_version=__version__,
@@ -94,7 +94,7 @@ class Session:
             return
         from conformance.server import ReferenceServer
 
-        with ReferenceServer(profile=self.options.profile or "strict") as server:
+        with ReferenceServer(profile=self.options.profile or Profile.STRICT) as server:
             yield server.target
 
     def _execute(self, target: Target) -> RunResult:

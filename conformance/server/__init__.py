@@ -18,7 +18,7 @@ status codes and error codes of every answer in :mod:`conformance.server.respons
 syntax in :mod:`conformance.server.faults`.
 """
 
-from conformance.server.app import PROFILES, ReferenceApp
+from conformance.server.app import ReferenceApp
 from conformance.server.faults import Faults, parse_faults
 from conformance.server.fixtures import (
     AkSkFixture,
@@ -31,6 +31,7 @@ from conformance.server.fixtures import (
     parse_fixtures,
 )
 from conformance.server.runner import ReferenceServer, build_target, create_app
+from conformance.spec import PROFILES
 
 __all__ = [
     "PROFILES",

@@ -35,21 +35,32 @@ from conformance.server.faults import Dice, Faults, close_connection, malformed,
 from conformance.server.fixtures import PERMISSION_GET, PERMISSION_UPDATE
 from conformance.server.start_body import start_body_problem
 from conformance.server.store import StartResult, StopResult, Store
-from conformance.spec import Profile, load_contract
+from conformance.spec import PROFILES, Profile, load_contract
+from conformance.spec.documents import COLLECTION_SEGMENT, START_SEGMENT, STOP_SEGMENT, VERSION_SEGMENT
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-PROFILES = tuple(p.value for p in Profile)
-MAX_ID_CHARS = load_contract(Profile.STRICT).max_length("group_id")  # the page's limit of both ids
+_STRICT = load_contract(Profile.STRICT)
+# Each id's own length limits, the page's (the same in both profiles).
+PROJECT_ID_CHARS = (_STRICT.min_length("project_id"), _STRICT.max_length("project_id"))
+GROUP_ID_CHARS = (_STRICT.min_length("group_id"), _STRICT.max_length("group_id"))
+
 MAX_BODY_BYTES = 1 << 20
 _log = logging.getLogger("conformance.server")
 _random_bits = random.Random().getrandbits
-_PREFERABLE = {"strict": frozenset({400, 403}), "huawei": frozenset({400, 401, 403, 404, 418, 429, 500})}
+# What `Prefer: code=N` may ask for: the error statuses each profile's contract documents.
+_PREFERABLE = {
+    profile: frozenset(code for code in load_contract(profile).documented_statuses() if code >= 400)
+    for profile in Profile
+}
 _NOT_PUT, _NOT_GET = r.method_not_allowed(b"PUT"), r.method_not_allowed(b"GET")
 _STOP, _START, _SHOW = "stop", "start", "show"
+# The route's literal segments, from the contract's paths: /v2/{project_id}/taskgroups/{group_id}/stop.
+_V2, _TASKGROUPS = VERSION_SEGMENT.encode(), COLLECTION_SEGMENT.encode()
+_STOP_TAIL, _START_TAIL = STOP_SEGMENT.encode(), START_SEGMENT.encode()
 
 
 class ReferenceApp:
@@ -58,7 +69,7 @@ class ReferenceApp:
     def __init__(
         self,
         store: Store,
-        profile: str = "strict",
+        profile: Profile | str = Profile.STRICT,
         faults: Faults | None = None,
         *,
         group_commit: bool = True,
@@ -70,8 +81,8 @@ class ReferenceApp:
         if profile not in PROFILES:
             raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
         self.store = store
-        self.profile = profile
-        self._huawei = profile == "huawei"
+        self.profile = Profile(profile)
+        self._huawei = self.profile is Profile.HUAWEI
         self._auth = Authenticator(*store.credentials())
         self._dice = Dice(faults) if faults is not None and faults.active else None
         self._commits = GroupCommit(store) if group_commit else None
@@ -152,13 +163,13 @@ class ReferenceApp:
         raw = (scope.get("raw_path") or quote(scope.get("path", "")).encode()).partition(b"?")[0]
         segments = raw.split(b"/")
         count = len(segments)
-        if count < 5 or segments[0] or not _is(segments[1], b"v2") or not _is(segments[3], b"taskgroups"):
+        if count < 5 or segments[0] or not _is(segments[1], _V2) or not _is(segments[3], _TASKGROUPS):
             return r.NOT_FOUND
         method = scope.get("method", "")
-        if count == 6 and (_is(segments[5], b"stop") or (self._huawei and _is(segments[5], b"start"))):
+        if count == 6 and (_is(segments[5], _STOP_TAIL) or (self._huawei and _is(segments[5], _START_TAIL))):
             if method != "PUT":
                 return _NOT_PUT
-            operation, permission = _STOP if _is(segments[5], b"stop") else _START, PERMISSION_UPDATE
+            operation, permission = _STOP if _is(segments[5], _STOP_TAIL) else _START, PERMISSION_UPDATE
         elif count == 5 and self._huawei:
             if method != "GET":
                 return _NOT_GET
@@ -171,10 +182,10 @@ class ReferenceApp:
                 return preferred
 
         project_id, group_id = _segment(segments[2]), _segment(segments[4])
-        if project_id is None or not 1 <= len(project_id) <= MAX_ID_CHARS:
-            return r.bad_parameter("project_id must be 1 to 1,024 characters of UTF-8 text")
-        if group_id is None or not 1 <= len(group_id) <= MAX_ID_CHARS:
-            return r.bad_parameter("group_id must be 1 to 1,024 characters of UTF-8 text")
+        if project_id is None or not PROJECT_ID_CHARS[0] <= len(project_id) <= PROJECT_ID_CHARS[1]:
+            return r.bad_parameter(f"project_id must be {_span(PROJECT_ID_CHARS)} characters of UTF-8 text")
+        if group_id is None or not GROUP_ID_CHARS[0] <= len(group_id) <= GROUP_ID_CHARS[1]:
+            return r.bad_parameter(f"group_id must be {_span(GROUP_ID_CHARS)} characters of UTF-8 text")
         body = None
         if operation == _START:  # read first: the signature covers it, and the start needs it anyway
             body = await _read_body(receive)
@@ -231,7 +242,7 @@ class ReferenceApp:
             elif name == b"authorization":
                 signed = True
         if token is not None and len(token) > MAX_TOKEN_CHARS:
-            return r.bad_parameter("X-Auth-Token must be 1 to 16,384 characters")
+            return r.bad_parameter(f"X-Auth-Token must be 1 to {MAX_TOKEN_CHARS:,} characters")
         if tokens > 1:
             return AuthResult(refusal=Refusal.MALFORMED, reason="more than one x-auth-token")
         if token is not None:
@@ -293,3 +304,8 @@ async def _read_body(receive: Receive) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _span(limits: tuple[int, int]) -> str:
+    """A length limit as the page writes it: "1 to 1,024"."""
+    return f"{limits[0]:,} to {limits[1]:,}"

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.schemas import problem, validate
-from conformance.target import STATUS_CODES
+from conformance.spec.statuses import STATUS_CODES
 from conformance.textfile import read_yaml
 
 PERMISSION_GET = "oms:taskgroup:get"

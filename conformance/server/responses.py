@@ -44,6 +44,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from conformance.spec import Profile, load_contract
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -58,6 +60,8 @@ class Answer:
 
 
 _JSON = (b"content-type", b"application/json")
+# The huawei profile's gateway 401 (the server answers it in that profile only).
+GATEWAY_401_CODE = load_contract(Profile.HUAWEI).error_code(401)
 OK_EMPTY = Answer(200)
 
 
@@ -69,7 +73,7 @@ def error(status: int, code: str, message: str, *extra: tuple[bytes, bytes]) -> 
 def gateway_unauthorized(reason: str, request_id: str) -> Answer:
     """The API gateway's own 401 envelope, which also carries the request id."""
     body = {
-        "error_code": "APIGW.0301",
+        "error_code": GATEWAY_401_CODE,
         "error_msg": f"Incorrect IAM authentication information: {reason}",
         "request_id": request_id,
     }

@@ -22,6 +22,7 @@ from conformance.server.connections import ConnectionLimits
 from conformance.server.faults import Faults, parse_faults
 from conformance.server.fixtures import Fixtures, default_fixtures, load_fixtures
 from conformance.server.store import Durability, Store
+from conformance.spec import Profile
 from conformance.target import Target
 
 FixturesArg = Fixtures | str | Path | None
@@ -29,7 +30,7 @@ FaultsArg = Faults | Iterable[str]
 
 
 def create_app(
-    profile: str = "strict",
+    profile: Profile | str = Profile.STRICT,
     fixtures: FixturesArg = None,
     db_path: str | Path | None = None,
     settle_delay: float = 0.0,
@@ -71,7 +72,7 @@ def build_target(app: ReferenceApp, base_url: str) -> Target:
     other = projects[1] if len(projects) > 1 else None
     # huawei: keys for the start operation's body, which this server checks for shape only; with them the
     # stateful check (checks/stateful.py) can cycle groups, so a default run verifies HW-START too.
-    restore = dict(EMBEDDED_RESTORE) if app.profile == "huawei" else None
+    restore = dict(EMBEDDED_RESTORE) if app.profile is Profile.HUAWEI else None
     return Target(
         base_url=base_url, project=projects[0], profile=app.profile, other_project=other, restore=restore
     )
@@ -89,7 +90,7 @@ class ReferenceServer(BackgroundServer):
 
     def __init__(
         self,
-        profile: str = "strict",
+        profile: Profile | str = Profile.STRICT,
         fixtures: FixturesArg = None,
         db_path: str | Path | None = None,
         settle_delay: float = 0.0,

@@ -42,10 +42,14 @@ from pathlib import Path
 
 from conformance.errors import ConfigError
 from conformance.server.fixtures import PERMISSION_UPDATE, Fixtures
-from conformance.target import STATUS_NAMES, AkSk, Project
+from conformance.spec.statuses import MONITORING, PAUSABLE_CODES, PAUSED, PAUSING, STATUS_NAMES
+from conformance.target import AkSk, Project
 
 SCHEMA_VERSION = 2
-_SCHEMA = """
+# The statuses the SQL names, from the contract (conformance/spec/statuses.py), spelled as before: "1, 2".
+_PAUSABLE_LIST = ", ".join(map(str, sorted(PAUSABLE_CODES)))
+_EVERY_CODE = f"{min(STATUS_NAMES)} AND {max(STATUS_NAMES)}"  # for BETWEEN
+_SCHEMA = f"""
 CREATE TABLE projects (project_id TEXT PRIMARY KEY, position INTEGER NOT NULL UNIQUE);
 CREATE TABLE tokens (token TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects,
                      permissions TEXT NOT NULL, position INTEGER NOT NULL);
@@ -53,28 +57,32 @@ CREATE TABLE access_keys (ak TEXT PRIMARY KEY, sk TEXT NOT NULL, security_token 
                           project_id TEXT NOT NULL REFERENCES projects, permissions TEXT NOT NULL,
                           position INTEGER NOT NULL);
 CREATE TABLE task_groups (project INTEGER NOT NULL REFERENCES projects (position), group_id TEXT NOT NULL,
-                          status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 9), settle_at REAL,
-                          resumes_to INTEGER CHECK (resumes_to IN (1, 2)),
+                          status INTEGER NOT NULL CHECK (status BETWEEN {_EVERY_CODE}), settle_at REAL,
+                          resumes_to INTEGER CHECK (resumes_to IN ({_PAUSABLE_LIST})),
                           PRIMARY KEY (project, group_id)) WITHOUT ROWID;
 """
 # Version 1 lacked resumes_to; its dbs are upgraded in place (NULL: a start resumes them to 2).
-_UPGRADE_FROM_1 = "ALTER TABLE task_groups ADD COLUMN resumes_to INTEGER CHECK (resumes_to IN (1, 2))"
+_UPGRADE_FROM_1 = (
+    f"ALTER TABLE task_groups ADD COLUMN resumes_to INTEGER CHECK (resumes_to IN ({_PAUSABLE_LIST}))"
+)
 # The statements of the hot path, as constants so sqlite3's statement cache reuses their prepared form.
 # Groups are keyed by the project's position (an integer): cheaper to compare than a 32-character id.
-_PAUSABLE = "WHERE project = ? AND group_id = ? AND status IN (1, 2)"
+_PAUSABLE = f"WHERE project = ? AND group_id = ? AND status IN ({_PAUSABLE_LIST})"
 # In an UPDATE, ``status`` on the right-hand side is the old value: the status being paused.
-_STOP_SETTLED = f"UPDATE task_groups SET status = 3, resumes_to = status {_PAUSABLE}"
-_STOP_PAUSING = f"UPDATE task_groups SET status = 7, settle_at = ?, resumes_to = status {_PAUSABLE}"
+_STOP_SETTLED = f"UPDATE task_groups SET status = {PAUSED}, resumes_to = status {_PAUSABLE}"
+_STOP_PAUSING = f"UPDATE task_groups SET status = {PAUSING}, settle_at = ?, resumes_to = status {_PAUSABLE}"
 _START = (
-    "UPDATE task_groups SET status = coalesce(resumes_to, 2), resumes_to = NULL "
-    "WHERE project = ? AND group_id = ? AND status = 3"
+    f"UPDATE task_groups SET status = coalesce(resumes_to, {MONITORING}), resumes_to = NULL "
+    f"WHERE project = ? AND group_id = ? AND status = {PAUSED}"
 )
 _STATUS = "SELECT status FROM task_groups WHERE project = ? AND group_id = ?"
 _SETTLE_ONE = (
-    "UPDATE task_groups SET status = 3, settle_at = NULL "
-    "WHERE project = ? AND group_id = ? AND status = 7 AND settle_at <= ?"
+    f"UPDATE task_groups SET status = {PAUSED}, settle_at = NULL "
+    f"WHERE project = ? AND group_id = ? AND status = {PAUSING} AND settle_at <= ?"
 )
-_SETTLE_ALL = "UPDATE task_groups SET status = 3, settle_at = NULL WHERE status = 7 AND settle_at <= ?"
+_SETTLE_ALL = (
+    f"UPDATE task_groups SET status = {PAUSED}, settle_at = NULL WHERE status = {PAUSING} AND settle_at <= ?"
+)
 
 
 class Durability(Enum):

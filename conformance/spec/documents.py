@@ -33,6 +33,13 @@ PROFILES = tuple(p.value for p in Profile)
 STOP_PATH = "/v2/{project_id}/taskgroups/{group_id}/stop"
 SHOW_PATH = "/v2/{project_id}/taskgroups/{group_id}"
 START_PATH = "/v2/{project_id}/taskgroups/{group_id}/start"
+# What follows the group segment on the stop and start paths (the show path is the group itself).
+STOP_SUFFIX = STOP_PATH.removeprefix(SHOW_PATH)
+START_SUFFIX = START_PATH.removeprefix(SHOW_PATH)
+# The literal segments of the paths, for whoever routes by segment: "v2" and "taskgroups" around the
+# project id, then the group id, then "stop" or "start" (or nothing: the show path).
+VERSION_SEGMENT, COLLECTION_SEGMENT = STOP_PATH.split("/")[1], STOP_PATH.split("/")[3]
+STOP_SEGMENT, START_SEGMENT = STOP_SUFFIX.removeprefix("/"), START_SUFFIX.removeprefix("/")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -74,6 +81,15 @@ class Contract:
 
     def documented_statuses(self) -> frozenset[int]:
         return frozenset(int(code) for code in self.stop_operation["responses"])
+
+    def error_code(self, status: int) -> str | None:
+        """The ``error_code`` the contract fixes for the stop's ``status`` answers (``x-error-code``), if any:
+        the huawei profile's gateway 401 is APIGW.0301."""
+        response = self.stop_operation["responses"].get(str(status), {})
+        if "$ref" in response:
+            response = self._resolve(response["$ref"])
+        code = response.get("x-error-code")
+        return None if code is None else str(code)
 
     def parameter(self, name: str) -> dict[str, Any]:
         """The stop operation's parameter ``name`` (``group_id``, ``X-Auth-Token``, ...), resolved."""
@@ -137,13 +153,13 @@ def _walk_requirement_ids(node: Any) -> Iterator[str]:
 @cache
 def _load(profile: str) -> Contract:
     document = _read_yaml(files.STRICT_DOCUMENT)
-    if profile != "strict":
+    if profile != Profile.STRICT:
         patch_path = files.profile_patch(profile)
         document = merge_patch(document, _read_yaml(str(patch_path.relative_to(files.contract_dir()))))
     return Contract(profile=Profile(profile), document=document)
 
 
-def load_contract(profile: str = "strict") -> Contract:
+def load_contract(profile: str = Profile.STRICT) -> Contract:
     """The contract for ``profile``; a copy, so callers may not alter the cached one."""
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")

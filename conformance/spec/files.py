@@ -24,5 +24,10 @@ REQUIREMENTS = "requirements.yaml"
 ERRATA = "errata.yaml"
 
 
+def profile_patch_name(profile: str) -> str:
+    """A profile's merge patch, relative to the contract's folder."""
+    return f"profiles/{profile}.merge-patch.yaml"
+
+
 def profile_patch(profile: str) -> Path:
-    return contract_dir() / "profiles" / f"{profile}.merge-patch.yaml"
+    return contract_dir() / profile_patch_name(profile)

@@ -41,6 +41,7 @@ import httpx
 from conformance.errors import UsageError
 from conformance.redact import Redactor
 from conformance.results import Exchange
+from conformance.spec.documents import SHOW_PATH, STOP_SUFFIX
 from conformance.transport import codings, h1
 from conformance.transport.outcome import ConnectFailed, Outcome, ReadError, classify, describe_failure
 from conformance.transport.pace import MAX_429_RETRIES, Pacer
@@ -66,12 +67,12 @@ def encode_segment(value: str) -> str:
 
 
 def stop_path(
-    project_id: str, group_id: str, *, suffix: str = "/stop", params: tuple[str, str] = ("", "")
+    project_id: str, group_id: str, *, suffix: str = STOP_SUFFIX, params: tuple[str, str] = ("", "")
 ) -> str:
     """The operation's path; ``params``: raw text after the encoded project and group segments (path
     parameters such as ``;x=1``, which percent-encoding would turn into part of the id)."""
     project, group = encode_segment(project_id) + params[0], encode_segment(group_id) + params[1]
-    return f"/v2/{project}/taskgroups/{group}{suffix}"
+    return SHOW_PATH.format(project_id=project, group_id=group) + suffix
 
 
 @dataclass

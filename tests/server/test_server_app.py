@@ -9,7 +9,7 @@ import pytest
 
 from conformance.server import ReferenceApp, create_app, default_fixtures, generated_group_id
 from conformance.server.store import Store
-from conformance.target import STATUS_CODES
+from conformance.spec.statuses import STATUS_CODES
 from tests.server.conftest import MAIN, OTHER, OTHER_TOKEN, READ_ONLY, TOKEN, Reply, call, stop_path
 
 

@@ -23,7 +23,8 @@ from conformance.server import (
 )
 from conformance.server.faults import Dice, prefer_code
 from conformance.server.store import Durability, Store
-from conformance.target import PAUSABLE, STATUS_CODES, dump_target, load_target, parse_target
+from conformance.spec.statuses import PAUSABLE, STATUS_CODES
+from conformance.target import dump_target, load_target, parse_target
 from tests.server.conftest import MAIN, OTHER, TOKEN, call, stop_path
 
 UUID_LIKE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}")

@@ -23,7 +23,8 @@ from conformance.runner.engine import RunOptions, execute, secrets_of
 from conformance.server import ReferenceServer
 from conformance.server.app import ReferenceApp
 from conformance.server.runner import build_target, create_app
-from conformance.target import PAUSABLE, STATUS_CODES, Target, parse_target
+from conformance.spec.statuses import PAUSABLE, STATUS_CODES
+from conformance.target import Target, parse_target
 
 RESTORE = {"dst_ak": "AK-restore-0001-destination", "dst_sk": "SK-restore-secret-0001-destination"}
 # Few steps, a short settle wait: the reference app pauses straight to 3 (settle_delay 0).

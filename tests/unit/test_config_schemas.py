@@ -16,7 +16,8 @@ from conformance.baseline import load_baseline, parse_baseline
 from conformance.errors import ConfigError
 from conformance.schemas import SCHEMAS, load_schema, schema_path, validate
 from conformance.server.fixtures import parse_fixtures
-from conformance.target import STATUS_CODES, dump_target, parse_target
+from conformance.spec.statuses import STATUS_CODES
+from conformance.target import dump_target, parse_target
 from conformance.textfile import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
