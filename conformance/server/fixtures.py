@@ -10,7 +10,7 @@ every server instance starts from a fixture set: the built-in default, or a YAML
           - {token: my-read-token, permissions: ["oms:taskgroup:get"]}
         aksk:                       # security_token is optional (temporary credentials)
           - {ak: MYAK, sk: MYSK}
-        groups:                     # ids by status name (conformance.target.STATUS_CODES)
+        groups:                     # ids by status name (conformance.spec.statuses.STATUS_CODES)
           monitoring: [157ece42-3270-4824-a3d2-f0187a03ca01]
         generate:                   # bulk groups for load tests: ids from generated_group_id()
           monitoring: 500000
