@@ -10,10 +10,15 @@ The suite runs once per session (checks share fixtures and a stop consumes group
 independent tests), limited to the checks whose items are still selected after ``-k``, ``-m`` and
 ``--deselect``; each item then passes, fails with its check's failures, or is skipped with the reason its
 check did not run.
+
+The fixtures at the end (``oms_reference_server``, ``oms_validating_proxy``) are for testing a client: they
+share one server per session and set of options and reset it before each test (:class:`ServerPool`).
+Loading this module imports neither the checks nor the server: both are imported when first used.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -162,9 +167,85 @@ def oms_server_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     return options
 
 
+class ServerPool:
+    """The servers of one pytest session: one reference server per distinct set of options (the faults
+    aside: a reset sets those), and one validating proxy per server and proxy options, each started when a
+    test first asks for it and stopped when the session ends - as pytest-httpserver keeps one server per
+    session and clears it between tests. A server and its proxy cost about a third of a second per test to
+    start and stop (uvicorn's graceful shutdown, mostly); a reset costs about 0.3 ms.
+
+    Options that cannot be compared as plain data (a ``Fixtures`` object, a ``Path``, an ``on_violation``
+    callback) or that name a ``db_path`` (its state is the test's to keep) are not shared: such a test gets
+    a server or proxy of its own, started and stopped around it, as before.
+    """
+
+    def __init__(self) -> None:
+        self._servers: dict[str, Any] = {}
+        self._proxies: dict[tuple[str, str], Any] = {}
+
+    def server(self, options: dict[str, Any]) -> Any | None:
+        """The shared server for ``options``, reset, with their faults; None if they are not shareable."""
+        shape = {name: value for name, value in options.items() if name != "faults"}
+        key = None if "db_path" in shape else _key_of(shape)
+        if key is None:
+            return None
+        server = self._servers.get(key)
+        if server is None or not server.running:  # a test may have stopped it: the next one gets another
+            from conformance.server import ReferenceServer
+
+            server = self._servers[key] = ReferenceServer(**shape).start()
+        server.reset(faults=options.get("faults", ()))
+        return server
+
+    def proxy(self, server: Any, options: dict[str, Any]) -> Any | None:
+        """The shared proxy in front of ``server`` for ``options``, reset; None if not shareable (nor is a
+        proxy in front of a server of the test's own: its port may serve another server later)."""
+        key = _key_of(options)
+        if key is None or not any(server is shared for shared in self._servers.values()):
+            return None
+        proxy = self._proxies.get((server.base_url, key))
+        if proxy is None or not proxy.running:
+            from conformance.proxy import ProxyServer
+
+            proxy = ProxyServer(server.base_url, server.app.profile, **options).start()
+            self._proxies[server.base_url, key] = proxy
+        proxy.reset()
+        return proxy
+
+    def stop(self) -> None:
+        for running in [*self._proxies.values(), *self._servers.values()]:  # proxies first: they forward
+            running.stop()
+        self._proxies.clear()
+        self._servers.clear()
+
+
+def _key_of(options: dict[str, Any]) -> str | None:
+    try:
+        return json.dumps(options, sort_keys=True)
+    except TypeError:  # not plain data: no way to tell two such option sets apart safely
+        return None
+
+
+@pytest.fixture(scope="session")
+def oms_server_pool() -> Iterator[ServerPool]:
+    """The session's shared reference servers and proxies (:class:`ServerPool`); stopped at its end."""
+    pool = ServerPool()
+    yield pool
+    pool.stop()
+
+
 @pytest.fixture
-def oms_reference_server(oms_server_options: dict[str, Any]) -> Iterator[Any]:
-    """A fresh reference server on a loopback port: ``.base_url``, ``.target`` (credentials), ``.app``."""
+def oms_reference_server(oms_server_options: dict[str, Any], oms_server_pool: ServerPool) -> Iterator[Any]:
+    """A reference server on a loopback port: ``.base_url``, ``.target`` (credentials), ``.app``.
+
+    Shared by the tests of a session with the same options and reset before each (task groups at their
+    fixture statuses, this test's faults only, counters at 0), so each test sees it as fresh; a test whose
+    options cannot be shared (see :class:`ServerPool`) gets one of its own.
+    """
+    shared = oms_server_pool.server(oms_server_options)
+    if shared is not None:
+        yield shared
+        return
     from conformance.server import ReferenceServer
 
     with ReferenceServer(**oms_server_options) as server:
@@ -178,15 +259,22 @@ def oms_proxy_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def oms_validating_proxy(oms_reference_server: Any, oms_proxy_options: dict[str, Any]) -> Iterator[Any]:
+def oms_validating_proxy(
+    oms_reference_server: Any, oms_proxy_options: dict[str, Any], oms_server_pool: ServerPool
+) -> Iterator[Any]:
     """The reference server behind a validating proxy; point the client at ``.base_url``.
 
     The test fails if a violation is still recorded when it ends: a client violation always, a server
     violation only when the server was not asked for faults (``oms_server_options["faults"]`` beyond
     ``prefer``) - a test that injects them expects the server to break the contract, and asserts on its
     own client's side. A test that provokes violations on purpose takes them with
-    ``.take_violations(side="client")`` (or ``"server"``, or no side: both).
+    ``.take_violations(side="client")`` (or ``"server"``, or no side: both). Shared and reset like the
+    server (no violations, counters at 0).
     """
+    shared = oms_server_pool.proxy(oms_reference_server, oms_proxy_options)
+    if shared is not None:
+        yield shared
+        return
     from conformance.proxy import ProxyServer
 
     with ProxyServer(

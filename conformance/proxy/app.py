@@ -80,6 +80,19 @@ class ValidatingProxy:
         self.timeout = timeout
         self.body_timeout = body_timeout
         self.on_violation = on_violation
+        self._lock = threading.Lock()
+        self._clear()
+        self._forwarder = Forwarder(base, self.contract, timeout, preserve_host)
+
+    # -- public helpers --------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """No violations, counters at 0, no credentials remembered: as if just started, while serving
+        (the pytest plugin's per-test reset; the upstream connections are kept)."""
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
         self.violations: list[Violation] = []
         self.dropped_violations = 0
         self.requests = 0
@@ -87,11 +100,7 @@ class ValidatingProxy:
         self.status_counts: dict[str, int] = {}
         self.latencies_ms: list[float] = []
         self.started_at = time.time()
-        self._lock = threading.Lock()
         self._recent = RecentCredentials()
-        self._forwarder = Forwarder(base, self.contract, timeout, preserve_host)
-
-    # -- public helpers --------------------------------------------------------------------------------
 
     def take_violations(self, side: Side | None = None) -> list[Violation]:
         """The violations so far (of one ``side``: "client" or "server", or both), forgotten here.

@@ -84,6 +84,10 @@ class ProxyServer(BackgroundServer):
     def take_violations(self, side: Side | None = None) -> list[Violation]:
         return self.app.take_violations(side)
 
+    def reset(self) -> None:
+        """As if just started, without a restart (:meth:`ValidatingProxy.reset`)."""
+        self.app.reset()
+
     def config(self) -> uvicorn.Config:
         return proxy_config(self.app, limits=self.limits)
 

@@ -85,6 +85,7 @@ class ReferenceApp:
         self._huawei = self.profile is Profile.HUAWEI
         self._auth = Authenticator(*store.credentials())
         self._dice = Dice(faults) if faults is not None and faults.active else None
+        self._faults = faults if faults is not None else Faults()  # what reset() goes back to
         self._commits = GroupCommit(store) if group_commit else None
         self._access = None
         if access_log:
@@ -273,6 +274,21 @@ class ReferenceApp:
         if result.refusal is Refusal.INVALID:
             return r.forbidden("the credential is not valid")
         return r.bad_parameter("the credential (X-Auth-Token or AK/SK signature) is missing or malformed")
+
+    def reset(self, faults: Faults | None = None) -> None:
+        """Back to the state this app started in, without a restart (the pytest plugin's per-test reset):
+        every task group at its fixture status (one transaction: :meth:`Store.reset`), the fault dice rolled
+        afresh from their seed, the group-commit count at 0. ``faults`` replaces the faults the app was made
+        with until the next reset; None restores those.
+
+        Safe while serving: a request in flight reads ``_dice`` more than once, so once on it is replaced by
+        other dice (inactive ones if need be), never by None; such a request answers with either set.
+        """
+        self.store.reset()
+        plan = self._faults if faults is None else faults
+        self._dice = Dice(plan) if plan.active or self._dice is not None else None
+        if self._commits is not None:
+            self._commits.batches = 0
 
     def close(self) -> None:
         self.store.close()

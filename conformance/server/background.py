@@ -187,6 +187,11 @@ class BackgroundServer:
         finally:
             sock.close()
 
+    @property
+    def running(self) -> bool:
+        """Started and not stopped (nor ended by a failure of its own)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self, timeout: float = 5.0) -> None:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True

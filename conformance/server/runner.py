@@ -43,9 +43,7 @@ def create_app(
     """The ASGI app over a store; fixtures (default set, a Fixtures, or a YAML path) fill an empty db only.
     ``group_commit`` False: one commit per stop (the old mode, kept for the benchmark's comparison);
     ``durability``: what a file db's commits survive (:class:`~conformance.server.store.Durability`)."""
-    if isinstance(faults, str):  # one spec given bare: not a sequence of one-letter specs
-        faults = [faults]
-    plan = faults if isinstance(faults, Faults) else parse_faults(faults)
+    plan = fault_plan(faults)
     if fixtures is None:
         fixtures = default_fixtures()
     elif not isinstance(fixtures, Fixtures):
@@ -61,6 +59,13 @@ def create_app(
         raise
     app.fixtures_loaded = loaded
     return app
+
+
+def fault_plan(faults: FaultsArg) -> Faults:
+    """Faults given as a Faults, SPEC strings, or one SPEC string."""
+    if isinstance(faults, str):  # one spec given bare: not a sequence of one-letter specs
+        faults = [faults]
+    return faults if isinstance(faults, Faults) else parse_faults(faults)
 
 
 EMBEDDED_RESTORE = {"dst_ak": "embedded-dst-ak-0001", "dst_sk": "embedded-dst-sk-0001"}
@@ -110,6 +115,13 @@ class ReferenceServer(BackgroundServer):
 
     def config(self) -> uvicorn.Config:
         return uvicorn_config(self.app, limits=self.limits)
+
+    def reset(self, faults: FaultsArg | None = None) -> None:
+        """The state it started with, in well under a millisecond and without a restart (same port, same
+        credentials): task groups at their fixture statuses, fault dice afresh, counters at 0
+        (:meth:`ReferenceApp.reset`). ``faults``: other faults until the next reset (None: those it was
+        started with). A server over a reused ``db_path`` has no fixtures to go back to: ConfigError."""
+        self.app.reset(None if faults is None else fault_plan(faults))
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)

@@ -65,6 +65,7 @@ CREATE TABLE task_groups (project INTEGER NOT NULL REFERENCES projects (position
 _UPGRADE_FROM_1 = (
     f"ALTER TABLE task_groups ADD COLUMN resumes_to INTEGER CHECK (resumes_to IN ({_PAUSABLE_LIST}))"
 )
+_INSERT_GROUP = "INSERT INTO task_groups (project, group_id, status) VALUES (?, ?, ?)"
 # The statements of the hot path, as constants so sqlite3's statement cache reuses their prepared form.
 # Groups are keyed by the project's position (an integer): cheaper to compare than a 32-character id.
 _PAUSABLE = f"WHERE project = ? AND group_id = ? AND status IN ({_PAUSABLE_LIST})"
@@ -140,6 +141,8 @@ class Store:
         # from another thread must not interleave statements (uncontended, it costs well under 1 us).
         self._lock = threading.Lock()
         self._positions: dict[str, int] = {}  # project id -> position (projects never change while serving)
+        # The fixtures this store was filled from, for reset(); None for a reused db (nothing to go back to).
+        self._fixtures: Fixtures | None = None
         try:
             self._db = sqlite3.connect(
                 ":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False
@@ -198,11 +201,9 @@ class Store:
                             for i, k in enumerate(project.aksk)
                         ],
                     )
-                    db.executemany(
-                        "INSERT INTO task_groups (project, group_id, status) VALUES (?, ?, ?)",
-                        ((pos, gid, code) for gid, code in project.group_rows(pos)),
-                    )
+                    db.executemany(_INSERT_GROUP, ((pos, gid, code) for gid, code in project.group_rows(pos)))
                 db.execute("COMMIT")
+                self._fixtures = fixtures
                 self._positions = dict(db.execute("SELECT project_id, position FROM projects"))
                 if self.path is not None:
                     # The whole load sits in the WAL now; fold it into the db file here rather than in the
@@ -211,6 +212,29 @@ class Store:
             except sqlite3.IntegrityError as exc:
                 db.execute("ROLLBACK")
                 raise ConfigError(f"fixtures: a token, AK or group id is used twice ({exc})") from exc
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def reset(self) -> None:
+        """Every task group back to its fixture status, in one transaction, while serving if need be.
+
+        Only the groups change: projects and credentials never change while serving. Under the store's lock,
+        so no request's statement interleaves; a stop still queued for group commit lands after the reset.
+        The rows are made again from the fixtures (a few counts and ids), not kept: a load-test store of
+        500,000 groups would otherwise hold them twice.
+        """
+        fixtures = self._fixtures
+        if fixtures is None:
+            raise ConfigError(f"db {str(self.path)!r}: reused, not loaded from fixtures: nothing to reset to")
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM task_groups")
+                for pos, project in enumerate(fixtures.projects):
+                    db.executemany(_INSERT_GROUP, ((pos, gid, code) for gid, code in project.group_rows(pos)))
+                db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise

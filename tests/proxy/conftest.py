@@ -86,7 +86,8 @@ def run_pytest_in(folder: Path, *, pythonpath: Path | None = None, timeout: floa
     output. The plugin is loaded from the installed package, as in any project."""
     env = {**os.environ, "NO_PROXY": "*"}
     if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
+        # In front of any PYTHONPATH already set (a worktree's own package first, say), not instead of it.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
         [
             sys.executable,

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Iterator
 
 import pytest
 
 from conformance.proxy import ProxyServer
-from conformance.server import ReferenceServer
+from conformance.pytest_plugin import ServerPool
 from conformance.server.fixtures import default_fixtures
 
 MAIN = default_fixtures().projects[0]
@@ -44,9 +43,14 @@ REJECTED = [
 
 
 @pytest.fixture
-def proxy() -> Iterator[ProxyServer]:
-    with ReferenceServer() as server, ProxyServer(server.base_url, body_timeout=0.5) as proxy:
-        yield proxy
+def proxy(oms_server_pool: ServerPool) -> ProxyServer:
+    """A strict reference server behind a proxy with a short body timeout: the plugin's shared ones, reset
+    (no violations, counters at 0, groups at their fixtures) - as fresh as new ones, without a start and a
+    stop per test."""
+    server = oms_server_pool.server({"profile": "strict"})
+    shared = oms_server_pool.proxy(server, {"body_timeout": 0.5})
+    assert shared is not None
+    return shared
 
 
 def exchange(base_url: str, data: bytes, timeout: float = 10.0) -> bytes:
