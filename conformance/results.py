@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from conformance.errors import ADVICE, ExitCode
 from conformance.spec import Requirement
 
 
@@ -51,6 +52,37 @@ class StopReason(StrEnum):
     CREDENTIALS_REFUSED = "credentials_refused"  # the preflight showed the target's credential is refused
     NOT_STARTED = "not_started"  # the configuration (e.g. a bad baseline) stopped it before any request
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit code of a run that ended so (a finished one's is its verdict's: OK or NON_CONFORMANT)."""
+        return ENDINGS[self][0]
+
+    @property
+    def advice(self) -> str:
+        """One line under the error of a run that ended so; "" where there is nothing to fix."""
+        return ENDINGS[self][1]
+
+
+# Each way a run ends: its exit code and the advice printed under its error. A signal's own exit code
+# (130 SIGINT, 143 SIGTERM) is the CLI's to give: it knows which signal came.
+ENDINGS: dict[StopReason, tuple[ExitCode, str]] = {
+    StopReason.FINISHED: (ExitCode.OK, ""),
+    StopReason.INTERRUPTED: (ExitCode.INTERRUPTED, ""),
+    StopReason.UNREACHABLE: (ExitCode.UNREACHABLE, ADVICE["unreachable"]),
+    StopReason.TARGET_DIED: (ExitCode.UNREACHABLE, ""),
+    StopReason.CREDENTIALS_REFUSED: (ExitCode.USAGE, ADVICE["credentials"]),
+    StopReason.NOT_STARTED: (ExitCode.USAGE, ADVICE["config"]),
+}
+
+
+class Headline(StrEnum):
+    """The one phrase every output leads with (:meth:`RunResult.headline`)."""
+
+    CONFORMS = "CONFORMS"
+    CONFORMS_ON_WHAT_RAN = "CONFORMS ON WHAT RAN"
+    DOES_NOT_CONFORM = "DOES NOT CONFORM"
+    INCOMPLETE = "INCOMPLETE"
+
 
 @dataclass
 class Exchange:
@@ -85,6 +117,10 @@ class Failure:
     severity: str  # "error" for MUST requirements, "warning" for SHOULD/MAY
     evidence: list[Exchange] = field(default_factory=list)
     seed: int | None = None
+    # The finding's fields the rollup groups by (reports/rollup.py): its stable title, which holds no
+    # per-input values, and what was expected. "" in runs written before findings had fields.
+    cause: str = ""
+    expected: str = ""
 
     @property
     def curl(self) -> str:
@@ -114,7 +150,7 @@ class RequirementVerdict:
 
     @property
     def severity(self) -> str:
-        return "error" if self.requirement.level == "MUST" else "warning"
+        return self.requirement.severity
 
 
 def _verdict_for(check: CheckResult, requirement: str) -> Verdict:
@@ -256,13 +292,13 @@ class RunResult:
         """The run finished and verified every applicable MUST requirement."""
         return self.finished and not self.unverified(catalogue)
 
-    def headline(self, catalogue: dict[str, Requirement]) -> str:
+    def headline(self, catalogue: dict[str, Requirement]) -> Headline:
         """The one phrase every output leads with."""
         if not self.finished:
-            return "INCOMPLETE"
+            return Headline.INCOMPLETE
         if not self.conforms(catalogue):
-            return "DOES NOT CONFORM"
-        return "CONFORMS" if not self.unverified(catalogue) else "CONFORMS ON WHAT RAN"
+            return Headline.DOES_NOT_CONFORM
+        return Headline.CONFORMS if not self.unverified(catalogue) else Headline.CONFORMS_ON_WHAT_RAN
 
     def count_status(self, exchange: Exchange) -> None:
         key = str(exchange.status) if exchange.status is not None else "error"

@@ -7,7 +7,7 @@ bad credential may be refused with 400 or 403 (huawei: also the gateway's 401). 
 
 from __future__ import annotations
 
-from conformance.checks.base import Kind, NotRun
+from conformance.checks.base import Finding, Kind, NotRun, Title
 from conformance.checks.context import CheckContext, says_nothing
 from conformance.checks.registry import GroupUse, scenario
 from conformance.redact import tampered
@@ -59,10 +59,10 @@ async def authn_refused(ctx: CheckContext) -> None:
         sent = await ctx.stop(group, credential=False, headers=headers)
         ctx.expect(
             sent,
-            requirement,
             ctx.expected.auth_refused,
-            f"A stop with {label} was not refused",
+            Title("A stop with {credential} was not refused", credential=label),
             "only a valid credential may pause",
+            requirement=requirement,
         )
 
 
@@ -79,9 +79,9 @@ async def authn_no_pause(ctx: CheckContext) -> None:
         sent = await ctx.stop(group, credential=False, headers=headers)
         ctx.expect(
             sent,
-            requirement,
             ctx.expected.auth_refused,
-            f"A stop with {label} on a pausable group was not refused",
+            Title("A stop with {credential} on a pausable group was not refused", credential=label),
+            requirement=requirement,
         )
     await ctx.still_pausable(group, "STOP-AUTHN", "stops with bad credentials")
 
@@ -99,14 +99,11 @@ async def authz_other_project(ctx: CheckContext) -> None:
     group = await ctx.pool.borrow_keeper()
     # B's credential, A's project and group.
     sent = await ctx.stop(group, credential=other)
-    ctx.expect(
-        sent, "STOP-AUTHZ", ctx.expected.foreign_project, "Another project's credential was not refused"
-    )
+    ctx.expect(sent, ctx.expected.foreign_project, "Another project's credential was not refused")
     # B's credential with B's project id in the path, A's group: the group is not B's.
     sent = await ctx.stop(group, project_id=other.project_id, credential=other)
     ctx.expect(
         sent,
-        "STOP-AUTHZ",
         ctx.expected.unknown_group,
         "A group of another project was addressed through the caller's own project",
     )
@@ -117,17 +114,11 @@ async def authz_other_project(ctx: CheckContext) -> None:
     if theirs:
         sent = await ctx.stop(theirs[0], project_id=other.project_id)
         ctx.expect(
-            sent,
-            "STOP-AUTHZ",
-            ctx.expected.foreign_project,
-            "This project's credential was accepted for another project",
+            sent, ctx.expected.foreign_project, "This project's credential was accepted for another project"
         )
         sent = await ctx.stop(theirs[0])
         ctx.expect(
-            sent,
-            "STOP-AUTHZ",
-            ctx.expected.unknown_group,
-            "Another project's group was paused through this project's path",
+            sent, ctx.expected.unknown_group, "Another project's group was paused through this project's path"
         )
         await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "stops with a foreign credential", project=other)
 
@@ -143,7 +134,6 @@ async def permission(ctx: CheckContext) -> None:
     sent = await ctx.stop(group, credential=False, headers=[("X-Auth-Token", readonly)])
     ctx.expect(
         sent,
-        "STOP-PERMISSION",
         {403},
         "A token without oms:taskgroup:update was not forbidden",
         "the credential is valid but may not update task groups",
@@ -168,11 +158,12 @@ async def header_case(ctx: CheckContext) -> None:
             ctx.recorder.undecided("STOP-HEADER-CASE", f"no comparable answers ({sent.result.status})")
         elif sent.result.status != canonical.result.status:
             ctx.fail(
-                "STOP-HEADER-CASE",
-                f"`{name}` is not treated as X-Auth-Token",
-                f"Received: {sent.result.status} with `{name}`\n"
-                f"Expected: {canonical.result.status}, the answer with `X-Auth-Token`",
-                sent,
+                Finding(
+                    Title("`{header}` is not treated as X-Auth-Token", header=name),
+                    f"{sent.result.status} with `{name}`",
+                    f"{canonical.result.status}, the answer with `X-Auth-Token`",
+                    sent=sent,
+                )
             )
     weak = (
         "header-case: no listed pausable group was left, so only answers for an unknown group were compared; "
@@ -191,11 +182,12 @@ async def header_case(ctx: CheckContext) -> None:
             )
         elif lower.result.status != 200:
             ctx.fail(
-                "STOP-HEADER-CASE",
-                "A valid token under `x-auth-token` could not read a group",
-                f"Received: {lower.result.status} with `x-auth-token`, 200 with `X-Auth-Token`\n"
-                "Expected: the same answer - header names are case-insensitive",
-                lower,
+                Finding(
+                    "A valid token under `x-auth-token` could not read a group",
+                    f"{lower.result.status} with `x-auth-token`, 200 with `X-Auth-Token`",
+                    "the same answer - header names are case-insensitive",
+                    sent=lower,
+                )
             )
         return
     if project.groups_in("creating", "monitoring"):
@@ -206,24 +198,25 @@ async def header_case(ctx: CheckContext) -> None:
             return
         sent = await ctx.stop(group, credential=False, headers=[("x-auth-token", project.token)])
         if sent.result.status == 200 or says_nothing(sent.result):
-            ctx.expect(sent, "STOP-HEADER-CASE", {200}, "A valid token under `x-auth-token` was not honoured")
+            ctx.expect(sent, {200}, "A valid token under `x-auth-token` was not honoured")
             return
         # Refused: either the header was not honoured, or the group was not pausable after all (stale). The
         # canonical header tells which, and pauses the group if it was pausable.
         canonical = await ctx.stop(group)
         if canonical.result.status == 200:
             ctx.fail(
-                "STOP-HEADER-CASE",
-                "A valid token under `x-auth-token` was not honoured",
-                f"Received: {sent.result.status} with `x-auth-token`, then 200 with `X-Auth-Token`\n"
-                "Expected: 200 for the first - header names are case-insensitive",
-                sent,
+                Finding(
+                    "A valid token under `x-auth-token` was not honoured",
+                    f"{sent.result.status} with `x-auth-token`, then 200 with `X-Auth-Token`",
+                    "200 for the first - header names are case-insensitive",
+                    sent=sent,
+                )
             )
         elif not ctx.pool.can_read:
             ctx.pool.mark_stale(group, "refused as not pausable", inferred=True)
             ctx.recorder.undecided("STOP-HEADER-CASE", "the listed group it used was not pausable (stale)")
         else:
-            ctx.expect(canonical, "STOP-HEADER-CASE", {200}, "A valid token did not pause a pausable group")
+            ctx.expect(canonical, {200}, "A valid token did not pause a pausable group")
     else:
         ctx.note(weak)
 
@@ -246,22 +239,27 @@ async def aksk_signature(ctx: CheckContext) -> None:
     # 400 and 403 are also how an unknown group may be answered; only the gateway's 401 is unambiguous.
     if valid.result.status == 401:
         ctx.fail(
-            "HW-AKSK",
-            "A valid AK/SK signature was refused",
-            f"Received: {valid.result.status}\nExpected: the answer for an unknown group (400)",
-            valid,
+            Finding(
+                "A valid AK/SK signature was refused",
+                f"{valid.result.status}",
+                "the answer for an unknown group (400)",
+                sent=valid,
+                requirement="HW-AKSK",
+            )
         )
     bad = await ctx.stop(group, credential=wrong)
-    ctx.expect(bad, "HW-AKSK", ctx.expected.auth_refused, "A wrong AK/SK signature was not refused")
+    ctx.expect(
+        bad, ctx.expected.auth_refused, "A wrong AK/SK signature was not refused", requirement="HW-AKSK"
+    )
     if not project.groups_in("creating", "monitoring"):
         return
     keeper = await ctx.pool.borrow_keeper()
     bad = await ctx.stop(keeper, credential=wrong)
     ctx.expect(
         bad,
-        "HW-AKSK",
         ctx.expected.auth_refused,
         "A wrong AK/SK signature on a pausable group was not refused",
+        requirement="HW-AKSK",
     )
     await ctx.still_pausable(keeper, "HW-AKSK", "a stop with a wrong AK/SK signature")
     if ctx.pool.keeper != keeper:
@@ -271,8 +269,8 @@ async def aksk_signature(ctx: CheckContext) -> None:
     good = await ctx.stop(target_group, credential=signer_only)
     ctx.expect(
         good,
-        "HW-AKSK",
         {200},
         "A valid AK/SK signature did not pause a pausable group",
         "the group's status was read just before it was handed out",
+        requirement="HW-AKSK",
     )

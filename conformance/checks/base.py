@@ -45,13 +45,70 @@ class Sent:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A violation of one requirement, with the exchange that shows it."""
+class Title:
+    """A finding's title (or expectation): a stable ``template`` naming the kind of violation, and the
+    per-input ``values`` it names ("Undocumented status {status}", status=500). Reports print the filled-in
+    text; the rollup groups by the template, so two inputs that fail alike are one cause."""
 
-    requirement: str
-    title: str
-    message: str  # "Received: ...\nExpected: ..."
+    template: str
+    values: tuple[tuple[str, object], ...] = ()
+
+    def __init__(self, template: str, **values: object) -> None:
+        object.__setattr__(self, "template", template)
+        object.__setattr__(self, "values", tuple(values.items()))
+
+    def __str__(self) -> str:
+        # A template without values is printed as written: it may hold braces of its own ("{group_id, ...}").
+        return self.template.format_map(dict(self.values)) if self.values else self.template
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A violation of one requirement, as fields, with the exchange that shows it.
+
+    ``requirement`` is left out ("") by a check that declares one requirement: the recorder (and the runner,
+    for response checks) takes it from the declaration; a check that declares several names the one it means.
+    The report's text is rendered from the fields by :meth:`text`, the one place that writes it.
+    """
+
+    title: Title | str  # a str is a title without per-input values
+    received: str  # holds this input's values as they are
+    expected: Title | str  # a Title where what was expected names this input ("group_id": 'g-1')
+    why: str = ""
     sent: Sent | None = None
+    requirement: str = ""
+    expected_as: str = "Expected"  # the label of the expected line ("Documented (strict)" for statuses)
+    more: str = ""  # further lines after the reasons (the stateful check's shortest failing program)
+
+    @property
+    def template(self) -> str:
+        """The stable title: the same for every input that fails this way."""
+        return self.title.template if isinstance(self.title, Title) else self.title
+
+    @property
+    def headline(self) -> str:
+        """The title as reports print it, values filled in."""
+        return str(self.title)
+
+    @property
+    def expectation(self) -> str:
+        """What was expected, the same for every input that fails this way."""
+        return self.expected.template if isinstance(self.expected, Title) else self.expected
+
+    def text(self, seen_in: str = "") -> str:
+        """The report's message: "Received: ...\nExpected: ...\nWhy: ..." (and where the answer was seen)."""
+        lines = [f"Received: {self.received}", f"{self.expected_as}: {self.expected!s}"]
+        if self.why:
+            lines.append(f"Why: {self.why}")
+        if self.more:
+            lines.append(self.more)
+        if seen_in:
+            lines.append(f"Seen in: {seen_in}")
+        return "\n".join(lines)
+
+    @property
+    def message(self) -> str:
+        return self.text()
 
 
 class NotRun(Exception):

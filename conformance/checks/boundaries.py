@@ -11,6 +11,7 @@ order (checks/ordered.py).
 
 from __future__ import annotations
 
+from conformance.checks.base import Finding, Title
 from conformance.checks.context import CheckContext
 from conformance.checks.oracles import describe_infrastructure, refused_in_front
 from conformance.checks.ordered import each_in_order
@@ -44,7 +45,7 @@ async def group_id_length(ctx: CheckContext) -> None:
             if in_range
             else f"the page limits group_id to {low}..{high:,} characters"
         )
-        ctx.expect(sent, "STOP-GROUP-LEN", allowed, f"group_id of {length} characters", why)
+        ctx.expect(sent, allowed, Title("group_id of {length} characters", length=length), why)
 
     await each_in_order(boundary_lengths(ctx, "group_id"), one, ctx.concurrency)
 
@@ -65,9 +66,8 @@ async def project_id_length(ctx: CheckContext) -> None:
         where = "a listed group" if group in listed else "an unknown group"
         ctx.expect(
             sent,
-            "STOP-PROJECT-LEN",
             allowed,
-            f"project_id of {length} characters on {where}",
+            Title("project_id of {length} characters on {where}", length=length, where=where),
             "the project is not the credential's own, and out-of-range ids are invalid",
         )
 
@@ -87,21 +87,23 @@ async def token_length(ctx: CheckContext) -> None:
         requirement = "STOP-TOKEN-REQUIRED" if length == 0 else "STOP-TOKEN-LEN"
         if 1 <= length <= high and refused_in_front(sent):
             ctx.fail(
-                "STOP-TOKEN-LEN",
-                f"A legal {length}-character token did not reach the application",
-                f"Received: {status}{describe_infrastructure(sent)}\n"
-                "Expected: the application's own refusal "
-                f"({', '.join(map(str, sorted(ctx.expected.auth_refused)))})",
-                sent,
+                Finding(
+                    Title("A legal {length}-character token did not reach the application", length=length),
+                    f"{status}{describe_infrastructure(sent)}",
+                    "the application's own refusal "
+                    f"({', '.join(map(str, sorted(ctx.expected.auth_refused)))})",
+                    sent=sent,
+                    requirement="STOP-TOKEN-LEN",
+                )
             )
             return
         ctx.expect(
             sent,
-            requirement,
             ctx.expected.auth_refused,
-            f"X-Auth-Token of {length} characters",
+            Title("X-Auth-Token of {length} characters", length=length),
             "the token is not a valid credential"
             + (f" and exceeds {high:,} characters" if length > high else ""),
+            requirement=requirement,
         )
 
     await each_in_order(boundary_lengths(ctx, "X-Auth-Token"), one, ctx.concurrency)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import TypeVar
 
-from conformance.checks.base import Kind, NotRun, Sent, echo_candidates
+from conformance.checks.base import Finding, Kind, NotRun, Sent, Title, echo_candidates
 from conformance.checks.expectations import Expectations
 from conformance.checks.hang_budget import HangBudget, RequestClass, classify
 from conformance.checks.lag import ANY_STATUS, LagLog, Read, Reading, read_until
@@ -396,11 +396,13 @@ class CheckContext:
                 )
             elif not reading.agrees:
                 self.fail(
-                    requirement,
-                    f"{after} changed the group's status",
-                    f"Received: {reading.received(self.settle_timeout)} after {after} (the show operation)\n"
-                    "Expected: status 1 or 2, as read just before",
-                    shown,
+                    Finding(
+                        Title("{after} changed the group's status", after=after),
+                        f"{reading.received(self.settle_timeout)} after {after} (the show operation)",
+                        "status 1 or 2, as read just before",
+                        sent=shown,
+                        requirement=requirement,
+                    )
                 )
                 if group_id == self.pool.keeper:
                     self.pool.retire_keeper()
@@ -459,14 +461,16 @@ class CheckContext:
 
     # -- recording (the recorder of the attempt that is running) ------------------------------------------
 
-    def fail(self, requirement: str, title: str, message: str, sent: Sent | None = None) -> None:
-        self.recorder.fail(requirement, title, message, sent)
+    def fail(self, finding: Finding) -> None:
+        self.recorder.fail(finding)
 
     def note(self, text: str) -> None:
         self.recorder.note(text)
 
-    def expect(self, sent: Sent, requirement: str, allowed: Iterable[int], title: str, why: str = "") -> bool:
-        return self.recorder.expect(sent, requirement, allowed, title, why)
+    def expect(
+        self, sent: Sent, allowed: Iterable[int], title: Title | str, why: str = "", *, requirement: str = ""
+    ) -> bool:
+        return self.recorder.expect(sent, allowed, title, why, requirement=requirement)
 
     async def gather(self, *calls: Awaitable[Sent]) -> list[Sent]:
         return list(await asyncio.gather(*calls))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from conformance.checks.base import Finding, Title
 from conformance.checks.context import CheckContext, HangingClass
 from conformance.checks.corpus import corpus
 from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase, plans_for
@@ -97,30 +98,39 @@ async def _send_and_judge(ctx: CheckContext, case: GeneratedCase, own: str) -> N
     label = f"{case.source} case ({case.description})"
     if case.varies_token and case.negated is None and refused_in_front(sent):
         ctx.fail(
-            "STOP-TOKEN-LEN",
-            f"A legal token did not reach the application: {label}",
-            f"Received: {status}{describe_infrastructure(sent)}\nExpected: the application's refusal",
-            sent,
+            Finding(
+                Title("A legal token did not reach the application: {case}", case=label),
+                f"{status}{describe_infrastructure(sent)}",
+                "the application's refusal",
+                sent=sent,
+                requirement="STOP-TOKEN-LEN",
+            )
         )
         return
     if status == 200:
         ctx.fail(
-            _requirement(case, own),
-            f"200 for a request that cannot pause anything: {label}",
-            "Received: 200\nExpected: a refusal - "
-            + (
-                "the request is invalid"
-                if case.negated
-                else "the token is not valid"
-                if case.varies_token
-                else "no such group in the credential's project"
-            ),
-            sent,
+            Finding(
+                Title("200 for a request that cannot pause anything: {case}", case=label),
+                "200",
+                "a refusal - "
+                + (
+                    "the request is invalid"
+                    if case.negated
+                    else "the token is not valid"
+                    if case.varies_token
+                    else "no such group in the credential's project"
+                ),
+                sent=sent,
+                requirement=_requirement(case, own),
+            )
         )
     elif status is not None and 200 < status < 300:
         ctx.fail(
-            "STOP-ROBUST",
-            f"Unexpected {status}: {label}",
-            f"Received: {status}\nExpected: 400 or 403",
-            sent,
+            Finding(
+                Title("Unexpected {status}: {case}", status=status, case=label),
+                f"{status}",
+                "400 or 403",
+                sent=sent,
+                requirement="STOP-ROBUST",
+            )
         )

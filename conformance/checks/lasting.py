@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from conformance.checks.base import NotRun
+from conformance.checks.base import Finding, NotRun
 from conformance.checks.context import CheckContext, says_nothing
 from conformance.checks.registry import GroupUse, scenario
 from conformance.checks.state import shows_paused
@@ -84,11 +84,12 @@ async def _stop_again(ctx: CheckContext, group: str) -> None:
         ctx.recorder.undecided("STOP-EFFECT", f"the re-check stop of {group} got no answer")
     elif sent.result.status == 200:
         ctx.fail(
-            "STOP-EFFECT",
-            "A group this run paused was pausable again",
-            f"Received: 200 to a stop {since}\n"
-            "Expected: 400 - a paused group is not pausable; a pause that reverts on its own is no pause",
-            sent,
+            Finding(
+                "A group this run paused was pausable again",
+                f"200 to a stop {since}",
+                "400 - a paused group is not pausable; a pause that reverts on its own is no pause",
+                sent=sent,
+            )
         )
     else:
-        ctx.expect(sent, "STOP-EFFECT", {400}, "A stop of a group this run paused was not refused with 400")
+        ctx.expect(sent, {400}, "A stop of a group this run paused was not refused with 400")

@@ -47,6 +47,7 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from conformance.checks.base import Title
 from conformance.checks.context import CheckContext
 from conformance.checks.registry import GroupUse, scenario
 from conformance.transport.http import encode_segment
@@ -311,9 +312,8 @@ async def lookalike_ids(ctx: CheckContext) -> None:
         ctx.keeper_paused(sent)
         ctx.expect(
             sent,
-            "STOP-PRECONDITION",
             ctx.expected.unknown_group | ctx.expected.gateway_404,
-            f"A look-alike of a listed group's id ({probe.how}) was not refused",
+            Title("A look-alike of a listed group's id ({how}) was not refused", how=probe.how),
             "ids are compared exactly (case and every character count): this id names no group",
         )
     if ctx.pool.keeper == group:
@@ -338,9 +338,8 @@ async def lookalike_tokens(ctx: CheckContext) -> None:
         sent = await ctx.stop(group, credential=False, headers=probe.headers)
         ctx.expect(
             sent,
-            "STOP-AUTHN",
             ctx.expected.auth_refused,
-            f"A look-alike token ({probe.how}) was not refused",
+            Title("A look-alike token ({how}) was not refused", how=probe.how),
             "only the exact valid credential may pause",
         )
     if ctx.pool.keeper == group:
@@ -367,18 +366,16 @@ async def lookalike_projects(ctx: CheckContext) -> None:
         sent = await ctx.stop(group, project_id=probe.value)
         ctx.expect(
             sent,
-            "STOP-PRECONDITION",
             refused,
-            f"A stop under a look-alike of the project id ({probe.how}) was not refused",
+            Title("A stop under a look-alike of the project id ({how}) was not refused", how=probe.how),
             "project ids are compared exactly: no group of this project is named by it",
         )
     for parameter in PATH_PARAMETER_PROBES:
         sent = await ctx.stop(group, params=(parameter.after_project, parameter.after_group))
         ctx.expect(
             sent,
-            "STOP-PRECONDITION",
             refused,
-            f"A stop with {parameter.how} was not refused",
+            Title("A stop with {how} was not refused", how=parameter.how),
             "a segment with a path parameter is another segment (RFC 3986 section 3.3): it names no group",
         )
     if ctx.pool.keeper == group:

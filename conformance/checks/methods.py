@@ -6,7 +6,7 @@ like GET. Whatever they answer, a listed pausable group must still be pausable a
 
 from __future__ import annotations
 
-from conformance.checks.base import Sent
+from conformance.checks.base import Finding, Sent, Title
 from conformance.checks.context import CheckContext
 from conformance.checks.registry import GroupUse, scenario
 
@@ -18,21 +18,26 @@ def _judge(ctx: CheckContext, sent: Sent, where: str) -> None:
     method = sent.method
     if status is not None and 200 <= status < 300 and method != "OPTIONS":
         ctx.fail(
-            "STOP-METHODS",
-            f"{method} on the stop path answered {status}",
-            f"Received: {status} to {method} {where}\nExpected: a refusal (405, or 4xx) - "
-            "only PUT is the stop operation",
-            sent,
+            Finding(
+                Title("{method} on the stop path answered {status}", method=method, status=status),
+                f"{status} to {method} {where}",
+                "a refusal (405, or 4xx) - only PUT is the stop operation",
+                sent=sent,
+                requirement="STOP-METHODS",
+            )
         )
     if status == 405:
         allow = sent.result.header("allow")
         methods = {m.strip().upper() for m in (allow or "").split(",")}
         if "PUT" not in methods:
             ctx.fail(
-                "STOP-METHOD-ALLOW",
-                f"405 to {method} without `Allow: PUT`",
-                f"Received: Allow {allow!r}\nExpected: an Allow header listing PUT (RFC 9110 15.5.6)",
-                sent,
+                Finding(
+                    Title("405 to {method} without `Allow: PUT`", method=method),
+                    f"Allow {allow!r}",
+                    "an Allow header listing PUT (RFC 9110 15.5.6)",
+                    sent=sent,
+                    requirement="STOP-METHOD-ALLOW",
+                )
             )
 
 
@@ -59,9 +64,10 @@ async def operation(ctx: CheckContext) -> None:
         ctx.recorder.undecided("STOP-OPERATION", f"no answer to PUT on the stop path ({sent.result.error})")
     elif sent.result.status in (404, 405):
         ctx.fail(
-            "STOP-OPERATION",
-            "PUT on the stop path is not the stop operation",
-            f"Received: {sent.result.status}\n"
-            "Expected: the operation's own answer (400 or 403 for an unknown group)",
-            sent,
+            Finding(
+                "PUT on the stop path is not the stop operation",
+                f"{sent.result.status}",
+                "the operation's own answer (400 or 403 for an unknown group)",
+                sent=sent,
+            )
         )

@@ -7,7 +7,7 @@ an answer within the request timeout.
 
 from __future__ import annotations
 
-from conformance.checks.base import Finding, Kind, OracleContext, Sent
+from conformance.checks.base import Finding, Kind, OracleContext, Sent, Title
 from conformance.checks.registry import response_check
 from conformance.spec.documents import SHOW_PATH, Profile
 from conformance.transport.http import NOT_JSON, Outcome
@@ -128,10 +128,10 @@ def documented_status(ctx: OracleContext, sent: Sent) -> Finding | None:
     if status in documented:
         return None
     return Finding(
-        "STOP-DOCUMENTED-STATUS",
-        f"Undocumented status {status}",
-        f"Received: {status}{describe_infrastructure(sent)}\n"
-        f"Documented ({ctx.contract.profile}): {', '.join(map(str, sorted(documented)))}",
+        Title("Undocumented status {status}", status=status),
+        f"{status}{describe_infrastructure(sent)}",
+        ", ".join(map(str, sorted(documented))),
+        expected_as=f"Documented ({ctx.contract.profile})",
     )
 
 
@@ -172,10 +172,9 @@ def error_envelope(ctx: OracleContext, sent: Sent) -> Finding | None:
     if problem is None:
         return None
     return Finding(
-        "STOP-ERROR-ENVELOPE",
-        f"{status} without the error envelope",
-        f"Received: {problem}{describe_infrastructure(sent)}\n"
-        "Expected: application/json body with string error_code and error_msg",
+        Title("{status} without the error envelope", status=status),
+        f"{problem}{describe_infrastructure(sent)}",
+        "application/json body with string error_code and error_msg",
     )
 
 
@@ -188,23 +187,21 @@ def success_body(ctx: OracleContext, sent: Sent) -> Finding | None:
     body = result.json
     if body is NOT_JSON:
         return Finding(
-            "STOP-SUCCESS-200",
             "200 with a body that is not JSON",
-            f"Received: {result.body[:80].decode('utf-8', 'replace')!r}\n"
-            "Expected: an empty body (Example Response: None) or a JSON object",
+            repr(result.body[:80].decode("utf-8", "replace")),
+            "an empty body (Example Response: None) or a JSON object",
         )
     if not isinstance(body, dict):
         return Finding(
-            "STOP-SUCCESS-200",
             "200 with a JSON body that is not an object",
-            f"Received: JSON {type(body).__name__}\nExpected: an empty body or a JSON object",
+            f"JSON {type(body).__name__}",
+            "an empty body or a JSON object",
         )
     if "error_code" in body:
         return Finding(
-            "STOP-SUCCESS-200",
             "200 with an error body",
-            f"Received: 200 with error_code {body['error_code']!r}\n"
-            "Expected: a refusal is a 400/403, not a 200 carrying an error",
+            f"200 with error_code {body['error_code']!r}",
+            "a refusal is a 400/403, not a 200 carrying an error",
         )
     return None
 
@@ -215,22 +212,19 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
     result = sent.result
     if result.status is not None and result.status >= 500:
         return Finding(
-            "STOP-ROBUST",
-            f"Server error {result.status}",
-            f"Received: {result.status}\nExpected: a documented 2xx/4xx answer for any input",
+            Title("Server error {status}", status=result.status),
+            f"{result.status}",
+            "a documented 2xx/4xx answer for any input",
         )
     if result.outcome is Outcome.CUT_OFF:
         return Finding(
-            "STOP-ROBUST",
             "Answer cut off",
-            f"Received: {result.status}, then the connection failed mid-body ({result.error})\n"
-            "Expected: a complete answer",
+            f"{result.status}, then the connection failed mid-body ({result.error})",
+            "a complete answer",
         )
     if result.outcome in (Outcome.DROPPED, Outcome.CONNECT_FAILED):
         return Finding(
-            "STOP-ROBUST",
-            "Connection failed",
-            f"Received: no answer ({result.error})\nExpected: a documented answer for any input",
+            "Connection failed", f"no answer ({result.error})", "a documented answer for any input"
         )
     if result.outcome is Outcome.TIMED_OUT:
         # A request of legal shape that is never answered gets no documented answer, which the page's status
@@ -238,10 +232,9 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
         # going unanswered (checks/hang_budget.py), so the class is the finding; the evidence has its curl.
         of = f" to {sent.request_class}" if sent.request_class else ""
         return Finding(
-            "STOP-ROBUST",
-            f"No answer{of}",
-            f"Received: no answer within {ctx.request_timeout:g}s{of}\n"
-            "Expected: a documented answer for any input",
+            Title("No answer{of}", of=of),
+            f"no answer within {ctx.request_timeout:g}s{of}",
+            "a documented answer for any input",
         )
     return None
 
@@ -256,10 +249,9 @@ def no_credential_echo(ctx: OracleContext, sent: Sent) -> Finding | None:
         if any(value in hay for hay in haystacks):
             where = "body" if value in haystacks[0] else "headers"
             return Finding(
-                "STOP-NO-ECHO",
                 "The answer echoes the credential",
-                f"Received: the {where} contain the credential sent with the request (redacted here)\n"
-                "Expected: no credential in any answer",
+                f"the {where} contain the credential sent with the request (redacted here)",
+                "no credential in any answer",
             )
     return None
 
@@ -269,9 +261,7 @@ def timely(ctx: OracleContext, sent: Sent) -> Finding | None:
     """Every request is answered within --request-timeout."""
     if sent.result.outcome is Outcome.TIMED_OUT:
         return Finding(
-            "STOP-TIMELY",
-            "No answer in time",
-            f"Received: {sent.result.error}\nExpected: an answer within {ctx.request_timeout:g}s",
+            "No answer in time", f"{sent.result.error}", f"an answer within {ctx.request_timeout:g}s"
         )
     return None
 
@@ -282,10 +272,9 @@ def request_id(ctx: OracleContext, sent: Sent) -> Finding | None:
     if sent.result.status is None or (sent.result.header("x-request-id") or "").strip():
         return None
     return Finding(
-        "HW-REQUEST-ID",
         "No X-Request-Id",
-        f"Received: {sent.result.status} without an X-Request-Id header{describe_infrastructure(sent)}\n"
-        "Expected: X-Request-Id on every answer",
+        f"{sent.result.status} without an X-Request-Id header{describe_infrastructure(sent)}",
+        "X-Request-Id on every answer",
     )
 
 
@@ -297,9 +286,9 @@ def gateway_401(ctx: OracleContext, sent: Sent) -> Finding | None:
     body = sent.result.json
     if not isinstance(body, dict):
         return Finding(
-            "HW-GATEWAY-401",
             "401 without the gateway body",
-            "Received: a body that is not a JSON object\nExpected: {error_code, error_msg, request_id}",
+            "a body that is not a JSON object",
+            "{error_code, error_msg, request_id}",
         )
     problems, code = [], ctx.contract.error_code(401)
     if body.get("error_code") != code:
@@ -309,7 +298,7 @@ def gateway_401(ctx: OracleContext, sent: Sent) -> Finding | None:
     if not problems:
         return None
     return Finding(
-        "HW-GATEWAY-401",
         "401 that is not the gateway's",
-        f"Received: {', '.join(problems)}\nExpected: error_code {code!r} and a string request_id",
+        ", ".join(problems),
+        f"error_code {code!r} and a string request_id",
     )

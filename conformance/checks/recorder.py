@@ -2,20 +2,36 @@
 
 A check may only speak about the requirements it declares: recording any other is a programming error and
 raises at once. (A finding under an undeclared requirement would otherwise vanish from the per-requirement
-verdicts, and a run could report *conforms* while a check failed.)
+verdicts, and a run could report *conforms* while a check failed.) A check that declares one requirement
+never spells it again: its findings leave it out and :func:`requirement_of` takes it from the declaration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from conformance.checks.base import Finding, Sent
+from conformance.checks.base import Finding, Sent, Title
 from conformance.checks.oracles import TEMPORARY, describe_infrastructure
 
 
 class UndeclaredRequirement(AssertionError):
     """A check recorded a finding under a requirement it does not declare."""
+
+
+def requirement_of(check: str, declared: tuple[str, ...], named: str) -> str:
+    """The requirement a finding of ``check`` is about: the one it ``named``, else its only declared one."""
+    if not named:
+        if len(declared) == 1:
+            return declared[0]
+        raise UndeclaredRequirement(
+            f"check {check!r} declares {', '.join(declared)}: a finding of it must name which one it is about"
+        )
+    if named not in declared:
+        raise UndeclaredRequirement(
+            f"check {check!r} recorded {named!r}, which it does not declare (declared: {', '.join(declared)})"
+        )
+    return named
 
 
 @dataclass
@@ -29,33 +45,28 @@ class Recorder:
     planned: int | None = None  # requests the check means to send, when it knows (live progress)
     planning: bool = False  # ``planned`` is so far: more is still to be planned (time left is unknown)
 
-    def _declared(self, requirement: str) -> None:
-        if requirement not in self.requirements:
-            raise UndeclaredRequirement(
-                f"check {self.check!r} recorded {requirement!r}, which it does not declare "
-                f"(declared: {', '.join(self.requirements)})"
-            )
-
-    def fail(self, requirement: str, title: str, message: str, sent: Sent | None = None) -> None:
-        self._declared(requirement)
-        self.findings.append(Finding(requirement, title, message, sent))
+    def fail(self, finding: Finding) -> None:
+        requirement = requirement_of(self.check, self.requirements, finding.requirement)
+        self.findings.append(replace(finding, requirement=requirement))
 
     def undecided(self, requirement: str, why: str) -> None:
         """The evidence for ``requirement`` was inconclusive (no answer, a stale fixture): not a failure."""
-        self._declared(requirement)
-        self.inconclusive.setdefault(requirement, why)
+        self.inconclusive.setdefault(requirement_of(self.check, self.requirements, requirement), why)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)
 
-    def expect(self, sent: Sent, requirement: str, allowed: Iterable[int], title: str, why: str = "") -> bool:
-        """Fail ``requirement`` unless the answer's status is one of ``allowed``.
+    def expect(
+        self, sent: Sent, allowed: Iterable[int], title: Title | str, why: str = "", *, requirement: str = ""
+    ) -> bool:
+        """Fail the requirement (the check's only one, or the one named) unless the answer's status is one of
+        ``allowed``.
 
-        An exchange that got no complete answer proves nothing about ``requirement`` (the robustness oracle
+        An exchange that got no complete answer proves nothing about the requirement (the robustness oracle
         judges it): the step is inconclusive for it, never a failure of it.
         """
-        self._declared(requirement)
+        requirement = requirement_of(self.check, self.requirements, requirement)
         allowed = sorted(set(allowed))
         result = sent.result
         if result.outcome.inconclusive:
@@ -75,9 +86,7 @@ class Recorder:
         if result.status in allowed:
             return True
         # What in front of the application may have made the answer (a proxy's page, limit or rewritten path).
-        message = (
-            f"Received: {result.status}{describe_infrastructure(sent)}\n"
-            f"Expected: {', '.join(map(str, allowed))}"
-        )
-        self.fail(requirement, title, message + (f"\nWhy: {why}" if why else ""), sent)
+        received = f"{result.status}{describe_infrastructure(sent)}"
+        expected = ", ".join(map(str, allowed))
+        self.fail(Finding(title, received, expected, why, sent, requirement))
         return False

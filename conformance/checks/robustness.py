@@ -7,6 +7,7 @@ The requests are independent: ``--concurrency`` of them go out at once, judged i
 
 from __future__ import annotations
 
+from conformance.checks.base import Title
 from conformance.checks.context import CheckContext
 from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import scenario
@@ -65,9 +66,8 @@ async def hostile_ids(ctx: CheckContext) -> None:
             allowed = set(ctx.expected.foreign_project)
         ctx.expect(
             sent,
-            "STOP-ROBUST",
             allowed | ctx.expected.gateway_404,
-            f"{which} {value[:40]!r} got an unexpected answer",
+            Title("{which} {value} got an unexpected answer", which=which, value=repr(value[:40])),
             "an id of legal length with any characters is an unknown (or invalid) id",
         )
 

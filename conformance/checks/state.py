@@ -11,7 +11,7 @@ stop refused as "not pausable" is therefore evidence only where the group's stat
 
 from __future__ import annotations
 
-from conformance.checks.base import NotRun, Sent
+from conformance.checks.base import Finding, NotRun, Sent, Title
 from conformance.checks.context import CheckContext
 from conformance.checks.lag import ANY_STATUS
 from conformance.checks.pool import Deferred
@@ -22,6 +22,11 @@ from conformance.spec.statuses import PAUSABLE, SETTLED, STATUS_CODES
 
 GONE = frozenset({"deleting", "deleted"})  # the platform may no longer show such a group
 MAX_STALE_TRIES = 3  # fresh groups a check tries after stale ones, so a list of stale groups stays cheap
+
+
+def _sent_as(how: str) -> str:
+    """The tail a stop's title gets when it was sent in a client's shape, not the suite's own."""
+    return f", sent as {how}" if how else ""
 
 
 def refused_as_not_pausable(ctx: CheckContext, sent: Sent) -> bool:
@@ -49,13 +54,15 @@ async def as_sent(ctx: CheckContext, group: str, shape: ClientShape, sent: Sent)
     if follow.result.status != 200:
         return sent, shape.description
     ctx.fail(
-        "STOP-SUCCESS-200",
-        f"A stop sent as {shape.description} was refused",
-        f"Received: {sent.result.status} to {shape.description}\n"
-        "Expected: 200 - the same stop with Content-Length: 0 and no content type paused the group right "
-        "after, so it was pausable\n"
-        "Why: the page defines no body and no content type for the request: every client's shape is legal",
-        sent,
+        Finding(
+            Title("A stop sent as {shape} was refused", shape=shape.description),
+            f"{sent.result.status} to {shape.description}",
+            "200 - the same stop with Content-Length: 0 and no content type paused the group right "
+            "after, so it was pausable",
+            "the page defines no body and no content type for the request: every client's shape is legal",
+            sent,
+            requirement="STOP-SUCCESS-200",
+        )
     )
     return follow, ""
 
@@ -81,10 +88,14 @@ async def precondition(ctx: CheckContext) -> None:
             sent = await ctx.stop(group)
             ctx.expect(
                 sent,
-                "STOP-PRECONDITION",
                 {400},
-                f"A stop of a {name} group (status {STATUS_CODES[name]}) was not refused with 400",
+                Title(
+                    "A stop of a {name} group (status {code}) was not refused with 400",
+                    name=name,
+                    code=STATUS_CODES[name],
+                ),
                 "only creating (1) and monitoring (2) groups can be paused",
+                requirement="STOP-PRECONDITION",
             )
     if not refused_statuses:
         ctx.note("precondition: no group in a non-pausable status is listed; only the 200 side was checked")
@@ -107,10 +118,10 @@ async def precondition(ctx: CheckContext) -> None:
             continue
         ctx.expect(
             sent,
-            "STOP-SUCCESS-200",
             {200},
-            f"A stop of a {name} group did not answer 200" + (f", sent as {how}" if how else ""),
+            Title("A stop of a {name} group did not answer 200{how}", name=name, how=_sent_as(how)),
             f"a {name} group (status {STATUS_CODES[name]}) is pausable",
+            requirement="STOP-SUCCESS-200",
         )
 
 
@@ -121,7 +132,6 @@ async def unknown_group(ctx: CheckContext) -> None:
         sent = await ctx.stop(group)
         ctx.expect(
             sent,
-            "STOP-PRECONDITION",
             ctx.expected.unknown_group,
             "A stop of a group that does not exist was not refused",
             "only an existing creating or monitoring group can be paused",
@@ -143,9 +153,8 @@ async def neighbour_ids(ctx: CheckContext) -> None:
         ctx.keeper_paused(sent)
         ctx.expect(
             sent,
-            "STOP-PRECONDITION",
             ctx.expected.unknown_group,
-            f"A stop of an id {how} than a listed group was not refused",
+            Title("A stop of an id {how} than a listed group was not refused", how=how),
             "only the group the id names exactly may be paused; this id names none",
         )
     if ctx.pool.keeper == group:
@@ -188,11 +197,11 @@ async def effect(ctx: CheckContext) -> None:
     ctx.pool.kinds_paused.add(ctx.pool.listed_status(group))
     if not ctx.expect(
         first,
-        "STOP-SUCCESS-200",
         {200},
-        "A stop of a pausable group did not answer 200" + (f", sent as {how}" if how else ""),
+        Title("A stop of a pausable group did not answer 200{how}", how=_sent_as(how)),
         "the group is creating or monitoring"
         + (" (its status was read just before)" if ctx.pool.can_read else ""),
+        requirement="STOP-SUCCESS-200",
     ):
         return
     if ctx.contract.has_show_operation:
@@ -202,10 +211,10 @@ async def effect(ctx: CheckContext) -> None:
     second = await ctx.stop(group)
     ctx.expect(
         second,
-        "STOP-EFFECT",
         {400},
         "A second stop of a just-paused group was not refused",
         "after a 200 the group is pausing or paused, so it is no longer pausable",
+        requirement="STOP-EFFECT",
     )
 
 
@@ -220,11 +229,13 @@ async def shows_paused(ctx: CheckContext, group: str, after: str, title: str, si
         )
     elif not reading.agrees:
         ctx.fail(
-            "STOP-EFFECT",
-            title,
-            f"Received: {reading.received(ctx.settle_timeout)} after {since}\n"
-            "Expected: 7 (pausing), 3 (paused) or 6 (completed)",
-            shown,
+            Finding(
+                title,
+                f"{reading.received(ctx.settle_timeout)} after {since}",
+                "7 (pausing), 3 (paused) or 6 (completed)",
+                sent=shown,
+                requirement="STOP-EFFECT",
+            )
         )
 
 
@@ -269,10 +280,12 @@ async def concurrency(ctx: CheckContext) -> None:
     wins = [a for a in decided if a.result.status == 200]
     if len(wins) > 1 or (not wins and decided and not unanswered):
         ctx.fail(
-            "STOP-CONCURRENCY",
-            f"{len(wins)} of {width} concurrent stops succeeded",
-            f"Received: {_histogram(statuses)} ({how})\nExpected: exactly one 200, the others 400",
-            wins[0] if wins else decided[0],
+            Finding(
+                Title("{wins} of {width} concurrent stops succeeded", wins=len(wins), width=width),
+                f"{_histogram(statuses)} ({how})",
+                "exactly one 200, the others 400",
+                sent=wins[0] if wins else decided[0],
+            )
         )
     elif unanswered or not decided:
         ctx.recorder.undecided(
@@ -287,10 +300,12 @@ async def concurrency(ctx: CheckContext) -> None:
     others = [a for a in decided if a.result.status not in (200, 400)]
     if others:
         ctx.fail(
-            "STOP-CONCURRENCY",
-            "A concurrent stop was neither the winner nor refused",
-            f"Received: {_histogram(statuses)} ({how})\nExpected: one 200, the others 400",
-            others[0],
+            Finding(
+                "A concurrent stop was neither the winner nor refused",
+                f"{_histogram(statuses)} ({how})",
+                "one 200, the others 400",
+                sent=others[0],
+            )
         )
 
 
@@ -325,13 +340,14 @@ async def both_took_effect(
         reading = await ctx.read_after_write(target, SETTLED, after="stops of two groups released together")
         if reading.status is not None and not reading.agrees:
             ctx.fail(
-                "STOP-CONCURRENCY",
-                "A stop released together with a stop of another group did not take effect",
-                f"Received: {reading.received(ctx.settle_timeout)} for group {target} after its 200 "
-                f"({how}, and one stop of another group)\n"
-                "Expected: 7 (pausing), 3 (paused) or 6 (completed) for both groups - a store that writes "
-                "back what it read loses one write",
-                reading.answer,
+                Finding(
+                    "A stop released together with a stop of another group did not take effect",
+                    f"{reading.received(ctx.settle_timeout)} for group {target} after its 200 "
+                    f"({how}, and one stop of another group)",
+                    "7 (pausing), 3 (paused) or 6 (completed) for both groups - a store that writes "
+                    "back what it read loses one write",
+                    sent=reading.answer,
+                )
             )
 
 
@@ -363,7 +379,7 @@ async def show_status(ctx: CheckContext) -> None:
                     f"show-status: a listed {name} group is not shown ({shown.result.status}); it may be gone"
                 )
                 continue
-            if not ctx.expect(shown, "HW-SHOW-STATUS", {200}, f"Showing a listed {name} group failed"):
+            if not ctx.expect(shown, {200}, Title("Showing a listed {name} group failed", name=name)):
                 continue
             data = shown.result.json
             if (
@@ -372,11 +388,12 @@ async def show_status(ctx: CheckContext) -> None:
                 or data.get("status") not in range(10)
             ):
                 ctx.fail(
-                    "HW-SHOW-STATUS",
-                    "The show answer is not {group_id, status 0..9}",
-                    f"Received: {shown.result.body[:120].decode('utf-8', 'replace')!r}\n"
-                    f'Expected: {{"group_id": {group!r}, "status": 0..9}}',
-                    shown,
+                    Finding(
+                        "The show answer is not {group_id, status 0..9}",
+                        repr(shown.result.body[:120].decode("utf-8", "replace")),
+                        Title('{{"group_id": {group}, "status": 0..9}}', group=repr(group)),
+                        sent=shown,
+                    )
                 )
             elif not reading.agrees:
                 # The show may be right and the write wrong: which one is the effect and stateful checks'

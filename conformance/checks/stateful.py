@@ -41,7 +41,7 @@ import contextlib
 import shlex
 import time
 from collections.abc import Collection, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
@@ -49,7 +49,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, rule
 
-from conformance.checks.base import NotRun, Sent
+from conformance.checks.base import Finding, NotRun, Sent, Title
 from conformance.checks.context import CheckContext, says_nothing, shown_status
 from conformance.checks.lag import ANY_STATUS, Reading
 from conformance.checks.lasting import look_again, paused_by_own_stops
@@ -77,11 +77,12 @@ SHRINK_BOUNDS = 2  # ...and shrinks for at most this many bounds after its first
 
 
 class Violation(AssertionError):
-    """An answer the model does not allow: one requirement, what came and what was expected."""
+    """An answer the model does not allow: the finding, naming its requirement, what came and what was
+    expected."""
 
-    def __init__(self, requirement: str, title: str, message: str, sent: Sent) -> None:
-        super().__init__(title)
-        self.requirement, self.title, self.message, self.sent = requirement, title, message, sent
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.headline)
+        self.finding = finding
 
 
 class Halt(Exception):
@@ -215,13 +216,18 @@ class Session:
             await self.ctx.stop(self.groups[i], shape=shape), label, shape.body if shape else b""
         )
         if before <= PAUSABLE_CODES:
-            title = f"A stop of pausable group {name} did not answer 200"
-            self._expect(sent, 200, "STOP-SUCCESS-200", title + (f" ({shape.description})" if shape else ""))
+            title = Title(
+                "A stop of pausable group {group} did not answer 200{shape}",
+                group=name,
+                shape=f" ({shape.description})" if shape else "",
+            )
+            self._expect(sent, 200, "STOP-SUCCESS-200", title)
             self.model[i], self.cause[i] = {PAUSING, PAUSED}, "stop"
             self.paused_by_us.add(i)
             await self.other_unchanged(1 - i, f"the stop of {name}")
         else:
-            self._expect(sent, 400, "STOP-PRECONDITION", f"A stop of group {name} (not pausable) was not 400")
+            title = Title("A stop of group {group} (not pausable) was not 400", group=name)
+            self._expect(sent, 400, "STOP-PRECONDITION", title)
 
     async def other_unchanged(self, j: int, after: str) -> None:
         agrees, _ = expectation(self.model[j], settle=False)
@@ -229,7 +235,8 @@ class Session:
         if status == COMPLETED and self.model[j] <= PAUSABLE_CODES:
             raise Halt(f"group {NAMES[j]} completed during the check")  # a migration may finish: no fault
         if not reading.agrees:
-            self._violate(reading, "STOP-EFFECT", f"{after} changed group {NAMES[j]}", agrees)
+            title = Title("{after} changed group {group}", after=after, group=NAMES[j])
+            self._violate(reading, "STOP-EFFECT", title, agrees)
 
     async def show(self, i: int, *, settle: bool = False) -> None:
         """Read group ``i`` against the model; with ``settle`` a pausing group is read until it is paused."""
@@ -239,7 +246,7 @@ class Session:
             raise Halt(f"group {NAMES[i]} completed during the check")  # a migration may finish: no fault
         if not reading.agrees:
             requirement = "HW-START" if self.cause[i] == "start" else "STOP-EFFECT"
-            title = f"Group {NAMES[i]} is not what the model says"
+            title = Title("Group {group} is not what the model says", group=NAMES[i])
             self._violate(reading, requirement, title, set(agrees) | set(passing))
         if status != PAUSING:
             self.model[i] = model_of(status)
@@ -252,27 +259,33 @@ class Session:
                 return  # still pausing after the settle timeout: which answer is right is not known
         sent = self._log(await self.ctx.start(self.groups[i]), f"start {name}")
         if self.model[i] != {PAUSED}:
-            self._expect(sent, 400, "HW-START", f"A start of group {name} (not paused) was not refused")
+            title = Title("A start of group {group} (not paused) was not refused", group=name)
+            self._expect(sent, 400, "HW-START", title)
             return
-        self._expect(sent, 200, "HW-START", f"A start of paused group {name} did not answer 200")
+        self._expect(
+            sent, 200, "HW-START", Title("A start of paused group {group} did not answer 200", group=name)
+        )
         self.paused_by_us.discard(i)
         _, reading = await self.status(i, f"read {name}", PAUSABLE_CODES)
         if not reading.agrees:
-            self._violate(
-                reading, "HW-START", f"After a 200 start group {name} is not pausable", PAUSABLE_CODES
-            )
+            title = Title("After a 200 start group {group} is not pausable", group=name)
+            self._violate(reading, "HW-START", title, PAUSABLE_CODES)
         self.model[i], self.cause[i] = set(PAUSABLE_CODES), "start"
 
-    def _expect(self, sent: Sent, status: int, requirement: str, title: str) -> None:
+    def _expect(self, sent: Sent, status: int, requirement: str, title: Title) -> None:
         if sent.result.status != status:
-            raise Violation(requirement, title, f"Received: {sent.result.status}\nExpected: {status}", sent)
+            raise Violation(
+                Finding(title, f"{sent.result.status}", f"{status}", sent=sent, requirement=requirement)
+            )
 
     def _violate(
-        self, reading: Reading[Sent], requirement: str, title: str, allowed: Collection[int]
+        self, reading: Reading[Sent], requirement: str, title: Title, allowed: Collection[int]
     ) -> None:
         expected = " or ".join(map(str, sorted(allowed)))
-        message = f"Received: {reading.received(self.ctx.settle_timeout)}\nExpected: status {expected}"
-        raise Violation(requirement, title, message, reading.answer)
+        received = reading.received(self.ctx.settle_timeout)
+        raise Violation(
+            Finding(title, received, f"status {expected}", sent=reading.answer, requirement=requirement)
+        )
 
 
 def expectation(model: set[int], *, settle: bool) -> tuple[frozenset[int], frozenset[int]]:
@@ -456,10 +469,9 @@ async def two_groups(ctx: CheckContext) -> tuple[str, str]:
 
 
 def report(ctx: CheckContext, failed: Failed) -> None:
-    v = failed.violation
+    finding = failed.violation.finding
     program = "\n".join(failed.steps)
-    message = (
-        f"{v.message}\nShortest failing program ({len(failed.steps) - 1} requests), to replay in order:\n"
-    )
+    more = f"Shortest failing program ({len(failed.steps) - 1} requests), to replay in order:\n{program}"
     # Every curl line is redacted already; the pass below is a guard, not the mechanism.
-    ctx.fail(v.requirement, v.title, ctx.client.redactor.text(message + program), v.sent)
+    redact = ctx.client.redactor.text
+    ctx.fail(replace(finding, received=redact(finding.received), more=redact(more)))

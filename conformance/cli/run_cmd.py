@@ -10,8 +10,8 @@ import click
 
 from conformance.cli import main
 from conformance.cli.progress import LiveProgress
-from conformance.errors import ADVICE, ConfigError, ExitCode, UsageError
-from conformance.results import CheckResult, PaceUsed, RunResult, StopReason, Verdict
+from conformance.errors import ConfigError, ExitCode, UsageError
+from conformance.results import CheckResult, Headline, PaceUsed, RunResult, Verdict
 from conformance.runner.engine import DEFAULT_CONCURRENCY, RunOptions
 from conformance.runner.session import Session
 from conformance.spec import PROFILES, Profile, load_requirements
@@ -128,7 +128,7 @@ def print_summary(run: RunResult) -> None:
     if not run.finished:
         verdict = click.style(f"INCOMPLETE ({run.incomplete_reason})", fg="yellow", bold=True)
     else:
-        colour = {"CONFORMS": "green", "CONFORMS ON WHAT RAN": "yellow"}.get(headline, "red")
+        colour = {Headline.CONFORMS: "green", Headline.CONFORMS_ON_WHAT_RAN: "yellow"}.get(headline, "red")
         verdict = click.style(headline, fg=colour, bold=True)
     unverified = run.unverified(catalogue) if run.finished else []
     if unverified:
@@ -338,14 +338,11 @@ def run(
     if session.signal_received:
         ctx.exit(int(ExitCode.INTERRUPTED if session.signal_received == "SIGINT" else ExitCode.TERMINATED))
     if not result.finished:
-        if result.stop_reason is StopReason.UNREACHABLE:
+        ending = result.stop_reason
+        if ending.advice:
             click.secho(f"error: {result.incomplete_reason}", fg="red", err=True)
-            click.echo(ADVICE["unreachable"], err=True)
-        if result.stop_reason is StopReason.CREDENTIALS_REFUSED:
-            click.secho(f"error: {result.incomplete_reason}", fg="red", err=True)
-            click.echo(ADVICE["credentials"], err=True)
-            ctx.exit(int(ExitCode.USAGE))
-        ctx.exit(int(ExitCode.UNREACHABLE))
+            click.echo(ending.advice, err=True)
+        ctx.exit(int(ending.exit_code))
     catalogue = load_requirements()
     if require_complete and result.conforms(catalogue) and not result.complete(catalogue):
         click.secho(

@@ -21,6 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from conformance.checks.base import Kind, Sent, echo_candidates
 from conformance.checks.oracles import is_json_content_type
+from conformance.checks.recorder import requirement_of
 from conformance.checks.registry import CheckSpec
 from conformance.checks.suite import BUILTIN
 from conformance.redact import echo_forms
@@ -334,5 +335,6 @@ def check_response(
             continue  # the client forced this 5xx with `Prefer: code=N`: not the upstream failing
         finding = spec.fn(ctx, sent)
         if finding is not None:
-            found.append((spec.name, finding.requirement, finding.title, finding.message))
+            requirement = requirement_of(spec.name, spec.requirements, finding.requirement)
+            found.append((spec.name, requirement, finding.headline, finding.message))
     return found

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from conformance.errors import ConformanceError
-from conformance.results import CheckResult, Failure, RequirementVerdict, RunResult, Verdict
+from conformance.results import CheckResult, Failure, Headline, RequirementVerdict, RunResult, Verdict
 from conformance.spec import Requirement, load_requirements
 
 Catalogue = Mapping[str, Requirement]
@@ -56,7 +56,7 @@ def catalogue_or_default(catalogue: Catalogue | None) -> Catalogue:
     return load_requirements() if catalogue is None else catalogue
 
 
-def verdict_line(run: RunResult, catalogue: Catalogue) -> str:
+def verdict_line(run: RunResult, catalogue: Catalogue) -> Headline:
     """One phrase every format leads with: conforms (on what ran) / does not conform / incomplete."""
     return run.headline(dict(catalogue))
 

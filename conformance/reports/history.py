@@ -19,7 +19,7 @@ from typing import Any
 
 from conformance.reports._common import percentile
 from conformance.reports.reproduce import is_embedded, run_id_of
-from conformance.results import CheckResult, Failure, RunResult, Verdict
+from conformance.results import CheckResult, Failure, Headline, RunResult, Verdict
 from conformance.spec import Profile, load_requirements
 
 KNOWN_SCHEMA_VERSIONS = (1,)
@@ -157,7 +157,9 @@ def night_from_dict(data: Any, path: Path) -> Night:
     shell.target = dict(target) if isinstance(target, Mapping) else {}
     shell.run_id = _text(data, "run_id")
     p50, p99 = _latency(data)
-    verdict = _text(data, "verdict") or ("CONFORMS" if data.get("conforms") else "DOES NOT CONFORM")
+    verdict = _text(data, "verdict") or (
+        Headline.CONFORMS if data.get("conforms") else Headline.DOES_NOT_CONFORM
+    )
     return Night(
         path=path,
         started_at=started,

@@ -14,9 +14,12 @@ from conformance.reports._common import VERDICT_LABELS
 from conformance.reports._svg import bar_chart
 from conformance.reports.history import History, Night
 from conformance.reports.html_report import CSP, stylesheet
-from conformance.results import Verdict
+from conformance.results import Headline, Verdict
 
-_CLASS = {"CONFORMS": "ok", "DOES NOT CONFORM": "bad"}
+_CLASS: dict[str, str] = {
+    Headline.CONFORMS: "ok",
+    Headline.DOES_NOT_CONFORM: "bad",
+}  # keys equal the words in a run's file
 MD_NIGHTS = 30  # nights in history.md's strip: a PR comment stays short; history.html has them all
 _ICONS = {
     "pass": "✅",

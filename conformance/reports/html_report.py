@@ -35,17 +35,17 @@ from conformance.reports._common import (
 from conformance.reports._svg import bar_chart, status_colour
 from conformance.reports.reproduce import is_embedded, placeholder_legend, reproduce_command
 from conformance.reports.rollup import Rollup, request_line, rollup
-from conformance.results import CheckResult, Exchange, RequirementVerdict, RunResult, Verdict
+from conformance.results import CheckResult, Exchange, Headline, RequirementVerdict, RunResult, Verdict
 from conformance.spec import load_errata
 from conformance.spec.documents import STOP_PATH
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 GLANCE_ROWS = 12  # causes listed before the rest are folded away
 _VERDICT_CLASS = {
-    "CONFORMS": "ok",
-    "CONFORMS ON WHAT RAN": "incomplete",
-    "DOES NOT CONFORM": "bad",
-    "INCOMPLETE": "incomplete",
+    Headline.CONFORMS: "ok",
+    Headline.CONFORMS_ON_WHAT_RAN: "incomplete",
+    Headline.DOES_NOT_CONFORM: "bad",
+    Headline.INCOMPLETE: "incomplete",
 }
 
 
@@ -58,7 +58,7 @@ def _pill(verdict: Verdict) -> str:
     return f'<span class="pill v-{verdict.value}">{escape(VERDICT_LABELS[verdict])}</span>'
 
 
-def _header(run: RunResult, headline: str, notes: list[str]) -> str:
+def _header(run: RunResult, headline: Headline, notes: list[str]) -> str:
     target = run.target.get("base_url", "")
     meta = [
         ("profile", run.profile),

@@ -41,7 +41,7 @@ SCHEMA_VERSION = 1
 
 
 def _failure(failure: Failure) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "requirement": failure.requirement,
         "check": failure.check,
         "title": failure.title,
@@ -51,6 +51,9 @@ def _failure(failure: Failure) -> dict[str, Any]:
         "curl": failure.curl,
         "evidence": [asdict(exchange) for exchange in failure.evidence],
     }
+    if failure.cause:  # the finding's fields the rollup groups by; a run written before has none
+        out["finding"] = {"title": failure.cause, "expected": failure.expected}
+    return out
 
 
 def _check(check: CheckResult) -> dict[str, Any]:
@@ -169,6 +172,8 @@ def _failure_from(data: dict[str, Any]) -> Failure:
         severity=data["severity"],
         evidence=[_exchange(e) for e in data["evidence"]],
         seed=data["seed"],
+        cause=data.get("finding", {}).get("title", ""),
+        expected=data.get("finding", {}).get("expected", ""),
     )
 
 

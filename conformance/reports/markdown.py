@@ -26,7 +26,7 @@ from conformance.reports._common import (
 )
 from conformance.reports.reproduce import is_embedded, placeholder_legend, reproduce_command
 from conformance.reports.rollup import Rollup, request_line, rollup
-from conformance.results import RequirementVerdict, RunResult, Verdict
+from conformance.results import Headline, RequirementVerdict, RunResult, Verdict
 
 LIMIT_BYTES = 60_000  # GitHub's limit is 65,536 characters; a UTF-8 byte is never more than a character
 MAX_CAUSES = 4  # causes shown in full per requirement
@@ -39,7 +39,12 @@ _CUT_NOTE = (
     "_Long lines are shortened here (marked `…[N characters cut]…`), so a shortened curl line does not run "
     "as is: `report.html` and `conformance.json` have every line whole._"
 )
-_ICONS = {"CONFORMS": "✅", "CONFORMS ON WHAT RAN": "⚠️", "DOES NOT CONFORM": "❌", "INCOMPLETE": "⚠️"}
+_ICONS = {
+    Headline.CONFORMS: "✅",
+    Headline.CONFORMS_ON_WHAT_RAN: "⚠️",
+    Headline.DOES_NOT_CONFORM: "❌",
+    Headline.INCOMPLETE: "⚠️",
+}
 _VERDICT_ICONS = {
     Verdict.FAIL: "❌",
     Verdict.FLAKY: "🔁",

@@ -1,12 +1,14 @@
-"""Failures rolled up by cause: one group per (requirement, status, error code, message shape).
+"""Failures rolled up by cause: one group per (requirement, answer, error code, what the finding says).
 
 A server that answers 500 to every hostile id produces dozens of failures that differ only in the id; a
 reader needs "35 × HTTP 500 APIGW.0601 on STOP-ROBUST" and a few examples, not 35 cards. The HTML report and
 ``summary.md`` both group with :func:`rollup`, so the two always show the same groups and counts.
 
-The *shape* of a message is its text with the parts that vary between inputs replaced: numbers, quoted
-values, long hex or base64-like runs (ids, tokens), percent-encoded bytes. Two failures with the same shape
-say the same thing about different inputs.
+What a finding says is its fields: its stable title, which holds no per-input values (checks/base.py
+``Title``), and what it expected. Two failures alike in those say the same thing about different inputs.
+A failure without fields (a run written before findings had them) is grouped by the *shape* of its text:
+the text with the parts that vary between inputs replaced - numbers, quoted values, long hex or
+base64-like runs (ids, tokens), percent-encoded bytes. The shape also names a transport error's kind.
 """
 
 from __future__ import annotations
@@ -59,12 +61,12 @@ def answer(exchange: Exchange | None) -> str:
 
 @dataclass(frozen=True)
 class Rollup:
-    """Failures with one cause: the same requirement, answer, error code and message shape."""
+    """Failures with one cause: the same requirement, answer, error code and finding (``says``)."""
 
     requirement: str
     answer: str
     error_code: str
-    shape: str
+    says: tuple[str, ...]  # (stable title, expected), or the text's shape for a failure without fields
     failures: tuple[Failure, ...]
 
     @property
@@ -107,19 +109,21 @@ def request_line(failure: Failure) -> str:
     return failure.evidence[0].describe() if failure.evidence else failure.message
 
 
-def _key(failure: Failure) -> tuple[str, str, str, str]:
+def says(failure: Failure) -> tuple[str, ...]:
+    """What a failure says, apart from its inputs: its finding's stable title and expectation."""
+    if failure.cause:
+        return (failure.cause, failure.expected)
+    return (shape(f"{failure.title}\n{failure.message}"),)
+
+
+def _key(failure: Failure) -> tuple[str, str, str, tuple[str, ...]]:
     first = failure.evidence[0] if failure.evidence else None
-    return (
-        failure.requirement,
-        answer(first),
-        error_code(first),
-        shape(f"{failure.title}\n{failure.message}"),
-    )
+    return (failure.requirement, answer(first), error_code(first), says(failure))
 
 
 def rollup(failures: Sequence[Failure]) -> list[Rollup]:
     """Groups of failures by cause, the largest first (ties: in the order they were found)."""
-    groups: dict[tuple[str, str, str, str], list[Failure]] = {}
+    groups: dict[tuple[str, str, str, tuple[str, ...]], list[Failure]] = {}
     for failure in failures:
         groups.setdefault(_key(failure), []).append(failure)
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))  # stable: first found first on ties

@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from conformance.checks.base import Finding, Kind, NotRun, Sent
 from conformance.checks.context import CheckContext
 from conformance.checks.hang_budget import HangBudget, TargetStoppedAnswering, classify
 from conformance.checks.oracles import temporary_and_unrepeatable
-from conformance.checks.recorder import Recorder, UndeclaredRequirement
+from conformance.checks.recorder import Recorder, requirement_of
 from conformance.checks.registry import CheckKind, CheckSpec, Need
 from conformance.checks.suite import BUILTIN
 from conformance.errors import ConfigError, TargetUnreachable
@@ -176,12 +176,9 @@ class _Run:
             finding = spec.fn(self.context, sent)
             if finding is None:
                 continue
-            if finding.requirement not in spec.requirements:
-                raise UndeclaredRequirement(
-                    f"response check {spec.name!r} found {finding.requirement!r}, which it does not declare"
-                )
+            requirement = requirement_of(spec.name, spec.requirements, finding.requirement)
             self.response_findings[spec.name].append(
-                (Finding(finding.requirement, finding.title, finding.message, sent), sent.check)
+                (replace(finding, requirement=requirement, sent=sent), sent.check)
             )
 
     async def preflight(self, client: Client, hangs: HangBudget) -> None:
@@ -415,20 +412,21 @@ class _Run:
         failures: list[Failure] = []
         per_title: dict[tuple[str, str], int] = {}
         for finding, origin in findings:
-            key = (finding.requirement, finding.title)
+            key = (finding.requirement, finding.headline)
             per_title[key] = per_title.get(key, 0) + 1
             if per_title[key] > MAX_FAILURES_PER_TITLE:
                 continue
-            message = finding.message + (f"\nSeen in: {origin}" if origin != check else "")
             failures.append(
                 Failure(
                     requirement=finding.requirement,
                     check=check,
-                    title=finding.title,
-                    message=message,
+                    title=finding.headline,
+                    message=finding.text(seen_in=origin if origin != check else ""),
                     severity=self.catalogue[finding.requirement].severity,
                     evidence=[finding.sent.result.exchange] if finding.sent else [],
                     seed=self.seed,
+                    cause=finding.template,
+                    expected=finding.expectation,
                 )
             )
         for (requirement, title), count in per_title.items():

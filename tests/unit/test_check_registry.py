@@ -60,11 +60,22 @@ def test_no_check_module_registers_itself_on_import() -> None:
 
 def test_a_recorder_refuses_an_undeclared_requirement() -> None:
     recorder = Recorder("demo", ("STOP-AUTHN",))
-    recorder.fail("STOP-AUTHN", "t", "m")
+    recorder.fail(Finding("t", "r", "e", requirement="STOP-AUTHN"))
     with pytest.raises(UndeclaredRequirement, match="STOP-AUTHZ"):
-        recorder.fail("STOP-AUTHZ", "t", "m")
+        recorder.fail(Finding("t", "r", "e", requirement="STOP-AUTHZ"))
     with pytest.raises(UndeclaredRequirement):
         recorder.undecided("STOP-ROBUST", "why")
+
+
+def test_a_finding_takes_its_requirement_from_the_declaration_unless_it_names_one() -> None:
+    one = Recorder("demo", ("STOP-AUTHN",))
+    one.fail(Finding("t", "r", "e"))
+    assert [f.requirement for f in one.findings] == ["STOP-AUTHN"]
+    several = Recorder("demo", ("STOP-AUTHN", "STOP-AUTHZ"))
+    several.fail(Finding("t", "r", "e", requirement="STOP-AUTHZ"))
+    assert [f.requirement for f in several.findings] == ["STOP-AUTHZ"]
+    with pytest.raises(UndeclaredRequirement, match="must name which one"):
+        several.fail(Finding("t", "r", "e"))
 
 
 def test_every_check_declares_only_catalogue_requirements_of_its_profiles() -> None:
@@ -80,7 +91,7 @@ def test_every_check_declares_only_catalogue_requirements_of_its_profiles() -> N
 def test_the_runner_refuses_an_oracle_that_finds_an_undeclared_requirement() -> None:
     @response_check("sneaky", requirements=["STOP-NO-ECHO"])
     def sneaky(ctx: object, sent: Sent) -> Finding | None:
-        return Finding("STOP-AUTHZ", "not mine", "m")
+        return Finding("not mine", "r", "e", requirement="STOP-AUTHZ")
 
     @scenario("one-request", requirements=["STOP-OPERATION"])
     async def one_request(ctx: object) -> None:
