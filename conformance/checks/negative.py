@@ -122,7 +122,9 @@ def _alphabet(location: str) -> Any:
         # Visible ASCII: a header value the client may send as it is, with no space at either end that a
         # server would strip (and so change the length the case is about).
         return st.characters(min_codepoint=0x21, max_codepoint=0x7E)
-    return st.characters()  # any character but a surrogate: the client %-encodes path segments
+    # Any character UTF-8 can encode (st.characters() alone includes lone surrogates, which it cannot):
+    # the client %-encodes path segments.
+    return st.characters(codec="utf-8")
 
 
 @functools.cache
