@@ -113,7 +113,7 @@ Draw = Callable[[Any], Any]  # a composite strategy's draw
 
 
 # The strategies are built once a process and reused: building and validating one costs more than
-# drawing from it (a third of a plan's CPU when they were built per case, measured).
+# drawing from it (a quarter of a plan's CPU when they were built per case, measured).
 @functools.cache
 def _alphabet(location: str) -> Any:
     from hypothesis import strategies as st
