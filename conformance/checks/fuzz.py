@@ -15,10 +15,17 @@ from typing import Any
 from conformance.checks.base import Finding, Title
 from conformance.checks.context import CheckContext, HangingClass
 from conformance.checks.corpus import corpus
-from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase, plans_for
+from conformance.checks.generation import (
+    REQUIREMENT_BY_PARAMETER,
+    TOKEN,
+    GeneratedCase,
+    case_key,
+    plans_for,
+)
 from conformance.checks.oracles import describe_infrastructure, refused_in_front
 from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import scenario
+from conformance.transport.safety import SafetyGuard
 
 EXAMPLES = {"quick": 25, "full": 150}
 
@@ -37,7 +44,8 @@ EXAMPLES = {"quick": 25, "full": 150}
     ],
 )
 async def fuzz(ctx: CheckContext) -> None:
-    """Schemathesis coverage and fuzzing cases, with expectations from this contract."""
+    """Schemathesis coverage and positive cases, negative cases drawn from the contract's constraints
+    (checks/negative.py), with expectations from this contract."""
     own = ctx.target.project.project_id
     seen: set[tuple[Any, ...]] = set()
     examples = ctx.max_examples or EXAMPLES.get(ctx.depth, 25)
@@ -49,24 +57,29 @@ async def fuzz(ctx: CheckContext) -> None:
             ctx.recorder.planning = plans_left > 0
             cases = []
             for case in plan:
-                token = case.token if case.varies_token else None
-                key = (case.project_id, case.group_id, token, case.extra_headers)
+                key = case_key(case)
                 if key in seen:
                     continue
                 seen.add(key)
-                uses_credential = not case.varies_token
-                if (
-                    uses_credential
-                    and case.project_id == own
-                    and not ctx.guard.allows_generated(case.group_id)
-                ):
-                    continue  # could address a real or listed group (transport/safety.py)
-                if uses_credential and case.project_id != own and ctx.guard.is_listed(case.group_id):
-                    continue
-                cases.append(case)
+                if may_send(case, own, ctx.guard):
+                    cases.append(case)
             ctx.recorder.planned = (ctx.recorder.planned or 0) + len(cases)
             # Independent requests: sent --concurrency at a time, judged in this order (checks/ordered.py).
             await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own), ctx.concurrency)
+
+
+def may_send(case: GeneratedCase, own: str, guard: SafetyGuard) -> bool:
+    """Whether the safety guard (transport/safety.py) lets a generated case go out.
+
+    A case with the credential may not name, in the own project, a group that is listed or looks real,
+    nor a listed group elsewhere. A negative case in the own project is held to the same rule whatever
+    token it sends: this tool drew it (checks/negative.py), and a server that ignored a broken or missing
+    token - what STOP-AUTHN and STOP-TOKEN-REQUIRED look for - must still find no group to pause.
+    """
+    guarded = not case.varies_token or case.source == "negative"
+    if guarded and case.project_id == own:
+        return guard.allows_generated(case.group_id)
+    return not (not case.varies_token and guard.is_listed(case.group_id))
 
 
 def _requirement(case: GeneratedCase, own: str) -> str:

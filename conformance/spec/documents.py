@@ -93,13 +93,9 @@ class Contract:
 
     def parameter(self, name: str) -> dict[str, Any]:
         """The stop operation's parameter ``name`` (``group_id``, ``X-Auth-Token``, ...), resolved."""
-        for entry in self.document["paths"][STOP_PATH].get("parameters", []) + self.stop_operation.get(
-            "parameters", []
-        ):
-            if "$ref" in entry:
-                entry = self._resolve(entry["$ref"])
+        for entry in stop_parameters(self.document):
             if entry.get("name") == name:
-                return entry  # type: ignore[no-any-return]
+                return entry
         raise KeyError(f"the stop operation has no parameter {name!r}")
 
     def max_length(self, name: str) -> int:
@@ -108,12 +104,6 @@ class Contract:
 
     def min_length(self, name: str) -> int:
         return int(self.parameter(name)["schema"].get("minLength", 0))
-
-    def _resolve(self, ref: str) -> dict[str, Any]:
-        node: Any = self.document
-        for part in ref.removeprefix("#/").split("/"):
-            node = node[part]
-        return node  # type: ignore[no-any-return]
 
     def security_schemes(self) -> tuple[str, ...]:
         return tuple(name for entry in self.stop_operation.get("security", []) for name in entry)
@@ -136,6 +126,20 @@ class Contract:
             validate(copy.deepcopy(self.document))
         except OpenAPIValidationError as exc:
             raise SpecError(f"the {self.profile} document is not valid OpenAPI: {exc.message}") from exc
+
+
+def stop_parameters(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stop operation's parameters, resolved: the path's (project_id, group_id), then the operation's."""
+    path = document["paths"][STOP_PATH]
+    entries = path.get("parameters", []) + path["put"].get("parameters", [])
+    return [_resolve(document, entry["$ref"]) if "$ref" in entry else entry for entry in entries]
+
+
+def _resolve(document: dict[str, Any], ref: str) -> dict[str, Any]:
+    node: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node  # type: ignore[no-any-return]
 
 
 def _walk_requirement_ids(node: Any) -> Iterator[str]:
