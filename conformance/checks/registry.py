@@ -154,21 +154,32 @@ class Registry:
         return list(self._specs)
 
     def select(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[CheckSpec]:
-        """The checks to run, in registry order; an unknown name is a UsageError listing the valid ones.
-
-        ``include`` of scenario checks only keeps every response check: they judge those scenarios' answers.
-        """
-        include, exclude = list(include), list(exclude)
-        for name in include + exclude:
-            if name not in self._specs:
-                raise UsageError(f"unknown check {name!r}; valid checks: {', '.join(sorted(self._specs))}")
-        chosen = include or list(self._specs)
-        if not any(self._specs[name].kind is CheckKind.RESPONSE for name in include):
-            # Response checks judge the answers of whatever scenarios run: choosing scenarios alone (a deep
-            # `--checks fuzz`) keeps every one of them, unless excluded. Naming some picks those only.
-            chosen = chosen + [s.name for s in self if s.kind is CheckKind.RESPONSE]
-        return [spec for name, spec in self._specs.items() if name in chosen and name not in exclude]
+        """The checks to run, in registry order (:func:`select`)."""
+        return select(self, include, exclude)
 
     def oracles(self, profile: Profile) -> list[CheckSpec]:
         """The response checks that apply to ``profile``."""
         return [s for s in self if s.kind is CheckKind.RESPONSE and s.applies_to(profile)]
+
+
+def select(
+    checks: Iterable[CheckSpec], include: Iterable[str] = (), exclude: Iterable[str] = ()
+) -> list[CheckSpec]:
+    """The checks to run, in the order given; an unknown name is a UsageError listing the valid ones.
+
+    ``include`` of scenario checks only keeps every response check: they judge those scenarios' answers.
+    """
+    specs: dict[str, CheckSpec] = {}
+    for spec in checks:
+        if specs.setdefault(spec.name, spec) is not spec:
+            raise ValueError(f"check {spec.name!r} is given twice")
+    include, exclude = list(include), list(exclude)
+    for name in include + exclude:
+        if name not in specs:
+            raise UsageError(f"unknown check {name!r}; valid checks: {', '.join(sorted(specs))}")
+    chosen = include or list(specs)
+    if not any(specs[name].kind is CheckKind.RESPONSE for name in include):
+        # Response checks judge the answers of whatever scenarios run: choosing scenarios alone (a deep
+        # `--checks fuzz`) keeps every one of them, unless excluded. Naming some picks those only.
+        chosen = chosen + [s.name for s in specs.values() if s.kind is CheckKind.RESPONSE]
+    return [spec for name, spec in specs.items() if name in chosen and name not in exclude]

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
@@ -23,11 +22,11 @@ from conformance.checks.context import CheckContext
 from conformance.checks.hang_budget import HangBudget, TargetStoppedAnswering, classify
 from conformance.checks.oracles import temporary_and_unrepeatable
 from conformance.checks.recorder import Recorder, requirement_of
-from conformance.checks.registry import CheckKind, CheckSpec, Need
-from conformance.checks.suite import BUILTIN
+from conformance.checks.registry import CheckKind, CheckSpec, Need, select
 from conformance.errors import ConfigError, TargetUnreachable
 from conformance.redact import Redactor, tampered
 from conformance.results import CheckResult, Failure, RunResult, StopReason, Verdict
+from conformance.runner.control import RunControl
 from conformance.runner.preflight import CredentialVerdict, judge_credential
 from conformance.runner.preflight import readonly_refused as readonly_refused_by
 from conformance.runner.restore import restore_all
@@ -98,11 +97,14 @@ class _Run:
         self,
         target: Target,
         options: RunOptions,
+        checks: Sequence[CheckSpec],
+        control: RunControl,
         progress: Progress | None,
         sending: Sending | None = None,
     ) -> None:
         self.target = target
         self.options = options
+        self.control = control
         self.profile = Profile(options.profile or target.profile)
         if self.profile is Profile.STRICT and not target.project.token:
             raise ConfigError(
@@ -126,7 +128,7 @@ class _Run:
         self.sending = sending
         self.running: str | None = None  # the scenario check under way, for ``sending``
         self.specs = [
-            s for s in BUILTIN.select(options.checks, options.exclude_checks) if s.applies_to(self.profile)
+            s for s in select(checks, options.checks, options.exclude_checks) if s.applies_to(self.profile)
         ]
         self.response_specs = [s for s in self.specs if s.kind is CheckKind.RESPONSE]
         self.response_findings: dict[str, list[tuple[Finding, str]]] = {
@@ -137,7 +139,6 @@ class _Run:
         self.unjudged_codings: dict[str, int] = {}  # answers in a coding the client cannot undo, by coding
         self.unjudged_temporary = 0  # 502/503/504 to requests never repeated (checks/oracles.py)
         self.disabled: dict[Need, str] = {}  # needs the credential preflight took away, and why
-        self.interrupted_by = ""  # set by whoever cancels the run (the session's signal handler)
         self.result = RunResult(
             tool_version=__version__,
             contract_version=str(self.contract.document["info"]["version"]),
@@ -259,7 +260,7 @@ class _Run:
             self.result.incomplete_reason = f"the target stopped answering ({exc})"
         except asyncio.CancelledError:
             self.result.stop_reason = StopReason.INTERRUPTED
-            self.result.incomplete_reason = self.interrupted_by or "interrupted"
+            self.result.incomplete_reason = self.control.interrupted_by or "interrupted"
         finally:
             await asyncio.shield(client.aclose())
             self._apply_late_verdicts()
@@ -491,12 +492,16 @@ async def execute(
     target: Target,
     options: RunOptions,
     progress: Progress | None = None,
-    runner_hook: Callable[[Any], None] | None = None,
     sending: Sending | None = None,
+    *,
+    checks: Sequence[CheckSpec] | None = None,
+    control: RunControl | None = None,
 ) -> RunResult:
-    """Run the suite; ``runner_hook`` receives the internal run object (used to mark interruptions),
-    ``sending`` every answer of a scenario check (live progress: cli/progress.py)."""
-    run = _Run(target, options, progress, sending)
-    if runner_hook:
-        runner_hook(run)
-    return await run.execute()
+    """Run ``checks`` (None: the built-in suite, checks/suite.py), narrowed by the options' names to the
+    profile's; ``control`` is how the caller stops the run and says why (runner/control.py), ``sending``
+    receives every answer of a scenario check (live progress: cli/progress.py)."""
+    if checks is None:
+        from conformance.checks.suite import BUILTIN
+
+        checks = tuple(BUILTIN)
+    return await _Run(target, options, checks, control or RunControl(), progress, sending).execute()

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from conformance._version import __version__
 from conformance.errors import ConfigError
 from conformance.results import RunResult, StopReason
+from conformance.runner.control import RunControl
 from conformance.runner.engine import Progress, RunOptions, Sending, execute
 from conformance.spec import Profile, load_contract
 from conformance.target import Target
@@ -98,23 +98,19 @@ class Session:
             yield server.target
 
     def _execute(self, target: Target) -> RunResult:
+        from conformance.checks.suite import BUILTIN
+
         loop = asyncio.new_event_loop()
-        holder: dict[str, Any] = {}
-        task = loop.create_task(
-            execute(
-                target,
-                self.options,
-                self.progress,
-                lambda run: holder.update(run=run),
-                sending=self.sending,
-            )
+        control = RunControl()
+        run = execute(
+            target, self.options, self.progress, self.sending, checks=tuple(BUILTIN), control=control
         )
+        task = loop.create_task(run)
+        control.attach(task)
 
         def interrupt(sig: signal.Signals) -> None:
             self.signal_received = SIGNAL_NAMES[sig]
-            if "run" in holder:
-                holder["run"].interrupted_by = f"interrupted by {SIGNAL_NAMES[sig]}"
-            task.cancel()
+            control.stop(f"interrupted by {SIGNAL_NAMES[sig]}")
 
         installed = []
         for sig in SIGNAL_NAMES:

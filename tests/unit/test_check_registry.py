@@ -100,15 +100,8 @@ def test_the_runner_refuses_an_oracle_that_finds_an_undeclared_requirement() -> 
     registry = Registry([sneaky, one_request])
     target = parse_target(target_data("http://model.test"))
     options = RunOptions(seed=1, transport=httpx.ASGITransport(app=Model(variant())), reruns=0)
-    from conformance.runner import engine
-
-    original = engine.BUILTIN
-    engine.BUILTIN = registry
-    try:
-        with pytest.raises(UndeclaredRequirement, match="sneaky"):
-            asyncio.run(execute(target, options))
-    finally:
-        engine.BUILTIN = original
+    with pytest.raises(UndeclaredRequirement, match="sneaky"):
+        asyncio.run(execute(target, options, checks=list(registry)))
 
 
 @pytest.mark.parametrize("switches", [{"unknown_group_200": True}, {"ignore_token_on_pausable": True}])
