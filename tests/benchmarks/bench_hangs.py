@@ -35,7 +35,7 @@ TARGETS: dict[str, dict[str, Any]] = {
     "authenticated stops hang after the first": {"lock_after_first_stop": True},
     "stops answering after 60 requests": {"dead_after": 60},
 }
-BOUND_S = 120  # the README's promise for default options
+BOUND_S = 120  # docs/conformance.md's promise for default options
 
 
 def one_run(switches: dict[str, Any], huawei: bool) -> tuple[float, int, dict[str, Any]]:

@@ -1,5 +1,5 @@
 """pyproject.toml declares what the code imports, caps what conformance/_seams/ reaches into, and holds the
-one version the package, its metadata and the README agree on."""
+one version the package, its metadata, the README and docs/ agree on."""
 
 from __future__ import annotations
 
@@ -75,7 +75,9 @@ def test_the_version_is_held_in_one_place() -> None:
     source = ROOT / "conformance" / "_version.py"
     assert source.read_text(encoding="utf-8") == f'__version__ = "{__version__}"\n'
     # Everything else that names a release of this package names this one.
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    docs += sorted((ROOT / "docs").rglob("*.yml"))  # the nightly workflow pins the version
+    readme = "\n".join(path.read_text(encoding="utf-8") for path in docs)
     mentioned = re.findall(r"oms-conformance==([0-9][0-9.]*[0-9])", readme)
     mentioned += re.findall(r"OMS_CONFORMANCE_VERSION: \"([^\"]+)\"", readme)
     mentioned += re.findall(r"git\+\S*@v([0-9][0-9.]*[0-9])", readme)  # a tagged release

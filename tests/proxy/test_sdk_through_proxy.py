@@ -111,8 +111,9 @@ def test_sdk_with_a_forced_error(
 
 
 def readme_block(marker: str) -> str:
-    """The README's python block that starts with the comment ``# marker`` (so the README cannot go stale)."""
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    """The python block of docs/reference-server.md that starts with the comment ``# marker`` (so the docs
+    cannot go stale)."""
+    readme = (Path(__file__).parents[2] / "docs" / "reference-server.md").read_text(encoding="utf-8")
     blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
     (block,) = [b for b in blocks if b.startswith(f"# {marker}\n")]
     return block
@@ -130,6 +131,6 @@ def test_readme_sdk_snippet_reads_the_written_target_file(
         # What `oms-conformance serve --write-target target.yaml` writes.
         (sdk_home / "target.yaml").write_text(dump_target(target), encoding="utf-8")
         group = target.project.groups_in("monitoring")[0]
-        exec(compile(readme_block("sdk-from-target-file"), "README.md", "exec"), {})
+        exec(compile(readme_block("sdk-from-target-file"), "docs/reference-server.md", "exec"), {})
         assert server.app.store.status(target.project.project_id, group) == 3  # paused
         assert proxy.app.requests == (1 if through_proxy else 0) and proxy.violations == []

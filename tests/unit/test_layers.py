@@ -1,11 +1,14 @@
-"""The layers of README's "Layers" section, enforced: a module may import only the layers below it."""
+"""The layers of docs/ARCHITECTURE.md, enforced: a module may import only the layers below it, and the
+document's table of what each layer must never import says exactly what this test enforces."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
+ARCHITECTURE = PACKAGE.parent / "docs" / "ARCHITECTURE.md"
 
 # layer -> the conformance layers it must never import
 FORBIDDEN = {
@@ -105,3 +108,25 @@ def test_only_the_seams_import_other_libraries_internals() -> None:
             )
             offenders += [f"{path.relative_to(PACKAGE)}: {n}" for n in names if n.startswith(PRIVATE)]
     assert offenders == []
+
+
+def _documented_rules() -> tuple[dict[str, set[str]], str]:
+    """ARCHITECTURE.md's table (layer -> the layers it must never import) and the text of its section."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    section = text[text.index("## What may import what") :]
+    table = {}
+    for row in re.findall(r"^\| `([\w.]+)` \| (.+) \|$", section, re.M):
+        layer, forbidden = row
+        table[layer] = set(re.findall(r"`([\w.]+)`", forbidden))
+    return table, section
+
+
+def test_the_architecture_document_states_the_rules_this_test_enforces() -> None:
+    table, section = _documented_rules()
+    assert table == FORBIDDEN
+    for path in WIRING:  # the one exemption, by its path below conformance/
+        assert f"`{path.relative_to(PACKAGE).as_posix()}` is exempt" in section
+    assert "Nothing but `cli` itself and `__main__` imports `cli`." in section
+    (private,) = [line for line in section.splitlines() if "private modules of other libraries" in line]
+    documented = re.findall(r"`([\w.]+)`", private + section.split(private, 1)[1].split("\n\n", 1)[0])
+    assert set(documented) - {"_seams"} == set(PRIVATE)

@@ -1,6 +1,8 @@
-"""The README's nightly workflow works as copied: a real workflow linter accepts it, and it keeps the
-properties a night on a real account depends on (a matrix with distinct names, nothing optional that can fail
-the night, protected secrets, credentials that outlive a day, a pinned version, a recorded seed).
+"""The nightly workflow of docs/nightly.md works as copied: a real workflow linter accepts
+docs/examples/conformance-nightly.yml, and it keeps the properties a night on a real account depends on (a
+matrix with distinct names, nothing optional that can fail the night, protected secrets, credentials that
+outlive a day, a pinned version, a recorded seed). The target file and the IAM token script beside it are
+tested with it.
 """
 
 from __future__ import annotations
@@ -23,19 +25,12 @@ import yaml
 from conformance._version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = "### Nightly conformance run on GitHub Actions"
-
-
-def _blocks(language: str) -> list[str]:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index(SECTION)
-    section = readme[start : readme.index("\n## ", start)]
-    return [body for lang, body in re.findall(r"```(\w+)\n(.*?)```", section, re.S) if lang == language]
+EXAMPLES = ROOT / "docs" / "examples"
+WORKFLOW = EXAMPLES / "conformance-nightly.yml"
 
 
 def _workflow_text() -> str:
-    (text,) = [block for block in _blocks("yaml") if "jobs:" in block]
-    return text
+    return WORKFLOW.read_text(encoding="utf-8")
 
 
 def _workflow() -> dict[str, Any]:
@@ -44,8 +39,7 @@ def _workflow() -> dict[str, Any]:
 
 
 def _target_example() -> dict[str, Any]:
-    (text,) = [block for block in _blocks("yaml") if "base_url:" in block]
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = yaml.safe_load((EXAMPLES / "targets" / "staging.yaml").read_text(encoding="utf-8"))
     return data
 
 
@@ -100,7 +94,7 @@ def workflow_problems(workflow: dict[str, Any]) -> list[str]:
     return problems
 
 
-def test_the_readme_workflow_has_every_property_a_night_needs() -> None:
+def test_the_workflow_has_every_property_a_night_needs() -> None:
     assert workflow_problems(_workflow()) == []
 
 
@@ -159,10 +153,8 @@ def _actionlint(workflow: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_actionlint_accepts_the_readme_workflow(tmp_path: Path) -> None:
-    path = tmp_path / "conformance-nightly.yml"
-    path.write_text(_workflow_text(), encoding="utf-8")
-    result = _actionlint(path)
+def test_actionlint_accepts_the_workflow() -> None:
+    result = _actionlint(WORKFLOW)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -207,7 +199,7 @@ class _Answer:
 def test_the_iam_token_script_asks_for_a_project_scoped_token_by_password(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    (script,) = _blocks("python")
+    script = (EXAMPLES / "targets" / "iam_token.py").read_text(encoding="utf-8")
     sent: list[urllib.request.Request] = []
 
     def urlopen(request: urllib.request.Request, timeout: float) -> _Answer:
@@ -235,3 +227,14 @@ def test_the_iam_token_script_asks_for_a_project_scoped_token_by_password(
         "domain": {"name": "acme"},
     }
     assert auth["scope"] == {"project": {"id": "proj-1"}}
+
+
+def test_the_docs_excerpt_of_the_workflow_is_a_verbatim_part_of_it() -> None:
+    # docs/nightly.md links the file and quotes at most a few lines of it, which must not drift from it.
+    nightly = (ROOT / "docs" / "nightly.md").read_text(encoding="utf-8")
+    assert "examples/conformance-nightly.yml" in nightly
+    excerpts = re.findall(r"```yaml\n(.*?)```", nightly, re.S)
+    assert excerpts, "docs/nightly.md quotes no part of the workflow"
+    for excerpt in excerpts:
+        assert len(excerpt.splitlines()) <= 10, "an excerpt, not a copy: link the file instead"
+        assert excerpt in _workflow_text(), excerpt
