@@ -87,7 +87,7 @@ class Contract:
         the huawei profile's gateway 401 is APIGW.0301."""
         response = self.stop_operation["responses"].get(str(status), {})
         if "$ref" in response:
-            response = self._resolve(response["$ref"])
+            response = _resolve(self.document, response["$ref"])
         code = response.get("x-error-code")
         return None if code is None else str(code)
 
