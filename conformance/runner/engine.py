@@ -38,7 +38,7 @@ from conformance.transport.safety import SafetyGuard
 
 MAX_FAILURES_PER_TITLE = 3  # similar failures are counted, not repeated
 DEAD_AFTER = 5  # consecutive connection failures that mean the target went away
-DEFAULT_CONCURRENCY = 4  # measured on 2 cores: see README, Benchmarks
+DEFAULT_CONCURRENCY = 4  # measured on 2 cores: see docs/benchmarks.md
 
 
 @dataclass
