@@ -1,8 +1,10 @@
 """What a scenario check works with: the target, the contract and its expectations, a client that applies
 credentials, the fixture pool, and the recorder of the attempt that is running.
 
-Scenario checks call :meth:`CheckContext.stop` (and friends) to send requests; every answer passes the
-response oracles on its way back (``on_answer``). The context satisfies :class:`OracleContext`.
+Scenario checks call :meth:`CheckContext.stop` (and friends) to send requests: the context builds each one,
+the sender (checks/sender.py) applies the run's retry and hang policy, and every final answer passes the
+response oracles on its way back (``on_answer``). The fixture pool (checks/pool.py) keeps the keeper's
+bookkeeping. The context satisfies :class:`OracleContext`.
 """
 
 from __future__ import annotations
@@ -12,38 +14,26 @@ import json
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import TypeVar
 
-from conformance.checks.base import Finding, Kind, NotRun, Sent, Title, echo_candidates
+from conformance.checks.base import Finding, Kind, Sent, Title, echo_candidates
 from conformance.checks.expectations import Expectations
 from conformance.checks.hang_budget import HangBudget, RequestClass, classify
 from conformance.checks.lag import ANY_STATUS, LagLog, Read, Reading, read_until
-from conformance.checks.oracles import TEMPORARY
-from conformance.checks.ordered import wait_turn
-from conformance.checks.pool import Deferred, FixturePool
+from conformance.checks.pool import FixturePool
 from conformance.checks.recorder import Recorder
+from conformance.checks.sender import HangingClass, Sender, says_nothing
 from conformance.checks.shapes import ClientShape
 from conformance.spec import Contract, Profile
 from conformance.spec.documents import START_SUFFIX
 from conformance.spec.statuses import PAUSABLE_CODES, SETTLED
 from conformance.target import Project, Target
 from conformance.transport.credentials import credential_headers
-from conformance.transport.http import Client, HttpResult, Outcome, stop_path
+from conformance.transport.http import Client, stop_path
 from conformance.transport.race import RaceRequest, race
 from conformance.transport.safety import SafetyGuard
 
-# An answer that says nothing about the request (5xx, a dropped connection, a timeout) is asked again this
-# often - only for requests that cannot pause a listed group - before it is judged as it is.
-MAX_TRANSIENT_RETRIES = 2
-# "Try again later" (502/503/504) once more: a busy gateway's 503s fall on a request independently, and with
-# one in twenty answers busy, three in a row for some request of a run is a night in thirty; four, one in 500.
-MAX_TEMPORARY_RETRIES = 3
-MAX_PERSISTENT_FAILURES = 3
 T = TypeVar("T")
 
-
-class HangingClass(NotRun):
-    """The check needs a class of requests the run no longer sends (checks/hang_budget.py): the target
-    left it unanswered, or the run's allowance for unanswered requests is spent. The check ends with what
-    it has."""
+__all__ = ["CheckContext", "HangingClass", "says_nothing", "shown_status"]
 
 
 class CheckContext:
@@ -76,16 +66,11 @@ class CheckContext:
         self.max_examples = max_examples
         self.race_width = race_width
         self.concurrency = concurrency  # requests in flight for checks of independent requests (ordered.py)
-        self.hangs = hangs or HangBudget(client.request_timeout)  # the run's, shared by every check
+        self.sender = Sender(client, hangs or HangBudget(client.request_timeout))
         self.listed = frozenset(target.listed_group_ids())  # asked of every stop: computed once
         self.pool = FixturePool(target.project, self._pool_reader if contract.has_show_operation else None)
         self.recorder = Recorder("", ())
         self._on_answer = on_answer
-        self.transient: list[str] = []  # answers that were retried and then came right (run notes)
-        self.persistent = 0  # requests that still said nothing after their retries
-        # Deferred verifications that came out inconclusive: (check, requirement, why), for the runner to
-        # add to those checks' results (they finished before the keeper's valid stop settled them).
-        self.late_inconclusive: list[tuple[str, str, str]] = []
         self.lags = LagLog()  # status reads that agreed with a write only after re-reading (run notes)
         # What this run's own writes should have left a group in: 7, 3 or 6 after a 200 to a valid stop of
         # its id, 1 or 2 after a 200 start. (A 200 to a look-alike id may have paused nothing.)
@@ -119,89 +104,29 @@ class CheckContext:
         body: bytes = b"",
         content_length: bool = True,
     ) -> Sent:
-        """Send one request; only its final answer reaches the oracles.
-
-        Throttling (429) is waited out by the client (transport/pace.py). With ``retry``, an answer that
-        says nothing about the request - a 5xx, a dropped connection, a timeout - is asked again (bounded;
-        a timeout only as the run's hang budget allows); a request that could pause a listed group is never
-        repeated blindly (``retry=False``), since its first attempt may have taken effect. A request of a
+        """Send one request by the run's retry and hang policy (checks/sender.py); only its final answer
+        reaches the oracles. ``retry=False`` for a request that could pause a listed group. A request of a
         class the run no longer sends raises :class:`HangingClass`. ``signer``: the project whose credential
-        headers are among ``headers`` (None: the headers tell).
-        """
-        token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
+        headers are among ``headers`` (None: the headers tell)."""
         cls = classify(self.target, method, kind, path, headers, signer)
-        self.may_send(cls)
+        result = await self.sender.send(
+            cls, method, path, headers, retry=retry, body=body, content_length=content_length
+        )
+        token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
+        return self._deliver(Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls)))
 
-        def again() -> Awaitable[HttpResult]:
-            return self.client.send(
-                method, path, headers, body=body, content_length=content_length, replay_safe=retry
-            )
-
-        result = await again()
-        attempts = [(result, self.hangs.clock())]  # counted in delivery order, at the time each ended
-        transient, came_right = 0, ""
-        while retry and says_nothing(result):
-            if result.outcome is Outcome.TIMED_OUT:
-                # Whether a hang is asked again depends on the hangs of the requests before this one: decided
-                # in turn, with what they showed, as a sequential run would (checks/ordered.py).
-                await wait_turn()
-                self.may_send(cls)  # closed by them: a sequential run would not have sent this request
-            if transient >= self._retries_left(result, cls):
-                break
-            transient += 1
-            first = result.error or str(result.status)
-            await asyncio.sleep(0.2 * transient)
-            result = await again()
-            attempts.append((result, self.hangs.clock()))
-            if not says_nothing(result):
-                came_right = f"{method} {path}: {first}, then {result.status} on a retry"
-        if transient and says_nothing(result):
-            self.persistent += 1  # asked again and still nothing: not a passing fault
-        await wait_turn()  # under --concurrency, answers are delivered in input order (checks/ordered.py)
-        # The budget counts in delivery order too: what it closes does not depend on which answer came first.
-        # A request that could have paused a listed group is delivered whatever closed meanwhile: its answer
-        # may be the only word that it did.
-        if retry:
-            self.may_send(cls)
-        for attempt, ended_at in attempts:
-            await self.hangs.observe(cls, attempt, ended_at)
-        if came_right:
-            self.transient.append(came_right)
-        sent = Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls))
+    def _deliver(self, sent: Sent) -> Sent:
+        """An answer is counted for the attempt that is running and passes the response oracles."""
         self.recorder.requests += 1
         self._on_answer(sent)
         return sent
 
+    @property
+    def hangs(self) -> HangBudget:
+        return self.sender.hangs
+
     def may_send(self, cls: RequestClass) -> None:
-        """Raise :class:`HangingClass` if the run no longer sends ``cls`` (or raise if the target died)."""
-        refusal = self.hangs.refusal(cls)
-        if refusal:
-            raise HangingClass(refusal)
-
-    async def _send_counted(
-        self,
-        cls: RequestClass,
-        method: str,
-        path: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes = b"",
-        *,
-        replay_safe: bool = True,
-    ) -> HttpResult:
-        self.may_send(cls)
-        result = await self.client.send(method, path, headers, body=body, replay_safe=replay_safe)
-        await self.hangs.observe(cls, result)
-        return result
-
-    def _retries_left(self, result: HttpResult, cls: RequestClass) -> int:
-        # A target that keeps failing the same way (every answer a 500, say) is not having a passing fault:
-        # after a few requests that stayed so on retry, answers are judged as they come, so a run stays short.
-        if self.persistent >= MAX_PERSISTENT_FAILURES:
-            return 0
-        # A hang costs a whole timeout: retried once for its whole class, while the target shows no habit.
-        if result.outcome is Outcome.TIMED_OUT:
-            return 1 if self.hangs.may_retry(cls) else 0
-        return MAX_TEMPORARY_RETRIES if result.status in TEMPORARY else MAX_TRANSIENT_RETRIES
+        self.sender.may_send(cls)
 
     async def stop(
         self,
@@ -238,14 +163,9 @@ class CheckContext:
             method, path, all_headers, kind=kind, retry=retry, signer=signer, body=body, content_length=length
         )
         if listed and kind is Kind.STOP and sent.result.status == 200:
-            self.pool.note_paused(group_id)
+            self.pool.keeper_paused(group_id)
             if credential is True or credential is self.target.project:
                 self.written[group_id] = SETTLED
-            if group_id == self.pool.keeper:
-                # It was pausable until this request paused it: what was deferred on it holds; the checks
-                # that come next need a new keeper.
-                self.pool.deferred.clear()
-                self.pool.retire_keeper()
         return sent
 
     async def race_stops(
@@ -291,8 +211,7 @@ class CheckContext:
             group = also[0] if also and request.path != path else group_id
             check = self.recorder.check
             sent = Sent("PUT", request.path, Kind.STOP, project.token, result, check, False, str(cls))
-            self.recorder.requests += 1
-            self._on_answer(sent)
+            self._deliver(sent)
             if result.status == 200:
                 self.pool.note_paused(group)
                 self.written[group] = SETTLED
@@ -319,10 +238,9 @@ class CheckContext:
         if project.token:
             headers.append(("Content-Type", "application/json;charset=UTF-8"))
         cls = classify(self.target, "PUT", Kind.START, path, headers, project)
-        result = await self._send_counted(cls, "PUT", path, headers, body, replay_safe=False)
+        result = await self.sender.send_once(cls, "PUT", path, headers, body)
         sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, False, str(cls))
-        self.recorder.requests += 1
-        self._on_answer(sent)
+        self._deliver(sent)
         if result.status == 200:
             self.written[group_id] = PAUSABLE_CODES
         return sent
@@ -330,11 +248,8 @@ class CheckContext:
     def keeper_paused(self, sent: Sent) -> None:
         """A request that names the keeper only by resemblance (a look-alike id) answered 200: the keeper
         was pausable until then, so what was deferred on it holds, and the next check needs a new one."""
-        keeper = self.pool.keeper
-        if sent.result.status == 200 and keeper is not None:
-            self.pool.deferred.clear()
-            self.pool.retire_keeper()
-            self.pool.note_paused(keeper)
+        if sent.result.status == 200 and self.pool.keeper is not None:
+            self.pool.keeper_paused(self.pool.keeper)
 
     async def read_status(
         self, group_id: str, project: Project | None = None, *, agrees: Collection[int] = ANY_STATUS
@@ -432,32 +347,17 @@ class CheckContext:
             )
         return False
 
-    def settle_deferred(self, confirm: Sent, deferred: Sequence[Deferred]) -> None:
-        """The keeper's first valid stop settles the verifications other checks deferred (strict)."""
-        if confirm.result.status == 200:
-            return
-        for item in deferred:
-            self.late_inconclusive.append(
-                (
-                    item.check,
-                    item.requirement,
-                    f"a valid stop of the shared group after {item.after} answered {confirm.result.status}: "
-                    "either it was not pausable before the run (stale) or one of the requests paused it; "
-                    "the huawei profile's show operation tells which",
-                )
-            )
-
     async def settle_remaining(self) -> None:
         """Settle deferred verifications no effect check settled (it was not selected, or ran out)."""
-        if self.pool.handed_over is not None:  # the keeper's first stop was raced; no effect check took it
-            _, raced, deferred = self.pool.handed_over
-            self.pool.handed_over = None
-            self.settle_deferred(raced, deferred)
+        handed = self.pool.take_handed_over()
+        if handed is not None:  # the keeper's first stop was raced; no effect check took it
+            _, raced, deferred = handed
+            self.pool.settle(raced, deferred)
         if not self.pool.deferred:
             return
         self.recorder = Recorder("fixtures", ())
         group, deferred = await self.pool.take_keeper()
-        self.settle_deferred(await self.stop(group), deferred)
+        self.pool.settle(await self.stop(group), deferred)
 
     # -- recording (the recorder of the attempt that is running) ------------------------------------------
 
@@ -480,8 +380,3 @@ def shown_status(shown: Sent) -> int | None:
     """The status a show answered, or None when it answered none (not 200, no integer status)."""
     status = shown.result.json_field("status")
     return status if shown.result.status == 200 and isinstance(status, int) else None
-
-
-def says_nothing(result: HttpResult) -> bool:
-    """An answer that tells nothing about the request: no complete answer, or a server error."""
-    return result.outcome.inconclusive or (result.status is not None and result.status >= 500)

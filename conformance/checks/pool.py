@@ -62,6 +62,9 @@ class FixturePool:
     # The keeper's first valid stop, released by the concurrency check together with its race (state.py),
     # with the verifications it settles: the effect check judges it as its own first stop.
     handed_over: tuple[str, Sent, list[Deferred]] | None = None
+    # Deferred verifications that came out inconclusive: (check, requirement, why), for the runner to add to
+    # those checks' results (they finished before the keeper's valid stop settled them).
+    late_inconclusive: list[tuple[str, str, str]] = field(default_factory=list)
     _queue: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -125,8 +128,43 @@ class FixturePool:
         self.keeper, deferred, self.deferred = None, self.deferred, []
         return group, deferred
 
+    def take_handed_over(self) -> tuple[str, Sent, list[Deferred]] | None:
+        """The keeper's raced first stop, for the one check that judges it (the effect check)."""
+        handed, self.handed_over = self.handed_over, None
+        return handed
+
     def defer(self, check: str, requirement: str, after: str) -> None:
         self.deferred.append(Deferred(check, requirement, after))
+
+    def keeper_paused(self, group: str) -> None:
+        """A request answered 200 that paused ``group``; if it is the keeper, the keeper was pausable until
+        then - what was deferred on it holds - and the checks that come next need a new one."""
+        self.note_paused(group)
+        if group == self.keeper:
+            self.deferred.clear()
+            self.retire_keeper()
+
+    def settle(self, confirm: Sent, deferred: list[Deferred]) -> None:
+        """The keeper's first valid stop settles the verifications other checks deferred (strict): a 200
+        says the group was pausable, so they hold. A refusal as "not pausable" cannot say whether the group
+        was stale before the run or one of the requests paused it: inconclusive, never a finding."""
+        if confirm.result.status == 200:
+            return
+        for item in deferred:
+            self.late_inconclusive.append(
+                (
+                    item.check,
+                    item.requirement,
+                    f"a valid stop of the shared group after {item.after} answered {confirm.result.status}: "
+                    "either it was not pausable before the run (stale) or one of the requests paused it; "
+                    "the huawei profile's show operation tells which",
+                )
+            )
+
+    def undecided(self, why: str) -> None:
+        """The deferred verifications that will not be settled (a class the run no longer sends)."""
+        for item in self.deferred:
+            self.late_inconclusive.append((item.check, item.requirement, why))
 
     def mark_stale(self, group: str, observed: str, *, inferred: bool) -> None:
         if all(s.group_id != group for s in self.stale):

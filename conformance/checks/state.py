@@ -170,8 +170,7 @@ async def neighbour_ids(ctx: CheckContext) -> None:
 async def effect(ctx: CheckContext) -> None:
     """A stop of a pausable group answers 200; afterwards the group is pausing or paused: a second stop is
     refused, and the show operation agrees. Its first stop also settles the keeper's deferred checks."""
-    raced = ctx.pool.handed_over
-    ctx.pool.handed_over = None
+    raced = ctx.pool.take_handed_over()
     group, deferred = (raced[0], raced[2]) if raced else await ctx.pool.take_keeper()
     for attempt in range(MAX_STALE_TRIES):
         if raced and attempt == 0:  # its first stop went out with the concurrency check's race
@@ -182,7 +181,7 @@ async def effect(ctx: CheckContext) -> None:
         pending = [(d.requirement, d.after) for d in deferred]
         if refused_as_not_pausable(ctx, first) and not ctx.pool.can_read:
             # Strict: nothing tells a stale group from one paused by the checks before; neither is a finding.
-            ctx.settle_deferred(first, deferred)
+            ctx.pool.settle(first, deferred)
             ctx.pool.mark_stale(
                 group,
                 "refused as not pausable" + (" after other checks used it" if pending else ""),
@@ -190,7 +189,7 @@ async def effect(ctx: CheckContext) -> None:
             )
             group, deferred = await ctx.pool.take(), []
             continue
-        ctx.settle_deferred(first, deferred)
+        ctx.pool.settle(first, deferred)
         break
     else:
         raise NotRun(f"the {MAX_STALE_TRIES} listed pausable groups tried were stale")

@@ -268,7 +268,8 @@ class _Run:
             self.result.skipped_for_safety = guard.skipped
             self.result.stale_fixtures = list(self.context.pool.stale)
             self.result.paused_groups = list(self.context.pool.paused)
-            self.result.notes += [f"retried and then answered: {t}" for t in self.context.transient[:20]]
+            retried = self.context.sender.transient[:20]
+            self.result.notes += [f"retried and then answered: {t}" for t in retried]
             self.result.notes += self.context.lags.notes()
             self.result.notes += self._transport_notes(client)
             self.result.notes += self.hangs.notes()
@@ -350,13 +351,12 @@ class _Run:
         try:
             await self.context.settle_remaining()
         except NotRun as exc:
-            for item in self.context.pool.deferred:
-                self.context.late_inconclusive.append((item.check, item.requirement, str(exc)))
+            self.context.pool.undecided(str(exc))
 
     def _apply_late_verdicts(self) -> None:
         """Verifications settled after their check finished (the strict keeper) join that check's result."""
         by_name = {c.check: c for c in self.result.checks}
-        for check, requirement, why in self.context.late_inconclusive:
+        for check, requirement, why in self.context.pool.late_inconclusive:
             result = by_name.get(check)
             if result is None:
                 continue
