@@ -120,23 +120,29 @@ def serve_foreground(
 
     uvicorn takes both signals while it runs and re-raises them once it has shut down; the handlers installed
     here receive that re-raise, so the caller returns normally (and can still write its reports).
+
+    They are installed before ``on_ready`` says the server is up: the socket already accepts connections
+    then, so a supervisor may send SIGTERM at once - before uvicorn has taken the signals over (it loads
+    the app first). Such a signal is kept and tells uvicorn to stop as soon as it has started; without
+    this, it killed the process before its reports were written, or was swallowed and the server ran on.
     """
     try:
         sock, base_url = bind(host, port)
     except OSError as exc:
         raise UsageError(f"--host/--port {host}:{port}: cannot listen there ({exc.strerror or exc})") from exc
     received: list[int] = []
+    server = uvicorn.Server(config)
 
     def noted(sig: int, _frame: FrameType | None) -> None:
         received.append(sig)
+        server.should_exit = True  # uvicorn reads it after its start-up: no main loop, a graceful shutdown
 
     try:
-        on_ready(base_url)
-        server = uvicorn.Server(config)
-        if prepare is not None:
-            prepare()
         previous = {sig: signal.signal(sig, noted) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
+            if prepare is not None:
+                prepare()
+            on_ready(base_url)
             run_server(server, sock)
         finally:
             for sig, handler in previous.items():
