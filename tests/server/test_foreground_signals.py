@@ -49,7 +49,8 @@ def test_a_signal_before_uvicorn_takes_the_signals_ends_the_serve_gracefully(mom
 def test_sigterm_right_after_the_banner_stops_the_command_and_writes_its_reports(
     command: str, tmp_path: Path
 ) -> None:
-    args = {"serve": [], "proxy": ["--upstream", "http://127.0.0.1:9", "--report-dir", str(tmp_path)]}[command]
+    proxy_args = ["--upstream", "http://127.0.0.1:9", "--report-dir", str(tmp_path)]
+    args = {"serve": [], "proxy": proxy_args}[command]
     process = subprocess.Popen(
         [sys.executable, "-m", "conformance", command, "--port", "0", *args],
         stdout=subprocess.DEVNULL,
