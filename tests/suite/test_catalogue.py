@@ -195,13 +195,29 @@ FAULTY = {
 }
 
 
+# Faults that show as one requirement or another, by the order the server's writes happen to land: the
+# whole-table write-back loses either the raced group's pause (STOP-CONCURRENCY) or the other group's, whose
+# stop the race carries for the effect check (STOP-EFFECT). Both are the fault, rightly named; which one a run
+# sees depends on scheduling (it changes when the machine is busy), so either fails the model.
+ALSO_CAUGHT_AS = {
+    "writes a snapshot of the whole store back": {"STOP-EFFECT"},
+    "writes a snapshot of the whole store back, huawei": {"STOP-EFFECT"},
+}
+
+
+def caught(name: str, got: dict[str, Verdict]) -> bool:
+    """Whether a run's verdicts fail the faulty model ``name`` for its requirement (or an alternative)."""
+    _, _, requirement = FAULTY[name]
+    return any(got.get(rid) is Verdict.FAIL for rid in {requirement, *ALSO_CAUGHT_AS.get(name, ())})
+
+
 @pytest.mark.parametrize("name", list(FAULTY))
 def test_faulty_implementations_fail_for_the_right_requirement(name: str) -> None:
     switches, profile, requirement = FAULTY[name]
     huawei = profile == "huawei"
     result = run_suite(variant(huawei=huawei, **switches), huawei=huawei, timeout=0.5)
     got = verdicts(result)
-    assert got[requirement] is Verdict.FAIL, {rid: v for rid, v in got.items() if v is not Verdict.PASS}
+    assert caught(name, got), {rid: v for rid, v in got.items() if v is not Verdict.PASS}
     if requirement in {rid for rid, _ in got.items()} and load_requirements()[requirement].level == "MUST":
         assert not result.conforms(load_requirements())
 

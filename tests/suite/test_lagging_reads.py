@@ -73,8 +73,8 @@ def test_a_show_that_lags_its_writes_conforms_and_the_lag_is_a_note(listing: str
     summary = next(n for n in result.notes if n.startswith("the show operation lagged writes"))
     assert "not a failure" in summary
     # The first read after the keeper's stop is the concurrency check's now (its race carries that stop,
-    # and it reads both groups after); then the stateful check's.
-    assert "concurrency 1" in summary and "stateful " in summary
+    # and it reads both groups after: one or both may lag, by timing); then the stateful check's.
+    assert re.search(r"\(concurrency [12], ", summary) and "stateful " in summary, summary
     assert any(n.startswith("read lag: ") and "reads over" in n for n in result.notes)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from typing import Any
 
 import httpx
@@ -173,7 +174,8 @@ def test_the_failing_program_is_the_same_for_a_seed() -> None:
         app = create_app("huawei", group_commit=False)
         target = with_restore(build_target(app, "http://oms.test"))
         result = run(target, 5, httpx.ASGITransport(app=StopPausesTheOther(app)))
-        return result.checks[0].failures[0].message
+        # The steps and statuses, not how long a re-read took (a busy machine makes it 0.10 s or 0.11 s).
+        return re.sub(r"over \d+\.\d+s", "over …s", result.checks[0].failures[0].message)
 
     assert program() == program()
 
