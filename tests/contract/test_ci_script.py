@@ -6,20 +6,22 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CI = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+COVERAGE_GATE = " --cov --cov-report=term:skip-covered"
 
 
 def test_ci_runs_the_readme_test_command_and_the_linters() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     quick_start = readme[readme.index("## Quick start") : readme.index("## Testing your implementation")]
     (command,) = [line for line in quick_start.splitlines() if "pytest" in line and "pip install" in line]
-    # CI may add -q to pip; otherwise it is the README's command.
-    assert command in [line.replace(" -q", "") for line in CI.splitlines()]
+    # CI may add -q to pip and the coverage gate's options to pytest; otherwise it is the README's command.
+    assert command in [line.replace(" -q", "").replace(COVERAGE_GATE, "") for line in CI.splitlines()]
     for linter in ("ruff check conformance tests", "ruff format --check conformance tests", "mypy"):
         assert re.search(rf"^\.venv/bin/{re.escape(linter)}$", CI, re.M), linter
 
@@ -40,3 +42,13 @@ def test_ci_script_passes_shellcheck() -> None:
         pytest.skip("shellcheck is not installed (pip install -e '.[test]' installs it)")
     done = subprocess.run([shellcheck, str(ROOT / ".ci" / "run")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout
+
+
+def test_ci_gates_branch_coverage_at_the_figure_the_docs_give() -> None:
+    # The floor lives in one place (pyproject.toml); CI measures with it, and the docs quote it.
+    assert re.search(rf"^\.venv/bin/pip install .*&& \.venv/bin/pytest{re.escape(COVERAGE_GATE)}$", CI, re.M)
+    coverage = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["coverage"]
+    assert coverage["run"]["branch"] is True and coverage["run"]["source"] == ["conformance"]
+    floor = coverage["report"]["fail_under"]
+    development = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    assert f"`fail_under = {floor}`" in development
