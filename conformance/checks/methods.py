@@ -27,7 +27,7 @@ def _judge(ctx: CheckContext, sent: Sent, where: str) -> None:
             )
         )
     if status == 405:
-        allow = sent.result.header("allow")
+        allow = sent.result.header_list("allow")  # may come as several lines
         methods = {m.strip().upper() for m in (allow or "").split(",")}
         if "PUT" not in methods:
             ctx.fail(

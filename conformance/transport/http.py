@@ -97,8 +97,13 @@ class HttpResult:
     body_unknown: bool = False
 
     def header(self, name: str) -> str | None:
+        """The first value of a singleton field (Content-Type, Retry-After), or None."""
         name = name.lower()
         return next((value for key, value in self.headers if key.lower() == name), None)
+
+    def header_list(self, name: str) -> str | None:
+        """A list-based field (Allow, Vary): all its field lines, joined as one (RFC 9110 §5.3)."""
+        return _header(self.headers, name.lower())
 
     @property
     def content_type(self) -> str:

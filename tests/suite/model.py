@@ -77,6 +77,7 @@ class Choices:
     html_errors: bool = False
     error_200_for_not_pausable: bool = False
     no_allow_header: bool = False
+    allow_lines: bool = False  # Allow as one field line per method, lower case (RFC 9110 5.3: one list)
     missing_token_allowed: bool = False
     stop_is_noop: bool = False
     empty_segment_404: bool = False
@@ -338,7 +339,9 @@ class Model:
             if c.delete_on_delete and method == "DELETE" and (project, group) in self.groups:
                 self.write((project, group), 9)
             status, hdrs, body = self.error(c.other_method_status, "OMS.0405", "Method not allowed.")
-            if status == 405 and not c.no_allow_header:
+            if status == 405 and c.allow_lines:
+                hdrs += [(b"allow", b"OPTIONS"), (b"allow", expected_method.lower().encode())]
+            elif status == 405 and not c.no_allow_header:
                 hdrs.append((b"allow", expected_method.encode()))
             return status, hdrs, body
         if c.require_content_length and method == "PUT" and "content-length" not in headers:

@@ -45,7 +45,9 @@ def verdicts(result: RunResult) -> dict[str, Verdict]:
 
 CORRECT = {
     "reference-like": Choices(),
-    "validates-before-auth, 403 for malformed tokens": variant(auth_first=False, malformed_token_status=403),
+    "validates-before-auth, 403 for malformed tokens, Allow on two lines": variant(
+        auth_first=False, malformed_token_status=403, allow_lines=True
+    ),
     "hides unknown groups with 403, {} on success, charset": variant(
         unknown_group_status=403, success_body=b"{}", content_type="application/json;charset=UTF-8"
     ),
