@@ -108,6 +108,7 @@ class Choices:
     # Authenticates with the first X-Auth-Token line that is any known token, authorises by the last line.
     any_token_header: bool = False
     token_last_line: bool = False  # several X-Auth-Token lines: the last one counts (a dict of headers)
+    token_first_line: bool = False  # several X-Auth-Token lines: the first counts (Go, Starlette, stdlib)
     token_list_any: bool = False  # a comma-joined X-Auth-Token: any element that is a valid token counts
     case_insensitive_project: bool = False  # a case-insensitive collation on the project column
     drop_path_params: bool = False  # a servlet container: ";name=value" is removed from each segment
@@ -352,8 +353,10 @@ class Model:
             return self.error(400, "OMS.0064", "Invalid request parameters: the body is not JSON.")
         token = headers.get("x-auth-token")
         lines = [v for k, v in scope["headers"] if k.lower() == b"x-auth-token"]
-        if len(lines) > 1 and not (c.token_last_line or c.any_token_header):
+        if len(lines) > 1 and not (c.token_last_line or c.token_first_line or c.any_token_header):
             return self.refuse_auth(malformed=True)  # one header value is the credential, not several
+        if lines and c.token_first_line:
+            headers["x-auth-token"] = token = lines[0].decode("latin-1")
         signed = headers.get("authorization", "").startswith(aksk.ALGORITHM)
         missing = (token is None or not token.strip()) and not signed
         if missing and c.missing_token_allowed:

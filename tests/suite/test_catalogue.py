@@ -48,11 +48,15 @@ CORRECT = {
     "validates-before-auth, 403 for malformed tokens, Allow on two lines": variant(
         auth_first=False, malformed_token_status=403, allow_lines=True
     ),
-    "hides unknown groups with 403, {} on success, charset": variant(
-        unknown_group_status=403, success_body=b"{}", content_type="application/json;charset=UTF-8"
+    "hides unknown groups with 403, {} on success, charset, first X-Auth-Token line, 501 to others": variant(
+        unknown_group_status=403,
+        other_method_status=501,
+        success_body=b"{}",
+        content_type="application/json;charset=UTF-8",
+        token_first_line=True,
     ),
-    "404 for other methods, settles straight to paused": variant(
-        other_method_status=404, settle_to_paused=True
+    "404 for other methods, settles straight to paused, reads the last X-Auth-Token line": variant(
+        other_method_status=404, settle_to_paused=True, token_last_line=True
     ),
 }
 
@@ -142,7 +146,6 @@ FAULTY = {
     # The identity of a stop, probed exactly (checks/lookalike.py).
     "a case-insensitive project column": ({"case_insensitive_project": True}, "strict", "STOP-PRECONDITION"),
     "path parameters dropped from the ids": ({"drop_path_params": True}, "strict", "STOP-PRECONDITION"),
-    "the last of two X-Auth-Token lines counts": ({"token_last_line": True}, "strict", "STOP-AUTHN"),
     "any element of a comma-joined token counts": ({"token_list_any": True}, "strict", "STOP-AUTHN"),
     # Requests as real clients send them (checks/shapes.py).
     "refuses the SDK's request (JSON content type, no body)": (

@@ -137,6 +137,8 @@ def test_no_token_probe_is_the_token_itself_once_http_has_read_it(
         # token. Beside another value (two lines, a list) it is no credential the page defines: a probe.
         assert len(values) > 1 or values[0].strip(" \t") != token, probe
         assert all(value.strip(" \t") for value in values), probe
+        # Of several lines a server may read one (the first or the last): none may be the token itself.
+        assert len(values) == 1 or token not in [value.strip(" \t") for value in values], probe
 
 
 def test_token_probes_cover_every_class_and_keep_whitespace_where_http_does() -> None:
@@ -146,8 +148,7 @@ def test_token_probes_cover_every_class_and_keep_whitespace_where_http_does() ->
     assert all(value[0] == "\xa0" or value[-1] == "\xa0" for value in whitespace)
     assert ("X-Auth-Token", TOKEN[:-8]) in [p.headers[0] for p in probes]
     two_lines = {tuple(v for _, v in p.headers) for p in probes if len(p.headers) == 2}
-    assert {(READONLY, OTHER_TOKEN), (OTHER_TOKEN, READONLY), (READONLY, TOKEN)} <= two_lines
-    assert (TOKEN, NOT_A_TOKEN) in two_lines and (NOT_A_TOKEN, TOKEN) in two_lines
+    assert two_lines == {(READONLY, OTHER_TOKEN), (OTHER_TOKEN, READONLY)}
     lists = [p.headers[0][1] for p in probes if p.kind == "folding" and len(p.headers) == 1]
     assert f"{TOKEN}, {NOT_A_TOKEN}" in lists and f"{READONLY},{TOKEN}" in lists
 
@@ -191,7 +192,6 @@ ONLY_LOOKALIKES_CATCH = {
     "token_extension_match": ("lookalike-tokens", "one more character"),
     "token_strip": ("lookalike-tokens", "between no-break spaces"),
     "any_token_header": ("lookalike-tokens", "two X-Auth-Token lines"),
-    "token_last_line": ("lookalike-tokens", "then the valid token, on two X-Auth-Token lines"),
     "token_list_any": ("lookalike-tokens", "a comma-joined list"),
     "case_insensitive_project": ("lookalike-projects", "look-alike of the project id (upper-cased)"),
     "drop_path_params": ("lookalike-projects", "a path parameter"),

@@ -292,6 +292,12 @@ def test_a_5xx_is_a_server_error(status: int) -> None:
     assert found.text() == f"Received: {status}\nExpected: a documented 2xx/4xx answer for any input"
 
 
+def test_a_501_refuses_an_unimplemented_method_but_not_the_stop() -> None:
+    assert oracles.no_server_error(STRICT, error(501, kind=Kind.OTHER_METHOD)) is None
+    assert oracles.no_server_error(STRICT, error(501)) is not None
+    assert oracles.no_server_error(STRICT, error(500, kind=Kind.OTHER_METHOD)) is not None
+
+
 @pytest.mark.parametrize(
     ("outcome", "title"),
     [
