@@ -19,6 +19,7 @@ from conformance.runner.engine import RunOptions, execute
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 
+from . import stdlib_server
 from .field_server import Field, FieldServer
 from .model import Model, target_data, variant
 
@@ -93,3 +94,17 @@ def test_bodies_in_a_coding_nobody_asked_for_are_not_judged_and_the_run_says_so(
     assert any("Content-Encoding 'br'" in note and "not judged" in note for note in result.notes), (
         result.notes
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["HTTP/1.0", "HTTP/1.1"])
+def test_a_correct_server_written_on_the_stdlib_http_server_conforms(protocol: str) -> None:
+    # Not our model: a listen backlog of 5 (a burst of connects is reset by the kernel), 501 to methods it
+    # has no handler for, the first of several X-Auth-Token lines, a connection per request on HTTP/1.0.
+    with stdlib_server.StdlibServer(protocol=protocol) as server:
+        target = parse_target(stdlib_server.target_data(server.base_url))
+        options = RunOptions(seed=11, request_timeout=5.0, reruns=0, settle_timeout=1.0, effect_hold=0.0)
+        result = asyncio.run(execute(target, options))
+    assert problems(result) == []
+    assert result.complete(CATALOGUE), result.unverified(CATALOGUE)
+    assert result.conforms(CATALOGUE)
