@@ -129,33 +129,36 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def authorised_ids(self, *, stop: bool) -> tuple[str, str] | None:
+        """The project and group ids of an authorised request; None once the refusal is answered."""
+        try:
+            ids = self.ids(stop=stop)
+        except UnicodeDecodeError:
+            ids = None
+        if ids is None or not all(1 <= len(i) <= 1024 for i in ids):
+            self.error(400, "OMS.0064", "Invalid request parameters.")
+            return None
+        return ids if self.caller(ids[0], update=stop) else None
+
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            ids = self.ids(stop=True)
-        except UnicodeDecodeError:
-            ids = None
-        if ids is None or not all(1 <= len(i) <= 1024 for i in ids):
-            return self.error(400, "OMS.0064", "Invalid request parameters.")
-        if not self.caller(ids[0], update=True):
-            return None
-        status = self.store.stop(ids)
+        ids = self.authorised_ids(stop=True)
+        status = None if ids is None else self.store.stop(ids)
+        if ids is None:
+            return
         if status is None:
-            return self.error(400, "OMS.1009", "No resources found.")
-        if status not in (1, 2):
-            return self.error(400, "OMS.0066", "The task is not running. No need to stop it.")
-        return self.answer(200)
+            self.error(400, "OMS.1009", "No resources found.")
+        elif status not in (1, 2):
+            self.error(400, "OMS.0066", "The task is not running. No need to stop it.")
+        else:
+            self.answer(200)
 
     def do_GET(self) -> None:
-        try:
-            ids = self.ids(stop=False)
-        except UnicodeDecodeError:
-            ids = None
-        if ids is None or not all(1 <= len(i) <= 1024 for i in ids):
-            return self.error(400, "OMS.0064", "Invalid request parameters.")
-        if not self.caller(ids[0], update=False):
-            return None
+        ids = self.authorised_ids(stop=False)
+        if ids is None:
+            return
         status = self.store.show(ids)
         if status is None:
-            return self.error(400, "OMS.1009", "No resources found.")
-        return self.answer(200, {"id": ids[1], "status": status})
+            self.error(400, "OMS.1009", "No resources found.")
+        else:
+            self.answer(200, {"id": ids[1], "status": status})
