@@ -175,11 +175,14 @@ async def _connect_all(client: Client, lanes: Sequence[_Lane], whole: bool) -> f
     opening = asyncio.Semaphore(CONNECTS_AT_ONCE)
 
     async def open_lane(lane: _Lane) -> float:
+        await opening.acquire()  # the wait for a turn is no part of the connect's timeout
         try:
             async with asyncio.timeout(client.request_timeout):
-                async with opening:
-                    started = time.perf_counter()  # the connect's own time: the hold is sized by it
+                started = time.perf_counter()  # the connect's own time: the hold is sized by it
+                try:
                     lane.conn = conn = await h1.connect(host, port, context)
+                finally:
+                    opening.release()
                 took = time.perf_counter() - started
                 sock = conn.transport.get_extra_info("socket") if conn.transport else None
                 if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
