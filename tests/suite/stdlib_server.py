@@ -77,10 +77,6 @@ class StdlibServer:
             if self.groups.get(key) == 7:
                 self.groups[key] = 3
 
-    def show(self, key: tuple[str, str]) -> int | None:
-        with self.lock:
-            return self.groups.get(key)
-
     def __enter__(self) -> StdlibServer:
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
@@ -109,56 +105,39 @@ class _Handler(BaseHTTPRequestHandler):
     def error(self, status: int, code: str, message: str) -> None:
         self.answer(status, {"error_code": code, "error_msg": message})
 
-    def ids(self, *, stop: bool) -> tuple[str, str] | None:
+    def ids(self) -> tuple[str, str] | None:
+        """The project and group ids of a stop path, decoded; None for any other path."""
         parts = urlsplit(self.path).path.split("/")  # ['', 'v2', project, 'taskgroups', group, 'stop']
-        if parts[:2] != ["", "v2"] or len(parts) != (6 if stop else 5) or parts[3] != "taskgroups":
+        if len(parts) != 6 or parts[:2] != ["", "v2"] or parts[3] != "taskgroups" or parts[5] != "stop":
             return None
-        if stop and parts[5] != "stop":
+        try:
+            return unquote(parts[2], errors="strict"), unquote(parts[4], errors="strict")
+        except UnicodeDecodeError:
             return None
-        return unquote(parts[2], errors="strict"), unquote(parts[4], errors="strict")
 
-    def caller(self, project: str, *, update: bool) -> bool:
-        """Whether the token may act on ``project``; answers the refusal itself when not."""
+    def may_stop(self, project: str) -> bool:
+        """Whether the token may stop groups of ``project``; answers the refusal itself when not."""
         token = self.headers.get("X-Auth-Token")  # the first line, as the stdlib reads it
         if token is None or not token.strip() or len(token) > 16384:
             self.error(400, "OMS.0064", "Invalid request parameters.")
             return False
-        owner, may_update = TOKENS.get(token, (None, False))
-        if owner != project or (update and not may_update):
+        if TOKENS.get(token) != (project, True):
             self.error(403, "OMS.0003", "Forbidden.")
             return False
         return True
 
-    def authorised_ids(self, *, stop: bool) -> tuple[str, str] | None:
-        """The project and group ids of an authorised request; None once the refusal is answered."""
-        try:
-            ids = self.ids(stop=stop)
-        except UnicodeDecodeError:
-            ids = None
-        if ids is None or not all(1 <= len(i) <= 1024 for i in ids):
-            self.error(400, "OMS.0064", "Invalid request parameters.")
-            return None
-        return ids if self.caller(ids[0], update=stop) else None
-
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        ids = self.authorised_ids(stop=True)
-        status = None if ids is None else self.store.stop(ids)
-        if ids is None:
+        ids = self.ids()
+        if ids is None or not all(1 <= len(i) <= 1024 for i in ids):
+            self.error(400, "OMS.0064", "Invalid request parameters.")
             return
+        if not self.may_stop(ids[0]):
+            return
+        status = self.store.stop(ids)
         if status is None:
             self.error(400, "OMS.1009", "No resources found.")
         elif status not in (1, 2):
             self.error(400, "OMS.0066", "The task is not running. No need to stop it.")
         else:
             self.answer(200)
-
-    def do_GET(self) -> None:
-        ids = self.authorised_ids(stop=False)
-        if ids is None:
-            return
-        status = self.store.show(ids)
-        if status is None:
-            self.error(400, "OMS.1009", "No resources found.")
-        else:
-            self.answer(200, {"id": ids[1], "status": status})
