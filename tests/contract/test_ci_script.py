@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parents[2]
 CI = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 COVERAGE_GATE = " --cov --cov-report=term:skip-covered"
@@ -26,13 +28,54 @@ def test_ci_runs_the_readme_test_command_and_the_linters() -> None:
         assert re.search(rf"^\.venv/bin/{re.escape(linter)}$", CI, re.M), linter
 
 
-@pytest.mark.parametrize("package", ["chromium", "nginx"])  # the browser tests, the gateway tests
+@pytest.mark.parametrize("package", ["chromium", "nginx", "curl"])  # browser tests, gateway tests, docs' curl
 def test_ci_installs_debian_packages_before_the_tests_run(package: str) -> None:
     install = CI.index('apt-get install -y -qq "${missing[@]}"')
     assert install < CI.index(".venv/bin/pytest")
-    # Only where it is missing, only as root.
+    # Only where it is missing; as root or through sudo, and without either CI stops before the tests.
     assert f"command -v {package} >/dev/null 2>&1 ||" in CI and f"missing+=({package})" in CI
-    assert '"$(id -u)" = 0' in CI
+    assert '"$(id -u)" = 0' in CI and "sudo -n" in CI
+    assert CI.index("exit 1", CI.index("missing+=(")) < install
+
+
+def test_ci_sets_ci_so_that_a_skip_fails() -> None:
+    assert re.search(r'^export CI="\$\{CI:-true\}"$', CI, re.M)
+    assert CI.index("export CI=") < CI.index(".venv/bin/pytest")
+
+
+SKIPPING = """
+import pytest
+
+@pytest.fixture
+def chromium():
+    pytest.skip("chromium is not installed")
+
+def test_in_a_browser(chromium):
+    pass
+
+def test_passes():
+    pass
+
+@pytest.mark.xfail(reason="a known failure, not a missing part")
+def test_known():
+    assert False
+"""
+
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_a_skip_for_a_missing_part_fails_only_where_ci_is_set(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makepyfile(test_parts=SKIPPING)
+    pytester.makepyfile(test_sdk="import pytest\npytest.importorskip('no_such_sdk')\n")
+    monkeypatch.setenv("CI", ci)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--continue-on-collection-errors")
+    if ci:
+        result.assert_outcomes(passed=1, xfailed=1, errors=2)  # the fixture's skip, the module's
+        result.stdout.fnmatch_lines(["*skipped where CI is set*chromium is not installed*"])
+    else:
+        result.assert_outcomes(passed=1, xfailed=1, skipped=2)
 
 
 def test_ci_script_passes_shellcheck() -> None:

@@ -33,6 +33,12 @@ Handler = Callable[[socket.socket, "RawServer"], None]
 
 ENVELOPE = b'{"error_code":"OMS.0001","error_msg":"bad request"}'
 
+# Wall-clock bounds here only catch hangs, never a busy machine: HANG_S is far above what any of these runs
+# takes, and far below what the behaviour under test would cost if it were broken (a --request-timeout of
+# LONG_TIMEOUT_S waited for, a target that holds a request until it stops). Speed is for tests/benchmarks/.
+HANG_S = 60.0
+LONG_TIMEOUT_S = 4 * HANG_S
+
 
 def response(
     status: int,
@@ -91,6 +97,27 @@ def answer(payload: bytes) -> Handler:
             conn.sendall(payload)
 
     return handle
+
+
+def after_first(count: int, then: Handler) -> Handler:
+    """The first ``count`` connections get a proper answer (a 400 envelope), every later one ``then``."""
+    good = answer(response(400))
+    lock = threading.Lock()
+    seen = [0]
+
+    def handle(conn: socket.socket, server: RawServer) -> None:
+        with lock:
+            seen[0] += 1
+            early = seen[0] <= count
+        (good if early else then)(conn, server)
+
+    return handle
+
+
+def hold(conn: socket.socket, server: RawServer) -> None:
+    """Read the request and hold it unanswered until the server stops: only the client's deadline ends it."""
+    read_request(conn, server)
+    server.stopped.wait()
 
 
 @dataclass

@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import TOKEN, RawServer, answer, cli_args, read_request, response
+from tests.hostile.conftest import (
+    HANG_S,
+    LONG_TIMEOUT_S,
+    TOKEN,
+    RawServer,
+    after_first,
+    answer,
+    cli_args,
+    hold,
+    response,
+)
 
 CHECKS = "operation,hostile-ids,no-server-error,error-envelope"
 
@@ -23,11 +33,11 @@ def test_closed_port_is_unreachable_quickly(run_cli):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    outcome = run_cli(f"http://127.0.0.1:{port}", checks=CHECKS, timeout=5)
+    outcome = run_cli(f"http://127.0.0.1:{port}", checks=CHECKS, timeout=LONG_TIMEOUT_S)
     assert outcome.exit_code == 3
     assert f"http://127.0.0.1:{port} did not answer: connection failed" in outcome.stderr
     assert "Check the base URL" in outcome.stderr  # the one line of advice for this kind
-    assert outcome.wall_s < 2  # refused at once, not after --request-timeout
+    assert outcome.wall_s < HANG_S  # refused at once: waiting for --request-timeout would take far longer
     outcome.assert_no_token()
 
 
@@ -60,9 +70,8 @@ def test_target_dying_mid_run_keeps_results_and_is_incomplete(serve, run_cli):
     outcome.assert_no_token()
 
 
-def slow(conn: socket.socket, server: RawServer) -> None:
-    if read_request(conn, server) is not None and not server.stopped.wait(0.3):
-        conn.sendall(response(400))
+# The preflight and the first checks' requests are answered (enough for `operation` to pass), the next held.
+ANSWERED_BEFORE_HOLDING = 5
 
 
 @pytest.mark.slow
@@ -70,7 +79,7 @@ def slow(conn: socket.socket, server: RawServer) -> None:
     ("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
 )
 def test_signal_during_run_writes_partial_report(serve, tmp_path: Path, sig, code, name):
-    server = serve(slow)
+    server = serve(after_first(ANSWERED_BEFORE_HOLDING, hold))
     report_dir = tmp_path / "reports"
     env = {k: v for k, v in os.environ.items() if k != "OMS_TOKEN"}
     proc = subprocess.Popen(
@@ -78,7 +87,7 @@ def test_signal_during_run_writes_partial_report(serve, tmp_path: Path, sig, cod
             sys.executable,
             "-m",
             "conformance",
-            *cli_args(server.base_url, report_dir, checks=CHECKS, timeout=2, formats="json,md"),
+            *cli_args(server.base_url, report_dir, checks=CHECKS, timeout=LONG_TIMEOUT_S, formats="json,md"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -86,20 +95,21 @@ def test_signal_during_run_writes_partial_report(serve, tmp_path: Path, sig, cod
         text=True,
     )
     try:
-        deadline = time.monotonic() + 15
-        while len(server.received) < 5 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)  # started, past the two preflights and into the checks (~1 s)
+        deadline = time.monotonic() + HANG_S
+        while len(server.received) <= ANSWERED_BEFORE_HOLDING and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)  # until a request is held: the run is in the checks, waiting for an answer
         assert proc.poll() is None, proc.communicate()
-        signalled = time.monotonic()
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=15)
-        stopped_in = time.monotonic() - signalled
+        # The held request would keep a run that waited for it LONG_TIMEOUT_S: ending well within that shows
+        # it was cancelled, without timing how fast.
+        stdout, stderr = proc.communicate(timeout=HANG_S)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == code, stderr
-    assert stopped_in < 3  # the in-flight request is cancelled, not waited for
     report = json.loads((report_dir / "conformance.json").read_text(encoding="utf-8"))
     assert report["finished"] is False
     assert report["incomplete_reason"] == f"interrupted by {name}"

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import socket
-import threading
 
-from tests.hostile.conftest import ENVELOPE, TOKEN, RawServer, answer, read_request, reset, response
+from tests.hostile.conftest import (
+    ENVELOPE,
+    TOKEN,
+    RawServer,
+    after_first,
+    answer,
+    read_request,
+    reset,
+    response,
+)
 
 CHECKS = "operation,unknown-group,error-envelope,no-server-error,documented-status,timely"
 
@@ -46,17 +54,7 @@ def reset_mid_response(conn: socket.socket, server: RawServer) -> None:
 
 
 def test_connection_reset_mid_response_after_preflight(serve, run_cli):
-    good = answer(response(400))
-    lock = threading.Lock()
-    count = [0]
-
-    def handle(conn: socket.socket, server: RawServer) -> None:
-        with lock:
-            count[0] += 1
-            first = count[0] == 1
-        (good if first else reset_mid_response)(conn, server)
-
-    server = serve(handle)
+    server = serve(after_first(1, reset_mid_response))
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 1
     verdicts = outcome.verdicts()

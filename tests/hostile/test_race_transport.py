@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,22 @@ def run_race(
     return asyncio.run(main())
 
 
+class TickingClock:
+    """The ``time`` module, but ``perf_counter_ns`` advances exactly TICK_NS a reading."""
+
+    TICK_NS = 1000
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    def perf_counter_ns(self) -> int:
+        self.readings += 1
+        return self.readings * self.TICK_NS
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
 def only(result: RaceResult) -> HttpResult:
     (one,) = result.results
     return one
@@ -48,6 +65,8 @@ def test_each_request_arrives_whole_its_head_first_and_the_final_byte_at_the_rel
     # release even on a busy machine, or they would read head and final byte at once.
     monkeypatch.setattr(race_module, "SETTLE_MIN_S", 0.3)
     monkeypatch.setattr(race_module, "SETTLE_MAX_S", 0.3)
+    clock = TickingClock()
+    monkeypatch.setattr(race_module, "time", clock)
     stages: list[tuple[bytes, bytes]] = []
 
     def handle(conn: socket.socket, server: RawServer) -> None:
@@ -64,7 +83,9 @@ def test_each_request_arrives_whole_its_head_first_and_the_final_byte_at_the_rel
     server = serve(handle)
     result = run_race(server.base_url, [STOP] * 5)
     assert [r.status for r in result.results] == [400] * 5
-    assert result.released == 5 and result.spread_ns is not None and result.spread_ns >= 0
+    # One clock reading per final-byte write, and the spread from the first write to the last: five releases
+    # on a clock that ticks 1 us a reading are 4 us apart.
+    assert result.released == 5 and clock.readings == 5 and result.spread_ns == 4 * TickingClock.TICK_NS
     assert len(stages) == 5
     for head, whole in stages:
         assert head == whole[:-1]  # the server held all but the last byte before the release

@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import tracemalloc
-from collections.abc import Callable
 
 from conformance.redact import Redactor
 from conformance.transport.http import MAX_BODY, Client
-from tests.hostile.conftest import ENVELOPE, RawServer, answer, read_request, response
+from tests.hostile.conftest import (
+    ENVELOPE,
+    HANG_S,
+    Handler,
+    RawServer,
+    after_first,
+    answer,
+    hold,
+    read_request,
+    response,
+)
 
 CHECKS = "operation,unknown-group,timely,no-server-error,error-envelope"
 
 
-def never_answer(conn: socket.socket, server: RawServer) -> None:
-    read_request(conn, server)
-    server.stopped.wait(30)
+never_answer = hold
 
 
 def trickle(conn: socket.socket, server: RawServer) -> None:
@@ -33,22 +39,9 @@ def trickle(conn: socket.socket, server: RawServer) -> None:
             return
 
 
-Handler = Callable[[socket.socket, RawServer], None]
-
-
 def after_preflight(bad: Handler) -> Handler:
     """The first connection (the preflight) gets a proper answer, every later one ``bad``."""
-    good = answer(response(400))
-    lock = threading.Lock()
-    seen = [0]
-
-    def handle(conn: socket.socket, server: RawServer) -> None:
-        with lock:
-            seen[0] += 1
-            first = seen[0] == 1
-        (good if first else bad)(conn, server)
-
-    return handle
+    return after_first(1, bad)
 
 
 BIG = 50 * 1024 * 1024
@@ -82,7 +75,7 @@ def test_never_answering_target_is_unreachable_within_the_deadline(serve, run_cl
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=0.5)
     assert outcome.exit_code == 3, outcome.stderr
     assert "did not answer" in outcome.stderr and "no complete answer within 0.5s" in outcome.stderr
-    assert outcome.wall_s < 3
+    assert outcome.wall_s < HANG_S  # catches a hang only: the message above says the deadline cut it
     # Still a report, so a nightly job keeps evidence that the target was unreachable.
     assert outcome.report["finished"] is False
     assert outcome.report["incomplete_reason"].startswith("target unreachable")
@@ -100,8 +93,7 @@ def test_target_that_stops_answering_after_preflight_fails_timely_and_robustness
     assert verdicts["no-server-error"] == "fail"
     assert verdicts["operation"] == "inconclusive"
     assert outcome.report["finished"] is True
-    # operation 1 request + unknown-group 2, each cut at 0.5 s.
-    assert outcome.wall_s < 3 * 0.5 + 2.5
+    assert outcome.wall_s < HANG_S  # each unanswered request cut at 0.5 s; the server would hold it forever
     outcome.assert_no_token()
 
 
@@ -110,7 +102,8 @@ def test_trickled_headers_are_cut_by_the_total_deadline(serve, run_cli):
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=0.5)
     assert outcome.exit_code == 3
     assert "no complete answer within 0.5s" in outcome.stderr
-    assert outcome.wall_s < 3  # the per-read timeout alone would never fire: a byte comes every 20 ms
+    # The per-read timeout alone would never fire (a byte comes every 20 ms); the head takes over an hour.
+    assert outcome.wall_s < HANG_S
     outcome.assert_no_token()
 
 
@@ -119,7 +112,7 @@ def test_trickle_after_preflight_is_judged_not_timely(serve, run_cli):
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=0.5)
     assert outcome.exit_code == 1
     assert outcome.verdicts()["timely"] == "fail"
-    assert outcome.wall_s < 3 * 0.5 + 2.5
+    assert outcome.wall_s < HANG_S
     outcome.assert_no_token()
 
 
@@ -128,7 +121,7 @@ def test_oversized_body_is_capped_fast(serve, run_cli):
     server = serve(oversized(sent))
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=5)
     assert outcome.exit_code == 1
-    assert outcome.wall_s < 5
+    assert outcome.wall_s < HANG_S  # catches a hang only; `sent` below shows the cap
     assert outcome.verdicts()["error-envelope"] == "fail"
     failure = next(c for c in outcome.report["checks"] if c["check"] == "error-envelope")["failures"][0]
     assert "cut off" in failure["message"]

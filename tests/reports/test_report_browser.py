@@ -2,7 +2,8 @@
 800 and 1,400 px wide the page never scrolls sideways (long evidence wraps or scrolls inside its card, the
 matrix's verdict column stays in view).
 
-Uses Debian's chromium, which ``.ci/run`` installs; on a machine without it the tests skip with the reason.
+Uses Debian's chromium, which ``.ci/run`` installs; on a machine without it the tests skip with the reason
+(a failure where CI is set: tests/conftest.py).
 The screenshot is kept in ``tests/artifacts/`` (git-ignored) for a person to look at.
 """
 

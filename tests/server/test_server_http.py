@@ -65,19 +65,19 @@ def test_keep_alive_serves_many_requests_on_one_connection(http_server: Referenc
     assert statuses == [200] * 20
 
 
-def test_start_is_fast_and_stop_is_bounded() -> None:
-    began = time.perf_counter()
+def test_start_returns_a_serving_server_and_stop_closes_its_port() -> None:
+    # What start and stop promise, not how fast: start returns once the server answers (it raises after its
+    # own deadline otherwise), stop once the port takes no more connections. Speed is for tests/benchmarks/.
     server = ReferenceServer().start()
-    started = time.perf_counter() - began
     try:
         assert httpx.put(server.base_url + stop_path("x"), timeout=5).status_code == 400
         assert server.target.base_url == server.base_url
         assert server.target.other_project is not None
     finally:
-        began = time.perf_counter()
         server.stop()
-    assert started < 1.0
-    assert time.perf_counter() - began < 3.0
+    assert not server.running
+    with pytest.raises(httpx.ConnectError):
+        httpx.put(server.base_url + stop_path("x"), timeout=5)
 
 
 def faulty(*specs: str) -> ReferenceServer:
