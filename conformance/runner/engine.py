@@ -157,7 +157,6 @@ class _Run:
         return self.target.settle_timeout if option is None else option
 
     def on_answer(self, sent: Sent) -> None:
-        self.result.count_status(sent.result.exchange)
         if sent.result.body_unknown:
             self.unjudged_codings[sent.result.coding] = self.unjudged_codings.get(sent.result.coding, 0) + 1
         if sent.result.outcome is Outcome.CONNECT_FAILED:
@@ -210,6 +209,7 @@ class _Run:
             transport=self.options.transport,
             verify=self.options.verify,
             rate_limit=self.options.rate_limit,
+            on_exchange=self.result.count_status,  # every exchange, judged or not: one request count
         )
         guard = SafetyGuard(self.target.listed_group_ids(), self.seed)
         self.hangs = HangBudget(self.options.request_timeout)
@@ -275,7 +275,8 @@ class _Run:
             self.result.notes += self.hangs.notes()
             self.result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
             self.result.duration_s = round(time.perf_counter() - started, 3)
-            self.result.pace = client.pacer.used(self.options.concurrency)
+            requests = sum(self.result.status_counts.values())
+            self.result.pace = client.pacer.used(self.options.concurrency, requests)
         return self.result
 
     def _transport_notes(self, client: Client) -> list[str]:

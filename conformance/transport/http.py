@@ -29,7 +29,7 @@ import re
 import shlex
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import quote, urlsplit
@@ -149,6 +149,7 @@ class Client:
         verify: bool | str = True,
         rate_limit: float | None = None,
         pacer: Pacer | None = None,
+        on_exchange: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         # What AK/SK signing needs: the Host header and the path as the server will see it.
@@ -176,6 +177,9 @@ class Client:
         )
         self.sent = 0
         self.pacer = pacer or Pacer(rate_limit)
+        # Told of every exchange as it ends, whichever way it was sent (the race, preflight, 429 retries,
+        # restore): the run's one request count and status histogram are made from these.
+        self.on_exchange = on_exchange
         self._pool = self._own_connections()
 
     @property
@@ -363,6 +367,8 @@ class Client:
             curl=_curl(method, shown_url, shown_headers),
             content_coding=decoded.coding + (f" (not undone: {decoded.problem})" if decoded.problem else ""),
         )
+        if self.on_exchange is not None:
+            self.on_exchange(evidence)
         return HttpResult(
             reply.status,
             reply.headers,

@@ -183,12 +183,13 @@ class Pacer:
             return self.bucket.rate if self.bucket else 2 * MIN_RATE * RECENT
         return (len(self._recent) - 1) / (self._recent[-1] - self._recent[0])
 
-    def used(self, concurrency: int) -> PaceUsed:
-        """What the report says about the pace."""
+    def used(self, concurrency: int, requests: int | None = None) -> PaceUsed:
+        """What the report says about the pace; ``requests``: the run's count of exchanges, when the
+        caller keeps it (the one number every report shows), else the requests paced here."""
         return PaceUsed(
             rate_limit=self.rate_limit,
             concurrency=concurrency,
-            requests=self.requests,
+            requests=self.requests if requests is None else requests,
             lowest_rate=round(self.lowest_rate, 3) if self.lowest_rate is not None else None,
             final_rate=round(self.bucket.rate, 3) if self.bucket else None,
             throttled=list(self.throttled_log),

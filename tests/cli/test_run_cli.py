@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,19 @@ def test_default_run_against_the_embedded_server_conforms(tmp_path: Path, profil
     assert set(verdicts.values()) == {"pass"}, verdicts
     for name in ("junit.xml", "summary.md", "report.html", "results.sarif"):
         assert (tmp_path / "reports" / name).stat().st_size > 0
+    assert_one_request_count(result.stdout, tmp_path / "reports")
+
+
+def assert_one_request_count(stdout: str, reports: Path) -> None:
+    """The run's request count is one number: the terminal, conformance.json (top level, pace, the status
+    histogram), summary.md and report.html. (They once differed: the preflight, 429 retries and the race
+    were paced but not counted.)"""
+    report = json.loads((reports / "conformance.json").read_text())
+    count = report["requests"]
+    assert count > 0 and report["pace"]["requests"] == count == sum(report["status_counts"].values())
+    assert re.search(rf"pace: .*, {count} requests,", stdout), stdout
+    assert f" {count} requests in " in (reports / "summary.md").read_text()
+    assert f"requests <b>{count}</b>" in (reports / "report.html").read_text()
 
 
 @pytest.mark.slow

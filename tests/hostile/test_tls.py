@@ -34,7 +34,8 @@ def test_ca_bundle_makes_the_self_signed_target_usable(tls_server, run_cli, self
     cert, _ = self_signed
     outcome = run_cli(tls_server.base_url, checks=CHECKS, extra=("--ca-bundle", str(cert)))
     assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
-    assert outcome.report["verdict"] == "CONFORMS ON WHAT RAN" and outcome.report["requests"] == 3
+    assert outcome.report["verdict"] == "CONFORMS ON WHAT RAN"
+    assert outcome.report["requests"] == len(tls_server.received) > 0  # every request reached the server
     outcome.assert_no_token()
 
 

@@ -64,7 +64,9 @@ def _evidence(exchange: Exchange) -> tuple[Any, ...]:
 
 
 def _observable(run: RunResult) -> list[Any]:
-    """Everything a report shows about the checks, minus timings and random request ids."""
+    """Everything a report shows about the checks, minus timings and random request ids. Not the run's
+    status histogram: it counts every exchange, and how often a hang is probed or a timed-out request
+    retried depends on what else was in flight (checks/hang_budget.py, checks/sender.py)."""
     return [
         (
             c.check,
@@ -84,7 +86,7 @@ def _observable(run: RunResult) -> list[Any]:
             ],
         )
         for c in run.checks
-    ] + [sorted(run.status_counts.items())]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +130,8 @@ def test_429_without_retry_after_is_backed_off_recorded_and_never_judged() -> No
     assert len(run.pace.throttled) == gateway.refused  # every 429 seen is in the report
     assert all(t.retry_after is None and t.rate_after is not None for t in run.pace.throttled)
     assert run.pace.lowest_rate is not None and run.pace.lowest_rate < 40
-    assert "429" not in run.status_counts  # each was waited out and asked again
+    # Each was waited out and asked again: counted among the run's exchanges, never judged.
+    assert run.status_counts["429"] == len(run.pace.throttled)
     assert run.pace.requests == gateway.passed + gateway.refused
     assert run.conforms(load_requirements()), [f.message for c in run.checks for f in c.failures]
 
