@@ -61,25 +61,26 @@ async def fuzz(ctx: CheckContext) -> None:
                 if key in seen:
                     continue
                 seen.add(key)
-                if may_send(case, own, ctx.guard):
+                if may_send(case, ctx.guard):
                     cases.append(case)
             ctx.recorder.planned = (ctx.recorder.planned or 0) + len(cases)
             # Independent requests: sent --concurrency at a time, judged in this order (checks/ordered.py).
             await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own), ctx.concurrency)
 
 
-def may_send(case: GeneratedCase, own: str, guard: SafetyGuard) -> bool:
+def may_send(case: GeneratedCase, guard: SafetyGuard) -> bool:
     """Whether the safety guard (transport/safety.py) lets a generated case go out.
 
-    A case with the credential may not name, in the own project, a group that is listed or looks real,
-    nor a listed group elsewhere. A negative case in the own project is held to the same rule whatever
-    token it sends: this tool drew it (checks/negative.py), and a server that ignored a broken or missing
-    token - what STOP-AUTHN and STOP-TOKEN-REQUIRED look for - must still find no group to pause.
+    A case with the credential may not name a group that is listed or looks real - under *any* project id,
+    not only the own: a server that ignores the path's project (finds a group by its id alone, or takes
+    the project from the token) pauses the group a stop names whatever project the path says, so the page's
+    example group id under a generated project id is as unsafe as under the own. A negative case is held to
+    the same rule whatever token it sends: this tool drew it (checks/negative.py), and a server that ignored
+    a broken or missing token - what STOP-AUTHN and STOP-TOKEN-REQUIRED look for - must still find no group
+    to pause.
     """
     guarded = not case.varies_token or case.source == "negative"
-    if guarded and case.project_id == own:
-        return guard.allows_generated(case.group_id)
-    return not (not case.varies_token and guard.is_listed(case.group_id))
+    return guard.allows_generated(case.group_id) if guarded else True
 
 
 def _requirement(case: GeneratedCase, own: str) -> str:

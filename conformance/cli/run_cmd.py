@@ -313,6 +313,10 @@ def run(
     )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or Profile.STRICT} profile)", err=True)
+    if target is not None:  # a user's account: say which of its groups may change before anything is sent
+        from conformance.runner.plan import may_pause
+
+        click.echo("\n".join(may_pause(target)), err=True)
     live = LiveProgress(sys.stderr, terminal=sys.stderr.isatty(), finished=_progress)
     session = Session(
         target,

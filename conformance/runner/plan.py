@@ -119,8 +119,41 @@ def _plan_scenario(spec: CheckSpec, target: Target, can_read: bool, groups: _Gro
     return PlanLine(spec.name, True, f"runs and pauses group #{group} if one of the right kind is left")
 
 
+PAUSABLE = ("creating", "monitoring")
+
+
+def may_pause(target: Target) -> list[str]:
+    """Every listed group the run may pause, by project, with why: the lines `--plan` and the start of a run
+    print. A stop with a valid credential goes to these and to no other group that could exist (README:
+    the safety rule) - under any project id. A correct server pauses only the first kind; the others get
+    stops that must be refused, which a server that ignores the status or the project would obey."""
+    own, other = target.project, target.other_project
+    rows = [
+        (own.project_id, own.groups_in(*PAUSABLE), "creating/monitoring: the checks pause them"),
+        (
+            own.project_id,
+            [gid for name, ids in own.groups.items() if name not in PAUSABLE for gid in ids],
+            "other statuses: stops that must be refused (a server that ignores the status pauses them)",
+        ),
+    ]
+    if other is not None:
+        rows.append(
+            (
+                f"{other.project_id} (the other project)",
+                sorted(other.group_ids()),
+                "stops with the first project's credential, which must be refused "
+                "(a server that ignores the project pauses them)",
+            )
+        )
+    out = ["listed groups this run may pause (no stop with a credential goes to any other real-looking id):"]
+    out += [f"  {project}, {why}: {', '.join(ids)}" for project, ids, why in rows if ids]
+    if len(out) == 1:
+        out[0] = "listed groups this run may pause: none (the target file lists none)"
+    return out
+
+
 def render_plan(target: Target, profile: Profile, lines: list[PlanLine]) -> str:
-    pausable = len(target.project.groups_in("creating", "monitoring"))
+    pausable = len(target.project.groups_in(*PAUSABLE))
     out = [
         f"plan for {target.base_url} ({profile} profile): {pausable} listed creating/monitoring groups; "
         "nothing is sent, so stale groups show only when the run uses them",
@@ -131,4 +164,5 @@ def render_plan(target: Target, profile: Profile, lines: list[PlanLine]) -> str:
         f"{sum(line.runs for line in lines)} checks run, {len(missing)} do not"
         + (" (each line says what it would need)" if missing else "")
     )
+    out += may_pause(target)
     return "\n".join(out)

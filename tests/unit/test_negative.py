@@ -109,18 +109,14 @@ def test_no_negative_case_reaches_a_listed_or_real_looking_group() -> None:
     cases = draw(document, examples=200)
     listed = {"157ece42-3270-4824-a3d2-f0187a03ca01", "0", "a"}  # ids Hypothesis could plausibly draw
     guard = SafetyGuard(listed, seed=1)
-    sent = [c for c in cases if may_send(c, OWN, guard)]
+    sent = [c for c in cases if may_send(c, guard)]
     assert not [c for c in sent if c.project_id == OWN and c.group_id in listed]
     assert not [c for c in sent if not c.varies_token and c.group_id in listed]
     # Held to the guard whatever token it sends: a server that ignored a missing token finds nothing.
     unsafe = GeneratedCase("negative", "X-Auth-Token missing", OWN, next(iter(listed)), None, True, TOKEN, ())
-    assert not may_send(unsafe, OWN, guard)
-    assert not may_send(
-        dataclasses.replace(unsafe, group_id="6f0bd0e2-8f5c-4e4e-9a52-3b0e9f1c2d3a"), OWN, guard
-    )
-    assert may_send(
-        dataclasses.replace(unsafe, source="coverage"), OWN, guard
-    )  # as before: its token is sent
+    assert not may_send(unsafe, guard)
+    assert not may_send(dataclasses.replace(unsafe, group_id="6f0bd0e2-8f5c-4e4e-9a52-3b0e9f1c2d3a"), guard)
+    assert may_send(dataclasses.replace(unsafe, source="coverage"), guard)  # as before: its token is sent
 
 
 @dataclasses.dataclass
@@ -166,3 +162,36 @@ def test_a_server_that_accepts_a_violation_fails_the_fuzz_check(requirement: str
     assert requirement in failed, failed
     negative_failures = [f for f in fuzz.failures if "negative case" in f.title]
     assert negative_failures, [f.title for f in fuzz.failures]
+
+
+@dataclasses.dataclass
+class Recording(Model):
+    """The reference-like model, noting every stop that carried the valid token: (project, group)."""
+
+    stops_with_credential: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        parts = scope["raw_path"].decode().split("/")
+        token = dict(scope["headers"]).get(b"x-auth-token", b"").decode("latin-1")
+        if scope["method"] == "PUT" and len(parts) == 6 and token == self.token:
+            self.stops_with_credential.append((unquote(parts[2]), unquote(parts[4])))
+        await super().__call__(scope, receive, send)
+
+
+def test_fuzz_sends_no_real_looking_group_with_the_credential_under_any_project() -> None:
+    """The README's safety rule under every project id: a server that ignores the path's project would
+    pause the page's example group (a UUID) under a generated project id as readily as under the own."""
+    from conformance.transport.safety import _REAL_ID
+
+    target = parse_target(target_data("http://model.test"))
+    app = Recording()
+    options = RunOptions(
+        seed=1, checks=["fuzz"], reruns=0, request_timeout=2.0, transport=httpx.ASGITransport(app=app)
+    )
+    result = asyncio.run(execute(target, options))
+    listed = target.listed_group_ids()
+    unsafe = [(p, g) for p, g in app.stops_with_credential if _REAL_ID.match(g.strip()) and g not in listed]
+    assert app.stops_with_credential, "the fuzz check sent no stop with the credential at all"
+    assert {p for p, _ in app.stops_with_credential} != {OWN}  # generated project ids were sent too
+    assert unsafe == [], unsafe
+    assert result.skipped_for_safety > 0

@@ -66,3 +66,30 @@ def test_the_cli_plan_sends_nothing_and_exits_0(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "3 listed creating/monitoring groups" in result.output
     assert "MIItoken" not in result.output
+
+
+def test_the_plan_and_the_run_name_every_listed_group_that_may_pause_the_other_projects_too(tmp_path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "base_url: http://127.0.0.1:9\nproject_id: p1\ntoken: MIItoken-main-0000000000000000\n"
+        "groups: {monitoring: [g-mon], creating: [g-cre], completed: [g-done]}\n"
+        "other_project: {project_id: p2, token: MIItoken-other-000000000000000,\n"
+        "  groups: {monitoring: [o-mon]}}\n"
+    )
+    plan = CliRunner().invoke(main, ["run", "--plan", "--target", str(path)])
+    assert plan.exit_code == 0, plan.output
+    named = [line for line in plan.output.splitlines() if line.startswith("  p")]
+    assert any("p1, creating/monitoring" in line and "g-cre" in line and "g-mon" in line for line in named)
+    assert any("p1, other statuses" in line and "g-done" in line for line in named)
+    assert any("p2 (the other project)" in line and "o-mon" in line for line in named)
+    # The run says it too, before it sends anything (nothing listens on port 9: the run stops at once).
+    run = CliRunner().invoke(main, ["run", "--target", str(path), "--report-dir", str(tmp_path / "r")])
+    assert "p2 (the other project)" in run.output and "o-mon" in run.output, run.output
+    assert "MIItoken" not in plan.output + run.output
+
+
+def test_a_target_without_groups_says_the_run_may_pause_none() -> None:
+    from conformance.runner.plan import may_pause
+
+    bare = parse_target({"base_url": "http://h", "project_id": "p1", "token": "t" * 20}, env={})
+    assert may_pause(bare) == ["listed groups this run may pause: none (the target file lists none)"]
