@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from conformance.redact import SECRET_RUN
 from conformance.spec import Contract
 from conformance.transport.http import HttpResult
 
@@ -132,8 +133,9 @@ class OracleContext(Protocol):
 Oracle = Callable[[OracleContext, Sent], Finding | None]
 
 # A token shorter than this is too likely to occur in any text by chance ("e", "ok") to call its presence
-# in an answer an echo; the runner and the proxy use the same rule.
-MIN_ECHO_CHARS = 16
+# in an answer an echo; the runner and the proxy use the same rule, and it is the length of a run of a
+# longer one that counts as an echo of it (oracles.py ``no_credential_echo``).
+MIN_ECHO_CHARS = SECRET_RUN
 
 
 def echo_candidates(sent: Sent, known: Sequence[str]) -> list[str]:

@@ -7,8 +7,11 @@ an answer within the request timeout.
 
 from __future__ import annotations
 
+import functools
+
 from conformance.checks.base import Finding, Kind, OracleContext, Sent, Title
 from conformance.checks.registry import response_check
+from conformance.redact import SECRET_RUN, SecretRuns
 from conformance.spec.documents import SHOW_PATH, Profile
 from conformance.transport.http import NOT_JSON, Outcome
 
@@ -246,19 +249,26 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
 
 @response_check("no-credential-echo", requirements=["STOP-NO-ECHO"])
 def no_credential_echo(ctx: OracleContext, sent: Sent) -> Finding | None:
-    """No answer repeats a credential: not the target's, not the token this request carried."""
-    values = ctx.exchange_secrets(sent)
+    """No answer repeats a credential, whole or in part: not the target's, not the token this request
+    carried. A run of 16 characters of one is a leak (aiohttp's 400 to a too-long header line repeats its
+    first 100 characters); shorter secrets count only whole (checks/base.py ``MIN_ECHO_CHARS``)."""
+    runs = _secret_runs(tuple(ctx.exchange_secrets(sent)))
     body = "" if sent.result.body_unknown else sent.result.body.decode("utf-8", "replace")
-    haystacks = [body] + [v for _, v in sent.result.headers]
-    for value in values:
-        if any(value in hay for hay in haystacks):
-            where = "body" if value in haystacks[0] else "headers"
+    for where, haystacks in (("body", [body]), ("headers", [v for _, v in sent.result.headers])):
+        longest = max((runs.longest(hay) for hay in haystacks), default=0)
+        if longest:
             return Finding(
                 "The answer echoes the credential",
-                f"the {where} contain the credential sent with the request (redacted here)",
-                "no credential in any answer",
+                f"the {where} contain {longest} characters of a credential of this run (redacted here)",
+                f"no credential in any answer, nor a run of {SECRET_RUN} or more of its characters",
             )
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_runs(values: tuple[str, ...]) -> SecretRuns:
+    # The same few credentials are searched for in every answer of a run: their windows are built once.
+    return SecretRuns((value, "") for value in values)
 
 
 @response_check("timely", requirements=["STOP-TIMELY"])

@@ -84,6 +84,21 @@ def test_a_long_token_echoed_by_its_own_answer_is_caught_in_any_encoding(encode:
         assert token not in text and encode(token) not in text
 
 
+def test_the_first_hundred_characters_of_a_long_token_are_an_echo_and_are_redacted() -> None:
+    """aiohttp's 400 to a too-long line repeats its first 100 characters: a partial echo is a leak."""
+    token = "".join(f"{n:04x}Zq" for n in range(2000))  # 12,000 characters, no 16-run repeats
+    with (
+        serve_asgi(mirroring({"encode": lambda sent: sent[:100]})) as upstream,
+        ProxyServer(upstream, "strict") as proxy,
+        httpx.Client(base_url=proxy.base_url, trust_env=False) as client,
+    ):
+        client.put(PATH, headers={"X-Auth-Token": token})
+        violations = proxy.take_violations()
+    assert [v.requirement for v in violations] == ["STOP-NO-ECHO"]
+    text = violations[0].message + repr(violations[0].exchange)
+    assert token[:16] not in text and token[40:56] not in text and "$OMS_TOKEN" in text
+
+
 def test_a_credential_header_is_redacted_whatever_its_value() -> None:
     with ReferenceServer() as server, ProxyServer(server.base_url) as proxy:
         httpx.put(proxy.base_url + f"/v2/{PROJECT}/taskgroups//stop", headers={"X-Auth-Token": "ab"})

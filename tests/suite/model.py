@@ -62,6 +62,8 @@ class Choices:
     echo_token: bool = False
     header_limit: int | None = None  # answers 431 above it, like a proxy
     header_limit_status: int = 431  # 400: as nginx answers it ("Request Header Or Cookie Too Large")
+    # aiohttp's refusal of a too-long line: a plain-text 400 that repeats the line's first 100 characters.
+    header_limit_echo: bool = False
     crash_on_encoded_slash: bool = False
     crash_on_long_project: bool = False
     post_also_stops: bool = False
@@ -297,6 +299,10 @@ class Model:
             headers.pop("x-auth-token", None)
             if "X-Auth-Token" in exact:
                 headers["x-auth-token"] = exact["X-Auth-Token"]
+        if c.header_limit and c.header_limit_echo and sum(len(v) for v in headers.values()) > c.header_limit:
+            line = max(headers.values(), key=len)[:100]
+            page = f"Bad Request\n\nGot more than {c.header_limit} bytes when reading: {line!r}...".encode()
+            return 400, [(b"content-type", b"text/plain; charset=utf-8")], page
         if c.header_limit and sum(len(v) for v in headers.values()) > c.header_limit:
             page = f"<html>{c.header_limit_status} Request Header Fields Too Large</html>".encode()
             return c.header_limit_status, [(b"content-type", b"text/html")], page

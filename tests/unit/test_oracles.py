@@ -364,6 +364,35 @@ def test_the_token_a_request_carried_must_not_come_back() -> None:
     assert TOKEN not in found.text()
 
 
+def test_a_run_of_sixteen_characters_of_any_secret_of_the_run_is_an_echo() -> None:
+    """aiohttp repeats the first 100 characters of a too-long line; part of a credential is a leak."""
+    rng = __import__("random").Random(5)
+    token = "".join(
+        rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(16384)
+    )
+    aiohttp = f"Got more than 8190 bytes when reading: b'{token[:100]}'...".encode()
+    found = oracles.no_credential_echo(
+        STRICT, answer(400, aiohttp, [("Content-Type", "text/plain")], token=token)
+    )
+    assert found is not None and "100 characters of a credential" in found.received
+    readonly, other, sk = "RO-" + "r" * 13 + "x" * 30, "tokB-" + "b1" * 20, "SK-" + "0123456789" * 4
+    context = Context(known=[readonly, other, sk])
+    for secret in (readonly, other, sk):
+        middle = secret[10:26]  # 16 characters from inside it
+        assert (
+            oracles.no_credential_echo(context, error(400, {"error_code": "x", "error_msg": middle}))
+            is not None
+        )
+        leaked_in_header = error(400, headers=[*JSON, ("X-Debug", f"key={middle}")])
+        found = oracles.no_credential_echo(context, leaked_in_header)
+        assert found is not None and "the headers contain 16 characters" in found.received
+        # Fifteen characters are not a run: too likely to be anything.
+        assert (
+            oracles.no_credential_echo(context, error(400, {"error_code": "x", "error_msg": middle[:15]}))
+            is None
+        )
+
+
 def test_a_known_credential_is_looked_for_too_and_a_short_value_never() -> None:
     secret = "SK-" + "s" * 30
     context = Context(known=[secret, "ok"])

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.redact import Redactor
+from conformance.redact import Redactor, SecretRuns
 from conformance.transport.http import _curl, encode_segment, stop_path
 from conformance.transport.safety import SafetyGuard
 
@@ -79,3 +79,27 @@ def test_the_tampered_token_is_redacted_too() -> None:
     bad = tampered("oms-sandbox-token-main")
     assert bad != "oms-sandbox-token-main" and len(bad) == len("oms-sandbox-token-main")
     assert redactor.text(f"X-Auth-Token: {bad}") == "X-Auth-Token: $OMS_TOKEN_TAMPERED"
+
+
+@given(
+    token=st.text(alphabet=string.ascii_letters + string.digits + "+/=", min_size=16, max_size=400),
+    data=st.data(),
+)
+def test_any_run_of_sixteen_characters_of_a_secret_is_redacted(token: str, data: st.DataObject) -> None:
+    """A server that echoes part of a credential (aiohttp: a line's first 100 characters) leaks the part:
+    no run of 16 of its characters survives redaction, wherever it is cut."""
+    start = data.draw(st.integers(0, len(token) - 16))
+    end = data.draw(st.integers(start + 16, len(token)))
+    redactor = Redactor([(token, "$OMS_TOKEN")])
+    redacted = redactor.text(f"Got more than 8190 bytes: b'{token[start:end]}'...")
+    assert not SecretRuns([(token, "")]).spans(redacted)
+    assert "$OMS_TOKEN" in redacted and redacted.startswith("Got more than 8190 bytes: b'")
+
+
+def test_secret_runs_find_every_run_and_only_runs() -> None:
+    token = "".join(chr(0x41 + (i * 7) % 26) + str(i % 10) for i in range(40))  # no 16-run repeats
+    runs = SecretRuns([(token, "T")])
+    text = "a" * 5 + token[3:19] + "-" + token[30:45] + "+" + token[50:80]
+    assert [(s, e) for s, e, _ in runs.spans(text)] == [(5, 21), (38, 68)]  # 15 characters are no run
+    assert runs.replace(text) == "a" * 5 + "T" + "-" + token[30:45] + "+" + "T"
+    assert SecretRuns().spans(text) == [] and runs.longest("nothing here") == 0
