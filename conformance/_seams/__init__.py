@@ -15,6 +15,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, requires, version
 from typing import Any
 
+from conformance._version import __version__
 from conformance.errors import ConformanceError
 
 
@@ -50,8 +51,6 @@ def installed(distribution: str) -> str:
 
 
 def own_version() -> str:
-    from conformance import __version__
-
     return __version__
 
 

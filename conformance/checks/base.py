@@ -107,10 +107,6 @@ class Finding:
             lines.append(f"Seen in: {seen_in}")
         return "\n".join(lines)
 
-    @property
-    def message(self) -> str:
-        return self.text()
-
 
 class NotRun(Exception):
     """Raised by a check that cannot run against this target; the message says why."""

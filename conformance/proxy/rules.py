@@ -336,5 +336,5 @@ def check_response(
         finding = spec.fn(ctx, sent)
         if finding is not None:
             requirement = requirement_of(spec.name, spec.requirements, finding.requirement)
-            found.append((spec.name, requirement, finding.headline, finding.message))
+            found.append((spec.name, requirement, finding.headline, finding.text()))
     return found

@@ -4,6 +4,7 @@ document's table of what each layer must never import says exactly what this tes
 from __future__ import annotations
 
 import ast
+import graphlib
 import re
 from pathlib import Path
 
@@ -49,15 +50,25 @@ def _layer(path: Path) -> str:
     return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
 
 
+ROOT = "__init__"  # the package root, conformance/__init__.py: the public API
+
+
 def _imports(path: Path) -> set[str]:
+    """The modules of ours ``path`` imports, below ``conformance.`` (ROOT for the package root itself)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("conformance."):
+        if isinstance(node, ast.ImportFrom) and node.module == "conformance":
+            # `from conformance import aksk` imports the submodule; `... import __version__` the root.
+            for alias in node.names:
+                submodule = (PACKAGE / alias.name).is_dir() or (PACKAGE / f"{alias.name}.py").exists()
+                found.add(alias.name if submodule else ROOT)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("conformance."):
             found.add(node.module.removeprefix("conformance."))
         elif isinstance(node, ast.Import):
             found |= {
                 a.name.removeprefix("conformance.") for a in node.names if a.name.startswith("conformance.")
             }
+            found |= {ROOT for a in node.names if a.name == "conformance"}
     return found
 
 
@@ -81,6 +92,28 @@ def test_nothing_imports_the_cli() -> None:
         and any(m == "cli" or m.startswith("cli.") for m in _imports(p))
     ]
     assert offenders == []
+
+
+def test_nothing_imports_the_package_root() -> None:
+    # conformance/__init__.py imports results, spec and target for the public API: a module that imported it
+    # would run back up through them (a lower layer reaching the ones above it).
+    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if ROOT in _imports(p)]
+    assert offenders == []
+
+
+def test_the_layers_import_each_other_without_a_cycle() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path in WIRING:
+            continue
+        layer = _layer(path)
+        graph.setdefault(layer, set()).update(
+            m.split(".")[0] for m in _imports(path) if m.split(".")[0] != layer
+        )
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        raise AssertionError(f"the layers import each other in a circle: {exc.args[1]}") from None
 
 
 # The private modules of other libraries, each read by one module of conformance/_seams/ only.
@@ -127,6 +160,8 @@ def test_the_architecture_document_states_the_rules_this_test_enforces() -> None
     for path in WIRING:  # the one exemption, by its path below conformance/
         assert f"`{path.relative_to(PACKAGE).as_posix()}` is exempt" in section
     assert "Nothing but `cli` itself and `__main__` imports `cli`." in section
+    assert "Nothing in the package imports the package root" in section
+    assert "There is no import cycle between layers" in section
     (private,) = [line for line in section.splitlines() if "private modules of other libraries" in line]
     documented = re.findall(r"`([\w.]+)`", private + section.split(private, 1)[1].split("\n\n", 1)[0])
     assert set(documented) - {"_seams"} == set(PRIVATE)
