@@ -146,8 +146,9 @@ async def header_case(ctx: CheckContext) -> None:
     """The valid token under `x-auth-token` and `X-AUTH-TOKEN` is honoured like `X-Auth-Token`."""
     project = ctx.target.project
     if not project.token:
-        ctx.note(
-            "header-case: the target has no token; only AK/SK, whose headers are checked by the signature"
+        ctx.recorder.undecided(
+            "STOP-HEADER-CASE",
+            "the target has no token (AK/SK only, whose headers the signature covers): nothing was sent",
         )
         return
     group = ctx.guard.mint()
@@ -165,9 +166,11 @@ async def header_case(ctx: CheckContext) -> None:
                     sent=sent,
                 )
             )
+    # Answers for an unknown group decide only when they differ: a server that ignores `x-auth-token`
+    # may refuse an unknown group alike with or without a token (400 before authentication, or 403).
     weak = (
-        "header-case: no listed pausable group was left, so only answers for an unknown group were compared; "
-        "a server that ignores `x-auth-token` may answer those the same (400) as one that honours it"
+        "no listed pausable group was left, so only answers for an unknown group were compared; a server "
+        "that ignores `x-auth-token` may answer those the same as one that honours it"
     )
     live = [g for name in ("monitoring", "creating", "paused") for g in project.groups.get(name, ())]
     if ctx.contract.has_show_operation and live:
@@ -193,8 +196,8 @@ async def header_case(ctx: CheckContext) -> None:
     if project.groups_in("creating", "monitoring"):
         try:
             group = await ctx.pool.take()
-        except NotRun:
-            ctx.note(weak)
+        except NotRun as exc:
+            ctx.recorder.undecided("STOP-HEADER-CASE", f"{weak} ({exc})")
             return
         sent = await ctx.stop(group, credential=False, headers=[("x-auth-token", project.token)])
         if sent.result.status == 200 or says_nothing(sent.result):
@@ -218,7 +221,7 @@ async def header_case(ctx: CheckContext) -> None:
         else:
             ctx.expect(canonical, {200}, "A valid token did not pause a pausable group")
     else:
-        ctx.note(weak)
+        ctx.recorder.undecided("STOP-HEADER-CASE", weak)
 
 
 @scenario(

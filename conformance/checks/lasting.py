@@ -45,7 +45,9 @@ async def effect_lasts(ctx: CheckContext) -> None:
     pause); it re-checks them last and needs no group of its own."""
     groups = paused_by_own_stops(ctx)
     if not groups and ctx.pool.given_back:
+        # Stateful looked at each of them (look_again) before it started them: its verdict holds that.
         ctx.note("effect-lasts: every group this run paused was started again and given back (stateful)")
+        ctx.recorder.decided_by = "stateful"
         return
     if not groups:
         raise NotRun("this run paused no listed group to look at again")

@@ -333,7 +333,9 @@ async def lookalike_tokens(ctx: CheckContext) -> None:
     """Tokens that only resemble the valid one (case, prefix, extension, whitespace, mixed) pause nothing."""
     project = ctx.target.project
     if not project.token:
-        ctx.note("lookalike-tokens: the target has no token (AK/SK only); look-alike tokens were not sent")
+        ctx.recorder.undecided(
+            "STOP-AUTHN", "the target has no token (AK/SK only): no look-alike token was sent"
+        )
         return
     other = ctx.target.other_project.token if ctx.target.other_project else None
     probes = token_lookalikes(project.token, project.readonly_token, other)

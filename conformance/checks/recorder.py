@@ -44,6 +44,9 @@ class Recorder:
     requests: int = 0
     planned: int | None = None  # requests the check means to send, when it knows (live progress)
     planning: bool = False  # ``planned`` is so far: more is still to be planned (time left is unknown)
+    # The check that did this one's work, when it sent nothing because another had (the runner calls a
+    # check that sent nothing inconclusive otherwise: it decided nothing).
+    decided_by: str = ""
 
     def fail(self, finding: Finding) -> None:
         requirement = requirement_of(self.check, self.requirements, finding.requirement)

@@ -37,7 +37,6 @@ The two groups come from the pool; the check gives them back: when it ends both 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shlex
 import time
 from collections.abc import Collection, Coroutine
@@ -113,6 +112,8 @@ class Session:
     deadline: float = float("inf")  # time.monotonic() when the check stops starting steps (time_budget)
     out_of_time: bool = False
     programs: int = 0
+    dropped: int = 0  # steps not sent because the budget was spent (said in the result, never silently)
+    opened: bool = False  # the fixed program ran to its end (every step sent and answered)
 
     @property
     def spent(self) -> bool:
@@ -126,6 +127,7 @@ class Session:
     def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
         """Run one step on the check's loop, from the worker thread; steps after the budget do nothing."""
         if self.spent:
+            self.dropped += 1
             coroutine.close()
             return
         try:
@@ -364,6 +366,7 @@ def open_with_fixed_program(session: Session) -> bool:
             session.run(session.stop(i, OPENING_SHAPES[i]) if rule == "stop" else rules[rule](i))
     except Violation:
         return False
+    session.opened = not session.dropped and not session.halted
     return True
 
 
@@ -390,10 +393,14 @@ def explore(session: Session) -> None:
             print_blob=False,
         ),
     )
-    # Failures are recorded as they happen (Session.run); Hypothesis' own report (the falsifying example,
-    # or Flaky once the budget turns replays into no-ops) adds nothing.
-    with contextlib.suppress(Exception):
+    try:
         hypothesis_seed(session.ctx.seed)(test)()
+    except Exception as exc:
+        # A violation is recorded as it happens (Session.run), and Hypothesis raises it again (or Flaky,
+        # once the budget turns replays into no-ops): that adds nothing. Anything else stopped the
+        # exploration short of a decision, which the result says (inconclusive), never a pass.
+        if not session.failures and not session.halted:
+            session.halted = f"its exploration stopped on an error ({type(exc).__name__}: {exc})"
 
 
 @scenario(
@@ -418,17 +425,23 @@ async def stateful(ctx: CheckContext) -> None:
     finally:
         halted, session.halted, session.requests, session.failed_at = session.halted, "", 0, None
         programs = session.programs  # begun by Hypothesis (the give-back below begins one more)
+        dropped = session.dropped
         try:
             await session.begin()  # the next night starts from pausable groups
         except Halt as halt:
             ctx.note(f"stateful: could not leave both groups pausable ({halt})")
     if session.out_of_time and not session.failures:
         ctx.note(
-            f"stateful: stopped starting programs after {budget:.0f}s ({programs} begun): its reads "
-            f"waited for the show operation to agree with its writes (bound {ctx.settle_timeout:g}s each)"
+            f"stateful: stopped starting programs after {budget:.0f}s ({programs} begun, {dropped} steps "
+            f"not sent): its reads waited for the show operation to agree with its writes (bound "
+            f"{ctx.settle_timeout:g}s each)"
         )
     if session.failures:
         report(ctx, min(session.failures, key=lambda f: len(f.steps)))
+    elif not halted and not session.opened:
+        why = f"its time ran out ({budget:.0f}s) before the fixed program ended ({dropped} steps not sent)"
+        for requirement in ctx.recorder.requirements:
+            ctx.recorder.undecided(requirement, why)
     elif halted:
         for requirement in ctx.recorder.requirements:  # the programs stopped short: nothing is decided
             ctx.recorder.undecided(requirement, halted)

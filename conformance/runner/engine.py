@@ -404,6 +404,12 @@ class _Run:
             for requirement in spec.requirements:
                 recorder.undecided(requirement, reason)
             verdict = Verdict.INCONCLUSIVE
+        elif recorder.requests == 0 and not recorder.inconclusive and not recorder.decided_by:
+            # It sent nothing and found nothing: it decided nothing, which is never a pass.
+            why = "it sent no request" + (f" ({recorder.notes[-1]})" if recorder.notes else "")
+            for requirement in spec.requirements:
+                recorder.undecided(requirement, why)
+            verdict = Verdict.INCONCLUSIVE
         else:
             verdict = Verdict.INCONCLUSIVE if recorder.inconclusive else Verdict.PASS
         result = _check_result(spec, verdict, reason, failures, recorder.requests, recorder.notes, duration)
