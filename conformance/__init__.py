@@ -4,8 +4,9 @@ The pipeline: spec (the contract) -> target (what to test) -> checks -> runner -
 reference server beside it. This module is the public API; everything not in ``__all__`` is private.
 
 Importing it is cheap on purpose: the pytest plugin (``pytest11`` entry point) is loaded in every pytest
-session of every project that installs this package, so the runner - and with it every check, Hypothesis and
-Schemathesis - is imported only when ``RunOptions`` or ``run_suite`` is first asked for (PEP 562).
+session of every project that installs this package, so only the errors are imported with it: every other
+public name - the runner with every check, Hypothesis and Schemathesis, the target with its schema
+validator - is imported when it is first asked for (PEP 562).
 """
 
 import typing as _typing
@@ -19,15 +20,35 @@ from conformance.errors import (
     TargetUnreachable,
     UsageError,
 )
-from conformance.results import RunResult, Verdict
-from conformance.spec import Contract, Erratum, Requirement, load_contract, load_errata, load_requirements
-from conformance.target import AkSk, Project, Target, dump_target, load_target, parse_target
 
 if _typing.TYPE_CHECKING:
+    from conformance.results import RunResult, Verdict
     from conformance.runner.engine import RunOptions
     from conformance.runner.session import run_suite
+    from conformance.spec import (
+        Contract,
+        Erratum,
+        Requirement,
+        load_contract,
+        load_errata,
+        load_requirements,
+    )
+    from conformance.target import AkSk, Project, Target, dump_target, load_target, parse_target
 
-_LAZY = {"RunOptions": "conformance.runner.engine", "run_suite": "conformance.runner.session"}
+# Where each lazy name lives. The target's module brings the config schemas' validator (jsonschema) and the
+# YAML parser, the runner every check: none of them is imported before a name of theirs is first asked for.
+_LAZY = {
+    "RunOptions": "conformance.runner.engine",
+    "run_suite": "conformance.runner.session",
+    **dict.fromkeys(("RunResult", "Verdict"), "conformance.results"),
+    **dict.fromkeys(
+        ("Contract", "Erratum", "Requirement", "load_contract", "load_errata", "load_requirements"),
+        "conformance.spec",
+    ),
+    **dict.fromkeys(
+        ("AkSk", "Project", "Target", "dump_target", "load_target", "parse_target"), "conformance.target"
+    ),
+}
 
 
 def __getattr__(name: str) -> _typing.Any:

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.errors import ADVICE, ExitCode
-from conformance.spec import Requirement
+
+if TYPE_CHECKING:
+    from conformance.spec import Requirement
 
 
 class Verdict(StrEnum):

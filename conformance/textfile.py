@@ -6,23 +6,32 @@ names the file, raised as the error kind the caller's layer uses (ConfigError, o
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from conformance.errors import ENCODING_HINT, FILE_HINT, SYNTAX_HINT, ConfigError, ConformanceError
 
+if TYPE_CHECKING:
+    import yaml
 
-class _Loader(yaml.SafeLoader):
+
+@cache
+def _loader() -> type[yaml.SafeLoader]:
     """YAML without implicit dates: ``expires: 2026-12-31`` stays the text written, so the file's schema
-    judges it (and ``2026-13-01`` is an error naming the key, not a crash inside the YAML parser)."""
+    judges it (and ``2026-13-01`` is an error naming the key, not a crash inside the YAML parser). Made when
+    first needed: the contract's modules import this one, and the pytest plugin imports them in every
+    session, which reads no YAML unless it runs the suite."""
+    import yaml
 
+    class Loader(yaml.SafeLoader):
+        pass
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 def read_text(path: str | Path, what: str, error: type[ConformanceError] = ConfigError) -> str:
@@ -36,9 +45,11 @@ def read_text(path: str | Path, what: str, error: type[ConformanceError] = Confi
 
 
 def read_yaml(path: str | Path, what: str, error: type[ConformanceError] = ConfigError) -> Any:
+    import yaml
+
     text = read_text(path, what, error)
     try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader, less the date resolver
+        return yaml.load(text, Loader=_loader())  # a SafeLoader, less the date resolver
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""

@@ -10,22 +10,18 @@ boundary cases it generates are kept.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.checks.base import Finding, Title
 from conformance.checks.context import CheckContext, HangingClass
-from conformance.checks.corpus import corpus
-from conformance.checks.generation import (
-    REQUIREMENT_BY_PARAMETER,
-    TOKEN,
-    GeneratedCase,
-    case_key,
-    plans_for,
-)
+from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, case_key, plans_for
 from conformance.checks.oracles import describe_infrastructure, refused_in_front
 from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import scenario
 from conformance.transport.safety import SafetyGuard
+
+if TYPE_CHECKING:
+    from conformance.checks.generation import GeneratedCase
 
 EXAMPLES = {"quick": 25, "full": 150}
 
@@ -46,6 +42,8 @@ EXAMPLES = {"quick": 25, "full": 150}
 async def fuzz(ctx: CheckContext) -> None:
     """Schemathesis coverage and positive cases, negative cases drawn from the contract's constraints
     (checks/negative.py), with expectations from this contract."""
+    from conformance.checks.corpus import corpus  # its worker processes: only when the check runs
+
     own = ctx.target.project.project_id
     seen: set[tuple[Any, ...]] = set()
     examples = ctx.max_examples or EXAMPLES.get(ctx.depth, 25)

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from conformance._seams import hypothesis as hypothesis_seam
-from conformance._seams import schemathesis as schemathesis_seam
 from conformance.checks import negative
 from conformance.spec.documents import STOP_PATH
 
@@ -67,6 +65,8 @@ def _schema(profile_document: dict[str, Any]) -> Any:
 def _decode(case: Any, source: str) -> GeneratedCase | None:
     if case.method.upper() != "PUT":
         return None  # other methods are the other-methods check's (with state verification)
+    from conformance._seams import schemathesis as schemathesis_seam
+
     facts = schemathesis_seam.facts(case)
     headers = {k: v for k, v in (case.headers or {}).items()}
     token = next((v for k, v in headers.items() if k.lower() == TOKEN.lower()), None)
@@ -119,7 +119,11 @@ def generate_plan(
     document: dict[str, Any], plan: str, *, seed: int, examples: int, own_project: str | None = None
 ) -> list[GeneratedCase]:
     """One plan's cases, deterministic for ``seed``: a function of its arguments only, so it may run in
-    a worker process (checks/corpus.py) and give what it gives in this one."""
+    a worker process (checks/corpus.py) and give what it gives in this one. The seams (and with them
+    Hypothesis and Schemathesis) are imported here, when a plan is drawn, not by every run that lists fuzz."""
+    from conformance._seams import hypothesis as hypothesis_seam
+    from conformance._seams import schemathesis as schemathesis_seam
+
     schemathesis_seam.checked()
     with hypothesis_seam.seed_only():
         return _generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
@@ -137,6 +141,8 @@ def _generate_plan(
     schema = _schema(_without_token(document) if positive else document)
     operation = schema[STOP_PATH]["PUT"]
     if plan == "coverage":
+        from conformance._seams import schemathesis as schemathesis_seam
+
         coverage = schemathesis_seam.coverage_cases(schema, operation)
         return [decoded for case in coverage if (decoded := _decode(case, "coverage"))]
     mode = GenerationMode(mode_name)

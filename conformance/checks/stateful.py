@@ -41,12 +41,7 @@ import shlex
 import time
 from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-from hypothesis import HealthCheck, Phase, Verbosity, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, rule
+from typing import TYPE_CHECKING, Any
 
 from conformance.checks.base import Finding, NotRun, Sent, Title
 from conformance.checks.context import CheckContext, says_nothing, shown_status
@@ -57,6 +52,9 @@ from conformance.checks.shapes import CURL, JSON_OBJECT, ClientShape
 from conformance.spec.documents import START_SUFFIX, Profile
 from conformance.spec.statuses import COMPLETED, PAUSABLE_CODES, PAUSED, PAUSING
 from conformance.target import RESTORE_PLAIN_KEYS
+
+if TYPE_CHECKING:  # Hypothesis is imported when the check explores, not by every run that lists the check
+    from hypothesis.stateful import RuleBasedStateMachine
 
 EXAMPLES = 6  # programs Hypothesis generates (shrinking comes on top, within the request budget)
 STEPS = 8  # rules per program
@@ -324,6 +322,9 @@ def start_body_placeholder(ctx: CheckContext) -> str:
 
 
 def machine_for(session: Session) -> type[RuleBasedStateMachine]:
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, rule
+
     groups = st.sampled_from((0, 1))
 
     class StopShowStart(RuleBasedStateMachine):
@@ -378,6 +379,10 @@ def opening_then_explore(session: Session) -> None:
 
 def explore(session: Session) -> None:
     """Run the machine under Hypothesis (in the worker thread); failures are in ``session.failures``."""
+    from hypothesis import HealthCheck, Phase, Verbosity, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis.stateful import get_state_machine_test
+
     test = get_state_machine_test(
         machine_for(session),
         settings=settings(

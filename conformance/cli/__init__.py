@@ -6,6 +6,7 @@ where errors become exit codes and one line of advice (no traceback unless ``--d
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
@@ -13,8 +14,35 @@ import click
 
 from conformance.errors import ADVICE, ConformanceError, ExitCode
 
+# Each command's module, imported when the command is first looked up: `run` against a remote target need
+# not load the reference server (serve), the validating proxy (proxy) or the report writers (report, diff).
+# A module may be left out of a distribution; its commands then do not exist.
+_MODULES = {
+    "spec": "spec_cmd",
+    "serve": "serve_cmd",
+    "run": "run_cmd",
+    "report": "report_cmd",
+    "diff": "report_cmd",
+    "proxy": "proxy_cmd",
+    "history": "history_cmd",
+}
+
+
+def _module_exists(module: str) -> bool:
+    return importlib.util.find_spec(f"conformance.cli.{module}") is not None
+
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        present = {name for name, module in _MODULES.items() if _module_exists(module)}
+        return sorted(present | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _MODULES.get(cmd_name)
+        if cmd_name not in self.commands and module is not None and _module_exists(module):
+            __import__(f"conformance.cli.{module}")  # registers its commands on `main`
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -55,20 +83,6 @@ def main() -> None:
     3 target unreachable, 130/143 interrupted.
     """
 
-
-def _register() -> None:
-    # Imported for their side effect of adding a command to `main`.
-    from conformance.cli import spec_cmd  # noqa: F401
-
-    for optional in ("serve_cmd", "run_cmd", "report_cmd", "proxy_cmd", "history_cmd"):
-        try:
-            __import__(f"conformance.cli.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"conformance.cli.{optional}":
-                raise
-
-
-_register()
 
 __all__ = ["ExitCode", "main"]
 

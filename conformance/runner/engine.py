@@ -13,8 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from conformance._version import __version__
 from conformance.checks.base import Finding, Kind, NotRun, Sent
@@ -35,6 +34,9 @@ from conformance.target import Project, Target
 from conformance.transport import codings
 from conformance.transport.http import Client, HttpResult, Outcome, stop_path
 from conformance.transport.safety import SafetyGuard
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_FAILURES_PER_TITLE = 3  # similar failures are counted, not repeated
 DEAD_AFTER = 5  # consecutive connection failures that mean the target went away

@@ -15,8 +15,6 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-import yaml
-
 from conformance.errors import SpecError, UsageError
 from conformance.spec import files
 from conformance.textfile import read_yaml
@@ -115,6 +113,8 @@ class Contract:
     def dumps(self, fmt: str = "yaml") -> str:
         if fmt == "json":
             return json.dumps(self.document, indent=2, ensure_ascii=False) + "\n"
+        import yaml  # only to print the contract: loading it does not need it here
+
         return yaml.safe_dump(self.document, sort_keys=False, allow_unicode=True, width=110)
 
     def validate(self) -> None:

@@ -1,18 +1,24 @@
 """``import conformance`` and loading its pytest plugin stay cheap: the plugin is loaded in every pytest
 session of every project that installs the package, so neither may import a check, Hypothesis or
 Schemathesis (the runner is imported when ``RunOptions`` or ``run_suite`` is first asked for), nor the
-server's uvicorn or the proxy's httpx (imported when a fixture first starts a server).
+server's uvicorn or the proxy's httpx (imported when a fixture first starts a server), nor the target's
+schema validator (jsonschema) or the YAML parser (a session without ``--oms-target`` reads no file).
 
 Module names only, from ``python -X importtime`` in a fresh interpreter: no timing is asserted."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
-HEAVY = ("hypothesis", "schemathesis", "conformance.checks", "conformance.runner", "uvicorn", "httpx")
+HEAVY = (
+    *("hypothesis", "schemathesis", "conformance.checks", "conformance.runner", "uvicorn", "httpx"),
+    *("jsonschema", "yaml", "conformance.target"),
+)
 
 
 def imported_by(
@@ -71,3 +77,72 @@ def test_the_lazy_names_are_the_real_ones() -> None:
 
     assert conformance.RunOptions is RunOptions and conformance.run_suite is run_suite
     assert {"RunOptions", "run_suite"} <= set(dir(conformance))
+
+
+# What a run against a remote target needs before its first request is the CLI, the runner, the checks'
+# definitions, the client and the target's validator; the rest waits until it is used: Schemathesis and
+# Hypothesis until the fuzz and stateful checks draw, the report writers until the run ends, and the
+# reference server and the validating proxy never (they are other commands'). httpx's own command line
+# (rich, pygments) never either: see conformance/transport/__init__.py.
+NOT_BEFORE_THE_FIRST_REQUEST = (
+    *("hypothesis", "schemathesis", "uvicorn", "rich", "pygments", "starlette"),
+    *("conformance.server", "conformance.proxy", "conformance.reports", "conformance._seams"),
+    "conformance.checks.corpus",
+)
+
+
+def imported_before_first_request(tmp_path: Path) -> tuple[set[str], bytes]:
+    """``oms-conformance run`` against a loopback listener that never answers: the modules imported by the
+    time its first request has arrived (a superset of those imported before it was sent), and that request.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(120)  # only a bound on a hang: a run sends its first request at once
+    port = listener.getsockname()[1]
+    (tmp_path / "target.yaml").write_text(
+        f"base_url: http://127.0.0.1:{port}\nproject_id: {'a' * 32}\ntoken: a-token-of-this-test-0001\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "conformance", "run", "--target", "target.yaml"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    assert child.stderr is not None
+    # Read as it comes: the import list is longer than a pipe holds, and a blocked child would never send.
+    reader = threading.Thread(target=lambda: lines.extend(child.stderr or ()))
+    reader.start()
+    request = b""
+    try:
+        with listener, listener.accept()[0] as connection:
+            while b"\r\n\r\n" not in request:
+                chunk = connection.recv(65536)
+                assert chunk, "the run closed its connection before a whole request"
+                request += chunk
+    finally:
+        child.kill()
+        child.wait(30)
+        reader.join(30)
+        child.stderr.close()
+    return {line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")}, request
+
+
+def test_a_run_against_a_remote_target_imports_no_generator_server_or_report_before_its_first_request(
+    tmp_path: Path,
+) -> None:
+    modules, request = imported_before_first_request(tmp_path)
+    assert request.startswith(b"PUT /v2/" + b"a" * 32 + b"/taskgroups/")  # the preflight's stop
+    assert {"conformance.cli.run_cmd", "conformance.runner.engine", "httpx", "jsonschema"} <= modules
+    assert {
+        "conformance.checks.fuzz",
+        "conformance.checks.stateful",
+    } <= modules  # the checks, not their engines
+    early = sorted(
+        m
+        for m in modules
+        if m.split(".")[0] in NOT_BEFORE_THE_FIRST_REQUEST or m.startswith(NOT_BEFORE_THE_FIRST_REQUEST)
+    )
+    assert early == []

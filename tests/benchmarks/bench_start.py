@@ -1,0 +1,141 @@
+"""Benchmark: what starting costs - the pytest plugin's import, and a remote run's time to its first request -
+for this checkout and, side by side in the same rounds, an older commit (a temporary `git worktree`).
+
+    .venv/bin/python tests/benchmarks/bench_start.py [--base COMMIT] [--rounds 9]
+
+Per variant, medians over ``--rounds`` interleaved rounds, each a fresh interpreter:
+- plugin: ``import conformance.pytest_plugin`` in an interpreter that has already imported pytest (as a
+  pytest session has), timed inside it;
+- first request: ``oms-conformance run --target T`` where T points at a loopback listener that never
+  answers, timed from starting the process to the whole first request arriving (interpreter start-up, the
+  imports, loading the contract and the target, and the preflight's send);
+- imports: the same, under ``python -X importtime``: the sum of the top-level imports listed before the
+  first request arrived (importtime's own overhead included).
+The older variant runs from its worktree through PYTHONPATH with this environment's packages. Not a test:
+numbers depend on the machine and its load; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PLUGIN = """
+import time, pytest
+started = time.perf_counter()
+import conformance.pytest_plugin
+print((time.perf_counter() - started) * 1000)
+"""
+
+
+def plugin_ms(source: Path) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", PLUGIN],
+        env=_env(source),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return float(done.stdout)
+
+
+def first_request(source: Path, workdir: Path, importtime: bool) -> tuple[float, float]:
+    """Milliseconds from starting ``run`` to its first whole request, and (with ``importtime``) the sum of
+    the top-level imports listed by then."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(60)
+        target = workdir / "target.yaml"
+        target.write_text(
+            f"base_url: http://127.0.0.1:{listener.getsockname()[1]}\n"
+            f"project_id: {'a' * 32}\ntoken: a-token-of-the-benchmark-0001\n"
+        )
+        flags = ["-X", "importtime"] if importtime else []
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, *flags, "-m", "conformance", "run", "--target", str(target)],
+            cwd=workdir,
+            env=_env(source),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(child.stderr or ()))
+        reader.start()
+        try:
+            connection, _ = listener.accept()
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request and (chunk := connection.recv(65536)):
+                    request += chunk
+                elapsed = (time.perf_counter() - started) * 1000
+        finally:
+            child.kill()
+            child.wait(30)
+            reader.join(30)
+            if child.stderr is not None:
+                child.stderr.close()
+    return elapsed, sum(_top_level_ms(line) for line in lines)
+
+
+def _top_level_ms(line: str) -> float:
+    """The cumulative ms of an importtime line of a top-level import (its name indented by one space)."""
+    parts = line.split("|")
+    if not line.startswith("import time:") or len(parts) != 3 or not parts[1].strip().isdigit():
+        return 0.0
+    return int(parts[1]) / 1000 if parts[2][:2] != "  " else 0.0
+
+
+def _env(source: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(source)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", default="", help="an older commit to compare with (default: none)")
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="oms-bench-start-"))
+    variants = {"this checkout": ROOT}
+    try:
+        if args.base:
+            old = scratch / "base"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), args.base],
+                           check=True, timeout=120)  # fmt: skip
+            variants[args.base] = old
+        samples: dict[str, dict[str, list[float]]] = {
+            name: {"plugin": [], "first": [], "imports": []} for name in variants
+        }
+        for _ in range(args.rounds):
+            for name, source in variants.items():  # interleaved: load on the machine falls on each alike
+                samples[name]["plugin"].append(plugin_ms(source))
+                samples[name]["first"].append(first_request(source, scratch, importtime=False)[0])
+                samples[name]["imports"].append(first_request(source, scratch, importtime=True)[1])
+        print(f"medians of {args.rounds} rounds, ms (cpus: {os.cpu_count()}, load {os.getloadavg()[0]:.1f})")
+        print(f"{'variant':<20}{'plugin import':>15}{'run: first request':>20}{'imports before it':>19}")
+        for name, rows in samples.items():
+            med = {key: statistics.median(values) for key, values in rows.items()}
+            print(f"{name:<20}{med['plugin']:>15.0f}{med['first']:>20.0f}{med['imports']:>19.0f}")
+    finally:
+        if args.base:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch / "base")],
+                           check=False, timeout=120)  # fmt: skip
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
