@@ -28,12 +28,24 @@ def test_ci_runs_the_readme_test_command_and_the_linters() -> None:
         assert re.search(rf"^\.venv/bin/{re.escape(linter)}$", CI, re.M), linter
 
 
-@pytest.mark.parametrize("package", ["chromium", "nginx", "curl"])  # browser tests, gateway tests, docs' curl
-def test_ci_installs_debian_packages_before_the_tests_run(package: str) -> None:
+# The browser tests, the gateway tests, the docs' curl, the field servers on real stacks (tests/stacks/).
+DEBIAN = {
+    "chromium": "chromium",
+    "nginx": "nginx",
+    "curl": "curl",
+    "go": "golang-go",
+    "javac": "default-jdk-headless",
+    "node": "nodejs",
+    "npm": "npm",
+}
+
+
+@pytest.mark.parametrize(("command", "package"), DEBIAN.items())
+def test_ci_installs_debian_packages_before_the_tests_run(command: str, package: str) -> None:
     install = CI.index('apt-get install -y -qq "${missing[@]}"')
     assert install < CI.index(".venv/bin/pytest")
     # Only where it is missing; as root or through sudo, and without either CI stops before the tests.
-    assert f"command -v {package} >/dev/null 2>&1 ||" in CI and f"missing+=({package})" in CI
+    assert f"command -v {command} >/dev/null 2>&1 ||" in CI and f"missing+=({package})" in CI
     assert '"$(id -u)" = 0' in CI and "sudo -n" in CI
     assert CI.index("exit 1", CI.index("missing+=(")) < install
 
@@ -76,6 +88,13 @@ def test_a_skip_for_a_missing_part_fails_only_where_ci_is_set(
         result.stdout.fnmatch_lines(["*skipped where CI is set*chromium is not installed*"])
     else:
         result.assert_outcomes(passed=1, xfailed=1, skipped=2)
+
+
+def test_ci_installs_express_from_the_committed_lock_file_before_the_tests_run() -> None:
+    npm_ci = CI.index("npm ci --prefix tests/stacks/express_node")
+    assert CI.index('apt-get install -y -qq "${missing[@]}"') < npm_ci < CI.index(".venv/bin/pytest")
+    lock = (ROOT / "tests" / "stacks" / "express_node" / "package-lock.json").read_text(encoding="utf-8")
+    assert '"resolved"' not in lock  # npm ci takes each package from the registry the machine is set up with
 
 
 def test_ci_script_passes_shellcheck() -> None:

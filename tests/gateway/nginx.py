@@ -87,6 +87,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_listening(process: subprocess.Popen[bytes], port: int, timeout: float) -> bool:
+    """Whether the process listens on the loopback port within ``timeout`` seconds (False: it exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.01)
+    return False
+
+
 class Nginx:
     """``with Nginx(binary, prefix, server_block, upstream_port) as gw:`` gives ``gw.base_url``."""
 
@@ -135,14 +147,7 @@ class Nginx:
 
     def _wait_listening(self, port: int) -> bool:
         assert self.process is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return True
-            except OSError:
-                time.sleep(0.01)
-        return False
+        return wait_listening(self.process, port, START_TIMEOUT)
 
     def stop(self) -> str:
         """Stop nginx (bounded) and return what it wrote on stderr (why it did not start, if it did not)."""
