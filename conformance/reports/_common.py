@@ -131,7 +131,25 @@ def case_verdict(check: CheckResult, requirement: str) -> tuple[Verdict, tuple[F
     own = tuple(f for f in check.failures if f.requirement == requirement)
     if check.verdict in (Verdict.FAIL, Verdict.FLAKY, Verdict.KNOWN_FAILURE) and not own and check.failures:
         return Verdict.PASS, own
+    if check.verdict is Verdict.INCONCLUSIVE and requirement not in check.inconclusive:
+        return Verdict.PASS, own  # undecided for another of its requirements only (as RunResult.requirements)
     return check.verdict, own
+
+
+def why_unverified(run: RunResult, requirement: str) -> str:
+    """Why ``requirement`` is not run or inconclusive: each check tracing to it that did not run or could
+    not decide it, with its reason. One text for every format (a stopped run's checks say where it
+    stopped)."""
+    reasons = []
+    for check in run.checks:
+        if requirement not in check.requirements:
+            continue
+        verdict, _ = case_verdict(check, requirement)
+        if verdict is Verdict.NOT_RUN:
+            reasons.append(f"{check.check} not run: {check.reason or 'not selected'}")
+        elif verdict is Verdict.INCONCLUSIVE:
+            reasons.append(f"{check.check} inconclusive: {check.inconclusive[requirement]}")
+    return "; ".join(reasons) or "no selected check traces to it"
 
 
 def cases(run: RunResult, verdicts: Sequence[RequirementVerdict]) -> Iterator[Case]:

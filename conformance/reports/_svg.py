@@ -76,7 +76,17 @@ def bar_chart(bars: Sequence[tuple[str, int, str]], *, label: str, unit: str = "
     return "".join(parts)
 
 
-def status_colour(status: str) -> str:
+EXPECTED_COLOUR = "#0969da"  # an answer the contract documents: what a conforming server sends
+
+
+def status_colour(status: str, expected: frozenset[int] = frozenset()) -> str:
+    """A bar's colour: green 2xx, blue an ``expected`` (documented) answer, and only an undocumented one a
+    finding's colour - amber, red for a 5xx - so that a conforming run's 400s and 403s do not look like
+    warnings."""
     if not status.isdigit():
         return "#6e7781"  # transport error
-    return {"2": "#1a7f37", "3": "#0969da", "4": "#bf8700", "5": "#cf222e"}.get(status[0], "#8250df")
+    if status[0] == "2":
+        return "#1a7f37"
+    if int(status) in expected:
+        return EXPECTED_COLOUR
+    return "#cf222e" if status[0] == "5" else "#bf8700"

@@ -31,12 +31,13 @@ from conformance.reports._common import (
     total_requests,
     verdict_line,
     verdict_notes,
+    why_unverified,
 )
 from conformance.reports._svg import bar_chart, status_colour
 from conformance.reports.reproduce import is_embedded, placeholder_legend, reproduce_command
 from conformance.reports.rollup import Rollup, request_line, rollup
 from conformance.results import CheckResult, Exchange, Headline, RequirementVerdict, RunResult, Verdict
-from conformance.spec import load_errata
+from conformance.spec import PROFILES, load_contract, load_errata
 from conformance.spec.documents import STOP_PATH
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -92,9 +93,31 @@ def _cards(totals: dict[str, int]) -> str:
     return f'<section class="cards" aria-label="requirements by verdict">{cards}</section>'
 
 
+# Refusals of a method the contract does not define (RFC 9110 15.5.6, 15.6.2): what STOP-METHODS expects.
+METHOD_REFUSALS = frozenset({405, 501})
+
+
+def expected_statuses(profile: str) -> frozenset[int]:
+    """The answers a conforming server gives in a run: every status the profile's contract documents for one
+    of its operations, and a method refusal. A documented 5xx is not one (STOP-ROBUST counts it)."""
+    if profile not in PROFILES:
+        return METHOD_REFUSALS
+    paths = load_contract(profile).document["paths"]
+    documented = {
+        int(status)
+        for operations in paths.values()
+        for operation in operations.values()
+        if isinstance(operation, dict)
+        for status in operation.get("responses", {})
+        if str(status).isdigit() and not str(status).startswith("5")
+    }
+    return frozenset(documented) | METHOD_REFUSALS
+
+
 def _charts(run: RunResult) -> str:
+    expected = expected_statuses(run.profile)
     statuses = bar_chart(
-        [(key, count, status_colour(key)) for key, count in sorted_status_counts(run)],
+        [(key, count, status_colour(key, expected)) for key, count in sorted_status_counts(run)],
         label="responses by status code",
     )
     summary = latency_summary(run)
@@ -111,14 +134,17 @@ def _charts(run: RunResult) -> str:
     )
     return (
         '<section class="charts">'
-        f'<div class="panel"><h3>Responses by status code</h3>{statuses}</div>'
+        f'<div class="panel"><h3>Responses by status code</h3>{statuses}'
+        f'<p class="muted">Green: 2xx. Blue: an answer the {escape(run.profile)} contract documents, or the '
+        f"refusal of a method it does not define ({', '.join(str(s) for s in sorted(expected) if s >= 300)})."
+        " Amber, and red for a 5xx: undocumented answers.</p></div>"
         f'<div class="panel"><h3>Latency ({summary["count"]} answers)</h3>'
         f'<div class="stats">{stats}</div>{bar_chart(bars, label="latency histogram", unit="answers")}</div>'
         "</section>"
     )
 
 
-def _matrix(verdicts: list[RequirementVerdict], by_name: dict[str, CheckResult]) -> str:
+def _matrix(run: RunResult, verdicts: list[RequirementVerdict], by_name: dict[str, CheckResult]) -> str:
     rows = []
     for rv in verdicts:
         req = rv.requirement
@@ -133,6 +159,8 @@ def _matrix(verdicts: list[RequirementVerdict], by_name: dict[str, CheckResult])
                 f"{escape(name)}</span>"
             )
         link = f'<a href="#fail-{escape(req.id)}">' if rv.failures else ""
+        unverified = rv.verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_RUN) and chips
+        why = f'<div class="muted">{escape(why_unverified(run, req.id))}</div>' if unverified else ""
         rows.append(
             f'<tr id="req-{escape(req.id)}" data-verdict="{rv.verdict.value}">'
             f'<td class="id">{link}{escape(req.id)}{"</a>" if link else ""}'
@@ -141,7 +169,7 @@ def _matrix(verdicts: list[RequirementVerdict], by_name: dict[str, CheckResult])
             f'<td><span class="level {escape(req.level)}">{escape(req.level)}</span></td>'
             f"<td><blockquote>{escape(req.source_text)}</blockquote>"
             f'<div class="ref">{escape(req.source_ref)}</div></td>'
-            f"<td>{''.join(chips) or '<span class=muted>none selected</span>'}</td></tr>"
+            f"<td>{''.join(chips) or '<span class=muted>none selected</span>'}{why}</td></tr>"
         )
     # The verdict comes second so that a narrow window shows it without scrolling the table sideways.
     return (
@@ -316,7 +344,7 @@ def render_html(run: RunResult, catalogue: Catalogue | None = None) -> str:
             _cards(run.totals(dict(catalogue))),
             _failures(verdicts, by_name),
             _charts(run),
-            _matrix(verdicts, by_name),
+            _matrix(run, verdicts, by_name),
             _checks(run),
             _errata(),
             _metadata(run),

@@ -74,14 +74,11 @@ def _case_element(suite: ET.Element, case: Case, catalogue: Catalogue) -> ET.Ele
         message = f"known failure: {reason}" if reason else "known failure"
         ET.SubElement(element, "skipped", {"message": _clean(message)})
     elif case.verdict is Verdict.INCONCLUSIVE:
-        reasons = check.inconclusive.get(case.requirement, check.reason) if check else ""
-        ET.SubElement(
-            element, "skipped", {"message": _clean(f"inconclusive: {reasons or 'no reason given'}")}
-        )
+        # case_verdict calls a case inconclusive only where the check recorded why.
+        reason = check.inconclusive[case.requirement] if check else ""
+        ET.SubElement(element, "skipped", {"message": _clean(f"inconclusive: {reason}")})
     elif case.verdict is Verdict.NOT_RUN:
-        reason = (
-            (check.reason or "no reason given") if check else "no selected check traces to this requirement"
-        )
+        reason = (check.reason or "not selected") if check else "no selected check traces to this requirement"
         ET.SubElement(element, "skipped", {"message": _clean(f"not run: {reason}")})
     out = [part for part in (text, "\n".join(check.notes) if check else "") if part]
     if out:

@@ -23,6 +23,7 @@ from conformance.reports._common import (
     total_requests,
     verdict_line,
     verdict_notes,
+    why_unverified,
 )
 from conformance.reports.reproduce import is_embedded, placeholder_legend, reproduce_command
 from conformance.reports.rollup import Rollup, request_line, rollup
@@ -182,13 +183,20 @@ def _others(run: RunResult, verdicts: list[RequirementVerdict]) -> list[str]:
         for rv in verdicts
         if rv.verdict is Verdict.KNOWN_FAILURE
     ]
-    not_run = [
-        f"- **{rv.requirement.id}** {_inline(rv.requirement.title)}: "
-        f"{_inline(_reasons(run, rv) or 'no selected check traces to it')}"
-        for rv in verdicts
-        if rv.verdict is Verdict.NOT_RUN
-    ]
-    out = _listed("### Known failures (baseline)", known) + _listed("### Not run", not_run)
+    unverified = {
+        verdict: [
+            f"- **{rv.requirement.id}** {_inline(rv.requirement.title)}: "
+            f"{_inline(why_unverified(run, rv.requirement.id), 1000)}"
+            for rv in verdicts
+            if rv.verdict is verdict
+        ]
+        for verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_RUN)
+    }
+    out = (
+        _listed("### Known failures (baseline)", known)
+        + _listed("### Inconclusive", unverified[Verdict.INCONCLUSIVE])
+        + _listed("### Not run", unverified[Verdict.NOT_RUN])
+    )
     notes = [f"- `{_inline(c.check)}`: {_inline(note)}" for c in run.checks for note in c.notes]
     if len(notes) > MAX_NOTES:
         notes = [*notes[:MAX_NOTES], f"- …and {len(notes) - MAX_NOTES} more notes in report.html"]

@@ -266,6 +266,7 @@ class _Run:
         finally:
             await asyncio.shield(client.aclose())
             self._apply_late_verdicts()
+            self.result.checks.extend(self._stopped_before())
             self.result.checks.extend(self.response_results())
             self.result.skipped_for_safety = guard.skipped
             self.result.stale_fixtures = list(self.context.pool.stale)
@@ -443,6 +444,26 @@ class _Run:
             if count > MAX_FAILURES_PER_TITLE:
                 notes.append(f"{count - MAX_FAILURES_PER_TITLE} more failures like '{title}' ({requirement})")
         return failures
+
+    def _stopped_before(self) -> list[CheckResult]:
+        """The selected scenario checks a run that stopped never finished, each saying that the run stopped,
+        where, and why - so that every requirement they trace to says so too (not "no check traces to it")."""
+        if self.result.finished:
+            return []
+        done = [c.check for c in self.result.checks]
+        why = self.result.incomplete_reason or self.result.stop_reason.value
+        where = (
+            f"during {self.running}" if self.running else f"after {done[-1]}" if done else "at the preflight"
+        )
+        out = []
+        for spec in self.specs:
+            if spec.kind is not CheckKind.SCENARIO or spec.name in done:
+                continue
+            here = spec.name == self.running
+            reason = f"the run stopped {'during this check' if here else where}: {why}"
+            requests = self.context.recorder.requests if here else 0
+            out.append(_check_result(spec, Verdict.NOT_RUN, reason, [], requests, []))
+        return out
 
     def response_results(self) -> list[CheckResult]:
         results = []

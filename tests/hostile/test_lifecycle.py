@@ -64,6 +64,9 @@ def test_target_dying_mid_run_keeps_results_and_is_incomplete(serve, run_cli):
     verdicts = outcome.verdicts()
     assert verdicts["operation"] == "pass"  # found before the target died, and kept
     assert verdicts["error-envelope"] == "pass"
+    (died_in,) = [c for c in report["checks"] if c["check"] == "hostile-ids"]
+    assert died_in["verdict"] == "not_run"
+    assert died_in["reason"].startswith("the run stopped during this check: the target stopped answering")
     assert report["requests"] >= 5
     assert report["verdict"] == "INCOMPLETE"
     assert "INCOMPLETE" in outcome.stdout

@@ -47,7 +47,17 @@ def test_a_stop_ends_the_run_as_interrupted_with_its_reason() -> None:
     assert control.stopped
     assert result.stop_reason is StopReason.INTERRUPTED
     assert result.incomplete_reason == "interrupted by the test"
-    assert [c.check for c in result.checks] == []  # the interrupted check has no verdict; none after it ran
+    # The interrupted check and the one after it have no verdict; each says the run stopped, where, and why
+    # (so does every requirement they trace to, in every report: tests/reports/test_unverified_reasons.py).
+    reasons = {c.check: (c.verdict, c.reason, c.requests) for c in result.checks}
+    assert reasons == {
+        "stopped-midway": (Verdict.NOT_RUN, "the run stopped during this check: interrupted by the test", 1),
+        "never-reached": (
+            Verdict.NOT_RUN,
+            "the run stopped during stopped-midway: interrupted by the test",
+            0,
+        ),
+    }
     assert sum(result.status_counts.values()) >= 1  # what was sent before the stop is kept
 
 
