@@ -12,8 +12,8 @@ from conformance.checks.context import CheckContext, says_nothing
 from conformance.checks.registry import GroupUse, scenario
 from conformance.redact import tampered
 from conformance.spec.documents import Profile
+from conformance.spec.paths import show_path
 from conformance.target import Project
-from conformance.transport.http import stop_path
 
 # Bad credentials: (label, headers, requirement).
 BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
@@ -176,7 +176,7 @@ async def header_case(ctx: CheckContext) -> None:
     if ctx.contract.has_show_operation and live:
         # Reading a listed group proves it without using one up: what the canonical header reads, the
         # lower-case one must read alike.
-        path = stop_path(project.project_id, live[0], suffix="")
+        path = show_path(project.project_id, live[0])
         canonical = await ctx.send("GET", path, [("X-Auth-Token", project.token)], kind=Kind.SHOW)
         lower = await ctx.send("GET", path, [("x-auth-token", project.token)], kind=Kind.SHOW)
         if says_nothing(canonical.result) or says_nothing(lower.result) or canonical.result.status != 200:

@@ -23,15 +23,16 @@ from conformance.checks.recorder import Recorder
 from conformance.checks.sender import HangingClass, Sender, says_nothing
 from conformance.checks.shapes import ClientShape
 from conformance.spec import Contract, Profile
-from conformance.spec.documents import START_SUFFIX
+from conformance.spec.paths import show_path, start_path, stop_path
 from conformance.spec.statuses import PAUSABLE_CODES, SETTLED
 from conformance.target import Project, Target
-from conformance.transport.credentials import credential_headers
-from conformance.transport.http import Client, stop_path
+from conformance.transport.http import Client
 from conformance.transport.race import RaceRequest, race
 from conformance.transport.safety import SafetyGuard
 
 T = TypeVar("T")
+# The start operation's Content-Type, as the SDK sends it (an AK/SK signature carries and signs the same).
+START_HEADERS = (("Content-Type", "application/json;charset=UTF-8"),)
 
 __all__ = ["CheckContext", "HangingClass", "says_nothing", "shown_status"]
 
@@ -100,19 +101,20 @@ class CheckContext:
         *,
         kind: Kind = Kind.STOP,
         retry: bool = True,
-        signer: Project | None = None,
+        auth: Project | None = None,
         body: bytes = b"",
         content_length: bool = True,
     ) -> Sent:
         """Send one request by the run's retry and hang policy (checks/sender.py); only its final answer
         reaches the oracles. ``retry=False`` for a request that could pause a listed group. A request of a
-        class the run no longer sends raises :class:`HangingClass`. ``signer``: the project whose credential
-        headers are among ``headers`` (None: the headers tell)."""
-        cls = classify(self.target, method, kind, path, headers, signer)
+        class the run no longer sends raises :class:`HangingClass`. ``auth``: the project whose credential
+        the client attaches (transport/auth.py; None: ``headers`` are all the request carries)."""
+        cls = classify(self.target, method, kind, path, headers, auth)
         result = await self.sender.send(
-            cls, method, path, headers, retry=retry, body=body, content_length=content_length
+            cls, method, path, headers, auth=auth, retry=retry, body=body, content_length=content_length
         )
-        token = next((v for k, v in headers if k.lower() == "x-auth-token"), None)
+        token = auth.token if auth is not None and auth.token else None
+        token = token or next((v for k, v in headers if k.lower() == "x-auth-token"), None)
         return self._deliver(Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls)))
 
     def _deliver(self, sent: Sent) -> Sent:
@@ -145,22 +147,19 @@ class CheckContext:
         project_id = project_id if project_id is not None else self.target.project.project_id
         path = stop_path(project_id, group_id, params=params)
         body = shape.body if shape else b""
-        all_headers: list[tuple[str, str]] = []
-        signer = None
+        auth = None
         if credential is not False:
-            signer = credential if isinstance(credential, Project) else self.target.project
-            all_headers += credential_headers(self.client, signer, method, path, body=body)
-        # An AK/SK signature already carries the SDK's Content-Type (it signs it): a shape adds none twice.
-        present = {name.lower() for name, _ in all_headers}
-        all_headers += [(k, v) for k, v in (shape.headers if shape else ()) if k.lower() not in present]
-        all_headers += list(headers)
+            auth = credential if isinstance(credential, Project) else self.target.project
+        # An AK/SK signature carries the SDK's Content-Type (it signs it): the client sends a shape's none
+        # twice (transport/auth.py).
+        all_headers = [*(shape.headers if shape else ()), *headers]
         # A listed group may be paused by this very request: never repeat it blindly.
         listed = group_id in self.listed
         kind = Kind.STOP if method == "PUT" else Kind.OTHER_METHOD
         retry = not (listed and kind is Kind.STOP)
         length = shape.content_length if shape else True
         sent = await self.send(
-            method, path, all_headers, kind=kind, retry=retry, signer=signer, body=body, content_length=length
+            method, path, all_headers, kind=kind, retry=retry, auth=auth, body=body, content_length=length
         )
         if listed and kind is Kind.STOP and sent.result.status == 200:
             self.pool.keeper_paused(group_id)
@@ -190,15 +189,11 @@ class CheckContext:
         cls = classify(self.target, "PUT", Kind.STOP, path, (), project)
         self.may_send(cls)
         # Signed one by one: each AK/SK signature is made as the SDK makes one for a single request.
-        requests = [
-            RaceRequest("PUT", path, credential_headers(self.client, project, "PUT", path))
-            for _ in range(width)
-        ]
+        requests = [RaceRequest("PUT", path, auth=project) for _ in range(width)]
         if also is not None:
             other, shape = also
             other_path = stop_path(project.project_id, other)
-            headers = credential_headers(self.client, project, "PUT", other_path, body=shape.body)
-            requests.append(RaceRequest("PUT", other_path, [*headers, *shape.headers], shape.body))
+            requests.append(RaceRequest("PUT", other_path, shape.headers, shape.body, auth=project))
         raced = await race(self.client, requests)
         if raced.held_rounds_dropped:
             how = "sent whole, a looser race" if raced.sent_whole else "raced again on new connections"
@@ -221,9 +216,8 @@ class CheckContext:
 
     async def show(self, group_id: str, project: Project | None = None) -> Sent:
         project = project or self.target.project
-        path = stop_path(project.project_id, group_id, suffix="")
         return await self.send(
-            "GET", path, credential_headers(self.client, project, "GET", path), kind=Kind.SHOW, signer=project
+            "GET", show_path(project.project_id, group_id), (), kind=Kind.SHOW, auth=project
         )
 
     async def start(self, group_id: str) -> Sent:
@@ -232,13 +226,10 @@ class CheckContext:
         first attempt may have taken effect."""
         assert self.target.restore is not None
         project = self.target.project
-        path = stop_path(project.project_id, group_id, suffix=START_SUFFIX)
+        path = start_path(project.project_id, group_id)
         body = json.dumps(dict(self.target.restore), separators=(",", ":")).encode()
-        headers = credential_headers(self.client, project, "PUT", path, body=body)
-        if project.token:
-            headers.append(("Content-Type", "application/json;charset=UTF-8"))
-        cls = classify(self.target, "PUT", Kind.START, path, headers, project)
-        result = await self.sender.send_once(cls, "PUT", path, headers, body)
+        cls = classify(self.target, "PUT", Kind.START, path, START_HEADERS, project)
+        result = await self.sender.send_once(cls, "PUT", path, START_HEADERS, body, auth=project)
         sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, False, str(cls))
         self._deliver(sent)
         if result.status == 200:

@@ -44,10 +44,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from urllib.parse import unquote
 
 from conformance.checks.base import Kind
-from conformance.spec.documents import COLLECTION_SEGMENT, VERSION_SEGMENT
+from conformance.spec.paths import path_ids
 from conformance.target import AkSk, Project, Target
 from conformance.transport.http import HttpResult, Outcome
 
@@ -82,14 +81,6 @@ class TargetStoppedAnswering(Exception):
     """Requests of every kind go unanswered, even the one the preflight saw answered: the run ends."""
 
 
-def _path_ids(path: str) -> tuple[str, str]:
-    """(project_id, group_id) of a path built by ``stop_path``; ("", "") for any other path."""
-    parts = path.split("/")
-    if len(parts) >= 5 and parts[1] == VERSION_SEGMENT and parts[3] == COLLECTION_SEGMENT:
-        return unquote(parts[2]), unquote(parts[4])
-    return "", ""
-
-
 def _owner(target: Target, token: str | None, aksk: AkSk | None = None) -> Project | None:
     """The target's project whose credential this is (a token, or else a key pair), if any."""
     for project in (target.project, target.other_project):
@@ -106,7 +97,7 @@ def classify_credential(
     """``signer``: the project whose credential headers were applied (None: ``headers`` are all there is)."""
     owner: Project | None
     if signer is not None and not signer.token:
-        owner = _owner(target, None, signer.aksk)  # transport/credentials.py signs without a token
+        owner = _owner(target, None, signer.aksk)  # transport/auth.py signs without a token
     else:
         tokens = (
             [signer.token] if signer is not None else [v for k, v in headers if k.lower() == "x-auth-token"]
@@ -137,7 +128,7 @@ def classify(
     """The class of one request; ``signer``: the project whose credential headers are among ``headers``
     (None: the headers tell)."""
     operation = "stop path" if kind is Kind.OTHER_METHOD else kind.value
-    path_project, group = _path_ids(path)
+    path_project, group = path_ids(path)
     listed = any(
         p is not None and p.project_id == path_project and group in p.group_ids()
         for p in (target.project, target.other_project)

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from conformance.checks.base import Title
 from conformance.checks.context import CheckContext
 from conformance.checks.registry import GroupUse, scenario
-from conformance.transport.http import encode_segment
+from conformance.spec.paths import encode_segment
 from conformance.transport.safety import _REAL_ID, REAL_PROJECT_ID
 
 _FULLWIDTH_OFFSET = 0xFEE0  # U+FF01..U+FF5E are the fullwidth forms of ASCII "!".."~"

@@ -23,6 +23,7 @@ from conformance.checks.base import NotRun
 from conformance.checks.hang_budget import HangBudget, RequestClass
 from conformance.checks.oracles import TEMPORARY
 from conformance.checks.ordered import wait_turn
+from conformance.target import Project
 from conformance.transport.http import Client, HttpResult, Outcome
 
 # An answer that says nothing about the request (5xx, a dropped connection, a timeout) is asked again this
@@ -67,6 +68,7 @@ class Sender:
         path: str,
         headers: Sequence[tuple[str, str]],
         *,
+        auth: Project | None = None,
         retry: bool,
         body: bytes = b"",
         content_length: bool = True,
@@ -78,7 +80,8 @@ class Sender:
         for a request that could pause a listed group: its first attempt may have taken effect.
         """
         self.may_send(cls)
-        result = await self._send_once(method, path, headers, body, content_length, retry)
+        request = (method, path, headers, auth, body)
+        result = await self._send_once(*request, content_length=content_length, replay_safe=retry)
         attempts = [(result, self.hangs.clock())]  # counted in delivery order, at the time each ended
         retried, came_right = 0, ""
         while retry and says_nothing(result):
@@ -92,7 +95,7 @@ class Sender:
             retried += 1
             first = result.error or str(result.status)
             await asyncio.sleep(0.2 * retried)
-            result = await self._send_once(method, path, headers, body, content_length, retry)
+            result = await self._send_once(*request, content_length=content_length, replay_safe=retry)
             attempts.append((result, self.hangs.clock()))
             if not says_nothing(result):
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
@@ -111,11 +114,20 @@ class Sender:
         return result
 
     async def send_once(
-        self, cls: RequestClass, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes = b""
+        self,
+        cls: RequestClass,
+        method: str,
+        path: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes = b"",
+        *,
+        auth: Project | None = None,
     ) -> HttpResult:
         """One request that is never asked again (a start: its first attempt may have taken effect)."""
         self.may_send(cls)
-        result = await self._send_once(method, path, headers, body, True, False)
+        result = await self._send_once(
+            method, path, headers, auth, body, content_length=True, replay_safe=False
+        )
         await self.hangs.observe(cls, result)
         return result
 
@@ -124,12 +136,20 @@ class Sender:
         method: str,
         path: str,
         headers: Sequence[tuple[str, str]],
+        auth: Project | None,
         body: bytes,
+        *,
         content_length: bool,
         replay_safe: bool,
     ) -> HttpResult:
         return await self.client.send(
-            method, path, headers, body=body, content_length=content_length, replay_safe=replay_safe
+            method,
+            path,
+            headers,
+            auth=auth,
+            body=body,
+            content_length=content_length,
+            replay_safe=replay_safe,
         )
 
     def _retries_left(self, result: HttpResult, cls: RequestClass) -> int:

@@ -30,9 +30,10 @@ from conformance.runner.preflight import CredentialVerdict, judge_credential
 from conformance.runner.preflight import readonly_refused as readonly_refused_by
 from conformance.runner.restore import restore_all
 from conformance.spec import Profile, load_contract, load_requirements
+from conformance.spec.paths import stop_path
 from conformance.target import Project, Target
 from conformance.transport import codings
-from conformance.transport.http import Client, HttpResult, Outcome, stop_path
+from conformance.transport.http import Client, HttpResult, Outcome
 from conformance.transport.safety import SafetyGuard
 
 if TYPE_CHECKING:

@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from conformance.redact import tampered
+from conformance.spec.paths import show_path, stop_path
 from conformance.spec.statuses import PAUSABLE
-from conformance.target import AkSk, Project
-from conformance.transport.credentials import credential_headers
-from conformance.transport.http import Client, HttpResult, stop_path
+from conformance.target import Project
+from conformance.transport import auth
+from conformance.transport.http import Client, HttpResult
 from conformance.transport.safety import SafetyGuard
 
 # Told of every answer the preflight gets: (method, path, the project whose credential was sent, the answer).
@@ -50,15 +50,8 @@ def describe_answer(result: HttpResult) -> str:
     return " ".join(parts)[:200]
 
 
-def _tampered_project(project: Project) -> Project:
-    if project.token:
-        return Project(project.project_id, token=tampered(project.token))
-    assert project.aksk is not None
-    return Project(project.project_id, aksk=AkSk(project.aksk.ak, project.aksk.sk + "x"))
-
-
 async def _send(client: Client, observe: Observer, method: str, path: str, project: Project) -> HttpResult:
-    result = await client.send(method, path, credential_headers(client, project, method, path))
+    result = await client.send(method, path, auth=project)
     await observe(method, path, project, result)
     return result
 
@@ -95,8 +88,7 @@ async def judge_credential(
         return CredentialVerdict(False, describe_answer(valid))
     readable = readable_groups(project)
     if can_read and readable:
-        path = stop_path(project.project_id, readable[0], suffix="")
-        shown = await _send(client, observe, "GET", path, project)
+        shown = await _send(client, observe, "GET", show_path(project.project_id, readable[0]), project)
         if shown.status == 200:
             return CredentialVerdict(True)
         if shown.status in (401, 403):  # a 400 may be about the group (gone since it was listed)
@@ -105,7 +97,7 @@ async def judge_credential(
     # first: it proves nothing either way. A 403 may be either "forbidden" or "hidden": compare.
     if valid.status != 403:
         return CredentialVerdict(True)
-    forged_project = _tampered_project(project)
+    forged_project = auth.forged(project)
     forged = await _stop(client, forged_project, group, observe)
     if not _same(valid, forged):
         return CredentialVerdict(True)

@@ -15,16 +15,14 @@ import time
 from collections.abc import Collection
 
 from conformance.results import Restored
-from conformance.spec.documents import START_SUFFIX
+from conformance.spec.paths import show_path, start_path
 from conformance.spec.statuses import PAUSABLE_CODES, PAUSED
 from conformance.target import Target
-from conformance.transport.credentials import credential_headers
-from conformance.transport.http import Client, stop_path
+from conformance.transport.http import Client
 
 
 async def _status(client: Client, target: Target, group: str) -> tuple[int | None, str]:
-    path = stop_path(target.project.project_id, group, suffix="")
-    result = await client.send("GET", path, credential_headers(client, target.project, "GET", path))
+    result = await client.send("GET", show_path(target.project.project_id, group), auth=target.project)
     status = result.json_field("status")
     if result.status == 200 and isinstance(status, int):
         return status, ""
@@ -51,12 +49,13 @@ async def restore_group(client: Client, target: Target, group: str, *, timeout: 
         return Restored(group, True, f"already status {status}")
     if status != PAUSED:
         return Restored(group, False, f"status {status} (only a paused group can be started)")
-    path = stop_path(target.project.project_id, group, suffix=START_SUFFIX)
+    path = start_path(target.project.project_id, group)
     body = json.dumps(dict(target.restore), separators=(",", ":")).encode()
-    headers = credential_headers(client, target.project, "PUT", path, body=body)
-    if target.project.token:
-        headers.append(("Content-Type", "application/json;charset=UTF-8"))
-    answer = await client.send("PUT", path, headers, body=body, replay_safe=False)  # may resume a group
+    # The SDK's Content-Type; an AK/SK signature carries and signs the same one (transport/auth.py).
+    headers = [("Content-Type", "application/json;charset=UTF-8")]
+    answer = await client.send(  # may resume a group: never on a reused connection
+        "PUT", path, headers, auth=target.project, body=body, replay_safe=False
+    )
     if answer.status != 200:
         code = answer.json_field("error_code")
         return Restored(

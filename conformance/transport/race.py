@@ -8,9 +8,11 @@ heads, all final bytes go out in one burst - one write per connection, no await 
 the server completes every request within a fraction of a millisecond. The spread of the releases (first
 final-byte write to the last) is measured and returned, as evidence of how tight the race was.
 
-The requests are encoded and their answers parsed by h11 on the connections of transport/h1.py, with the
-header list the client sends (:meth:`Client.wire_request`), and assembled by :meth:`Client.result`, so they
-carry the same typed outcome, decoded body and redacted evidence as any other exchange.
+The requests are prepared by the client (:meth:`Client.prepare`: each with its own credential, an AK/SK
+signature made for it alone), encoded and their answers parsed by h11 on the connections of
+transport/h1.py, with the header list the client sends (:meth:`Client.wire`), and assembled by
+:meth:`Client.result`, so they carry the same typed outcome, decoded body and redacted evidence as any
+other exchange.
 
 Warming the connections, safely on a real account. A connection is warm when the TCP and TLS handshakes
 are done and the server holds the request head; what remains is one byte. No warm-up request is sent: it
@@ -46,7 +48,8 @@ from urllib.parse import urlsplit
 import h11
 
 from conformance.transport import h1
-from conformance.transport.http import MAX_BODY, Client, HttpResult
+from conformance.transport.auth import Auth
+from conformance.transport.http import MAX_BODY, Client, HttpResult, Request
 from conformance.transport.outcome import ConnectFailed, Outcome, ReadError, classify
 
 SETTLE_MIN_S, SETTLE_MAX_S = 0.01, 0.1
@@ -61,9 +64,10 @@ CONNECTS_AT_ONCE = 4
 @dataclass(frozen=True)
 class RaceRequest:
     method: str
-    path: str  # below the client's base URL, already encoded (stop_path)
-    headers: Sequence[tuple[str, str]]
+    path: str  # below the client's base URL, already encoded (spec/paths.py)
+    headers: Sequence[tuple[str, str]] = ()
     body: bytes = b""
+    auth: Auth = None  # whose credential it carries (transport/auth.py)
 
 
 @dataclass
@@ -83,7 +87,7 @@ class RaceResult:
 class _Lane:
     """One request on its own connection."""
 
-    request: RaceRequest
+    request: Request
     message: tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes]  # method, target, headers, body
     conn: h1.Connection | None = None
     wire: bytes = b""
@@ -142,10 +146,11 @@ async def race(client: Client, requests: Sequence[RaceRequest]) -> RaceResult:
     return RaceResult(list(results), len(live), spread_ns, dropped_rounds, whole)
 
 
-def _lane(client: Client, request: RaceRequest) -> _Lane:
-    """A lane for ``request``; one HTTP forbids (h11 refuses it) is never connected for."""
+def _lane(client: Client, raced: RaceRequest) -> _Lane:
+    """A lane for ``raced``; one HTTP forbids (h11 refuses it) is never connected for."""
+    request = client.prepare(raced.method, raced.path, raced.headers, auth=raced.auth, body=raced.body)
     try:
-        message = client.wire_request(request.method, request.path, request.headers, request.body)
+        message = client.wire(request)
         h1.encode(h11.Connection(h11.CLIENT), *message)
     except (h11.LocalProtocolError, UnicodeEncodeError) as exc:
         return _Lane(request, (b"", b"", [], b""), failure=(Outcome.NOT_SENT, str(exc)))
@@ -215,13 +220,4 @@ async def _answer(client: Client, lane: _Lane, deadline: float, *, held: bool) -
             if held and outcome is Outcome.DROPPED and lane.conn.h11.their_state is not h11.ERROR:
                 # Closed without a word on a connection we held: perhaps for the hold, so not evidence.
                 outcome = Outcome.CLOSED_WHILE_HELD
-    request = lane.request
-    return client.result(
-        request.method,
-        client.base_url + request.path,
-        request.headers,
-        answer,
-        (time.perf_counter() - lane.started) * 1000,
-        outcome,
-        detail,
-    )
+    return client.result(lane.request, answer, (time.perf_counter() - lane.started) * 1000, outcome, detail)

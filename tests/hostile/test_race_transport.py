@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from conformance.redact import Redactor
+from conformance.spec.paths import stop_path
 from conformance.transport import race as race_module
-from conformance.transport.http import MAX_BODY, Client, HttpResult, Outcome, stop_path
+from conformance.transport.http import MAX_BODY, Client, HttpResult, Outcome
 from conformance.transport.race import RaceRequest, RaceResult, race
 from tests.hostile.conftest import PROJECT, TOKEN, RawServer, answer, read_request, response
 

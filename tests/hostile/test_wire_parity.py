@@ -15,7 +15,9 @@ import socket
 import pytest
 
 from conformance.redact import Redactor
-from conformance.transport.http import MAX_BODY, Client, HttpResult, Outcome, stop_path
+from conformance.spec.paths import stop_path
+from conformance.transport.http import MAX_BODY, Client, HttpResult, Outcome
+from conformance.transport.transports import H1Transport
 from tests.hostile.conftest import ENVELOPE, TOKEN, RawServer
 
 PROJECT = "f4e146cac1de45669c3fed73dc3b9c6f"
@@ -116,9 +118,9 @@ def comparable(result: HttpResult) -> tuple[object, ...]:
 
 async def exchange(base_url: str, own_connections: bool, requests: list[tuple]) -> list[HttpResult]:  # type: ignore[type-arg]
     client = Client(base_url, Redactor([(TOKEN, "$OMS_TOKEN")]), request_timeout=5)
-    assert client._pool is not None, "a loopback http target uses the client's own connections"
+    assert isinstance(client.transport, H1Transport), "a loopback http target uses our own connections"
     if not own_connections:
-        client._pool = None
+        client.transport = client.transport.fallback
     try:
         return [
             await client.send(method, path, headers, body=body) for method, path, headers, body in requests

@@ -29,7 +29,7 @@ from conformance.checks.lookalike import (
 from conformance.redact import Redactor
 from conformance.reports.json_report import render_json
 from conformance.results import Verdict
-from conformance.transport.http import encode_segment
+from conformance.spec.paths import encode_segment
 
 from .model import OTHER_TOKEN, READONLY, TOKEN, variant
 from .test_catalogue import run_suite

@@ -12,7 +12,7 @@ signer_module = pytest.importorskip("huaweicloudsdkcore.signer.signer")
 from huaweicloudsdkcore.sdk_request import SdkRequest  # noqa: E402
 
 from conformance import aksk  # noqa: E402
-from conformance.transport.http import stop_path  # noqa: E402
+from conformance.spec.paths import stop_path  # noqa: E402
 
 
 class _Credentials:

@@ -18,8 +18,9 @@ from conformance.checks.hang_budget import (
 )
 from conformance.redact import tampered
 from conformance.results import Exchange
+from conformance.spec.paths import stop_path
 from conformance.target import AkSk, Project, parse_target
-from conformance.transport.http import HttpResult, Outcome, stop_path
+from conformance.transport.http import HttpResult, Outcome
 from tests.suite.model import OTHER, PROJECT, READONLY, target_data
 
 TARGET = parse_target(target_data("http://model.test", huawei=True))

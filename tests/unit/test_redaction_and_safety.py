@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.redact import Redactor, SecretRuns
-from conformance.transport.http import _curl, encode_segment, stop_path
+from conformance.spec.paths import encode_segment, stop_path
+from conformance.transport.http import _curl
 from conformance.transport.safety import SafetyGuard
 
 secrets = st.text(alphabet=string.ascii_letters + string.digits + "-_.~+/=%", min_size=4, max_size=300)

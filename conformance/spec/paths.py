@@ -1,0 +1,51 @@
+"""The operation's paths as requests write them: the stop, show and start paths of one group, built from raw
+ids (the templates are the contract's: spec/documents.py).
+
+Each id is percent-encoded whole - every reserved character, and ``.``/``..``, which clients would otherwise
+normalise away - so that it reaches the server as one segment, however odd. :func:`path_ids` reads the ids
+back from a path built here.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote
+
+from conformance.spec.documents import (
+    COLLECTION_SEGMENT,
+    SHOW_PATH,
+    START_SUFFIX,
+    STOP_SUFFIX,
+    VERSION_SEGMENT,
+)
+
+
+def encode_segment(value: str) -> str:
+    if value in (".", ".."):
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
+def stop_path(
+    project_id: str, group_id: str, *, suffix: str = STOP_SUFFIX, params: tuple[str, str] = ("", "")
+) -> str:
+    """The stop path of a group (``suffix``: that of another operation on it); ``params``: raw text after
+    the encoded project and group segments (path parameters such as ``;x=1``, which percent-encoding would
+    turn into part of the id)."""
+    project, group = encode_segment(project_id) + params[0], encode_segment(group_id) + params[1]
+    return SHOW_PATH.format(project_id=project, group_id=group) + suffix
+
+
+def show_path(project_id: str, group_id: str) -> str:
+    return stop_path(project_id, group_id, suffix="")
+
+
+def start_path(project_id: str, group_id: str) -> str:
+    return stop_path(project_id, group_id, suffix=START_SUFFIX)
+
+
+def path_ids(path: str) -> tuple[str, str]:
+    """(project_id, group_id) of a path built here; ("", "") for any other path."""
+    parts = path.split("/")
+    if len(parts) >= 5 and parts[1] == VERSION_SEGMENT and parts[3] == COLLECTION_SEGMENT:
+        return unquote(parts[2]), unquote(parts[4])
+    return "", ""
