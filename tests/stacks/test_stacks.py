@@ -42,6 +42,16 @@ HARMFUL = {
     ("go", "servemux"): {"STOP-ROBUST", "STOP-GROUP-LEN", "STOP-PROJECT-LEN"},  # 404 to %2F, 301 to "//"
     ("jdk", "decoded-path"): {"STOP-ROBUST"},
 }
+# Requirements a default may also fail, besides the status it answers being undocumented: a path decoded
+# before routing also turns paths that are not the stop path into it ("{group}%2Fstop"), which the
+# path-identity probes catch where the toolkit has them.
+DECODED_ROUTING = {"STOP-PATH-EXACT"}
+ALSO = {
+    ("fastapi", "decoded-routing"): DECODED_ROUTING,
+    ("flask", "decoded-routing"): DECODED_ROUTING,
+    ("go", "servemux"): DECODED_ROUTING,
+    ("jdk", "decoded-path"): DECODED_ROUTING,
+}
 
 
 def run(server: StackServer) -> RunResult:
@@ -87,7 +97,8 @@ def test_a_harmful_default_of_the_stack_fails_on_the_requirement_it_breaks(
         result = run(server)
     found = failing(result)
     assert HARMFUL[name, default] <= found, problems(result)
-    assert found <= HARMFUL[name, default] | {UNDOCUMENTED}, problems(result)
+    may_fail = HARMFUL[name, default] | ALSO.get((name, default), set()) | {UNDOCUMENTED}
+    assert found <= may_fail, problems(result)
     assert not result.conforms(CATALOGUE)
 
 
