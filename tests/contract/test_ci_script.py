@@ -97,6 +97,17 @@ def test_ci_installs_express_from_the_committed_lock_file_before_the_tests_run()
     assert '"resolved"' not in lock  # npm ci takes each package from the registry the machine is set up with
 
 
+def test_mypy_checks_the_tests_too() -> None:
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert mypy["strict"] is True and set(mypy["packages"]) == {"conformance", "tests"}
+    overridden = [
+        m
+        for o in mypy.get("overrides", [])
+        for m in ([o["module"]] if isinstance(o["module"], str) else o["module"])
+    ]
+    assert not [m for m in overridden if m.startswith("tests")], "no test module is exempt"
+
+
 def test_ci_script_passes_shellcheck() -> None:
     beside_python = Path(sys.executable).parent / "shellcheck"
     shellcheck = shutil.which("shellcheck") or (str(beside_python) if beside_python.exists() else None)

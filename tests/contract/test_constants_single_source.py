@@ -28,6 +28,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from conformance.spec import PROFILES, load_contract
 from conformance.spec.documents import (
@@ -190,7 +191,7 @@ def test_the_user_file_schemas_name_the_contracts_profiles_and_statuses() -> Non
     assert status_names and all(names == list(STATUS_CODES) for names in status_names)
 
 
-def _walk(node: object) -> Iterator[dict[str, object]]:
+def _walk(node: object) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         yield node
         for value in node.values():

@@ -28,7 +28,7 @@ def _name(requirement: str) -> str:
 
 def _specifier(name: str) -> str:
     (requirement,) = [r for r in PROJECT["dependencies"] if _name(r) == name]
-    return requirement
+    return str(requirement)
 
 
 def _imported(folder: str) -> set[str]:

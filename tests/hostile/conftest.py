@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -126,6 +127,7 @@ class RawServer:
     tls: ssl.SSLContext | None = None
     received: list[bytes] = field(default_factory=list)
     connections: int = 0
+    closed_half_sent: int = 0  # connections a handler closed before the request head was whole
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopped: threading.Event = field(default_factory=threading.Event)
 
@@ -223,8 +225,12 @@ def reset(conn: socket.socket) -> None:
     conn.close()
 
 
+# The fixtures' types, for the tests' signatures: serve(handler, tls=...) and run_cli(base_url, checks=...).
+Serve = Callable[..., RawServer]
+
+
 @pytest.fixture
-def serve() -> Iterator[Callable[..., RawServer]]:
+def serve() -> Iterator[Serve]:
     servers: list[RawServer] = []
 
     def start(handler: Handler, *, tls: ssl.SSLContext | None = None) -> RawServer:
@@ -246,14 +252,15 @@ class Outcome:
     wall_s: float
 
     @property
-    def report(self) -> dict:  # type: ignore[type-arg]
-        return json.loads((self.report_dir / "conformance.json").read_text(encoding="utf-8"))
+    def report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.report_dir / "conformance.json").read_text(encoding="utf-8"))
+        return data
 
     def verdicts(self) -> dict[str, str]:
         return {c["check"]: c["verdict"] for c in self.report["checks"]}
 
     def requirement(self, rid: str) -> str:
-        return next(r["verdict"] for r in self.report["requirements"] if r["id"] == rid)
+        return str(next(r["verdict"] for r in self.report["requirements"] if r["id"] == rid))
 
     def assert_no_token(self, token: str = TOKEN) -> None:
         assert token not in self.stdout
@@ -289,8 +296,11 @@ def cli_args(
     ]
 
 
+RunCli = Callable[..., Outcome]
+
+
 @pytest.fixture
-def run_cli(tmp_path: Path) -> Callable[..., Outcome]:
+def run_cli(tmp_path: Path) -> RunCli:
     """``oms-conformance run`` in process against ``base_url``: exit code, output, report dir, wall time."""
     counter = iter(range(1000))
 

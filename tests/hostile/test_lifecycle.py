@@ -19,6 +19,8 @@ from tests.hostile.conftest import (
     LONG_TIMEOUT_S,
     TOKEN,
     RawServer,
+    RunCli,
+    Serve,
     after_first,
     answer,
     cli_args,
@@ -29,7 +31,7 @@ from tests.hostile.conftest import (
 CHECKS = "operation,hostile-ids,no-server-error,error-envelope"
 
 
-def test_closed_port_is_unreachable_quickly(run_cli):
+def test_closed_port_is_unreachable_quickly(run_cli: RunCli) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -41,7 +43,7 @@ def test_closed_port_is_unreachable_quickly(run_cli):
     outcome.assert_no_token()
 
 
-def test_target_dying_mid_run_keeps_results_and_is_incomplete(serve, run_cli):
+def test_target_dying_mid_run_keeps_results_and_is_incomplete(serve: Serve, run_cli: RunCli) -> None:
     good = answer(response(400))
     lock = threading.Lock()
     count = [0]
@@ -81,7 +83,9 @@ ANSWERED_BEFORE_HOLDING = 5
 @pytest.mark.parametrize(
     ("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")]
 )
-def test_signal_during_run_writes_partial_report(serve, tmp_path: Path, sig, code, name):
+def test_signal_during_run_writes_partial_report(
+    serve: Serve, tmp_path: Path, sig: signal.Signals, code: int, name: str
+) -> None:
     server = serve(after_first(ANSWERED_BEFORE_HOLDING, hold))
     report_dir = tmp_path / "reports"
     env = {k: v for k, v in os.environ.items() if k != "OMS_TOKEN"}

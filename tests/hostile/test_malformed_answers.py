@@ -8,6 +8,8 @@ from tests.hostile.conftest import (
     ENVELOPE,
     TOKEN,
     RawServer,
+    RunCli,
+    Serve,
     after_first,
     answer,
     read_request,
@@ -18,7 +20,7 @@ from tests.hostile.conftest import (
 CHECKS = "operation,unknown-group,error-envelope,no-server-error,documented-status,timely"
 
 
-def test_invalid_json_with_json_content_type_fails_the_envelope(serve, run_cli):
+def test_invalid_json_with_json_content_type_fails_the_envelope(serve: Serve, run_cli: RunCli) -> None:
     server = serve(answer(response(400, b'{"error_code": "OMS.0001", error_msg: oops')))
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 1
@@ -29,7 +31,7 @@ def test_invalid_json_with_json_content_type_fails_the_envelope(serve, run_cli):
     outcome.assert_no_token()
 
 
-def test_content_length_shorter_than_body_cuts_the_envelope(serve, run_cli):
+def test_content_length_shorter_than_body_cuts_the_envelope(serve: Serve, run_cli: RunCli) -> None:
     server = serve(answer(response(400, ENVELOPE, length=10)))
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 1
@@ -37,7 +39,7 @@ def test_content_length_shorter_than_body_cuts_the_envelope(serve, run_cli):
     outcome.assert_no_token()
 
 
-def test_content_length_longer_than_body_is_a_dropped_connection(serve, run_cli):
+def test_content_length_longer_than_body_is_a_dropped_connection(serve: Serve, run_cli: RunCli) -> None:
     """The server promises 1000 bytes, sends the 52-byte envelope and closes: the answer never completed."""
     server = serve(answer(response(400, ENVELOPE, length=1000)))
     outcome = run_cli(server.base_url, checks=CHECKS)
@@ -53,7 +55,7 @@ def reset_mid_response(conn: socket.socket, server: RawServer) -> None:
         reset(conn)
 
 
-def test_connection_reset_mid_response_after_preflight(serve, run_cli):
+def test_connection_reset_mid_response_after_preflight(serve: Serve, run_cli: RunCli) -> None:
     server = serve(after_first(1, reset_mid_response))
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 1
@@ -64,7 +66,7 @@ def test_connection_reset_mid_response_after_preflight(serve, run_cli):
     outcome.assert_no_token()
 
 
-def test_connection_reset_on_every_request_is_unreachable(serve, run_cli):
+def test_connection_reset_on_every_request_is_unreachable(serve: Serve, run_cli: RunCli) -> None:
     server = serve(reset_mid_response)
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 3
@@ -72,7 +74,7 @@ def test_connection_reset_on_every_request_is_unreachable(serve, run_cli):
     outcome.assert_no_token()
 
 
-def test_http10_connection_close_without_length_is_read_to_eof(serve, run_cli):
+def test_http10_connection_close_without_length_is_read_to_eof(serve: Serve, run_cli: RunCli) -> None:
     server = serve(answer(response(400, ENVELOPE, version="HTTP/1.0")))
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 0, outcome.stdout
@@ -84,7 +86,7 @@ def test_http10_connection_close_without_length_is_read_to_eof(serve, run_cli):
 PROXY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
 
 
-def test_html_error_page_from_a_proxy_is_reported_as_infrastructure(serve, run_cli):
+def test_html_error_page_from_a_proxy_is_reported_as_infrastructure(serve: Serve, run_cli: RunCli) -> None:
     server = serve(answer(response(502, PROXY_PAGE, content_type="text/html")))
     outcome = run_cli(server.base_url, checks=CHECKS)
     assert outcome.exit_code == 1
@@ -95,7 +97,7 @@ def test_html_error_page_from_a_proxy_is_reported_as_infrastructure(serve, run_c
     outcome.assert_no_token()
 
 
-def test_5xx_storm_is_non_conformant_and_finishes(serve, run_cli):
+def test_5xx_storm_is_non_conformant_and_finishes(serve: Serve, run_cli: RunCli) -> None:
     server = serve(answer(response(503, b'{"error_code":"X","error_msg":"busy"}')))
     outcome = run_cli(
         server.base_url,
@@ -118,7 +120,7 @@ def test_5xx_storm_is_non_conformant_and_finishes(serve, run_cli):
     outcome.assert_no_token()
 
 
-def test_redirect_to_another_port_is_not_followed(serve, run_cli):
+def test_redirect_to_another_port_is_not_followed(serve: Serve, run_cli: RunCli) -> None:
     """Decision: the client never follows redirects (transport/http.py); a 3xx is an answer to judge.
     Following a 307 would replay the request - X-Auth-Token included - to wherever Location points, another
     port or host the user never named. So the second server must receive nothing at all, and the 307 itself is

@@ -19,7 +19,7 @@ from conformance.spec.paths import stop_path
 from conformance.transport import race as race_module
 from conformance.transport.http import MAX_BODY, Client, HttpResult, Outcome
 from conformance.transport.race import RaceRequest, RaceResult, race
-from tests.hostile.conftest import PROJECT, TOKEN, RawServer, answer, read_request, response
+from tests.hostile.conftest import PROJECT, TOKEN, RawServer, Serve, answer, read_request, response
 
 PATH = stop_path(PROJECT, "group-1")
 STOP = RaceRequest("PUT", PATH, [("X-Auth-Token", TOKEN)])
@@ -60,7 +60,7 @@ def only(result: RaceResult) -> HttpResult:
 
 
 def test_each_request_arrives_whole_its_head_first_and_the_final_byte_at_the_release(
-    serve, monkeypatch
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A longer hold than the 10 ms a loopback race uses: the server's threads must read each head before the
     # release even on a busy machine, or they would read head and final byte at once.
@@ -118,7 +118,7 @@ FOLDED = b"HTTP/1.1 400 X\r\nX-Folded: one\r\n  two\r\nX-Name: caf\xc3\xa9\r\nCo
     ids=["content-length", "chunked", "until-close", "100-continue", "204"],
 )
 def test_answers_in_every_framing_parse_like_the_clients(
-    serve, payload: bytes, status: int, body: bytes
+    serve: Serve, payload: bytes, status: int, body: bytes
 ) -> None:
     server = serve(answer(payload))
     raced = only(run_race(server.base_url, [STOP]))
@@ -127,7 +127,7 @@ def test_answers_in_every_framing_parse_like_the_clients(
     assert all(name == name.lower() for name, _ in raced.headers)
 
 
-def test_header_fields_are_decoded_as_httpx_decodes_them(serve) -> None:
+def test_header_fields_are_decoded_as_httpx_decodes_them(serve: Serve) -> None:
     server = serve(answer(FOLDED))
     raced = only(run_race(server.base_url, [STOP]))
     assert raced.header("x-folded") == "one two"
@@ -135,7 +135,7 @@ def test_header_fields_are_decoded_as_httpx_decodes_them(serve) -> None:
 
 
 @pytest.mark.parametrize("chunked", [False, True])
-def test_a_body_beyond_max_body_is_cut_at_it_and_marked_truncated(serve, chunked: bool) -> None:
+def test_a_body_beyond_max_body_is_cut_at_it_and_marked_truncated(serve: Serve, chunked: bool) -> None:
     big = b"x" * (MAX_BODY * 3)
     if chunked:
         payload = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -181,7 +181,7 @@ def _silent(conn: socket.socket, server: RawServer) -> None:
     ids=["cut-off", "dropped", "not-http", "bad-length", "bad-chunk", "silent"],
 )
 def test_a_failed_exchange_ends_in_its_typed_outcome(
-    serve, handler: Callable[[socket.socket, RawServer], None], outcome: Outcome, status: int | None
+    serve: Serve, handler: Callable[[socket.socket, RawServer], None], outcome: Outcome, status: int | None
 ) -> None:
     server = serve(handler)
     raced = only(run_race(server.base_url, [STOP], timeout=0.5))
@@ -198,7 +198,7 @@ def test_a_closed_port_is_a_failed_connection() -> None:
     assert raced.released == 0 and raced.spread_ns is None
 
 
-def test_a_request_http_forbids_is_not_sent_and_the_others_still_race(serve) -> None:
+def test_a_request_http_forbids_is_not_sent_and_the_others_still_race(serve: Serve) -> None:
     server = serve(answer(response(400)))
     bad = RaceRequest("PUT", PATH, [("X-Auth-Token", TOKEN), ("X-Note", "a\r\nX-Injected: 1")])
     raced = run_race(server.base_url, [STOP, bad, STOP])
@@ -207,7 +207,7 @@ def test_a_request_http_forbids_is_not_sent_and_the_others_still_race(serve) -> 
     assert not any(b"X-Injected" in request for request in server.received)
 
 
-def test_the_evidence_is_redacted_like_the_clients(serve) -> None:
+def test_the_evidence_is_redacted_like_the_clients(serve: Serve) -> None:
     echo = f'{{"error_code":"OMS.0003","error_msg":"token {TOKEN} is invalid"}}'.encode()
     server = serve(answer(response(403, echo)))
     raced = only(run_race(server.base_url, [STOP]))
@@ -218,7 +218,7 @@ def test_the_evidence_is_redacted_like_the_clients(serve) -> None:
 
 
 @pytest.fixture
-def tls_server(serve, self_signed: tuple[Path, Path]) -> RawServer:
+def tls_server(serve: Serve, self_signed: tuple[Path, Path]) -> RawServer:
     cert, key = self_signed
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -260,7 +260,7 @@ def _impatient(*, answer_408: bool = False) -> Callable[[socket.socket, RawServe
                     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
                 )
             with server.lock:
-                server.connections_closed_half_sent = getattr(server, "connections_closed_half_sent", 0) + 1
+                server.closed_half_sent += 1
             return
         with server.lock:
             server.received.append(data)
@@ -271,7 +271,7 @@ def _impatient(*, answer_408: bool = False) -> Callable[[socket.socket, RawServe
 
 @pytest.mark.parametrize("answer_408", [False, True], ids=["silent close", "408 then close"])
 def test_a_server_that_drops_held_requests_is_raced_again_then_sent_whole_and_never_blamed(
-    serve, answer_408: bool
+    serve: Serve, answer_408: bool
 ) -> None:
     server = serve(_impatient(answer_408=answer_408))
     raced = run_race(server.base_url, [STOP] * 4)
@@ -280,7 +280,7 @@ def test_a_server_that_drops_held_requests_is_raced_again_then_sent_whole_and_ne
     assert len(server.received) == 4, "each request reached the application exactly once, whole"
     # The server reads each held head at once (unless its thread starts only after the release, then it
     # reads whole requests), so every held round is dropped and the requests go out whole in the end.
-    if getattr(server, "connections_closed_half_sent", 0):
+    if server.closed_half_sent:
         assert raced.held_rounds_dropped >= 1
     if raced.held_rounds_dropped == 3:
         assert raced.sent_whole

@@ -16,6 +16,8 @@ from tests.hostile.conftest import (
     HANG_S,
     Handler,
     RawServer,
+    RunCli,
+    Serve,
     after_first,
     answer,
     hold,
@@ -70,7 +72,7 @@ def oversized(sent_bytes: list[int]):  # type: ignore[no-untyped-def]
     return handle
 
 
-def test_never_answering_target_is_unreachable_within_the_deadline(serve, run_cli):
+def test_never_answering_target_is_unreachable_within_the_deadline(serve: Serve, run_cli: RunCli) -> None:
     server = serve(never_answer)
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=0.5)
     assert outcome.exit_code == 3, outcome.stderr
@@ -82,7 +84,9 @@ def test_never_answering_target_is_unreachable_within_the_deadline(serve, run_cl
     outcome.assert_no_token()
 
 
-def test_target_that_stops_answering_after_preflight_fails_timely_and_robustness(serve, run_cli):
+def test_target_that_stops_answering_after_preflight_fails_timely_and_robustness(
+    serve: Serve, run_cli: RunCli
+) -> None:
     server = serve(after_preflight(never_answer))
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=0.5)
     assert outcome.exit_code == 1, outcome.stdout + outcome.stderr
@@ -97,7 +101,7 @@ def test_target_that_stops_answering_after_preflight_fails_timely_and_robustness
     outcome.assert_no_token()
 
 
-def test_trickled_headers_are_cut_by_the_total_deadline(serve, run_cli):
+def test_trickled_headers_are_cut_by_the_total_deadline(serve: Serve, run_cli: RunCli) -> None:
     server = serve(trickle)
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=0.5)
     assert outcome.exit_code == 3
@@ -107,7 +111,7 @@ def test_trickled_headers_are_cut_by_the_total_deadline(serve, run_cli):
     outcome.assert_no_token()
 
 
-def test_trickle_after_preflight_is_judged_not_timely(serve, run_cli):
+def test_trickle_after_preflight_is_judged_not_timely(serve: Serve, run_cli: RunCli) -> None:
     server = serve(after_preflight(trickle))
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=0.5)
     assert outcome.exit_code == 1
@@ -116,7 +120,7 @@ def test_trickle_after_preflight_is_judged_not_timely(serve, run_cli):
     outcome.assert_no_token()
 
 
-def test_oversized_body_is_capped_fast(serve, run_cli):
+def test_oversized_body_is_capped_fast(serve: Serve, run_cli: RunCli) -> None:
     sent: list[int] = []
     server = serve(oversized(sent))
     outcome = run_cli(server.base_url, checks=CHECKS, timeout=5)
@@ -131,7 +135,7 @@ def test_oversized_body_is_capped_fast(serve, run_cli):
     outcome.assert_no_token()
 
 
-def test_oversized_body_keeps_memory_bounded(serve):
+def test_oversized_body_keeps_memory_bounded(serve: Serve) -> None:
     sent: list[int] = []
     server = serve(oversized(sent))
 
@@ -153,7 +157,7 @@ def test_oversized_body_keeps_memory_bounded(serve):
     assert peak < 8 * MAX_BODY + 4 * 1024 * 1024, f"peak {peak} bytes while reading a 50 MB answer"
 
 
-def test_envelope_still_judged_normally(serve, run_cli):
+def test_envelope_still_judged_normally(serve: Serve, run_cli: RunCli) -> None:
     """Control: a well-behaved answer through the same helpers conforms."""
     server = serve(answer(response(400, ENVELOPE)))
     outcome = run_cli(server.base_url, checks=CHECKS)

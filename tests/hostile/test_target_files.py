@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -64,7 +65,9 @@ def _run(args: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize(("fields", "expected"), CASES)
-def test_bad_target_file_names_the_key(tmp_path: Path, monkeypatch, fields, expected):
+def test_bad_target_file_names_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any], expected: str
+) -> None:
     monkeypatch.delenv("OMS_HOSTILE_UNSET", raising=False)
     path = tmp_path / "target.yaml"
     path.write_text(_yaml(fields), encoding="utf-8")
@@ -90,7 +93,7 @@ def test_bad_target_file_names_the_key(tmp_path: Path, monkeypatch, fields, expe
     ],
     ids=["missing-file", "not-utf8", "bad-yaml", "not-a-mapping"],
 )
-def test_unreadable_target_file(tmp_path: Path, content, expected, hint):
+def test_unreadable_target_file(tmp_path: Path, content: bytes | None, expected: str, hint: str) -> None:
     path = tmp_path / "target.yaml"
     if content is not None:
         path.write_bytes(content)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import answer, response
+from tests.hostile.conftest import RawServer, RunCli, Serve, answer, response
 
 CHECKS = "operation,unknown-group,error-envelope,no-server-error"
 
 
 @pytest.fixture
-def tls_server(serve, self_signed):
+def tls_server(serve: Serve, self_signed: tuple[Path, Path]) -> RawServer:
     cert, key = self_signed
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -21,7 +22,9 @@ def tls_server(serve, self_signed):
     return server
 
 
-def test_self_signed_certificate_is_refused_with_a_clear_message(tls_server, run_cli):
+def test_self_signed_certificate_is_refused_with_a_clear_message(
+    tls_server: RawServer, run_cli: RunCli
+) -> None:
     outcome = run_cli(tls_server.base_url, checks=CHECKS)
     assert outcome.exit_code == 3, outcome.stderr
     assert "certificate" in outcome.stderr.lower()
@@ -30,7 +33,9 @@ def test_self_signed_certificate_is_refused_with_a_clear_message(tls_server, run
     outcome.assert_no_token()
 
 
-def test_ca_bundle_makes_the_self_signed_target_usable(tls_server, run_cli, self_signed):
+def test_ca_bundle_makes_the_self_signed_target_usable(
+    tls_server: RawServer, run_cli: RunCli, self_signed: tuple[Path, Path]
+) -> None:
     cert, _ = self_signed
     outcome = run_cli(tls_server.base_url, checks=CHECKS, extra=("--ca-bundle", str(cert)))
     assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
@@ -39,14 +44,16 @@ def test_ca_bundle_makes_the_self_signed_target_usable(tls_server, run_cli, self
     outcome.assert_no_token()
 
 
-def test_insecure_makes_the_self_signed_target_usable(tls_server, run_cli):
+def test_insecure_makes_the_self_signed_target_usable(tls_server: RawServer, run_cli: RunCli) -> None:
     outcome = run_cli(tls_server.base_url, checks=CHECKS, extra=("--insecure",))
     assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
     assert outcome.report["verdict"] == "CONFORMS ON WHAT RAN"
     outcome.assert_no_token()
 
 
-def test_ca_bundle_that_is_not_pem_is_a_usage_error(tls_server, run_cli, tmp_path):
+def test_ca_bundle_that_is_not_pem_is_a_usage_error(
+    tls_server: RawServer, run_cli: RunCli, tmp_path: Path
+) -> None:
     bogus = tmp_path / "bundle.pem"
     bogus.write_text("not a certificate\n", encoding="utf-8")
     outcome = run_cli(tls_server.base_url, checks=CHECKS, extra=("--ca-bundle", str(bogus)))

@@ -18,7 +18,7 @@ from conformance.redact import Redactor
 from conformance.spec.paths import stop_path
 from conformance.transport.http import MAX_BODY, Client, HttpResult, Outcome
 from conformance.transport.transports import H1Transport
-from tests.hostile.conftest import ENVELOPE, TOKEN, RawServer
+from tests.hostile.conftest import ENVELOPE, TOKEN, RawServer, Serve
 
 PROJECT = "f4e146cac1de45669c3fed73dc3b9c6f"
 
@@ -130,7 +130,7 @@ async def exchange(base_url: str, own_connections: bool, requests: list[tuple]) 
 
 
 @pytest.mark.parametrize("answer", list(ANSWERS))
-def test_same_bytes_sent_and_same_judgement_as_httpx(serve, answer):
+def test_same_bytes_sent_and_same_judgement_as_httpx(serve: Serve, answer: str) -> None:
     server = serve(serving(ANSWERS[answer], close=answer in CLOSED))
     requests = list(REQUESTS.values())
     seen = {}
@@ -145,7 +145,7 @@ def test_same_bytes_sent_and_same_judgement_as_httpx(serve, answer):
     assert refused == [Outcome.NOT_SENT] * len(REFUSED)
 
 
-def test_a_cookie_set_by_an_answer_goes_with_later_requests_as_httpx_sends_it(serve):
+def test_a_cookie_set_by_an_answer_goes_with_later_requests_as_httpx_sends_it(serve: Serve) -> None:
     server = serve(serving(keep_alive(extra="Set-Cookie: sid=abc; Path=/\r\n")))
     requests = [REQUESTS["plain stop"], REQUESTS["odd id"]]
     received = {}
@@ -157,13 +157,13 @@ def test_a_cookie_set_by_an_answer_goes_with_later_requests_as_httpx_sends_it(se
     assert b"\r\nCookie: sid=abc\r\n" in received[True][1]
 
 
-def test_connections_are_kept_alive(serve):
+def test_connections_are_kept_alive(serve: Serve) -> None:
     server = serve(serving(keep_alive()))
     asyncio.run(exchange(server.base_url, True, [REQUESTS["plain stop"]] * 20))
     assert len(server.received) == 20 and server.connections == 1
 
 
-def test_own_connections_and_the_race_work_on_a_uvloop_loop(serve):
+def test_own_connections_and_the_race_work_on_a_uvloop_loop(serve: Serve) -> None:
     """Users may run the library inside uvloop (uvloop.run, an old uvicorn's process-wide policy): its
     transports are no asyncio.Transport subclasses, and nothing may assume they are."""
     import uvloop

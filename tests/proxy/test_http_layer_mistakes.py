@@ -49,7 +49,7 @@ def proxy(oms_server_pool: ServerPool) -> ProxyServer:
     stop per test."""
     server = oms_server_pool.server({"profile": "strict"})
     shared = oms_server_pool.proxy(server, {"body_timeout": 0.5})
-    assert shared is not None
+    assert isinstance(shared, ProxyServer)
     return shared
 
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.proxy.rules import check_request
+from conformance.spec import Profile
 
 P = b"f4e146cac1de45669c3fed73dc3b9c6f"
 TOKEN = [(b"x-auth-token", b"oms-sandbox-token-main")]
@@ -21,7 +22,7 @@ SIGNED = [
 def requirements(
     method: str, path: bytes, headers: list[tuple[bytes, bytes]], profile: str = "strict"
 ) -> list[str]:
-    return [r for r, _, _ in check_request(method, path, headers, profile)[1]]
+    return [r for r, _, _ in check_request(method, path, headers, Profile(profile))[1]]
 
 
 @pytest.mark.parametrize(

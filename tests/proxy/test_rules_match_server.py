@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ from conformance.proxy.rules import check_request
 from conformance.server import create_app
 from conformance.server.app import ReferenceApp
 from conformance.server.fixtures import default_fixtures
+from conformance.spec import Profile
 
 MAIN = default_fixtures().projects[0]
 TOKEN = MAIN.tokens[0].token.encode()
@@ -47,12 +48,12 @@ def apps() -> Iterator[dict[str, ReferenceApp]]:
 
 def server_answer(app: ReferenceApp, method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]]) -> Any:
     """(status, error_code) of the server's answer, called in process as uvicorn would call it."""
-    messages: list[dict[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         messages.append(message)
 
     scope = {"type": "http", "method": method, "raw_path": raw_path, "path": "", "headers": headers}
@@ -69,7 +70,7 @@ def server_accepts_form(answer: tuple[int, str | None]) -> bool:
 def proxy_accepts_form(
     method: str, raw_path: bytes, headers: list[tuple[bytes, bytes]], profile: str
 ) -> bool:
-    head, findings = check_request(method, raw_path, headers, profile)
+    head, findings = check_request(method, raw_path, headers, Profile(profile))
     return not findings and head.kind in (Kind.STOP, Kind.SHOW, Kind.START)
 
 
@@ -128,7 +129,7 @@ def test_the_proxy_calls_a_stop_valid_iff_the_server_routes_it_and_takes_its_par
         headers = [(b"host", b"oms.test"), *((b"x-auth-token", t) for t in sent)]
         answer = server_answer(apps[profile], method, raw_path, headers)
         accepted = server_accepts_form(answer)
-        head, _ = check_request(method, raw_path, headers, profile)
+        head, _ = check_request(method, raw_path, headers, Profile(profile))
         if head.kind is Kind.START:
             # A start without its body (the migration's keys) is refused by the server with the same
             # OMS.0064 as a bad id, and the proxy judges heads only: the two cannot be compared here.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import MutableMapping
+from typing import Any
 
 import pytest
 
@@ -210,7 +212,7 @@ def test_lifespan_is_answered(strict_app: ReferenceApp) -> None:
     async def receive() -> dict[str, str]:
         return messages.pop(0)
 
-    async def send(message: dict[str, str]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message["type"])
 
     asyncio.run(strict_app({"type": "lifespan"}, receive, send))

@@ -201,7 +201,7 @@ def test_tampering_after_signing_is_refused(server: ReferenceServer) -> None:
 DST_AK, DST_SK = "DSTAKSECRETVALUE0001", "dst-sk-secret-value-0001"
 
 
-def start_request(group: str, **keys: str) -> StartTaskGroupRequest:
+def start_request(group: str, **keys: str | None) -> StartTaskGroupRequest:
     body = StartTaskGroupReq(**({"dst_ak": DST_AK, "dst_sk": DST_SK} | keys))
     return StartTaskGroupRequest(group_id=group, body=body)
 

@@ -26,7 +26,7 @@ import gzip as gzip_module
 import itertools
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,12 +177,12 @@ class FieldServer:
             "query_string": query.encode("latin-1"),
             "headers": [(k.lower(), v) for k, v in request.headers],
         }
-        messages: list[dict[str, Any]] = []
+        messages: list[MutableMapping[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             messages.append(message)
 
         await self.model(scope, receive, send)

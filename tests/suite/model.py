@@ -11,6 +11,7 @@ import random
 import time
 import unicodedata
 import uuid
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
@@ -193,7 +194,7 @@ class Model:
         visible = [status for at, status in self._writes.get(key, []) if at <= now]
         return visible[-1] if visible else self._first.get(key, self.groups[key])
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
         c = self.choices
         self.requests += 1

@@ -6,6 +6,7 @@ for the right requirement). All run in-process through httpx's ASGI transport: n
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -88,7 +89,7 @@ def replace_huawei(choices: Choices, huawei: bool) -> Choices:
 
 
 # (fault switches, profile, the requirement whose verdict must be "fail")
-FAULTY = {
+FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
     "ignores the token when the group is pausable": (
         {"ignore_token_on_pausable": True},
         "strict",
@@ -268,7 +269,7 @@ def test_the_strict_profile_needs_a_token() -> None:
 
 # Every check, and an implementation that violates what it verifies: (switches, profile). Together with
 # test_correct_implementations_conform this shows each check can fail and does not fail correct servers.
-FAILS_CHECK = {
+FAILS_CHECK: dict[str, tuple[dict[str, Any], str]] = {
     "documented-status": ({"unknown_group_404": True}, "strict"),
     "error-envelope": ({"plain_text_errors": True}, "strict"),
     "success-body": ({"error_200_for_not_pausable": True}, "strict"),

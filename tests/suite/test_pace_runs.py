@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -40,7 +41,7 @@ class Shuffled:
     def __init__(self, app: Any, seed: int) -> None:
         self.app, self.random = app, random.Random(seed)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         await asyncio.sleep(self.random.random() * 0.004)
         await self.app(scope, receive, send)
 

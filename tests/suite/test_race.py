@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,7 +132,7 @@ def test_throttled_stops_are_no_losers_of_the_race(throttle: Any, verdict: Verdi
     assert any("throttled (429) and took no part" in note for note in check.notes)
 
 
-def test_run_race_width_sets_how_many_stops_race(tmp_path) -> None:
+def test_run_race_width_sets_how_many_stops_race(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     outcome = CliRunner().invoke(
         main,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ class Recording(Model):
         self.groups[(PROJECT, UNLISTED)] = 2
         self.seen: list[tuple[str, bytes, str]] = []
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         headers = dict(scope["headers"])
         self.seen.append(
             (scope["method"], scope["raw_path"], headers.get(b"x-auth-token", b"").decode("latin-1"))

@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import json
 import re
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -90,14 +91,14 @@ class Recording:
         self.answers: list[tuple[str, int]] = []
         self.seen: set[tuple[str, str]] = set()  # (project, group) of every request
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         parts = scope["path"].split("/")
         operation = parts[5] if len(parts) == 6 else "show"
         key = (parts[2], parts[4])
         self.seen.add(key)
         answered: dict[str, Any] = {}
 
-        async def capture(message: dict[str, Any]) -> None:
+        async def capture(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 answered["status"] = message["status"]
             if message["type"] == "http.response.body":

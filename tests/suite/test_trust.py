@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -94,7 +95,7 @@ def test_a_faulty_server_is_still_caught_when_fixtures_are_stale() -> None:
     assert verdicts(result)["STOP-PRECONDITION"] is Verdict.FAIL
 
 
-def test_the_same_reference_server_state_twice_gives_the_second_run_no_failure(tmp_path) -> None:
+def test_the_same_reference_server_state_twice_gives_the_second_run_no_failure(tmp_path: Path) -> None:
     from dataclasses import replace
 
     from conformance.server import ReferenceServer
@@ -258,7 +259,7 @@ def test_three_pausable_groups_catch_every_faulty_model(name: str) -> None:
 # -- night after night -----------------------------------------------------------------------------------
 
 
-def test_two_nights_with_restore_both_verify_every_must_requirement(tmp_path) -> None:
+def test_two_nights_with_restore_both_verify_every_must_requirement(tmp_path: Path) -> None:
     """`serve --db --profile huawei`, and a nightly `run --restore` twice in a row: the groups the first night
     paused are started again, so the second night has every fixture it needs."""
     from dataclasses import replace

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import MutableMapping
 from typing import Any
 
 import uvicorn
@@ -26,7 +27,7 @@ class Throttle:
         self.tokens, self.stamp = burst, time.monotonic()
         self.passed = self.refused = 0
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if (
             scope["type"] == "lifespan"
         ):  # the wrapped app has nothing to start (the test model has no lifespan)

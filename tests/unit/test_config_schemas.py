@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -83,7 +85,7 @@ def test_the_reference_servers_target_validates() -> None:
     ],
 )
 def test_one_error_style_for_all_three_files(data: object, message: str) -> None:
-    parse = {
+    parse: dict[str, Callable[[Any], object]] = {
         "target": lambda d: parse_target(d, env={}),
         "fixtures": parse_fixtures,
         "baseline": parse_baseline,

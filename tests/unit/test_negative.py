@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -125,7 +126,7 @@ class Accepts(Model):
 
     violation: str = ""
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         parts = scope["raw_path"].decode().split("/")
         token = dict(scope["headers"]).get(b"x-auth-token")
         if scope["method"] == "PUT" and len(parts) == 6 and self._accepts(parts, token):
@@ -170,7 +171,7 @@ class Recording(Model):
 
     stops_with_credential: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         parts = scope["raw_path"].decode().split("/")
         token = dict(scope["headers"]).get(b"x-auth-token", b"").decode("latin-1")
         if scope["method"] == "PUT" and len(parts) == 6 and token == self.token:

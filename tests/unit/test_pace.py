@@ -98,7 +98,8 @@ def test_a_429_without_retry_after_halves_the_observed_rate_and_pauses_everyone(
     # A second 429 for the same request waits twice as long.
     assert pacer.throttled("PUT", "u", None, attempt=2, sent_at=clock.now) == pytest.approx(2 * BASE_WAIT_S)
     assert [t.retry_after for t in pacer.throttled_log] == [None, None]
-    assert pacer.used(4).lowest_rate is not None and pacer.used(4).lowest_rate <= 25.0  # halved again
+    lowest = pacer.used(4).lowest_rate
+    assert lowest is not None and lowest <= 25.0  # halved again
 
 
 def test_retry_after_is_waited_as_asked_capped() -> None:
@@ -128,10 +129,11 @@ def test_success_creeps_back_up_to_the_limit_and_never_above() -> None:
     pacer = Pacer(20.0, clock=clock, sleep=clock.sleep)
     pacer.throttled("PUT", "u", "0", attempt=1, sent_at=clock.now)
     assert pacer.rate == pytest.approx(10.0)
-    rates = []
+    rates: list[float] = []
     for _ in range(2000):
         clock.now += 0.01
         pacer.answered()
+        assert pacer.rate is not None  # a rate limit was set: the pacer always has a rate
         rates.append(pacer.rate)
     assert rates == sorted(rates)  # additive increase only
     assert rates[-1] == 20.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
@@ -56,7 +57,7 @@ def test_huawei_reads_instead_of_pausing_for_header_case() -> None:
     assert "reads a listed group" in plan["header-case"]
 
 
-def test_the_cli_plan_sends_nothing_and_exits_0(tmp_path) -> None:
+def test_the_cli_plan_sends_nothing_and_exits_0(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text(
         "base_url: http://127.0.0.1:9\nproject_id: p1\ntoken: MIItoken-main-0000000000000000\n"
@@ -68,7 +69,9 @@ def test_the_cli_plan_sends_nothing_and_exits_0(tmp_path) -> None:
     assert "MIItoken" not in result.output
 
 
-def test_the_plan_and_the_run_name_every_listed_group_that_may_pause_the_other_projects_too(tmp_path) -> None:
+def test_the_plan_and_the_run_name_every_listed_group_that_may_pause_the_other_projects_too(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "t.yaml"
     path.write_text(
         "base_url: http://127.0.0.1:9\nproject_id: p1\ntoken: MIItoken-main-0000000000000000\n"

@@ -16,6 +16,7 @@ from conformance.checks.suite import BUILTIN
 from conformance.cli.progress import ERASE, LOG_EVERY, LiveProgress, describe
 from conformance.results import Verdict
 from conformance.runner.engine import RunOptions, execute
+from conformance.spec import Profile
 from conformance.target import parse_target
 from tests.suite.model import Model, target_data, variant
 
@@ -104,7 +105,7 @@ def test_a_long_fuzz_shows_its_progress_and_its_answers_are_judged(
         assert len(shown) <= fuzz.requests * 0.3 * 2 / LOG_EVERY + 1  # readings per answer: two at most
     # Chosen alone, the fuzz is still judged by every response check.
     oracles = {c.check: c for c in result.checks if BUILTIN[c.check].kind is CheckKind.RESPONSE}
-    assert set(oracles) == {s.name for s in BUILTIN.oracles(result.profile)}
+    assert set(oracles) == {s.name for s in BUILTIN.oracles(Profile(result.profile))}
     assert all(c.verdict is Verdict.PASS and c.requests == fuzz.requests for c in oracles.values())
 
 
