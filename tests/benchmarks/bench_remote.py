@@ -253,8 +253,8 @@ def one_run(rtt_ms: float, concurrency: int, workdir: Path) -> dict[str, Any]:
 def main() -> None:
     # The two processes this script starts of itself: the relay, and the CLI run with its trace.
     if sys.argv[1:2] == ["--relay"]:  # --relay LISTEN:UPSTREAM:RTT_MS
-        listen, upstream, rtt = sys.argv[2].split(":")
-        asyncio.run(_relay(int(listen), int(upstream), float(rtt) / 1000))
+        listen, upstream, rtt_ms = sys.argv[2].split(":")
+        asyncio.run(_relay(int(listen), int(upstream), float(rtt_ms) / 1000))
         return
     if sys.argv[1:2] == ["--traced"]:  # --traced TRACE_FILE CLI_ARGS...
         sys.exit(traced_cli(sys.argv[2], sys.argv[3:]))
