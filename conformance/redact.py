@@ -55,18 +55,39 @@ class SecretRuns:
         """``values``: (value, label) pairs; :meth:`spans` names each run by its value's label."""
         self._runs: dict[str, str] = {}
         self._blocks: set[str] = set()
+        # Values not indexed yet, in the order given. Indexing costs about ten operations per character of a
+        # value, and the fuzz check sends thousands of tokens, many kilobytes long, each searched for in
+        # one short answer: a value is indexed only once a text holds one of its 8-character blocks.
+        self._pending: list[tuple[str, str]] = []
         for value, label in values:
             self.add(value, label)
 
     def add(self, value: str, label: str) -> None:
+        if len(value) >= SECRET_RUN:  # a shorter value holds no run
+            self._pending.append((value, label))
+
+    def _index(self, value: str, label: str) -> None:
         for start in range(len(value) - SECRET_RUN + 1):
             self._runs.setdefault(value[start : start + SECRET_RUN], label)
-        if len(value) >= SECRET_RUN:
-            self._blocks.update(value[start : start + _BLOCK] for start in range(len(value) - _BLOCK + 1))
+        self._blocks.update(value[start : start + _BLOCK] for start in range(len(value) - _BLOCK + 1))
+
+    def _index_what_text_may_hold(self, text: str) -> None:
+        """Index every pending value up to the last one that holds an aligned block of ``text`` (a run of
+        SECRET_RUN characters covers one): a prefix in the order given, so that of two values sharing a
+        run the first given names it, as if all were indexed at once."""
+        blocks = {text[b : b + _BLOCK] for b in range(0, len(text) - _BLOCK + 1, _BLOCK)}
+        last = max(
+            (i for i, (value, _) in enumerate(self._pending) if any(b in value for b in blocks)), default=-1
+        )
+        for value, label in self._pending[: last + 1]:
+            self._index(value, label)
+        del self._pending[: last + 1]
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """The maximal spans of ``text`` made of such runs, in order, each with the label of its first."""
         found: list[tuple[int, int, str]] = []
+        if self._pending:
+            self._index_what_text_may_hold(text)
         if not self._runs:
             return found
         for block in range(0, len(text) - _BLOCK + 1, _BLOCK):
