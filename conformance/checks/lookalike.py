@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 from conformance.checks.base import Title
 from conformance.checks.context import CheckContext
+from conformance.checks.patterns import send_pattern_probes
 from conformance.checks.registry import GroupUse, scenario
 from conformance.spec.paths import encode_segment
 from conformance.transport.safety import _REAL_ID, REAL_PROJECT_ID
@@ -308,7 +309,8 @@ NOT_A_TOKEN = "omsconf-not-a-token"
 
 @scenario("lookalike-ids", requirements=["STOP-PRECONDITION"], needs=["fixtures"], groups=GroupUse.KEEPER)
 async def lookalike_ids(ctx: CheckContext) -> None:
-    """Ids that only resemble a listed pausable one (affixes, whitespace, case, Unicode) pause nothing."""
+    """Ids that only resemble a listed pausable one (affixes, whitespace, case, Unicode, patterns a store
+    may match) pause nothing."""
     group = await ctx.pool.borrow_keeper()
     listed = ctx.target.listed_group_ids()
     for probe in safe_id_probes(group, listed):
@@ -324,6 +326,8 @@ async def lookalike_ids(ctx: CheckContext) -> None:
             Title("A look-alike of a listed group's id ({how}) was not refused", how=probe.how),
             "ids are compared exactly (case and every character count): this id names no group",
         )
+    if ctx.pool.keeper == group:
+        await send_pattern_probes(ctx, group, listed)  # checks/patterns.py: LIKE, regex, glob, decoding
     if ctx.pool.keeper == group:
         await ctx.still_pausable(group, "STOP-PRECONDITION", "stops of ids that only resemble it")
 

@@ -6,8 +6,10 @@ go wrong. The suite must pass every correct configuration and fail every faulty 
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import random
+import re
 import time
 import unicodedata
 import uuid
@@ -97,6 +99,11 @@ class Choices:
     ignore_permissions: bool = False  # any valid token of the project may stop
     never_pauses: bool = False  # "not running" for every group, pausable or not
     prefix_match: bool = False  # looks groups up with LIKE 'id%' (or the id as a prefix of the given one)
+    # Ids a store reads as patterns (checks/patterns.py): "like" (WHERE id LIKE ?), "regex", "glob"
+    pattern_ids: str = ""
+    decode_twice: bool = False  # percent-decodes the id the HTTP layer already decoded
+    # A correct server that normalises the path first (RFC 3986 6.2.2: %61 is "a", hex digits upper-cased)
+    normalise_unreserved: bool = False
     # Look-alike ids and tokens (checks/lookalike.py): each loosens an exact comparison in one way.
     strip_group_id: bool = False  # str.strip() on the id: spaces, tabs, no-break spaces
     case_insensitive_group_id: bool = False  # a case-insensitive collation on the id column
@@ -288,11 +295,30 @@ class Model:
             group = group.split("\x00", 1)[0]
         if c.trailing_dot_ignored:
             group = group.rstrip(".")
+        if c.decode_twice:
+            group = unquote(group)
         return group
+
+    def pattern_match(self, key: tuple[str, str], project: str, pattern: str) -> bool:
+        """A store that reads ``pattern`` as a pattern (pattern_ids) selects this key."""
+        kind, (owner, group) = self.choices.pattern_ids, key
+        if owner != project:
+            return False
+        if kind == "like":
+            regex = "".join("." if c == "_" else ".*" if c == "%" else re.escape(c) for c in pattern)
+            return re.fullmatch(regex, group) is not None
+        if kind == "glob":
+            return fnmatch.fnmatchcase(group, pattern)
+        try:
+            return re.fullmatch(pattern, group) is not None
+        except re.error:
+            return False
 
     async def handle(self, scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         c = self.choices
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
+        if c.normalise_unreserved:
+            raw_path = _rfc3986_normal(raw_path)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if c.case_sensitive_headers:
             # A hand-rolled server that looks the header up by its exact name.
@@ -413,6 +439,8 @@ class Model:
                 ),
                 key,
             )
+        if key not in self.groups and c.pattern_ids:
+            key = next((k for k in self.groups if self.pattern_match(k, project, group)), key)
         if key not in self.groups and c.case_insensitive_group_id:
             key = next((k for k in self.groups if k[0] == project and k[1].lower() == group.lower()), key)
         if key not in self.groups and c.hang_on_unknown_group:
@@ -474,6 +502,16 @@ class Model:
             return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         hdrs = [(b"content-type", b"application/json")] if c.success_body else []
         return 200, hdrs, c.success_body
+
+
+def _rfc3986_normal(path: str) -> str:
+    """Percent-encoded unreserved characters decoded, other escapes upper-cased (RFC 3986 6.2.2)."""
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char.isascii() and (char.isalnum() or char in "-._~") else match.group(0).upper()
+
+    return re.sub(r"%([0-9A-Fa-f]{2})", fix, path)
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -49,12 +49,14 @@ CORRECT = {
     "validates-before-auth, 403 for malformed tokens, Allow on two lines": variant(
         auth_first=False, malformed_token_status=403, allow_lines=True
     ),
-    "hides unknown groups with 403, {} on success, charset, first X-Auth-Token line, 501 to others": variant(
+    "hides unknown groups with 403, {} on success, charset, first X-Auth-Token line, 501 to others, "
+    "normalises percent-encoded unreserved characters": variant(
         unknown_group_status=403,
         other_method_status=501,
         success_body=b"{}",
         content_type="application/json;charset=UTF-8",
         token_first_line=True,
+        normalise_unreserved=True,
     ),
     "404 for other methods, settles straight to paused, reads the last X-Auth-Token line": variant(
         other_method_status=404, settle_to_paused=True, token_last_line=True
@@ -172,6 +174,11 @@ FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
         "STOP-SUCCESS-200",
     ),
     "looks groups up by prefix": ({"prefix_match": True}, "strict", "STOP-PRECONDITION"),
+    # Ids a store reads as patterns, or decodes twice (checks/patterns.py).
+    "reads ids as SQL LIKE patterns": ({"pattern_ids": "like"}, "strict", "STOP-PRECONDITION"),
+    "reads ids as regular expressions": ({"pattern_ids": "regex"}, "huawei", "STOP-PRECONDITION"),
+    "reads ids as glob patterns": ({"pattern_ids": "glob"}, "strict", "STOP-PRECONDITION"),
+    "percent-decodes ids twice": ({"decode_twice": True}, "strict", "STOP-PRECONDITION"),
     "looks groups up by id alone, across projects": ({"global_group_lookup": True}, "strict", "STOP-AUTHZ"),
     "built from the example URL, which lacks /stop": (
         {"route_without_stop": True},
