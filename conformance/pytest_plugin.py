@@ -31,7 +31,7 @@ from conformance.results import CheckResult, RunResult, Verdict
 from conformance.spec import PROFILES, Profile
 
 if TYPE_CHECKING:  # the runner loads the checks and the contract: only when --oms-target is given
-    from conformance.runner.engine import RunOptions
+    from conformance.runner.options import RunOptions
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(
     if not path:
         return
     from conformance.checks.suite import BUILTIN
-    from conformance.runner.engine import RunOptions
+    from conformance.runner.options import RunOptions
     from conformance.textfile import read_yaml
 
     # Only read here: loading the target may run its token command (an IAM call), which waits for a run.

@@ -27,7 +27,7 @@ TEMPORARY = frozenset({502, 503, 504})
 def temporary_and_unrepeatable(sent: Sent) -> bool:
     """A 502/503/504 to a request that was sent once and never again: it decides nothing
     (docs/conformance.md: Verdicts a nightly job can trust), so the runner hands it to no response check
-    (runner/engine.py ``on_answer``) and the check that sent it records its requirement undecided
+    (runner/answers.py) and the check that sent it records its requirement undecided
     (checks/recorder.py)."""
     return sent.result.status in TEMPORARY and not sent.repeatable
 

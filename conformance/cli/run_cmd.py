@@ -12,7 +12,7 @@ from conformance.cli import main
 from conformance.cli.progress import LiveProgress
 from conformance.errors import ConfigError, ExitCode, UsageError
 from conformance.results import CheckResult, Headline, PaceUsed, RunResult, Verdict
-from conformance.runner.engine import DEFAULT_CONCURRENCY, RunOptions
+from conformance.runner.options import DEFAULT_CONCURRENCY, RunOptions
 from conformance.runner.session import Session
 from conformance.spec import PROFILES, Profile, load_requirements
 from conformance.target import Project, Target, load_target

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from conformance.results import RunResult
 
-# What secrets_of (conformance/runner/engine.py) substitutes for each secret: the placeholder without the
+# What secrets_of (conformance/runner/config.py) substitutes for each secret: the placeholder without the
 # "_OTHER" that marks the same credential of the target's other_project, what it is, how to set it ("{s}":
 # where "_OTHER" goes).
 _PLACEHOLDERS: dict[str, tuple[str, str]] = {

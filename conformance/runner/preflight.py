@@ -1,5 +1,8 @@
 """Before any check: is the target there, and are its credentials accepted?
 
+:func:`probe_reachable` sends one request without a credential: a target that does not answer is
+unreachable (exit 3), not failing. :func:`judge_credentials` then proves each credential of the target.
+
 A nightly job meets an expired token sooner or later (IAM tokens live 24 hours). Run as checks, a refused
 credential would look like nine MUST failures; it is a configuration error instead, found here first.
 
@@ -18,12 +21,17 @@ How a refusal is told from an answer:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from conformance.checks.base import Kind
+from conformance.checks.hang_budget import HangBudget, classify
+from conformance.checks.registry import Need
+from conformance.errors import TargetUnreachable
 from conformance.spec.paths import show_path, stop_path
 from conformance.spec.statuses import PAUSABLE
-from conformance.target import Project
+from conformance.target import Project, Target
 from conformance.transport import auth
 from conformance.transport.http import Client, HttpResult
 from conformance.transport.safety import SafetyGuard
@@ -131,3 +139,57 @@ async def readonly_refused(
         Project(project.project_id, token=project.readonly_token),
     )  # fmt: skip
     return f"the readonly_token is refused: {describe_answer(answer)}" if answer.status == 401 else ""
+
+
+async def probe_reachable(client: Client, target: Target, seed: int, hangs: HangBudget) -> None:
+    """One request without a credential: raises TargetUnreachable when it is not answered. Answered, it is
+    the request the hang budget sends again to tell a dead target from one that hangs on some kinds of
+    request only (checks/hang_budget.py)."""
+    guard = SafetyGuard(set(), seed)
+    project_id = target.project.project_id
+
+    def probe() -> Awaitable[HttpResult]:
+        return client.send("PUT", stop_path(project_id, guard.mint()))
+
+    answer = await probe()
+    if answer.status is None and answer.error:
+        raise TargetUnreachable(f"{target.base_url} did not answer: {answer.error}")
+    hangs.probe = probe
+    # Its class: a stop without credential of an unlisted group (every minted id is one).
+    hangs.probe_class = classify(target, "PUT", Kind.STOP, stop_path(project_id, "-"), (), None)
+
+
+@dataclass
+class CredentialsJudged:
+    refused: str = ""  # why the valid credential is refused ("" when it is accepted): the run ends
+    disabled: dict[Need, str] = field(default_factory=dict)  # needs a refused credential takes away, and why
+    notes: list[str] = field(default_factory=list)
+
+
+async def judge_credentials(
+    client: Client, target: Target, guard: SafetyGuard, *, can_read: bool, observe: Observer
+) -> CredentialsJudged:
+    """Prove the target's credentials are accepted before any check. A refused own credential ends the run
+    as a configuration error; a refused other-project or read-only one disables the checks that need it.
+    The reasons quote the server's error_msg, which may echo the credential: they are redacted."""
+    redact = client.redactor.text
+    own = await judge_credential(client, target.project, guard, can_read=can_read, observe=observe)
+    if not own.accepted:
+        return CredentialsJudged(refused=redact(f"the valid credential is refused: {own.reason}"))
+
+    async def judge_other() -> CredentialVerdict | None:
+        if target.other_project is None:
+            return None
+        return await judge_credential(client, target.other_project, guard, can_read=can_read, observe=observe)
+
+    # Independent of each other: asked together, so a target that hangs on both costs one timeout.
+    other, readonly = await asyncio.gather(
+        judge_other(), readonly_refused(client, target.project, guard, observe)
+    )
+    judged = CredentialsJudged(notes=[redact(v.note) for v in (own, other) if v is not None and v.note])
+    if other is not None and not other.accepted:
+        judged.disabled[Need.OTHER_PROJECT] = redact(f"other_project's credential is refused: {other.reason}")
+    if readonly:
+        judged.disabled[Need.READONLY] = redact(readonly)
+    judged.notes += judged.disabled.values()
+    return judged

@@ -18,7 +18,8 @@ from conformance._version import __version__
 from conformance.errors import ConfigError
 from conformance.results import RunResult, StopReason
 from conformance.runner.control import RunControl
-from conformance.runner.engine import Progress, RunOptions, Sending, execute
+from conformance.runner.engine import execute
+from conformance.runner.options import Progress, RunOptions, Sending
 from conformance.spec import Profile, load_contract
 from conformance.target import Target
 

@@ -18,7 +18,7 @@ from conformance.reports._svg import axis_ticks, bar_chart
 from conformance.reports.reproduce import UNKNOWN_PLACEHOLDER, placeholder_legend
 from conformance.reports.rollup import rollup, shape
 from conformance.results import Failure
-from conformance.runner.engine import secrets_of
+from conformance.runner.config import secrets_of
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 from tests.reports.sample_runs import _Builder, _path, noisy_run, sample_run

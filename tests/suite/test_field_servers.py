@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from conformance.results import RunResult, Verdict
-from conformance.runner.engine import RunOptions, execute
+from conformance.runner.engine import execute
+from conformance.runner.options import RunOptions
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 

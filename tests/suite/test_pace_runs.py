@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from conformance.results import Exchange, RunResult
-from conformance.runner.engine import RunOptions, execute
+from conformance.runner.engine import execute
+from conformance.runner.options import RunOptions
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from conformance.cli import main
 from conformance.results import CheckResult, RunResult, Verdict
-from conformance.runner.engine import RunOptions, execute
+from conformance.runner.engine import execute
+from conformance.runner.options import RunOptions
 from conformance.server.fixtures import Fixtures, ProjectFixture, TokenFixture
 from conformance.server.runner import ReferenceServer
 from conformance.target import Target, parse_target

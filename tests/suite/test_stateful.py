@@ -21,7 +21,9 @@ import pytest
 
 from conformance.reports.json_report import render_json
 from conformance.results import RunResult, Verdict
-from conformance.runner.engine import RunOptions, execute, secrets_of
+from conformance.runner.config import secrets_of
+from conformance.runner.engine import execute
+from conformance.runner.options import RunOptions
 from conformance.server import ReferenceServer
 from conformance.server.app import ReferenceApp
 from conformance.server.runner import build_target, create_app

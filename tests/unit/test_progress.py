@@ -15,7 +15,8 @@ from conformance.checks.registry import CheckKind
 from conformance.checks.suite import BUILTIN
 from conformance.cli.progress import ERASE, LOG_EVERY, LiveProgress, describe
 from conformance.results import Verdict
-from conformance.runner.engine import RunOptions, execute
+from conformance.runner.engine import execute
+from conformance.runner.options import RunOptions
 from conformance.spec import Profile
 from conformance.target import parse_target
 from tests.suite.model import Model, target_data, variant

@@ -72,7 +72,7 @@ def test_json_escaped_echoes_are_redacted(token: str) -> None:
 
 def test_the_tampered_token_is_redacted_too() -> None:
     from conformance.redact import tampered
-    from conformance.runner.engine import secrets_of
+    from conformance.runner.config import secrets_of
     from conformance.target import parse_target
 
     target = parse_target({"base_url": "http://x.test", "project_id": "p", "token": "oms-sandbox-token-main"})

@@ -133,7 +133,7 @@ RESTORE = {
 
 def test_restore_keys_are_read_redacted_and_written_back(tmp_path: Path) -> None:
     from conformance.redact import Redactor
-    from conformance.runner.engine import secrets_of
+    from conformance.runner.config import secrets_of
 
     target = parse_target(
         {**VALID, "restore": RESTORE}, env={"OMS_TOKEN": "tok-1", "OMS_DST_SK": "dst-sk-0001"}

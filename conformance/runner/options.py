@@ -1,0 +1,47 @@
+"""What a run is asked to do (:class:`RunOptions`), and the callbacks that watch it go."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from conformance.results import CheckResult
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_CONCURRENCY = 4  # measured on 2 cores: see docs/benchmarks.md
+
+
+@dataclass
+class RunOptions:
+    profile: str | None = None  # None: the target's
+    checks: list[str] = field(default_factory=list)
+    exclude_checks: list[str] = field(default_factory=list)
+    seed: int | None = None
+    depth: str = "quick"
+    max_examples: int | None = None  # fuzzing examples per mode; None: by depth
+    request_timeout: float = 10.0
+    reruns: int = 1
+    # How long a status read after a stop or start may take to agree (checks/lag.py); None: the target's.
+    settle_timeout: float | None = None
+    # How long a pause must have held when effect-lasts looks again; None: its default (1 s).
+    # The suite's own tests shorten it for models whose pauses do not revert.
+    effect_hold: float | None = None
+    transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
+    verify: bool | str = True
+    run_id: str = ""  # "" = derived from profile, base URL and project (reports.reproduce.default_run_id)
+    restore: bool = False  # resume the groups the run paused (huawei: the start operation)
+    race_width: int = 16  # concurrent stops of one group in the concurrency check
+    rate_limit: float | None = None  # requests/s over every request of the run (transport/pace.py)
+    concurrency: int = (
+        DEFAULT_CONCURRENCY  # in flight, for checks of independent requests (checks/ordered.py)
+    )
+
+
+# A scenario check starting (None) and ending (its result).
+Progress = Callable[[str, CheckResult | None], None]
+# Every answer a scenario check receives: (check, its requests so far, how many it plans if it knows,
+# whether that plan may still grow).
+Sending = Callable[[str, int, int | None, bool], None]
