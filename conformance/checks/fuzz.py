@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from conformance.checks.base import Finding, Title
+from conformance.checks.base import Finding, Sent, Title
 from conformance.checks.context import CheckContext, HangingClass
 from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, case_key, plans_for
-from conformance.checks.oracles import describe_infrastructure, refused_in_front
+from conformance.checks.oracles import describe_infrastructure
 from conformance.checks.ordered import each_in_order
+from conformance.checks.reached import encoded_bytes, not_reached
 from conformance.checks.registry import scenario
 from conformance.transport.safety import SafetyGuard
 
@@ -46,6 +47,7 @@ async def fuzz(ctx: CheckContext) -> None:
 
     own = ctx.target.project.project_id
     seen: set[tuple[Any, ...]] = set()
+    shorts: dict[Any, Sent] = {}  # the first answer to a legal case of short values, by kind
     examples = ctx.max_examples or EXAMPLES.get(ctx.depth, 25)
     generated = corpus(ctx.contract.document, seed=ctx.seed, examples=examples, own_project=own)
     plans_left = len(plans_for(examples))  # until the last arrives, what is planned is planned so far
@@ -63,7 +65,7 @@ async def fuzz(ctx: CheckContext) -> None:
                     cases.append(case)
             ctx.recorder.planned = (ctx.recorder.planned or 0) + len(cases)
             # Independent requests: sent --concurrency at a time, judged in this order (checks/ordered.py).
-            await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own), ctx.concurrency)
+            await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own, shorts), ctx.concurrency)
 
 
 def may_send(case: GeneratedCase, guard: SafetyGuard) -> bool:
@@ -92,7 +94,52 @@ def _requirement(case: GeneratedCase, own: str) -> str:
     )
 
 
-async def _send_and_judge(ctx: CheckContext, case: GeneratedCase, own: str) -> None:
+# Values of at most this many characters (ids: bytes percent-encoded) meet no HTTP server's or proxy's limit
+# (the smallest in use are 4 KiB): a legal case made of such values is what a long one is compared with.
+SHORT = 256
+
+
+def _long_parameter(case: GeneratedCase) -> str | None:
+    """The parameter of a legal case long enough for a limit to act on, or None."""
+    if case.varies_token and case.token is not None and len(case.token) > SHORT:
+        return TOKEN
+    sizes = {"group_id": encoded_bytes(case.group_id), "project_id": encoded_bytes(case.project_id)}
+    name = max(sizes, key=lambda key: sizes[key])
+    return name if sizes[name] > SHORT else None
+
+
+def _refused_before_the_application(
+    ctx: CheckContext, case: GeneratedCase, sent: Sent, label: str, shorts: dict[Any, Sent], own: str
+) -> bool:
+    """A legal case with a long value that never reached the application (checks/reached.py) fails that
+    parameter's length requirement; True if it did. Its answer is compared with the first answered legal
+    case of short values of the same kind (token varied or not, own project or another)."""
+    kind = (case.varies_token, case.project_id == own)
+    parameter = _long_parameter(case)
+    if parameter is None:
+        if sent.result.status is not None:
+            shorts.setdefault(kind, sent)
+        return False
+    if "%00" in sent.path:
+        return False  # RFC 3986 section 7.3: raw data in a path may be refused by any layer (oracles.py)
+    why = not_reached(sent, shorts.get(kind))
+    if why is None:
+        return False
+    ctx.fail(
+        Finding(
+            Title(
+                "A legal {parameter} did not reach the application: {case}", parameter=parameter, case=label
+            ),
+            f"{why}{describe_infrastructure(sent)}",
+            "the answer a legal case of short values gets",
+            sent=sent,
+            requirement=REQUIREMENT_BY_PARAMETER[parameter],
+        )
+    )
+    return True
+
+
+async def _send_and_judge(ctx: CheckContext, case: GeneratedCase, own: str, shorts: dict[Any, Sent]) -> None:
     uses_credential = not case.varies_token
     headers = list(case.extra_headers)
     if case.varies_token and case.token is not None:
@@ -108,16 +155,7 @@ async def _send_and_judge(ctx: CheckContext, case: GeneratedCase, own: str) -> N
         return
     status = sent.result.status
     label = f"{case.source} case ({case.description})"
-    if case.varies_token and case.negated is None and refused_in_front(sent):
-        ctx.fail(
-            Finding(
-                Title("A legal token did not reach the application: {case}", case=label),
-                f"{status}{describe_infrastructure(sent)}",
-                "the application's refusal",
-                sent=sent,
-                requirement="STOP-TOKEN-LEN",
-            )
-        )
+    if case.negated is None and _refused_before_the_application(ctx, case, sent, label, shorts, own):
         return
     if status == 200:
         ctx.fail(

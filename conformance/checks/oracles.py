@@ -51,11 +51,6 @@ def is_json_content_type(value: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-def refused_in_front(sent: Sent) -> bool:
-    """The answer came from in front of the application: a proxy's limit status, or an HTML page."""
-    return sent.result.status in INFRASTRUCTURE or "html" in sent.result.content_type
-
-
 def refused_as_raw_data(sent: Sent) -> bool:
     """A 400 that is not JSON to a path holding an encoded NUL: the HTTP layer's refusal, not the operation's.
 

@@ -65,8 +65,14 @@ class Choices:
     echo_token: bool = False
     header_limit: int | None = None  # answers 431 above it, like a proxy
     header_limit_status: int = 431  # 400: as nginx answers it ("Request Header Or Cookie Too Large")
-    # aiohttp's refusal of a too-long line: a plain-text 400 that repeats the line's first 100 characters.
-    header_limit_echo: bool = False
+    # How the header limit answers: "html" (nginx's page), "text" (uvicorn/h11's plain-text "Invalid HTTP
+    # request received."), "echo" (aiohttp's plain text, which repeats the line's first 100 characters).
+    header_limit_answer: str = "html"
+    # A limit on the request line in bytes, answered by the HTTP server itself: gunicorn's limit_request_line
+    # (4,094: an HTML 400), aiohttp's max_line_size (8,190: a plain-text 400); a legal id of wide characters
+    # percent-encoded is up to 12 KiB.
+    request_line_limit: int | None = None
+    request_line_limit_answer: str = "html"  # "html" | "text" | "414" (a front's 414 URI Too Long)
     crash_on_encoded_slash: bool = False
     crash_on_long_project: bool = False
     post_also_stops: bool = False
@@ -228,6 +234,20 @@ class Model:
             payload["request_id"] = uuid.uuid4().hex
         return status, [(b"content-type", c.content_type.encode())], json.dumps(payload).encode()
 
+    def refused_by_limit(
+        self, status: int, answer: str, headers: dict[str, str]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """What an HTTP server or proxy in front answers to a head over its limits, never the application."""
+        if answer == "echo":
+            line = max(headers.values(), key=len)[:100]
+            page = f"Bad Request\n\nGot more than 8190 bytes when reading: {line!r}...".encode()
+            return status, [(b"content-type", b"text/plain; charset=utf-8")], page
+        if answer == "text":
+            text = b"Invalid HTTP request received."
+            return status, [(b"content-type", b"text/plain; charset=utf-8")], text
+        page = f"<html><title>{status}</title><body>Request too large</body></html>".encode()
+        return status, [(b"content-type", b"text/html")], page
+
     def refuse_auth(self, malformed: bool) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         c = self.choices
         if c.huawei:
@@ -326,13 +346,11 @@ class Model:
             headers.pop("x-auth-token", None)
             if "X-Auth-Token" in exact:
                 headers["x-auth-token"] = exact["X-Auth-Token"]
-        if c.header_limit and c.header_limit_echo and sum(len(v) for v in headers.values()) > c.header_limit:
-            line = max(headers.values(), key=len)[:100]
-            page = f"Bad Request\n\nGot more than {c.header_limit} bytes when reading: {line!r}...".encode()
-            return 400, [(b"content-type", b"text/plain; charset=utf-8")], page
         if c.header_limit and sum(len(v) for v in headers.values()) > c.header_limit:
-            page = f"<html>{c.header_limit_status} Request Header Fields Too Large</html>".encode()
-            return c.header_limit_status, [(b"content-type", b"text/html")], page
+            return self.refused_by_limit(c.header_limit_status, c.header_limit_answer, headers)
+        if c.request_line_limit and len(scope["method"]) + len(raw_path) + 10 > c.request_line_limit:
+            status = 414 if c.request_line_limit_answer == "414" else 400
+            return self.refused_by_limit(status, c.request_line_limit_answer, {"line": raw_path})
         if c.nul_refused_in_front and "%00" in raw_path:
             return 400, [(b"content-type", b"text/html")], b"<html><title>400 Bad Request</title></html>"
         parts = raw_path.split("/")

@@ -104,11 +104,32 @@ FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
     "echoes the token in error messages": ({"echo_token": True}, "strict", "STOP-NO-ECHO"),
     # aiohttp: the first 100 characters of a too-long header line in its own 400 (a partial echo).
     "echoes the start of a too-long token": (
-        {"header_limit": 8190, "header_limit_status": 400, "header_limit_echo": True},
+        {"header_limit": 8190, "header_limit_status": 400, "header_limit_answer": "echo"},
         "strict",
         "STOP-NO-ECHO",
     ),
     "a proxy answers 431 above 8 KiB of headers": ({"header_limit": 8192}, "strict", "STOP-TOKEN-LEN"),
+    # Legal values as clients encode them, refused before the application (checks/reached.py).
+    "uvicorn's plain-text 400 to a legal 16,384-character token": (
+        {"header_limit": 16000, "header_limit_status": 400, "header_limit_answer": "text"},
+        "strict",
+        "STOP-TOKEN-LEN",
+    ),
+    "gunicorn's 4,094-byte request line refuses a legal id of wide characters": (
+        {"request_line_limit": 4094},
+        "strict",
+        "STOP-GROUP-LEN",
+    ),
+    "aiohttp's plain-text 400 to an 8,190-byte request line, project id": (
+        {"request_line_limit": 8190, "request_line_limit_answer": "text"},
+        "huawei",
+        "STOP-PROJECT-LEN",
+    ),
+    "a front's 414 to a 12 KiB request line": (
+        {"request_line_limit": 8190, "request_line_limit_answer": "414"},
+        "strict",
+        "STOP-GROUP-LEN",
+    ),
     "crashes on an encoded slash": ({"crash_on_encoded_slash": True}, "strict", "STOP-ROBUST"),
     "crashes on a 1,025-character project id": ({"crash_on_long_project": True}, "strict", "STOP-ROBUST"),
     "POST pauses as well": ({"post_also_stops": True}, "strict", "STOP-METHODS"),
