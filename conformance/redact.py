@@ -21,6 +21,8 @@ _MIN_SECRET_LENGTH = 4
 # random credential occurs nowhere by chance. Shorter secrets are found whole only.
 SECRET_RUN = 16
 _BLOCK = SECRET_RUN // 2
+# Values up to this long are indexed when given (a credential is); longer ones when a text may hold them.
+_INDEX_AT_ONCE = 512
 
 
 def tampered(token: str) -> str:
@@ -57,13 +59,17 @@ class SecretRuns:
         self._blocks: set[str] = set()
         # Values not indexed yet, in the order given. Indexing costs about ten operations per character of a
         # value, and the fuzz check sends thousands of tokens, many kilobytes long, each searched for in
-        # one short answer: a value is indexed only once a text holds one of its 8-character blocks.
+        # one short answer: a long value is indexed only once a text holds one of its 8-character blocks.
         self._pending: list[tuple[str, str]] = []
         for value, label in values:
             self.add(value, label)
 
     def add(self, value: str, label: str) -> None:
-        if len(value) >= SECRET_RUN:  # a shorter value holds no run
+        if len(value) < SECRET_RUN:  # a shorter value holds no run
+            return
+        if len(value) <= _INDEX_AT_ONCE and not self._pending:  # in order: none given earlier waits
+            self._index(value, label)
+        else:
             self._pending.append((value, label))
 
     def _index(self, value: str, label: str) -> None:

@@ -107,10 +107,10 @@ def test_secret_runs_find_every_run_and_only_runs() -> None:
 
 
 def test_a_run_two_secrets_share_is_named_by_the_first_given_whichever_text_comes_first() -> None:
-    # Values are indexed when a text first may hold them (checks/oracles.py searches thousands of fuzzed
-    # tokens): the label must still be the first given's, as if every value had been indexed at once.
+    # Long values are indexed when a text first may hold them (checks/oracles.py searches thousands of
+    # fuzzed tokens): the label must still be the first given's, as if every value had been indexed at once.
     shared = "".join(chr(0x41 + (i * 7) % 26) for i in range(24))
-    first, second = shared + "x" * 20, "y" * 20 + shared + "".join(chr(0x61 + i) for i in range(20))
+    first, second = shared + "x" * 1000, "y" * 1000 + shared + "".join(chr(0x61 + i) for i in range(20))
     runs = SecretRuns([(first, "FIRST"), (second, "SECOND")])
     assert runs.spans("nothing of either") == []
     assert runs.spans(f"<{second[-18:]}>") == [(1, 19, "SECOND")]  # only the second holds this run
