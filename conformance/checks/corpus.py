@@ -1,9 +1,9 @@
 """The fuzz check's cases, generated off the critical path: cached, pipelined, and in parallel when deep.
 
-Schemathesis's positive mode needs ~1.7 ms of CPU per example on this endpoint, the negative cases
-(checks/negative.py) ~1 ms each; the reference server answers a request in well under 1 ms. Sending one case
-as it is generated makes a deep run measure Hypothesis, not the target. Three things move generation out of
-the way, none of which changes a single case:
+The positive and negative cases (checks/generation.py, checks/negative.py) need up to ~1 ms of CPU each;
+the reference server answers a request in well under 1 ms. Sending one case as it is generated makes a deep
+run measure Hypothesis, not the target. Three things move generation out of the way, none of which
+changes a single case:
 
 - A corpus cache: the cases of (contract document, seed, example count, own project, and the versions of
   this tool, Schemathesis and Hypothesis - an upgrade of any of them never replays cases another generator
@@ -14,7 +14,8 @@ the way, none of which changes a single case:
   yielded one at a time, so the check sends the first cases while the later chunks are still being drawn.
 - Worker processes for deep runs (``PARALLEL_FROM`` examples or more): the chunks are drawn side by side on
   separate cores, evenly (a whole negative plan, drawn alone, left one core idle at the end). A process
-  costs ~1-2 s to start (importing Schemathesis), more than a quick run's whole generation, so quick runs
+  costs ~1 s to start (importing Hypothesis; the one drawing the coverage phase imports Schemathesis too),
+  more than a quick run's whole generation, so quick runs
   draw in one background thread instead.
 
 Every path yields the plans in the same order with the same cases (tests/unit/test_corpus.py).
@@ -37,7 +38,7 @@ from conformance._version import __version__
 from conformance.checks.generation import GeneratedCase, generate_plan, plans_for
 
 FORMAT = (
-    4  # bump when GeneratedCase, the decoding or a generator changes: old cache files are then never read
+    5  # bump when GeneratedCase, the decoding or a generator changes: old cache files are then never read
 )
 PARALLEL_FROM = 500  # examples per mode from which worker processes pay for their start-up
 KEEP = 16  # cached corpora kept; the oldest are removed

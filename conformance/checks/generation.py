@@ -1,5 +1,5 @@
-"""The fuzz check's cases (checks/fuzz.py): Schemathesis's coverage phase and positive cases, decoded, and
-negative cases drawn from the contract's own constraints (checks/negative.py).
+"""The fuzz check's cases (checks/fuzz.py): Schemathesis's coverage phase, decoded, and positive and negative
+cases drawn from the contract's own constraints (checks/negative.py reads them).
 
 Generation is split into plans - the coverage phase, then chunks of positive cases (each also in the
 credential's own project) and of negative cases - each a pure function of (document, seed, example count,
@@ -11,14 +11,13 @@ draws, so the cases of a seed would depend on what happened to be imported. Whil
 thread sees none (:func:`conformance._seams.hypothesis.seed_only`): the seed and the document alone decide.
 What Schemathesis offers no public API for - the coverage phase, and what a case says about itself - is read
 through :mod:`conformance._seams.schemathesis`, which fails loudly rather than guess when it changes. The
-negative cases need no seam: they are drawn with Hypothesis's public API.
+positive and negative cases need no seam: they are drawn with Hypothesis's public API.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -91,6 +90,7 @@ def _decode(case: Any, source: str) -> GeneratedCase | None:
     )
 
 
+POSITIVE, NEGATIVE = "positive", "negative"  # the plans' modes (Schemathesis's names for them)
 CHUNK = 500  # Hypothesis examples per plan at most: a deep corpus is drawn in pieces, side by side
 
 
@@ -99,12 +99,11 @@ def plans_for(examples: int) -> tuple[str, ...]:
     Hypothesis draws in chunks of ``CHUNK`` examples ("positive:0", ... "negative:0", ...).
 
     Chunks let a deep corpus use every core evenly (checks/corpus.py) and start sending after the first
-    chunk rather than after a whole mode (Schemathesis's positive mode is ~1.7 ms of CPU an example, the
-    negative cases ~1 ms a case). Their number depends on ``examples`` only, never on the machine, so a
-    seed gives the same cases everywhere.
+    chunk rather than after a whole mode (~1 ms of CPU a case). Their number depends on ``examples`` only,
+    never on the machine, so a seed gives the same cases everywhere.
     """
     chunks = max(1, -(-examples // CHUNK))
-    return ("coverage", *(f"{mode}:{i}" for mode in ("positive", "negative") for i in range(chunks)))
+    return ("coverage", *(f"{mode}:{i}" for mode in (POSITIVE, NEGATIVE) for i in range(chunks)))
 
 
 def _chunk(plan: str, seed: int, examples: int) -> tuple[str, int, int]:
@@ -120,11 +119,10 @@ def generate_plan(
 ) -> list[GeneratedCase]:
     """One plan's cases, deterministic for ``seed``: a function of its arguments only, so it may run in
     a worker process (checks/corpus.py) and give what it gives in this one. The seams (and with them
-    Hypothesis and Schemathesis) are imported here, when a plan is drawn, not by every run that lists fuzz."""
+    Hypothesis, and Schemathesis for the coverage phase) are imported when a plan is drawn, not by every run
+    that lists fuzz."""
     from conformance._seams import hypothesis as hypothesis_seam
-    from conformance._seams import schemathesis as schemathesis_seam
 
-    schemathesis_seam.checked()
     with hypothesis_seam.seed_only():
         return _generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
 
@@ -132,47 +130,49 @@ def generate_plan(
 def _generate_plan(
     document: dict[str, Any], plan: str, *, seed: int, examples: int, own_project: str | None
 ) -> list[GeneratedCase]:
-    from schemathesis import GenerationMode
-
-    mode_name, chunk_seed, share = _chunk(plan, seed, examples) if plan != "coverage" else ("", 0, 0)
-    if mode_name == GenerationMode.NEGATIVE.value:
-        return _negative_cases(document, chunk_seed, share, own_project)
-    positive = mode_name == GenerationMode.POSITIVE.value
-    schema = _schema(_without_token(document) if positive else document)
-    operation = schema[STOP_PATH]["PUT"]
     if plan == "coverage":
         from conformance._seams import schemathesis as schemathesis_seam
 
-        coverage = schemathesis_seam.coverage_cases(schema, operation)
+        schemathesis_seam.checked()
+        schema = _schema(document)
+        coverage = schemathesis_seam.coverage_cases(schema, schema[STOP_PATH]["PUT"])
         return [decoded for case in coverage if (decoded := _decode(case, "coverage"))]
-    mode = GenerationMode(mode_name)
-    drawn = _draw(operation, mode, chunk_seed, share)
-    cases = [decoded for case in drawn if (decoded := _decode(case, mode.value))]
-    if mode is GenerationMode.POSITIVE and own_project is not None:
+    mode, chunk_seed, share = _chunk(plan, seed, examples)
+    if mode == NEGATIVE:
+        return _negative_cases(document, chunk_seed, share, own_project)
+    cases = _positive_cases(document, chunk_seed, share)
+    if own_project is not None:
         cases += _with_own_project(cases, own_project)
     return cases
 
 
-def _without_token(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with the stop's token parameter and security taken out, for the positive draw.
+def _positive_cases(document: dict[str, Any], seed: int, examples: int) -> list[GeneratedCase]:
+    """``examples`` distinct positive cases: every parameter valid by the contract (checks/negative.py
+    reads its limits), each request drawn once. The token is left out: a positive case sends the
+    credential, so a token varied here would only make duplicates (token cases are the coverage phase's
+    0/1/16384/16385 boundaries and the negative cases').
 
-    A positive case's token is never sent - the credential is - so a token Hypothesis varied made
-    duplicates: measured at 400 positive examples, 358 distinct requests as drawn, 222 as sent. Without it,
-    every draw goes to the path parameters, and costs less. Token cases stay with the coverage phase
-    (the 0/1/16384/16385 boundaries) and the negative mode, which draw from the whole document.
+    Drawn here rather than by Schemathesis's positive mode, which built and validated its strategies per
+    draw (~1.7 ms of CPU an example: the largest part of a cold deep fuzz once the negative cases were
+    drawn here) from the same value space: this contract's parameters have a type and lengths only, and
+    negative.Parameter refuses any other constraint, so a contract that adds one fails loudly.
     """
-    copy: dict[str, Any] = json.loads(json.dumps(document))
-    operation = copy["paths"][STOP_PATH]["put"]
-    parameters = copy.get("components", {}).get("parameters", {})
+    params = tuple(p for p in negative.parameters(document) if p.name != TOKEN)
+    return _distinct_cases(lambda draw: _positive_case(draw, params), seed, examples)
 
-    def is_token(parameter: dict[str, Any]) -> bool:
-        ref = parameter.get("$ref", "")
-        resolved = parameters.get(ref.rsplit("/", 1)[-1], {}) if ref else parameter
-        return bool(resolved.get("in") == "header" and str(resolved.get("name", "")).lower() == TOKEN.lower())
 
-    operation["parameters"] = [p for p in operation.get("parameters", []) if not is_token(p)]
-    operation["security"] = []
-    return copy
+def _positive_case(draw: negative.Draw, params: tuple[negative.Parameter, ...]) -> GeneratedCase:
+    values = {p.name: negative.valid_value(draw, p) for p in params}
+    return GeneratedCase(
+        source=POSITIVE,
+        description=POSITIVE,
+        project_id=values.get("project_id", ""),
+        group_id=values.get("group_id", ""),
+        token=None,
+        varies_token=False,
+        negated=None,
+        extra_headers=tuple((p.name, values[p.name]) for p in params if p.location == "header"),
+    )
 
 
 def _with_own_project(cases: list[GeneratedCase], own_project: str) -> list[GeneratedCase]:
@@ -195,13 +195,6 @@ def generate(
     """
     for plan in plans_for(examples):
         yield from generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
-
-
-def _draw(operation: Any, mode: Any, seed: int, examples: int) -> list[Any]:
-    """``examples`` Schemathesis cases in ``mode``; the seed alone decides them (no example database)."""
-    drawn: list[Any] = []
-    _given(operation.as_strategy(generation_mode=mode), seed, examples, drawn.append)
-    return drawn
 
 
 def _given(strategy: Any, seed: int, examples: int, body: Callable[[Any], None]) -> None:
@@ -250,6 +243,14 @@ def _cases_of(
     examples: int,
     own_project: str | None,
 ) -> list[GeneratedCase]:
+    return _distinct_cases(lambda draw: _negative_case(draw, violation, params, own_project), seed, examples)
+
+
+def _distinct_cases(
+    draw_case: Callable[[negative.Draw], GeneratedCase], seed: int, examples: int
+) -> list[GeneratedCase]:
+    """Up to ``examples`` cases drawn by ``draw_case`` in one seeded Hypothesis run, each request once: a
+    repeat is rejected and Hypothesis draws another instead."""
     from hypothesis import assume
     from hypothesis import strategies as st
 
@@ -264,7 +265,7 @@ def _cases_of(
 
     # A composite rather than st.data(): each st.data() draw is wrapped in checks of the global random
     # state (~13 % of the negative plan's CPU, measured).
-    strategy = st.composite(lambda draw: _negative_case(draw, violation, params, own_project))()
+    strategy = st.composite(draw_case)()
     if examples:
         _given(strategy, seed, examples, keep_new)
     return cases
