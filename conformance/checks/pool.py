@@ -59,8 +59,9 @@ class FixturePool:
     given_back: set[str] = field(default_factory=set)  # paused and started again by this run
     # time.monotonic() of the 200 that paused each group in ``paused`` (checks/lasting.py: how long it held)
     paused_at: dict[str, float] = field(default_factory=dict)
-    # The keeper's first valid stop, released by the concurrency check together with its race (state.py),
-    # with the verifications it settles: the effect check judges it as its own first stop.
+    # The keeper's first valid stop, released by the concurrency check together with its race
+    # (checks/concurrency.py), with the verifications it settles: the effect check judges it as its own first
+    # stop.
     handed_over: tuple[str, Sent, list[Deferred]] | None = None
     # Deferred verifications that came out inconclusive: (check, requirement, why), for the runner to add to
     # those checks' results (they finished before the keeper's valid stop settled them).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from conformance.checks import (
     auth,
     boundaries,
+    concurrency,
     fuzz,
     lasting,
     lookalike,
@@ -51,9 +52,9 @@ BUILTIN = Registry(
         lookalike.lookalike_projects,
         lookalike.lookalike_tokens,
         # Scenarios that pause listed groups, most important first: a short list loses the last ones.
-        # The concurrency check's race carries the keeper's first stop (state.keeper_to_race), which the
+        # The concurrency check's race carries the keeper's first stop (concurrency.keeper_to_race), which the
         # effect check then judges as its own: it pauses the keeper, settling what the checks above deferred.
-        state.concurrency,
+        concurrency.concurrency,
         state.effect,
         auth.aksk_signature,  # huawei only; there header-case reads instead of pausing
         auth.header_case,

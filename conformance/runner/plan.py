@@ -104,7 +104,7 @@ def _plan_scenario(spec: CheckSpec, target: Target, can_read: bool, groups: _Gro
         group = groups.take()
         if group is None:
             return PlanLine(spec.name, False, "not run: needs 1 more listed creating/monitoring group")
-        if spec.name == "concurrency" and groups.keeper is not None:  # state.keeper_to_race
+        if spec.name == "concurrency" and groups.keeper is not None:  # concurrency.keeper_to_race
             raced = f"; the effect check's first stop, of group #{groups.keeper}, is released with them"
             return PlanLine(spec.name, True, f"pauses group #{group}{raced}")
         return PlanLine(spec.name, True, f"pauses group #{group}")
