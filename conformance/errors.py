@@ -6,6 +6,7 @@ toolkit could not do its job, each with a ``kind`` that the CLI maps to one line
     ConformanceError            exit 2 unless said otherwise
      +-- UsageError             bad option or argument                          (exit 2)
      +-- ConfigError            bad target or fixture file, unset ${VAR}        (exit 2)
+     |    +-- CertificateRefused  the target's TLS certificate is not trusted   (exit 2)
      +-- SpecError              a contract document that does not load/validate (exit 2)
      +-- TargetUnreachable      nothing answers at the base URL                 (exit 3)
      +-- SeamChanged            a library's internals moved (conformance/_seams) (exit 2)
@@ -50,6 +51,13 @@ class ConfigError(ConformanceError):
     kind = "config"
 
 
+class CertificateRefused(ConfigError):
+    """The client refused the target's TLS certificate (untrusted CA, another host's name, expired): the
+    target is there, the client is not told to trust it."""
+
+    kind = "tls"
+
+
 class SpecError(ConformanceError):
     kind = "spec"
 
@@ -66,6 +74,8 @@ ADVICE: dict[str, str] = {
     "`${VAR}` values come from the environment.",
     "spec": "Run `oms-conformance spec --validate` to see the document's problems.",
     "unreachable": "Check the base URL, that the server is running, and --request-timeout.",
+    "tls": "Trust the server's CA with --ca-bundle FILE (or SSL_CERT_FILE=FILE in the environment), or, "
+    "for a test server only, skip verification with --insecure.",
     "credentials": "Renew the credential (IAM tokens expire after 24 hours; a token_command fetches a "
     "fresh one each run) and check that it belongs to the target's project_id.",
     "dependency": "Install a version of that library in the range named, or an oms-conformance release "

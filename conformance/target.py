@@ -74,6 +74,16 @@ class Project:
 
 
 @dataclass(frozen=True)
+class ClientCertificate:
+    """The certificate the client shows a server behind mutual TLS: PEM files, the key in ``cert`` unless
+    ``key`` names its own file. Only the paths are ever printed; the password is a secret."""
+
+    cert: str
+    key: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Target:
     base_url: str
     project: Project
@@ -84,6 +94,9 @@ class Target:
     # How long a status read after a stop or start may take to agree before it is a finding (seconds): the
     # platform's show lags its writes by seconds (checks/lag.py).
     settle_timeout: float = DEFAULT_SETTLE_TIMEOUT
+    client_certificate: ClientCertificate | None = None
+    # The forward proxy (http://host:port), "none" to ignore the environment's; None: the environment's.
+    proxy: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "profile", Profile(self.profile))  # callers may pass the name
@@ -107,7 +120,10 @@ class Target:
         found = self.project.secrets()
         if self.other_project:
             found += self.other_project.secrets()
-        return found + list(self.restore_secrets().values())
+        found += list(self.restore_secrets().values())
+        if self.client_certificate is not None and self.client_certificate.password:
+            found.append(self.client_certificate.password)
+        return found
 
     def describe(self) -> dict[str, Any]:
         """A credential-free description for reports."""
@@ -118,6 +134,7 @@ class Target:
             "credentials": [k for k in ("token", "aksk") if getattr(self.project, k)],
             "groups": {name: len(ids) for name, ids in self.project.groups.items()},
             "other_project": bool(self.other_project),
+            **({"client_certificate": self.client_certificate.cert} if self.client_certificate else {}),
         }
 
 
@@ -303,7 +320,43 @@ def parse_target(
         other_project=other,
         restore=dict(data["restore"]) if "restore" in data else None,
         settle_timeout=float(data.get("settle_timeout", DEFAULT_SETTLE_TIMEOUT)),
+        client_certificate=_client_certificate(data, base_dir, source),
+        proxy=_proxy(data.get("proxy"), source),
     )
+
+
+def _client_certificate(
+    data: Mapping[str, Any], base_dir: Path | None, source: str
+) -> ClientCertificate | None:
+    """The target file's client certificate, its paths relative to the file (as a token_command runs)."""
+    if "client_cert" not in data:
+        for key in ("client_key", "client_key_password"):
+            if key in data:
+                raise problem(source, key, "client_cert beside it (the certificate of that key)", "none")
+        return None
+
+    def path(value: str) -> str:
+        return str((base_dir or Path()) / Path(value).expanduser())
+
+    key_file = data.get("client_key")
+    return ClientCertificate(
+        path(data["client_cert"]),
+        path(key_file) if key_file else None,
+        _text(data.get("client_key_password")),
+    )
+
+
+def _proxy(value: str | None, source: str) -> str | None:
+    if value is not None and (urlsplit(value).username or urlsplit(value).password):
+        # Never echoed back (as base_url): a proxy's password goes in HTTPS_PROXY/HTTP_PROXY, whose user
+        # info the run never prints.
+        raise problem(
+            source,
+            "proxy",
+            "a proxy URL without user:password@ (a proxy's password goes in HTTPS_PROXY)",
+            "a URL with user info (not shown)",
+        )
+    return value
 
 
 def load_target(path: str | Path, env: Mapping[str, str] | None = None) -> Target:
@@ -341,4 +394,12 @@ def dump_target(target: Target) -> str:
         data["restore"] = dict(target.restore)
     if target.settle_timeout != DEFAULT_SETTLE_TIMEOUT:
         data["settle_timeout"] = target.settle_timeout
+    if target.client_certificate is not None:
+        data["client_cert"] = target.client_certificate.cert
+        if target.client_certificate.key:
+            data["client_key"] = target.client_certificate.key
+        if target.client_certificate.password:
+            data["client_key_password"] = target.client_certificate.password
+    if target.proxy is not None:
+        data["proxy"] = target.proxy
     return yaml.safe_dump(data, sort_keys=False)

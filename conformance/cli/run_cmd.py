@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -15,7 +17,7 @@ from conformance.results import CheckResult, Headline, PaceUsed, RunResult, Verd
 from conformance.runner.options import DEFAULT_CONCURRENCY, RunOptions
 from conformance.runner.session import Session
 from conformance.spec import PROFILES, Profile, load_requirements
-from conformance.target import Project, Target, load_target
+from conformance.target import ClientCertificate, Project, Target, load_target
 
 SYMBOL = {
     Verdict.PASS: "✓",
@@ -66,6 +68,18 @@ def _target(
             env={},
         )
     return None
+
+
+def _with_client_certificate(target: Target | None, cert: str | None, key: str | None) -> Target | None:
+    """--client-cert/--client-key over the target file's client_cert/client_key."""
+    if key and not cert:
+        raise UsageError("--client-key needs --client-cert")
+    if not cert:
+        return target
+    if target is None:
+        raise UsageError("--client-cert needs --target or --base-url (the embedded server has no TLS)")
+    password = os.environ.get("OMS_CLIENT_KEY_PASSWORD") or None
+    return replace(target, client_certificate=ClientCertificate(cert, key, password))
 
 
 def _check_run_id(value: str | None) -> None:
@@ -222,7 +236,22 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
 @click.option(
     "--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="CA bundle for an https target."
 )
-@click.option("--insecure", is_flag=True, help="Do not verify the target's TLS certificate.")
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Do not verify the target's TLS certificate (a warning, and every report says so).",
+)
+@click.option(
+    "--client-cert",
+    type=click.Path(dir_okay=False, exists=True),
+    help="PEM client certificate for a server behind mutual TLS (overrides the target file's client_cert); "
+    "the key too unless --client-key is given.",
+)
+@click.option(
+    "--client-key",
+    type=click.Path(dir_okay=False, exists=True),
+    help="PEM private key of --client-cert; an encrypted one's password comes from OMS_CLIENT_KEY_PASSWORD.",
+)
 @click.option(
     "--run-id",
     help="Names this run's target in SARIF (automationDetails.id oms-conformance/ID/), so code scanning "
@@ -268,6 +297,8 @@ def run(
     baseline: str | None,
     ca_bundle: str | None,
     insecure: bool,
+    client_cert: str | None,
+    client_key: str | None,
     run_id: str | None,
     require_complete: bool,
     restore: bool,
@@ -290,7 +321,9 @@ def run(
     if ca_bundle and insecure:
         raise UsageError("give --ca-bundle or --insecure, not both")
     _check_run_id(run_id)
-    target = _target(target_file, base_url, token, project_id, profile)
+    target = _with_client_certificate(
+        _target(target_file, base_url, token, project_id, profile), client_cert, client_key
+    )
     BUILTIN.select(_names(checks), _names(exclude_checks))  # unknown names fail before anything is sent
     if show_plan:
         _print_plan(target, profile, _names(checks), _names(exclude_checks))
@@ -311,6 +344,13 @@ def run(
         rate_limit=rate_limit,
         concurrency=concurrency,
     )
+    if insecure:
+        click.secho(
+            "warning: --insecure: the target's TLS certificate is not verified - whoever answers gets the "
+            "credential; every report of this run says so",
+            fg="yellow",
+            err=True,
+        )
     where = target.base_url if target else "the embedded reference server"
     click.echo(f"oms-conformance: testing {where} ({options.profile or Profile.STRICT} profile)", err=True)
     if target is not None:  # a user's account: say which of its groups may change before anything is sent

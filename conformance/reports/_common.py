@@ -175,6 +175,11 @@ def verdict_notes(run: RunResult, catalogue: Catalogue) -> list[str]:
     incomplete, how many requirements fail, what the safety guard held back. (A new qualification - e.g.
     requirements that could not be verified - is one more sentence here.)"""
     notes = []
+    if run.target.get("tls_verified") is False:
+        notes.append(
+            "The target's TLS certificate was not verified (--insecure): whatever answered may not have "
+            "been the target."
+        )
     if not run.finished:
         notes.append(f"The run did not finish: {run.incomplete_reason or 'no reason given'}.")
     unverified = run.unverified(dict(catalogue)) if run.finished else []

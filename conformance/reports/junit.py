@@ -116,6 +116,7 @@ def render_junit(run: RunResult, catalogue: Catalogue | None = None) -> str:
         "tool_version": run.tool_version,
         "contract_version": run.contract_version,
         "base_url": str(run.target.get("base_url", "")),
+        **({"tls": str(run.target["tls"])} if "tls" in run.target else {}),
         **{f"requirements.{key}": str(value) for key, value in run.totals(dict(catalogue)).items()},
     }
     for name, value in fields.items():

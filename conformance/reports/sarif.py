@@ -170,6 +170,15 @@ def render_sarif(run: RunResult, catalogue: Catalogue | None = None) -> str:
                         **({"startTimeUtc": run.started_at} if run.started_at else {}),
                         **({"endTimeUtc": run.finished_at} if run.finished_at else {}),
                         **(
+                            {
+                                "toolConfigurationNotifications": [
+                                    {"level": "warning", "message": {"text": str(run.target["tls"])}}
+                                ]
+                            }
+                            if run.target.get("tls_verified") is False
+                            else {}
+                        ),
+                        **(
                             {}
                             if run.finished
                             else {
@@ -190,6 +199,7 @@ def render_sarif(run: RunResult, catalogue: Catalogue | None = None) -> str:
                     "seed": run.seed,
                     "depth": run.depth,
                     "contractVersion": run.contract_version,
+                    **({"tls": run.target["tls"]} if "tls" in run.target else {}),
                     "totals": run.totals(dict(catalogue)),
                 },
             }

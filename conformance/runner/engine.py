@@ -94,6 +94,7 @@ class _Run:
             transport=self.options.transport,
             verify=self.options.verify,
             rate_limit=self.options.rate_limit,
+            client_certificate=self.target.client_certificate,
             on_exchange=self.result.count_status,  # every exchange, judged or not: one request count
         )
         guard = SafetyGuard(self.target.listed_group_ids(), self.seed)

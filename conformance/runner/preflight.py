@@ -1,7 +1,8 @@
 """Before any check: is the target there, and are its credentials accepted?
 
 :func:`probe_reachable` sends one request without a credential: a target that does not answer is
-unreachable (exit 3), not failing. :func:`judge_credentials` then proves each credential of the target.
+unreachable (exit 3), not failing; one whose TLS certificate is refused (or that wants the client's) is a
+configuration to fix (exit 2). :func:`judge_credentials` then proves each credential of the target.
 
 A nightly job meets an expired token sooner or later (IAM tokens live 24 hours). Run as checks, a refused
 credential would look like nine MUST failures; it is a configuration error instead, found here first.
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from conformance.checks.base import Kind
 from conformance.checks.hang_budget import HangBudget, classify
 from conformance.checks.registry import Need
-from conformance.errors import TargetUnreachable
+from conformance.errors import CertificateRefused, TargetUnreachable
 from conformance.spec.paths import show_path, stop_path
 from conformance.spec.statuses import PAUSABLE
 from conformance.target import Project, Target
@@ -152,11 +153,26 @@ async def probe_reachable(client: Client, target: Target, seed: int, hangs: Hang
         return client.send("PUT", stop_path(project_id, guard.mint()))
 
     answer = await probe()
+    if answer.status is None and client.certificate_refused:
+        raise _certificate_refused(target.base_url, *client.certificate_refused)
     if answer.status is None and answer.error:
         raise TargetUnreachable(f"{target.base_url} did not answer: {answer.error}")
     hangs.probe = probe
     # Its class: a stop without credential of an unlisted group (every minted id is one).
     hangs.probe_class = classify(target, "PUT", Kind.STOP, stop_path(project_id, "-"), (), None)
+
+
+def _certificate_refused(base_url: str, whose: str, why: str) -> CertificateRefused:
+    """A TLS certificate refused at the first request: a configuration to fix (exit 2), not a target that
+    is down. ``whose``: "server" (the client refused the server's) or "client" (the server wants one)."""
+    if whose == "server":
+        return CertificateRefused(f"{base_url}: the server's TLS certificate was refused: {why}")
+    return CertificateRefused(
+        f"{base_url}: the server refused the TLS connection for want of a client certificate it trusts "
+        f"({why})",
+        hint="Give the certificate the server expects: --client-cert FILE (--client-key FILE), or "
+        "client_cert/client_key in the target file.",
+    )
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,23 @@ def run_suite(target: Target | None = None, options: RunOptions | None = None) -
     return Session(target, options or RunOptions(), report_dir=None).run()
 
 
+def tls_record(base_url: str, verify: bool | str) -> dict[str, object]:
+    """What every report says of TLS: whether the target's certificate was verified, against what. An
+    unverified run (--insecure) says so in every format (reports/_common.py verdict_notes, JUnit, SARIF)."""
+    if verify is False:
+        return {"tls_verified": False, "tls": "certificate not verified (--insecure)"}
+    if not base_url.lower().startswith("https:"):
+        return {}
+    if isinstance(verify, str):
+        return {"tls_verified": True, "tls": f"certificate verified against --ca-bundle {verify}"}
+    # httpx's default: certifi's bundle, unless SSL_CERT_FILE or SSL_CERT_DIR names another.
+    source = next(
+        (f"{name}={os.environ[name]}" for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(name)),
+        "the certifi CA bundle",
+    )
+    return {"tls_verified": True, "tls": f"certificate verified against {source}"}
+
+
 @dataclass
 class Session:
     target: Target | None  # None: the embedded reference server
@@ -52,12 +70,17 @@ class Session:
             self._write(self._not_started(exc), self.target)
             raise
         with self._target() as target:
-            result = self._execute(target)
+            try:
+                result = self._execute(target)
+            except ConfigError as exc:  # found before any answer came: a refused TLS certificate
+                self._write(self._not_started(exc), target)
+                raise
         from conformance.reports.reproduce import default_run_id
 
         # The embedded server's port changes every run: reports need to know it was the embedded one
         # (its Reproduce line names no target file, its run id stays the same from night to night).
         result.target["embedded"] = self.target is None
+        result.target.update(tls_record(target.base_url, self.options.verify))
         result.run_id = result.run_id or default_run_id(result)
         if baseline is not None:
             apply_baseline(result, baseline, date.today())

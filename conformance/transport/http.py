@@ -39,12 +39,20 @@ from urllib.request import getproxies
 import h11
 import httpx
 
-from conformance.errors import UsageError
+from conformance.errors import ConfigError, UsageError
 from conformance.redact import Redactor
 from conformance.results import Exchange
+from conformance.target import ClientCertificate
 from conformance.transport import codings, h1
 from conformance.transport.auth import Auth, attach
-from conformance.transport.outcome import ConnectFailed, Outcome, ReadError, classify, describe_failure
+from conformance.transport.outcome import (
+    ConnectFailed,
+    Outcome,
+    ReadError,
+    certificate_refused,
+    classify,
+    describe_failure,
+)
 from conformance.transport.pace import MAX_429_RETRIES, Pacer
 from conformance.transport.transports import (
     H1Transport,
@@ -143,6 +151,7 @@ class Client:
         rate_limit: float | None = None,
         pacer: Pacer | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
+        client_certificate: ClientCertificate | None = None,
     ) -> None:
         """``transport``: an in-process httpx transport (tests): every request then goes through httpx."""
         self.base_url = base_url.rstrip("/")
@@ -154,11 +163,15 @@ class Client:
         # An in-process transport (tests) has no sockets: the race (transport/race.py) cannot run over it.
         self.in_process = transport is not None
         tls = _tls(verify)
-        if isinstance(tls, bool) and not self.in_process:
+        if isinstance(tls, bool) and (client_certificate or not self.in_process):
             # The context httpx would make of the bool, made here so that our own connections trust the
             # same CAs. Not for in-process clients: loading a CA store costs ~0.2 s and they never use TLS.
             tls = httpx.create_ssl_context(verify=tls)
         self.ssl_context = tls if isinstance(tls, ssl.SSLContext) else None
+        if client_certificate is not None and self.ssl_context is not None:
+            _load_client_certificate(self.ssl_context, client_certificate)
+        # Whose TLS certificate was refused and why, once one was (outcome.certificate_refused).
+        self.certificate_refused: tuple[str, str] | None = None
         self.httpx = HttpxTransport(
             httpx.AsyncClient(
                 transport=transport,
@@ -280,6 +293,7 @@ class Client:
                 await self.transport.send(request, reply)
         except _SEND_FAILURES as exc:
             outcome, detail = classify(exc, status_seen=reply.status is not None)
+            self.certificate_refused = self.certificate_refused or certificate_refused(exc)
         elapsed_ms = (time.perf_counter() - started) * 1000
         return self.result(request, reply, elapsed_ms, outcome, detail)
 
@@ -353,6 +367,23 @@ def _tls(verify: bool | str) -> bool | ssl.SSLContext:
         return ssl.create_default_context(cafile=verify)
     except (OSError, ssl.SSLError) as exc:
         raise UsageError(f"--ca-bundle {verify!r}: not a readable PEM CA bundle ({exc})") from exc
+
+
+def _load_client_certificate(context: ssl.SSLContext, certificate: ClientCertificate) -> None:
+    """The certificate a server behind mutual TLS asks for. The message names the files, never what is in
+    them (OpenSSL's reason, e.g. a wrong password's "bad decrypt", says nothing of the key)."""
+    try:
+        context.load_cert_chain(certificate.cert, certificate.key, certificate.password)
+    except (OSError, ssl.SSLError) as exc:
+        files = certificate.cert + (f" with key {certificate.key}" if certificate.key else "")
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        if isinstance(exc, ssl.SSLError) and exc.reason:
+            reason = exc.reason
+        raise ConfigError(
+            f"client certificate {files}: cannot be loaded ({reason})",
+            hint="Give a PEM certificate and its unencrypted key, or the key's password in "
+            "client_key_password / OMS_CLIENT_KEY_PASSWORD.",
+        ) from None
 
 
 def _shorten(value: str) -> str:

@@ -7,6 +7,7 @@ onto it, so that a reset reads the same whichever code path met it.
 
 from __future__ import annotations
 
+import ssl
 from enum import StrEnum
 
 import h11
@@ -90,3 +91,32 @@ def describe_failure(outcome: Outcome, detail: str, timeout: float) -> str:
     if outcome is Outcome.CLOSED_WHILE_HELD:
         return f"the server closed the connection the race held half-sent ({detail}): not evidence"
     return detail
+
+
+# The TLS alerts a server sends about the client's certificate: none was given, or it is not trusted.
+_CLIENT_CERTIFICATE_ALERTS = frozenset(
+    {
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+        "TLSV1_ALERT_ACCESS_DENIED",
+    }
+)
+
+
+def certificate_refused(exc: BaseException) -> tuple[str, str] | None:
+    """A TLS certificate refused, when that is what ``exc`` - or what it was raised from - says: ("server",
+    why the client refused the server's: untrusted, another host's, expired) or ("client", the server's
+    alert about the client's: none given, not trusted). A configuration to fix, not a target that is down
+    (runner/engine.py); else None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return "server", str(current.verify_message or current.reason or current)
+        if isinstance(current, ssl.SSLError) and current.reason in _CLIENT_CERTIFICATE_ALERTS:
+            return "client", str(current.reason)
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -197,7 +197,14 @@ class RawServer:
         try:
             if self.tls is not None:
                 conn.settimeout(5)
-                wrapped = self.tls.wrap_socket(conn, server_side=True)
+                wrapped = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+                try:
+                    wrapped.do_handshake()
+                except ssl.SSLError:
+                    conn = socket.socket(fileno=wrapped.detach())
+                    conn.settimeout(5)
+                    _linger(conn)
+                    raise
                 with self.lock:
                     self._open.append(wrapped)
                 conn = wrapped
@@ -212,6 +219,17 @@ class RawServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _linger(conn: socket.socket) -> None:
+    """A lingering close after a refused handshake, as real servers close: the TLS alert already sent is
+    followed by a FIN, and what the client sent meanwhile is read away - closing with it unread would send
+    a reset, which can overtake the alert (TLS 1.3 clients write their request before the server has
+    judged their certificate)."""
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_WR)
+        while conn.recv(65536):
+            pass
 
 
 def _close(conn: socket.socket) -> None:

@@ -36,7 +36,7 @@ CASES = [
     ),
     pytest.param(
         {**GOOD, "tokne": "x"},
-        "tokne: expected one of the keys aksk, base_url, groups, other_project, profile, project_id, ",
+        "tokne: expected one of the keys aksk, base_url, client_cert, client_key, ",
         id="unknown-key",
     ),
     pytest.param(

@@ -57,8 +57,8 @@ def test_valid_target_expands_the_environment() -> None:
             "groups.monitoring[0]: expected each group id listed once (a group has one status), "
             "found 'g1' listed twice (also under groups.paused)",
         ),
-        ({"colour": "blue"}, "colour: expected one of the keys aksk, base_url, groups, other_project, "),
-        ({"tokne": "t"}, "tokne: expected one of the keys aksk, base_url, groups, other_project, "),
+        ({"colour": "blue"}, "colour: expected one of the keys aksk, base_url, client_cert, client_key, "),
+        ({"tokne": "t"}, "tokne: expected one of the keys aksk, base_url, client_cert, client_key, "),
         ({"tokne": "t"}, "found an unknown key (did you mean 'token'?)"),
         ({"aksk": {"ak": "a"}}, "aksk.sk: expected a secret access key (a non-empty string), found nothing"),
         (
@@ -170,3 +170,32 @@ def test_impossible_credential_pairs_are_refused() -> None:
             parse_target(data, env=env)
         assert info.value.message.startswith(f"target: {key}: expected "), info.value.message
         assert "tok-1" not in info.value.message
+
+
+def test_client_certificate_and_proxy_keys(tmp_path: Path) -> None:
+    """Paths relative to the file (as a token_command runs there), the key's password a secret from the
+    environment, never shown; a proxy URL with a password refused without echoing it."""
+    path = tmp_path / "target.yaml"
+    data = {
+        **VALID,
+        "client_cert": "certs/client.crt",
+        "client_key": "certs/client.key",
+        "client_key_password": "${KEY_PASS}",
+        "proxy": "http://proxy.internal:3128",
+    }
+    target = parse_target(data, env={"OMS_TOKEN": "t", "KEY_PASS": "pem-pass"}, base_dir=tmp_path)
+    assert target.client_certificate is not None and target.proxy == "http://proxy.internal:3128"
+    assert target.client_certificate.cert == str(tmp_path / "certs/client.crt")
+    assert target.client_certificate.key == str(tmp_path / "certs/client.key")
+    assert "pem-pass" in target.secrets()
+    assert "pem-pass" not in repr(target) and "pem-pass" not in str(target.describe())
+    assert target.describe()["client_certificate"] == str(tmp_path / "certs/client.crt")
+    path.write_text(dump_target(target))
+    assert load_target(path, env={}) == target
+    with pytest.raises(ConfigError, match="client_key: expected client_cert beside it"):
+        parse_target({**VALID, "client_key": "k.pem"}, env={"OMS_TOKEN": "t"})
+    with pytest.raises(ConfigError, match="proxy") as refused:
+        parse_target({**VALID, "proxy": "http://user:hunter2@proxy:3128"}, env={"OMS_TOKEN": "t"})
+    assert "hunter2" not in refused.value.message
+    with pytest.raises(ConfigError, match="proxy"):
+        parse_target({**VALID, "proxy": "socks5://proxy:1080"}, env={"OMS_TOKEN": "t"})
