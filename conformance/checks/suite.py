@@ -12,6 +12,7 @@ from conformance.checks import (
     boundaries,
     concurrency,
     fuzz,
+    joined_paths,
     lasting,
     lookalike,
     methods,
@@ -51,6 +52,7 @@ BUILTIN = Registry(
         lookalike.lookalike_ids,
         lookalike.lookalike_projects,
         lookalike.lookalike_tokens,
+        joined_paths.joined_segments,
         # Scenarios that pause listed groups, most important first: a short list loses the last ones.
         # The concurrency check's race carries the keeper's first stop (concurrency.keeper_to_race), which the
         # effect check then judges as its own: it pauses the keeper, settling what the checks above deferred.

@@ -332,6 +332,7 @@ def passing_run(profile: str = "strict") -> RunResult:
     run.checks += [
         CheckResult("operation", ("STOP-OPERATION",), "PUT reaches the operation.", Verdict.PASS, requests=1),
         CheckResult("permission", ("STOP-PERMISSION",), "A read-only token is forbidden.", Verdict.PASS),
+        CheckResult("joined-paths", ("STOP-PATH-EXACT",), "Joined paths pause nothing.", Verdict.PASS),
     ]
     if profile == "huawei":
         run.checks.append(CheckResult("show-status", ("HW-SHOW-STATUS",), "Show works.", Verdict.PASS))

@@ -57,6 +57,9 @@ class Choices:
     scope_401: bool = False  # huawei: the gateway refuses a token used outside its project scope (401)
     # A server in front refuses "%00" in the path itself, as nginx always does (an HTML 400): RFC 3986 7.3.
     nul_refused_in_front: bool = False
+    # Refuses any path with an encoded slash before routing, with this status (Tomcat and Apache httpd refuse
+    # %2F by default): legal, since such a path names no stop (checks/joined_paths.py). 0: routes it.
+    encoded_slash_status: int = 0
     # Faults.
     ignore_token_on_pausable: bool = False
     pause_any_status: bool = False
@@ -128,6 +131,9 @@ class Choices:
     token_list_any: bool = False  # a comma-joined X-Auth-Token: any element that is a valid token counts
     case_insensitive_project: bool = False  # a case-insensitive collation on the project column
     drop_path_params: bool = False  # a servlet container: ";name=value" is removed from each segment
+    # Routes on the decoded path, as Starlette (scope["path"]), Werkzeug (PATH_INFO) and Go (r.URL.Path) do:
+    # "{group}%2Fstop" becomes "{group}/stop", the stop of that group.
+    slash_decoded_before_routing: bool = False
     # Request shapes (checks/shapes.py): each refuses one legal way real clients send the stop.
     refuse_empty_json: bool = False  # a JSON body parser that demands a body: the SDK's request is a 400
     require_content_length: bool = False  # 411 without Content-Length: curl's PUT without data
@@ -353,6 +359,11 @@ class Model:
             return self.refused_by_limit(status, c.request_line_limit_answer, {"line": raw_path})
         if c.nul_refused_in_front and "%00" in raw_path:
             return 400, [(b"content-type", b"text/html")], b"<html><title>400 Bad Request</title></html>"
+        if c.encoded_slash_status and "%2f" in raw_path.lower():
+            code = "APIGW.0101" if c.encoded_slash_status == 404 else "OMS.0064"
+            return self.error(c.encoded_slash_status, code, "An encoded slash is not allowed in the path.")
+        if c.slash_decoded_before_routing:
+            raw_path = raw_path.replace("%2F", "/").replace("%2f", "/")
         parts = raw_path.split("/")
         if c.drop_path_params:
             parts = [part.split(";", 1)[0] for part in parts]

@@ -59,8 +59,8 @@ CORRECT = {
         token_first_line=True,
         normalise_unreserved=True,
     ),
-    "404 for other methods, settles straight to paused, reads the last X-Auth-Token line": variant(
-        other_method_status=404, settle_to_paused=True, token_last_line=True
+    "404 for other methods, settles to paused at once, reads the last X-Auth-Token line, 400 to %2F": variant(
+        other_method_status=404, settle_to_paused=True, token_last_line=True, encoded_slash_status=400
     ),
 }
 
@@ -77,6 +77,13 @@ def test_correct_implementations_conform(name: str, profile: str) -> None:
     assert result.conforms(load_requirements())
     not_run = [c.check for c in result.checks if c.verdict is Verdict.NOT_RUN]
     assert not_run == [], not_run
+
+
+def test_a_gateway_refusing_encoded_slashes_with_404_conforms_in_huawei() -> None:
+    """404 is documented on huawei (the gateway's unknown route): refusing every %2F path so is legal."""
+    result = run_suite(variant(huawei=True, encoded_slash_status=404), huawei=True)
+    assert result.conforms(load_requirements()), [f.message for c in result.checks for f in c.failures]
+    assert verdicts(result)["STOP-PATH-EXACT"] is Verdict.PASS
 
 
 def test_a_gateway_refusing_foreign_project_tokens_with_401_conforms_in_huawei() -> None:
@@ -202,6 +209,16 @@ FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
     "reads ids as glob patterns": ({"pattern_ids": "glob"}, "strict", "STOP-PRECONDITION"),
     "percent-decodes ids twice": ({"decode_twice": True}, "strict", "STOP-PRECONDITION"),
     "looks groups up by id alone, across projects": ({"global_group_lookup": True}, "strict", "STOP-AUTHZ"),
+    "routes on the decoded path (%2F decoded before routing)": (
+        {"slash_decoded_before_routing": True},
+        "strict",
+        "STOP-PATH-EXACT",
+    ),
+    "routes on the decoded path, huawei": (
+        {"slash_decoded_before_routing": True},
+        "huawei",
+        "STOP-PATH-EXACT",
+    ),
     "built from the example URL, which lacks /stop": (
         {"route_without_stop": True},
         "strict",
@@ -330,6 +347,7 @@ FAILS_CHECK: dict[str, tuple[dict[str, Any], str]] = {
     "lookalike-ids": ({"case_insensitive_group_id": True}, "strict"),
     "lookalike-tokens": ({"token_prefix_match": True}, "strict"),
     "lookalike-projects": ({"case_insensitive_project": True}, "strict"),
+    "joined-paths": ({"slash_decoded_before_routing": True}, "strict"),
     # header-case needs a server that keeps header-name case: test_header_case_over_a_real_socket.
 }
 
