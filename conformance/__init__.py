@@ -22,8 +22,8 @@ from conformance.errors import (
 )
 
 if _typing.TYPE_CHECKING:
+    from conformance.options import RunOptions
     from conformance.results import RunResult, Verdict
-    from conformance.runner.options import RunOptions
     from conformance.runner.session import run_suite
     from conformance.spec import (
         Contract,
@@ -38,7 +38,7 @@ if _typing.TYPE_CHECKING:
 # Where each lazy name lives. The target's module brings the config schemas' validator (jsonschema) and the
 # YAML parser, the runner every check: none of them is imported before a name of theirs is first asked for.
 _LAZY = {
-    "RunOptions": "conformance.runner.options",
+    "RunOptions": "conformance.options",
     "run_suite": "conformance.runner.session",
     **dict.fromkeys(("RunResult", "Verdict"), "conformance.results"),
     **dict.fromkeys(

@@ -22,16 +22,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from conformance.errors import ConformanceError, ExitCode
+from conformance.options import DEFAULTS, DEPTHS, RunOptions
 from conformance.results import CheckResult, RunResult, Verdict
 from conformance.spec import PROFILES, Profile
-
-if TYPE_CHECKING:  # the runner loads the checks and the contract: only when --oms-target is given
-    from conformance.runner.options import RunOptions
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--oms-target", metavar="FILE", help="run the OMS conformance suite against this target file"
     )
     group.addoption("--oms-seed", type=int, default=None, help="seed for the suite's generated cases")
-    group.addoption("--oms-depth", choices=["quick", "full"], default="quick")
+    group.addoption("--oms-depth", choices=DEPTHS, default=DEFAULTS.depth)
     group.addoption(
         "--oms-report-dir",
         metavar="DIR",
@@ -57,7 +55,6 @@ def pytest_collection_modifyitems(
     if not path:
         return
     from conformance.checks.suite import BUILTIN
-    from conformance.runner.options import RunOptions
     from conformance.textfile import read_yaml
 
     # Only read here: loading the target may run its token command (an IAM call), which waits for a run.

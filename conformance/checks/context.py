@@ -38,6 +38,9 @@ __all__ = ["CheckContext", "HangingClass", "says_nothing", "shown_status"]
 
 
 class CheckContext:
+    """Built by the runner, which passes every run option from :class:`~conformance.options.RunOptions`:
+    the context has no defaults of its own, so a run's settings have one source."""
+
     def __init__(
         self,
         *,
@@ -48,10 +51,10 @@ class CheckContext:
         seed: int,
         depth: str,
         on_answer: Callable[[Sent], None],
-        settle_timeout: float = 5.0,
-        max_examples: int | None = None,
-        race_width: int = 16,
-        concurrency: int = 1,
+        settle_timeout: float,
+        max_examples: int | None,
+        race_width: int,
+        concurrency: int,
         hangs: HangBudget | None = None,
         effect_hold: float | None = None,
     ) -> None:

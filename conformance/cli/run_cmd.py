@@ -13,8 +13,8 @@ import click
 from conformance.cli import main
 from conformance.cli.progress import LiveProgress
 from conformance.errors import ConfigError, ExitCode, UsageError
+from conformance.options import DEFAULTS, DEPTHS, RunOptions
 from conformance.results import CheckResult, Headline, PaceUsed, RunResult, Verdict
-from conformance.runner.options import DEFAULT_CONCURRENCY, RunOptions
 from conformance.runner.session import Session
 from conformance.spec import PROFILES, Profile, load_requirements
 from conformance.target import ClientCertificate, Project, Target, load_target
@@ -198,23 +198,25 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
     help="Comma-separated check names to run (default: all); scenario checks alone keep all response checks.",
 )
 @click.option("--exclude-checks", help="Comma-separated check names to skip.")
-@click.option("--depth", type=click.Choice(["quick", "full"]), default="quick", show_default=True)
+@click.option("--depth", type=click.Choice(DEPTHS), default=DEFAULTS.depth, show_default=True)
 @click.option(
     "--max-examples", type=click.IntRange(1, 10000), help="Fuzzing examples per mode (overrides --depth)."
 )
 @click.option("--seed", type=int, help="Seed: the same seed and target send the same requests.")
-@click.option("--request-timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
+@click.option(
+    "--request-timeout", type=click.FloatRange(0.1, 600), default=DEFAULTS.request_timeout, show_default=True
+)
 @click.option(
     "--reruns",
     type=click.IntRange(0, 10),
-    default=1,
+    default=DEFAULTS.reruns,
     show_default=True,
     help="Re-run a failed check this often before calling it a failure (flaky detection).",
 )
 @click.option(
     "--race-width",
     type=click.IntRange(2, 64),
-    default=16,
+    default=DEFAULTS.race_width,
     show_default=True,
     help="Stops of one group released together by the concurrency check.",
 )
@@ -226,7 +228,7 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
-    default=DEFAULT_CONCURRENCY,
+    default=DEFAULTS.concurrency,
     show_default=True,
     help="Requests in flight for checks of independent requests (fuzz, hostile ids, boundaries).",
 )

@@ -4,8 +4,8 @@ ask for (a combination that cannot run is a ConfigError), and the secrets every 
 from __future__ import annotations
 
 from conformance.errors import ConfigError
+from conformance.options import RunOptions
 from conformance.redact import tampered
-from conformance.runner.options import RunOptions
 from conformance.spec import Profile
 from conformance.spec.documents import Contract, load_contract
 from conformance.target import Target

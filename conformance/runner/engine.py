@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from conformance._version import __version__
@@ -26,12 +26,12 @@ from conformance.checks.hang_budget import HangBudget, TargetStoppedAnswering, c
 from conformance.checks.recorder import Recorder
 from conformance.checks.registry import CheckKind, CheckSpec, Need, select
 from conformance.errors import TargetUnreachable
+from conformance.options import RunOptions
 from conformance.redact import Redactor
 from conformance.results import CheckResult, RunResult, StopReason, Verdict
 from conformance.runner.answers import Answers, TargetDied
 from conformance.runner.config import contract_for, secrets_of
 from conformance.runner.control import RunControl
-from conformance.runner.options import Progress, RunOptions, Sending
 from conformance.runner.preflight import judge_credentials, probe_reachable
 from conformance.runner.restore import restore_all
 from conformance.runner.verdicts import FailureBook, apply_late_verdicts, check_result, stopped_before
@@ -41,6 +41,12 @@ from conformance.transport.http import Client, HttpResult, Outcome
 from conformance.transport.safety import SafetyGuard
 
 __all__ = ["execute"]
+
+# A scenario check starting (None) and ending (its result).
+Progress = Callable[[str, CheckResult | None], None]
+# Every answer a scenario check receives: (check, its requests so far, how many it plans if it knows,
+# whether that plan may still grow).
+Sending = Callable[[str, int, int | None, bool], None]
 
 
 class _Run:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from conformance._version import __version__
 from conformance.errors import ConfigError
+from conformance.options import RunOptions
 from conformance.results import RunResult, StopReason
 from conformance.runner.control import RunControl
-from conformance.runner.engine import execute
-from conformance.runner.options import Progress, RunOptions, Sending
+from conformance.runner.engine import Progress, Sending, execute
 from conformance.spec import Profile, load_contract
 from conformance.target import Target
 

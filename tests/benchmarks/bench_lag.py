@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx
 
+from conformance.options import RunOptions
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 from tests.suite.model import Model, target_data, variant

@@ -137,8 +137,8 @@ def schemathesis(workdir: Path) -> tuple[float, int]:
 def race_spreads(runs: int, workdir: Path) -> tuple[list[float], dict[str, int]]:
     """The concurrency check's release spread (ms) in each of ``runs`` runs, and the verdicts."""
     sys.path.insert(0, str(ROOT))
+    from conformance.options import RunOptions
     from conformance.runner.engine import execute
-    from conformance.runner.options import RunOptions
     from conformance.server.fixtures import generated_group_id
     from conformance.target import parse_target
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.options import RunOptions
 from conformance.redact import tampered
 from conformance.reports import write_reports
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.target import parse_target
 
 from ..suite.model import Model, target_data, variant

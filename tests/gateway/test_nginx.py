@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.options import RunOptions
 from conformance.results import RunResult, Verdict
-from conformance.runner.options import RunOptions
 from conformance.runner.session import run_suite
 from conformance.spec import load_requirements
 from conformance.target import Target

@@ -13,9 +13,9 @@ import pytest
 from conformance.checks import stateful
 from conformance.checks.context import CheckContext
 from conformance.checks.registry import scenario, spec_of
+from conformance.options import RunOptions
 from conformance.results import CheckResult, RunResult, Verdict
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.target import parse_target
 
 from .model import Model, target_data, variant

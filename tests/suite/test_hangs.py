@@ -22,9 +22,9 @@ from click.testing import CliRunner
 
 from conformance.checks.hang_budget import ALLOWANCE_TIMEOUTS
 from conformance.cli import main
+from conformance.options import RunOptions
 from conformance.results import RunResult, StopReason, Verdict
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.checks.joined_paths import joined_paths
+from conformance.options import RunOptions
 from conformance.results import Verdict
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.spec.paths import stop_path
 from conformance.target import parse_target
 

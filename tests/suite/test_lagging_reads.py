@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.options import RunOptions
 from conformance.results import RunResult, Verdict
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 

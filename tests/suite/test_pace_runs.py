@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.options import RunOptions
 from conformance.results import Exchange, RunResult
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 

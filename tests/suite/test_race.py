@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.cli import main
+from conformance.options import RunOptions
 from conformance.results import CheckResult, RunResult, Verdict
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.server.fixtures import Fixtures, ProjectFixture, TokenFixture
 from conformance.server.runner import ReferenceServer
 from conformance.target import Target, parse_target

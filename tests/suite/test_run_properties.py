@@ -12,8 +12,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.options import RunOptions
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.target import parse_target
 
 from .model import PROJECT, TOKEN, Model, target_data

@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.options import RunOptions
 from conformance.reports.json_report import render_json
 from conformance.results import RunResult, Verdict
 from conformance.runner.config import secrets_of
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.server import ReferenceServer
 from conformance.server.app import ReferenceApp
 from conformance.server.runner import build_target, create_app

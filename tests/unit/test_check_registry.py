@@ -14,8 +14,8 @@ from conformance.checks.base import Finding, Kind, Sent
 from conformance.checks.recorder import Recorder, UndeclaredRequirement
 from conformance.checks.registry import Registry, response_check, scenario
 from conformance.checks.suite import BUILTIN
+from conformance.options import RunOptions
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 from conformance.transport.http import HttpResult

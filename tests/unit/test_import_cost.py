@@ -72,7 +72,7 @@ def test_a_pytest_session_that_loads_the_plugin_and_uses_no_fixture_imports_none
 
 def test_the_lazy_names_are_the_real_ones() -> None:
     import conformance
-    from conformance.runner.options import RunOptions
+    from conformance.options import RunOptions
     from conformance.runner.session import run_suite
 
     assert conformance.RunOptions is RunOptions and conformance.run_suite is run_suite

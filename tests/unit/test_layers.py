@@ -28,19 +28,13 @@ FORBIDDEN = {
     # The config validator and token_command sit below the target: they know nothing of what a run does.
     "schemas": {"spec", "target", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
     "token_command": {"spec", "target", "checks", "runner", "reports", "server", "proxy", "cli", "results"},
-    # Other libraries' internals, checked: below everything that uses them.
-    "_seams": {
-        "spec",
-        "target",
-        "checks",
-        "runner",
-        "reports",
-        "server",
-        "proxy",
-        "cli",
-        "results",
-        "transport",
-    },
+    # What a run is asked to do (read by the plugin in every pytest session), and other libraries' internals
+    # (checked): below everything that uses them, so they import nothing of ours above them.
+    "options": (
+        BOTTOM := {"spec", "target", "checks", "runner", "reports", "server", "proxy", "cli", "results"}
+    )
+    | {"transport"},
+    "_seams": BOTTOM | {"transport"},
 }
 # The one place that wires the pipeline together and may reach every layer (lazily, at run time).
 WIRING = {PACKAGE / "runner" / "session.py"}

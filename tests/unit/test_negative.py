@@ -18,9 +18,9 @@ from conformance.checks import negative
 from conformance.checks.fuzz import may_send
 from conformance.checks.generation import TOKEN, GeneratedCase, case_key, generate_plan
 from conformance.errors import SpecError
+from conformance.options import RunOptions
 from conformance.results import Verdict
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.spec import load_contract
 from conformance.target import parse_target
 from conformance.transport.safety import SafetyGuard

@@ -14,9 +14,9 @@ import pytest
 from conformance.checks.registry import CheckKind
 from conformance.checks.suite import BUILTIN
 from conformance.cli.progress import ERASE, LOG_EVERY, LiveProgress, describe
+from conformance.options import RunOptions
 from conformance.results import Verdict
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.spec import Profile
 from conformance.target import parse_target
 from tests.suite.model import Model, target_data, variant

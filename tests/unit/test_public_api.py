@@ -37,6 +37,7 @@ def test_no_other_public_names() -> None:
         "pytest_plugin",
         "schemas",
         "token_command",
+        "options",
     }
     # pytest rewrites the plugin package and leaves its "@py_*" helpers behind.
     public = {name for name in vars(conformance) if not name.startswith(("_", "@"))}

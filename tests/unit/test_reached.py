@@ -66,8 +66,8 @@ def fuzz_failures(**switches: object) -> dict[str, list[str]]:
 
     import httpx
 
+    from conformance.options import RunOptions
     from conformance.runner.engine import execute
-    from conformance.runner.options import RunOptions
     from conformance.target import parse_target
     from tests.suite.model import Model, target_data
 

@@ -9,10 +9,10 @@ import asyncio
 import httpx
 
 from conformance.checks.registry import scenario, spec_of
+from conformance.options import RunOptions
 from conformance.results import RunResult, StopReason, Verdict
 from conformance.runner.control import RunControl
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.target import parse_target
 from tests.suite.model import Model, target_data, variant
 

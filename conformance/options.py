@@ -1,17 +1,19 @@
-"""What a run is asked to do (:class:`RunOptions`), and the callbacks that watch it go."""
+"""What a run is asked to do (:class:`RunOptions`): the one place its defaults live.
+
+The CLI's options take their defaults from here (``DEFAULTS``), the pytest plugin its ``--oms-depth``, and
+the runner hands these values to every check's context, which has no defaults of its own. Light on purpose:
+the pytest plugin reads it in every pytest session (tests/unit/test_import_cost.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from conformance.results import CheckResult
 
 if TYPE_CHECKING:
     import httpx
 
-DEFAULT_CONCURRENCY = 4  # measured on 2 cores: see docs/benchmarks.md
+DEPTHS = ("quick", "full")  # how much fuzzing a run does (checks/fuzz.py): the default first
 
 
 @dataclass
@@ -20,7 +22,7 @@ class RunOptions:
     checks: list[str] = field(default_factory=list)
     exclude_checks: list[str] = field(default_factory=list)
     seed: int | None = None
-    depth: str = "quick"
+    depth: str = DEPTHS[0]
     max_examples: int | None = None  # fuzzing examples per mode; None: by depth
     request_timeout: float = 10.0
     reruns: int = 1
@@ -35,13 +37,9 @@ class RunOptions:
     restore: bool = False  # resume the groups the run paused (huawei: the start operation)
     race_width: int = 16  # concurrent stops of one group in the concurrency check
     rate_limit: float | None = None  # requests/s over every request of the run (transport/pace.py)
-    concurrency: int = (
-        DEFAULT_CONCURRENCY  # in flight, for checks of independent requests (checks/ordered.py)
-    )
+    # In flight, for checks of independent requests (checks/ordered.py); 4 measured on 2 cores, see
+    # docs/benchmarks.md.
+    concurrency: int = 4
 
 
-# A scenario check starting (None) and ending (its result).
-Progress = Callable[[str, CheckResult | None], None]
-# Every answer a scenario check receives: (check, its requests so far, how many it plans if it knows,
-# whether that plan may still grow).
-Sending = Callable[[str, int, int | None, bool], None]
+DEFAULTS = RunOptions()  # what a run does unless told otherwise
