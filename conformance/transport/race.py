@@ -78,10 +78,6 @@ class RaceResult:
     held_rounds_dropped: int = 0  # rounds given up because the server closed held connections
     sent_whole: bool = False  # the server would not hold half-sent requests: they went out whole
 
-    @property
-    def spread_ms(self) -> float | None:
-        return None if self.spread_ns is None else self.spread_ns / 1e6
-
 
 @dataclass
 class _Lane:
