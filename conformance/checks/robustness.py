@@ -1,7 +1,9 @@
-"""Hostile but legal ids: reserved characters (percent-encoded), dot segments, unicode, control characters.
+"""Hostile but legal ids: reserved characters (percent-encoded), unicode, control characters.
 
 Every one is of legal length, so each must get a documented answer - for an unknown group 400 (or 403) -
-never a 5xx or a dropped connection. Ids are sent percent-encoded as one path segment (transport/http.py).
+never a 5xx or a dropped connection. Ids are sent percent-encoded as one path segment (spec/paths.py).
+``.`` and ``..`` are not among them, in any spelling: RFC 3986 section 6.2.2 removes dot segments (``%2E`` is
+``.``), so a stack that normalises them - Go's ServeMux answers 301 - is right, and no such id can be sent.
 The requests are independent: ``--concurrency`` of them go out at once, judged in order (checks/ordered.py).
 """
 
@@ -18,8 +20,6 @@ HOSTILE_IDS = (
     "%",
     "%%",
     "100%",
-    "..",
-    ".",
     "a b",
     " ",
     "a+b",
@@ -42,7 +42,7 @@ HOSTILE_IDS = (
     "\x7f",
     "\ufeff",
 )
-QUICK = (*HOSTILE_IDS[:12], "🙂", "a\r\nX-Injected: 1", "a\x00b")
+QUICK = (*HOSTILE_IDS[:10], "🙂", "a\r\nX-Injected: 1", "a\x00b")
 
 
 @scenario("hostile-ids", requirements=["STOP-ROBUST"])

@@ -19,8 +19,15 @@ from conformance.spec.documents import (
 )
 
 
+def is_dot_segment(value: str) -> bool:
+    """``.`` or ``..``: RFC 3986 section 6.2.2 removes such segments whichever way they are spelt (``%2E`` is
+    ``.``, section 2.3), so a stack or proxy that normalises them is right and no such id can reach an
+    operation. The checks send none (a stop to one is not a request about an id)."""
+    return value in (".", "..")
+
+
 def encode_segment(value: str) -> str:
-    if value in (".", ".."):
+    if is_dot_segment(value):
         return value.replace(".", "%2E")
     return quote(value, safe="")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
+import posixpath
 import random
 import re
 import time
@@ -60,6 +61,9 @@ class Choices:
     # Refuses any path with an encoded slash before routing, with this status (Tomcat and Apache httpd refuse
     # %2F by default): legal, since such a path names no stop (checks/joined_paths.py). 0: routes it.
     encoded_slash_status: int = 0
+    # Go's ServeMux: a path with a dot segment (any spelling) is answered 301 to its cleaned form (RFC 3986
+    # section 6.2.2 removes dot segments, so this is right: no id of "." or ".." can be sent).
+    dot_segments_301: bool = False
     # Faults.
     ignore_token_on_pausable: bool = False
     pause_any_status: bool = False
@@ -365,6 +369,13 @@ class Model:
         if c.slash_decoded_before_routing:
             raw_path = raw_path.replace("%2F", "/").replace("%2f", "/")
         parts = raw_path.split("/")
+        if c.dot_segments_301 and any(unquote(part) in (".", "..") for part in parts):
+            cleaned = posixpath.normpath(unquote(raw_path))
+            return (
+                301,
+                [(b"location", cleaned.encode()), (b"content-type", b"text/html")],
+                b"Moved Permanently",
+            )
         if c.drop_path_params:
             parts = [part.split(";", 1)[0] for part in parts]
         method = scope["method"]

@@ -47,8 +47,8 @@ def verdicts(result: RunResult) -> dict[str, Verdict]:
 
 CORRECT = {
     "reference-like": Choices(),
-    "validates-before-auth, 403 for malformed tokens, Allow on two lines": variant(
-        auth_first=False, malformed_token_status=403, allow_lines=True
+    "validates-before-auth, 403 for malformed tokens, Allow on two lines, 301 to dot segments": variant(
+        auth_first=False, malformed_token_status=403, allow_lines=True, dot_segments_301=True
     ),
     "hides unknown groups with 403, {} on success, charset, first X-Auth-Token line, 501 to others, "
     "normalises percent-encoded unreserved characters": variant(

@@ -197,3 +197,37 @@ def test_fuzz_sends_no_real_looking_group_with_the_credential_under_any_project(
     assert {p for p, _ in app.stops_with_credential} != {OWN}  # generated project ids were sent too
     assert unsafe == [], unsafe
     assert result.skipped_for_safety > 0
+
+
+def test_no_check_sends_an_id_of_a_dot_segment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 3986 section 6.2.2 removes `.` and `..` segments (`%2E` is `.`): a stack that normalises them is
+    right (Go's ServeMux answers 301), so neither hostile-ids nor fuzz sends one; fuzz says so in a note."""
+    import conformance.checks.corpus
+
+    drawn = [
+        GeneratedCase("positive", "a dot", OWN, "..", None, False, None, ()),
+        GeneratedCase("positive", "a dot project", ".", "omsconf-x", None, False, None, ()),
+        GeneratedCase("positive", "plain", OWN, "zz", None, False, None, ()),
+    ]
+
+    async def one_plan(*args: Any, **kwargs: Any) -> Any:
+        yield drawn
+
+    monkeypatch.setattr(conformance.checks.corpus, "corpus", one_plan)
+    app = Recording()
+    options = RunOptions(
+        seed=1,
+        checks=["fuzz", "hostile-ids"],
+        depth="full",
+        reruns=0,
+        request_timeout=2.0,
+        transport=httpx.ASGITransport(app=app),
+    )
+    result = asyncio.run(execute(parse_target(target_data("http://model.test")), options))
+    sent = [(p, g) for p, g in app.stops_with_credential]
+    assert ("proj-a-0001", "zz") in sent  # the plain case went out
+    assert not [(p, g) for p, g in sent if p in (".", "..") or g in (".", "..")], sent
+    (fuzz,) = [c for c in result.checks if c.check == "fuzz"]
+    assert any("2 generated cases with an id of `.` or `..` were not sent" in n for n in fuzz.notes), (
+        fuzz.notes
+    )
