@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from conformance.checks.base import Finding, Kind, NotRun, Title
 from conformance.checks.context import CheckContext, says_nothing
+from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import GroupUse, scenario
 from conformance.redact import tampered
 from conformance.spec.documents import Profile
@@ -31,7 +32,10 @@ BAD_TOKENS: tuple[tuple[str, list[tuple[str, str]], str], ...] = (
 )
 
 
-def _bad_credentials(ctx: CheckContext, project: Project) -> list[tuple[str, list[tuple[str, str]], str]]:
+BadCredential = tuple[str, list[tuple[str, str]], str]  # label, the headers sent, the requirement refused
+
+
+def _bad_credentials(ctx: CheckContext, project: Project) -> list[BadCredential]:
     """BAD_TOKENS, the longest legal and one too long (from the contract), and a tampered copy of the
     project's valid token (well-formed, not valid)."""
     high = ctx.contract.max_length("X-Auth-Token")
@@ -55,7 +59,9 @@ def _bad_credentials(ctx: CheckContext, project: Project) -> list[tuple[str, lis
 async def authn_refused(ctx: CheckContext) -> None:
     """Missing, empty, whitespace, invalid, tampered and oversized tokens are refused."""
     group = ctx.guard.mint()
-    for label, headers, requirement in _bad_credentials(ctx, ctx.target.project):
+
+    async def send(bad: BadCredential) -> None:
+        label, headers, requirement = bad
         sent = await ctx.stop(group, credential=False, headers=headers)
         ctx.expect(
             sent,
@@ -64,6 +70,9 @@ async def authn_refused(ctx: CheckContext) -> None:
             "only a valid credential may pause",
             requirement=requirement,
         )
+
+    # Independent: sent --concurrency at a time, judged in this order (checks/ordered.py).
+    await each_in_order(_bad_credentials(ctx, ctx.target.project), send, ctx.concurrency)
 
 
 @scenario(
@@ -75,7 +84,9 @@ async def authn_refused(ctx: CheckContext) -> None:
 async def authn_no_pause(ctx: CheckContext) -> None:
     """Bad credentials against a listed pausable group are refused and leave it pausable."""
     group = await ctx.pool.borrow_keeper()
-    for label, headers, requirement in _bad_credentials(ctx, ctx.target.project):
+
+    async def send(bad: BadCredential) -> None:
+        label, headers, requirement = bad
         sent = await ctx.stop(group, credential=False, headers=headers)
         ctx.expect(
             sent,
@@ -83,6 +94,8 @@ async def authn_no_pause(ctx: CheckContext) -> None:
             Title("A stop with {credential} on a pausable group was not refused", credential=label),
             requirement=requirement,
         )
+
+    await each_in_order(_bad_credentials(ctx, ctx.target.project), send, ctx.concurrency)  # independent
     await ctx.still_pausable(group, "STOP-AUTHN", "stops with bad credentials")
 
 

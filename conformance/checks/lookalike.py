@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 from conformance.checks.base import Title
 from conformance.checks.context import CheckContext
+from conformance.checks.ordered import each_in_order
 from conformance.checks.patterns import send_pattern_probes
 from conformance.checks.registry import GroupUse, scenario
 from conformance.spec.paths import encode_segment
@@ -313,11 +314,14 @@ async def lookalike_ids(ctx: CheckContext) -> None:
     may match) pause nothing."""
     group = await ctx.pool.borrow_keeper()
     listed = ctx.target.listed_group_ids()
-    for probe in safe_id_probes(group, listed):
+    probes = safe_id_probes(group, listed)
+    for probe in probes:
         # Enforced here as well as in the generator: this is the line that keeps real groups safe.
         assert probe.value not in listed and (
             not uuid_shaped(probe.value) or lenient(probe.value) == lenient(group)
         )
+
+    async def send(probe: Probe) -> None:
         sent = await ctx.stop(probe.value)
         ctx.keeper_paused(sent)
         ctx.expect(
@@ -326,6 +330,10 @@ async def lookalike_ids(ctx: CheckContext) -> None:
             Title("A look-alike of a listed group's id ({how}) was not refused", how=probe.how),
             "ids are compared exactly (case and every character count): this id names no group",
         )
+
+    # Independent of each other's answers: sent --concurrency at a time, judged in this order
+    # (checks/ordered.py). A probe that paused the keeper is judged the same whichever came back first.
+    await each_in_order(probes, send, ctx.concurrency)
     if ctx.pool.keeper == group:
         await send_pattern_probes(ctx, group, listed)  # checks/patterns.py: LIKE, regex, glob, decoding
     if ctx.pool.keeper == group:
@@ -349,7 +357,8 @@ async def lookalike_tokens(ctx: CheckContext) -> None:
             # All but copies of the secret: the evidence and curl lines must not show them.
             ctx.client.redactor.add(value, f"$OMS_TOKEN_LOOKALIKE_{n}")
     group = await ctx.pool.borrow_keeper()
-    for probe in probes:
+
+    async def send(probe: TokenProbe) -> None:
         sent = await ctx.stop(group, credential=False, headers=probe.headers)
         ctx.expect(
             sent,
@@ -357,6 +366,8 @@ async def lookalike_tokens(ctx: CheckContext) -> None:
             Title("A look-alike token ({how}) was not refused", how=probe.how),
             "only the exact valid credential may pause",
         )
+
+    await each_in_order(probes, send, ctx.concurrency)  # independent: judged in this order
     if ctx.pool.keeper == group:
         await ctx.still_pausable(group, "STOP-AUTHN", "stops with tokens that only resemble the valid one")
 
@@ -372,26 +383,31 @@ async def lookalike_projects(ctx: CheckContext) -> None:
     other = ctx.target.other_project
     projects = {project.project_id} | ({other.project_id} if other else set())
     refused = ctx.expected.unknown_group | ctx.expected.foreign_project | ctx.expected.gateway_404
-    for probe in safe_project_probes(project.project_id, projects):
+    probes = safe_project_probes(project.project_id, projects)
+    for probe in probes:
         # Enforced here as well as in the generator: this is the line that keeps other projects safe.
         assert probe.value not in projects and (
             not REAL_PROJECT_ID.match(probe.value.strip())
             or lenient(probe.value) == lenient(project.project_id)
         )
-        sent = await ctx.stop(group, project_id=probe.value)
-        ctx.expect(
-            sent,
-            refused,
-            Title("A stop under a look-alike of the project id ({how}) was not refused", how=probe.how),
-            "project ids are compared exactly: no group of this project is named by it",
-        )
-    for parameter in PATH_PARAMETER_PROBES:
-        sent = await ctx.stop(group, params=(parameter.after_project, parameter.after_group))
-        ctx.expect(
-            sent,
-            refused,
-            Title("A stop with {how} was not refused", how=parameter.how),
-            "a segment with a path parameter is another segment (RFC 3986 section 3.3): it names no group",
-        )
+
+    async def send(probe: Probe | PathParameterProbe) -> None:
+        if isinstance(probe, Probe):
+            sent = await ctx.stop(group, project_id=probe.value)
+            title = Title(
+                "A stop under a look-alike of the project id ({how}) was not refused", how=probe.how
+            )
+            why = "project ids are compared exactly: no group of this project is named by it"
+        else:
+            sent = await ctx.stop(group, params=(probe.after_project, probe.after_group))
+            title = Title("A stop with {how} was not refused", how=probe.how)
+            why = (
+                "a segment with a path parameter is another segment (RFC 3986 section 3.3): it names no group"
+            )
+        ctx.expect(sent, refused, title, why)
+
+    # Independent of each other's answers: sent --concurrency at a time, judged in this order.
+    every: list[Probe | PathParameterProbe] = [*probes, *PATH_PARAMETER_PROBES]
+    await each_in_order(every, send, ctx.concurrency)
     if ctx.pool.keeper == group:
         await ctx.still_pausable(group, "STOP-PRECONDITION", "stops under ids that only resemble its own")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from conformance.checks.base import Finding, Sent, Title
 from conformance.checks.context import CheckContext
+from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import GroupUse, scenario
 
 OTHER_METHODS = ("GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -45,8 +46,14 @@ def _judge(ctx: CheckContext, sent: Sent, where: str) -> None:
 async def other_methods(ctx: CheckContext) -> None:
     """Other methods with the valid credential never answer like a stop, on an unknown and a listed group."""
     group = ctx.guard.mint()
-    for method in OTHER_METHODS:
+
+    async def unknown(method: str) -> None:
         _judge(ctx, await ctx.stop(group, method=method), "for an unknown group")
+
+    # A group that does not exist has no state to change: --concurrency at a time, judged in this order
+    # (checks/ordered.py). On the listed group one after another: a method that changed it (a DELETE, a
+    # POST) would change what the next one meets.
+    await each_in_order(OTHER_METHODS, unknown, ctx.concurrency)
     if not ctx.target.project.groups_in("creating", "monitoring"):
         ctx.note("other-methods: no listed pausable group, so 'never pauses' was checked by status only")
         return

@@ -43,6 +43,7 @@ from urllib.parse import unquote
 
 from conformance.checks.base import Title
 from conformance.checks.context import CheckContext
+from conformance.checks.ordered import each_in_order
 
 # Each reading a store may give an id it takes for a pattern: does ``pattern`` select ``candidate``?
 Reading = Callable[[str, str], bool]
@@ -135,9 +136,13 @@ def safe_pattern_probes(group_id: str, listed: Collection[str]) -> list[tuple[st
 async def send_pattern_probes(ctx: CheckContext, group: str, listed: Collection[str]) -> None:
     """Stop each pattern probe of the keeper ``group``: each must be refused (the caller then verifies
     the group was left pausable, as for every look-alike)."""
-    for value, how, _ in safe_pattern_probes(group, listed):
+    probes = safe_pattern_probes(group, listed)
+    for value, _, _ in probes:
         # Enforced here as well as in the generator: this is the line that keeps other groups safe.
         assert value not in listed and not any(selects(value, other) for other in listed if other != group)
+
+    async def send(probe: tuple[str, str, str]) -> None:
+        value, how, _ = probe
         sent = await ctx.stop(value)
         ctx.keeper_paused(sent)
         ctx.expect(
@@ -147,3 +152,7 @@ async def send_pattern_probes(ctx: CheckContext, group: str, listed: Collection[
             "an id is compared as a string: a store that reads it as a pattern (or decodes it twice) "
             "reaches a group it does not name",
         )
+
+    await each_in_order(
+        probes, send, ctx.concurrency
+    )  # independent: judged in this order (checks/ordered.py)

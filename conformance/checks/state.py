@@ -15,6 +15,7 @@ from __future__ import annotations
 from conformance.checks.base import Finding, NotRun, Sent, Title
 from conformance.checks.context import CheckContext
 from conformance.checks.lag import ANY_STATUS
+from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import GroupUse, scenario
 from conformance.checks.shapes import CURL, SDK, ClientShape
 from conformance.spec.documents import Profile
@@ -78,25 +79,39 @@ async def precondition(ctx: CheckContext) -> None:
     group of the other kind than the effect check's, when one is left)."""
     project = ctx.target.project
     refused_statuses = [name for name in STATUS_CODES if name not in PAUSABLE and project.groups.get(name)]
-    for name in refused_statuses:
-        for group in project.groups[name]:
-            if ctx.pool.can_read:
-                status = await ctx.read_status(group)
-                if status is not None and status != STATUS_CODES[name]:
-                    ctx.pool.mark_stale(group, f"shows status {status}", inferred=False)
-                    continue
-            sent = await ctx.stop(group)
-            ctx.expect(
-                sent,
-                {400},
-                Title(
-                    "A stop of a {name} group (status {code}) was not refused with 400",
-                    name=name,
-                    code=STATUS_CODES[name],
-                ),
-                "only creating (1) and monitoring (2) groups can be paused",
-                requirement="STOP-PRECONDITION",
-            )
+    listed = [(name, group) for name in refused_statuses for group in project.groups[name]]
+    # Each group's stop follows its own read only, so the groups go --concurrency at a time, judged in
+    # this order (checks/ordered.py): first every read, then every stop of a group whose status held.
+    current: list[tuple[str, str]] = []
+
+    async def read(item: tuple[str, str]) -> None:
+        name, group = item
+        status = await ctx.read_status(group)
+        if status is not None and status != STATUS_CODES[name]:
+            ctx.pool.mark_stale(group, f"shows status {status}", inferred=False)
+        else:
+            current.append(item)
+
+    async def stop(item: tuple[str, str]) -> None:
+        name, group = item
+        sent = await ctx.stop(group)
+        ctx.expect(
+            sent,
+            {400},
+            Title(
+                "A stop of a {name} group (status {code}) was not refused with 400",
+                name=name,
+                code=STATUS_CODES[name],
+            ),
+            "only creating (1) and monitoring (2) groups can be paused",
+            requirement="STOP-PRECONDITION",
+        )
+
+    if ctx.pool.can_read:
+        await each_in_order(listed, read, ctx.concurrency)
+    else:
+        current = listed
+    await each_in_order(current, stop, ctx.concurrency)
     if not refused_statuses:
         ctx.note("precondition: no group in a non-pausable status is listed; only the 200 side was checked")
     # The effect check pauses one pausable kind; the 200 side of the other kind is checked here if a group

@@ -1,0 +1,89 @@
+"""Checks that send their independent requests --concurrency at a time (checks/ordered.py) decide as a
+sequential run does: against models whose answers come back in a shuffled order (random delays), with 8 in
+flight and with 1, every check gives the same verdict, sends the same number of requests, and fails the
+same requirements - for the correct model and for models each of these checks exists to catch.
+Counts only: nothing here measures time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import MutableMapping
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.options import RunOptions
+from conformance.results import RunResult
+from conformance.runner.engine import execute
+from conformance.target import parse_target
+
+from .model import Model, target_data, variant
+from .test_pace_runs import Shuffled
+
+OVERLAPPED = [
+    *("lookalike-ids", "lookalike-tokens", "lookalike-projects", "precondition"),
+    *("authn-refused", "authn-no-pause", "other-methods"),
+]
+MODELS = {
+    "correct": variant(),
+    "case-insensitive group id": variant(case_insensitive_group_id=True),
+    "prefix match": variant(prefix_match=True),
+    "case-insensitive token": variant(token_case_insensitive=True),
+    "case-insensitive project": variant(case_insensitive_project=True),
+    "path parameters dropped": variant(drop_path_params=True),
+    "any status paused": variant(pause_any_status=True),
+    "missing token allowed": variant(missing_token_allowed=True),
+}
+
+
+class InFlight:
+    """Counts the requests being answered at once, the most of them at any time."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.now, self.most = app, 0, 0
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.now -= 1
+
+
+def _run(model: str, concurrency: int, shuffle_seed: int) -> tuple[RunResult, int]:
+    app = InFlight(Shuffled(Model(MODELS[model]), shuffle_seed))
+    options = RunOptions(
+        seed=7,
+        transport=httpx.ASGITransport(app=app),
+        reruns=0,
+        settle_timeout=0.5,
+        concurrency=concurrency,
+        checks=OVERLAPPED,
+    )
+    return asyncio.run(execute(parse_target(target_data("http://model.test")), options)), app.most
+
+
+def _decided(run: RunResult) -> list[tuple[str, str, int, list[str]]]:
+    return [
+        (c.check, c.verdict.value, c.requests, sorted({f.requirement for f in c.failures}))
+        for c in run.checks
+        if c.check in OVERLAPPED
+    ]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_overlapped_checks_decide_as_a_sequential_run(model: str) -> None:
+    sequential, one_at_a_time = _run(model, 1, shuffle_seed=1)
+    overlapped, at_once = _run(model, 8, shuffle_seed=2)
+    assert at_once > max(
+        one_at_a_time, 2
+    )  # the checks' requests did overlap (the preflight sends two at once)
+    assert _decided(overlapped) == _decided(sequential)
+    verdicts = {check: verdict for check, verdict, _, _ in _decided(sequential)}
+    if model == "correct":
+        assert set(verdicts.values()) == {"pass"}, verdicts
+    else:
+        assert "fail" in verdicts.values(), verdicts  # each faulty model is caught by one of these checks
