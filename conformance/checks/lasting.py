@@ -22,6 +22,7 @@ import time
 
 from conformance.checks.base import Finding, NotRun
 from conformance.checks.context import CheckContext, says_nothing
+from conformance.checks.ordered import each_in_order
 from conformance.checks.registry import GroupUse, scenario
 from conformance.checks.state import shows_paused
 from conformance.spec.statuses import SETTLED
@@ -60,11 +61,15 @@ async def look_again(ctx: CheckContext, groups: list[str]) -> None:
     hold = MIN_HOLD_S if ctx.effect_hold is None else ctx.effect_hold
     youngest = max(ctx.pool.paused_at.get(group, 0.0) for group in groups)
     await asyncio.sleep(max(0.0, youngest + hold - time.monotonic()))
-    for group in groups:
+
+    async def again(group: str) -> None:
         if ctx.contract.has_show_operation:
             await _read_again(ctx, group)
         else:
             await _stop_again(ctx, group)
+
+    # Each group is looked at alone: --concurrency at a time, judged in this order (checks/ordered.py).
+    await each_in_order(groups, again, ctx.concurrency)
 
 
 def _since_pause(ctx: CheckContext, group: str) -> str:

@@ -37,7 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT))  # tests.benchmarks.bench_run
+sys.path.append(str(ROOT))  # tests.benchmarks.bench_run; appended: a run of --base reads its PYTHONPATH first
 
 
 # -- the relay
@@ -212,7 +212,9 @@ def traced_cli(trace: str, argv: list[str]) -> int:
 # -- the benchmark
 
 
-def one_run(rtt_ms: float, concurrency: int, workdir: Path) -> dict[str, Any]:
+def one_run(rtt_ms: float, concurrency: int, workdir: Path, source: Path = ROOT) -> dict[str, Any]:
+    """One default run at ``rtt_ms`` of the code in ``source`` (this checkout, or an older commit's
+    worktree) against a reference server of this checkout."""
     from tests.benchmarks.bench_run import serve_reference
 
     server, target, port = serve_reference(workdir)
@@ -229,6 +231,7 @@ def one_run(rtt_ms: float, concurrency: int, workdir: Path) -> dict[str, Any]:
              "--seed", "1", "--concurrency", str(concurrency), "--report-dir", str(workdir / "r"),
              "--format", "json"],
             cwd=workdir, capture_output=True, text=True, timeout=1800, check=False,
+            env={**os.environ, "PYTHONPATH": str(source)},
         )  # fmt: skip
         wall = time.perf_counter() - started
         report = json.loads((workdir / "r" / "conformance.json").read_text())
@@ -262,31 +265,47 @@ def main() -> None:
     parser.add_argument("--rtt", default="0,50,200", help="round trip times in ms, comma-separated")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--base", default="", help="an older commit to run side by side (a git worktree)")
     args = parser.parse_args()
-    rows: dict[float, list[dict[str, Any]]] = {}
-    for _ in range(args.repeat):
-        for rtt in (float(r) for r in args.rtt.split(",")):  # interleaved: load falls on each alike
-            workdir = Path(tempfile.mkdtemp(prefix="oms-bench-remote-"))
-            try:
-                rows.setdefault(rtt, []).append(one_run(rtt, args.concurrency, workdir))
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-    print(f"default run of the reference server's target, --concurrency {args.concurrency}, seed 1, "
-          f"median of {args.repeat} (cpus: {os.cpu_count()}, load {os.getloadavg()[0]:.1f})")  # fmt: skip
-    print(f"{'RTT ms':>7}{'wall s':>9}{'run s':>8}{'requests':>10}{'critical path':>15}{'path s':>8}"
-          f"{'wall/path':>11}  verdict")  # fmt: skip
-    for rtt, samples in rows.items():
+    scratch = Path(tempfile.mkdtemp(prefix="oms-bench-remote-"))
+    variants = {"this checkout": ROOT}
+    rows: dict[tuple[str, float], list[dict[str, Any]]] = {}
+    try:
+        if args.base:
+            variants[args.base] = scratch / "base"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",
+                            str(scratch / "base"), args.base], check=True, timeout=120)  # fmt: skip
+        for _ in range(args.repeat):
+            for rtt in (float(r) for r in args.rtt.split(",")):
+                for name, source in variants.items():  # interleaved: load falls on each alike
+                    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=scratch))
+                    rows.setdefault((name, rtt), []).append(one_run(rtt, args.concurrency, workdir, source))
+                    shutil.rmtree(workdir, ignore_errors=True)
+    finally:
+        if args.base:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch / "base")],
+                           check=False, timeout=120)  # fmt: skip
+        shutil.rmtree(scratch, ignore_errors=True)
+    _print(rows, args.repeat, args.concurrency)
+
+
+def _print(rows: dict[tuple[str, float], list[dict[str, Any]]], repeat: int, concurrency: int) -> None:
+    print(f"default run of the reference server's target, --concurrency {concurrency}, seed 1, "
+          f"median of {repeat} (cpus: {os.cpu_count()}, load {os.getloadavg()[0]:.1f})")  # fmt: skip
+    print(f"{'variant':<16}{'RTT ms':>7}{'wall s':>9}{'run s':>8}{'requests':>10}{'critical path':>15}"
+          f"{'path s':>8}{'wall/path':>11}  verdict")  # fmt: skip
+    for (name, rtt), samples in rows.items():
         med = {
             k: statistics.median(s[k] for s in samples)
             for k in ("wall", "run", "requests", "links", "chain_s")
         }
         ratio = med["wall"] / med["chain_s"] if med["chain_s"] else float("nan")
         verdicts = ",".join(sorted({f"{s['verdict']} (exit {s['exit']})" for s in samples}))
-        print(f"{rtt:>7.0f}{med['wall']:>9.2f}{med['run']:>8.2f}{med['requests']:>10.0f}"
+        print(f"{name:<16}{rtt:>7.0f}{med['wall']:>9.2f}{med['run']:>8.2f}{med['requests']:>10.0f}"
               f"{med['links']:>15.0f}{med['chain_s']:>8.2f}{ratio:>11.2f}  {verdicts}")  # fmt: skip
-    for rtt, samples in rows.items():
-        slow = ", ".join(f"{name} {seconds:.2f} s" for seconds, name in samples[-1]["slowest"])
-        print(f"  {rtt:.0f} ms, slowest checks: {slow}")
+    for (name, rtt), samples in rows.items():
+        slow = ", ".join(f"{check} {seconds:.2f} s" for seconds, check in samples[-1]["slowest"])
+        print(f"  {name}, {rtt:.0f} ms, slowest checks: {slow}")
 
 
 if __name__ == "__main__":

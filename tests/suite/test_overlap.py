@@ -26,6 +26,9 @@ OVERLAPPED = [
     *("lookalike-ids", "lookalike-tokens", "lookalike-projects", "precondition"),
     *("authn-refused", "authn-no-pause", "other-methods"),
 ]
+# effect-lasts looks again at the groups the other two paused, all at once (the race sends 17 at once in
+# any run, so these are compared by their decisions only).
+LOOKED_AGAIN = ["concurrency", "effect", "effect-lasts"]
 MODELS = {
     "correct": variant(),
     "case-insensitive group id": variant(case_insensitive_group_id=True),
@@ -36,6 +39,7 @@ MODELS = {
     "any status paused": variant(pause_any_status=True),
     "missing token allowed": variant(missing_token_allowed=True),
 }
+MODELS_LOOKED_AGAIN = {"correct": variant(), "pauses that revert": variant(pause_reverts_s=0.2)}
 
 
 class InFlight:
@@ -53,15 +57,18 @@ class InFlight:
             self.now -= 1
 
 
-def _run(model: str, concurrency: int, shuffle_seed: int) -> tuple[RunResult, int]:
-    app = InFlight(Shuffled(Model(MODELS[model]), shuffle_seed))
+def _run(
+    model: str, concurrency: int, shuffle_seed: int, checks: list[str] = OVERLAPPED
+) -> tuple[RunResult, int]:
+    app = InFlight(Shuffled(Model({**MODELS, **MODELS_LOOKED_AGAIN}[model]), shuffle_seed))
     options = RunOptions(
         seed=7,
         transport=httpx.ASGITransport(app=app),
         reruns=0,
         settle_timeout=0.5,
         concurrency=concurrency,
-        checks=OVERLAPPED,
+        effect_hold=0.5,  # the reverting model runs a group again 0.2 s after its pause
+        checks=checks,
     )
     return asyncio.run(execute(parse_target(target_data("http://model.test")), options)), app.most
 
@@ -70,7 +77,7 @@ def _decided(run: RunResult) -> list[tuple[str, str, int, list[str]]]:
     return [
         (c.check, c.verdict.value, c.requests, sorted({f.requirement for f in c.failures}))
         for c in run.checks
-        if c.check in OVERLAPPED
+        if c.check in OVERLAPPED + LOOKED_AGAIN
     ]
 
 
@@ -87,3 +94,13 @@ def test_overlapped_checks_decide_as_a_sequential_run(model: str) -> None:
         assert set(verdicts.values()) == {"pass"}, verdicts
     else:
         assert "fail" in verdicts.values(), verdicts  # each faulty model is caught by one of these checks
+
+
+@pytest.mark.parametrize("model", ["correct", "pauses that revert"])
+def test_groups_looked_at_again_together_decide_as_one_by_one(model: str) -> None:
+    sequential, _ = _run(model, 1, shuffle_seed=1, checks=LOOKED_AGAIN)
+    overlapped, _ = _run(model, 8, shuffle_seed=2, checks=LOOKED_AGAIN)
+    assert _decided(overlapped) == _decided(sequential)
+    lasts = next(c for c in sequential.checks if c.check == "effect-lasts")
+    assert lasts.requests >= 2  # both paused groups were looked at again
+    assert lasts.verdict.value == ("pass" if model == "correct" else "fail")
