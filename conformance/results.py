@@ -104,6 +104,9 @@ class Exchange:
     # The body's Content-Encoding, undone before the excerpt was taken and before any check judged it
     # ("" for none); a coding that could not be undone says so.
     content_coding: str = ""
+    # How the request was written when not in one write: a long head goes out with its last bytes held
+    # back a moment, as a network delivers it (transport/h1.py write_request). "" for one write.
+    written: str = ""
 
     def describe(self) -> str:
         outcome = f"{self.status}" if self.status is not None else f"no response ({self.error})"

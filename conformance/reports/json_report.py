@@ -160,6 +160,7 @@ def _exchange(data: dict[str, Any]) -> Exchange:
         curl=data["curl"],
         outcome=data.get("outcome", "answered"),  # absent in runs written before 0.2
         content_coding=data.get("content_coding", ""),  # absent in runs written before content decoding
+        written=data.get("written", ""),  # absent in runs written before long heads were held back
     )
 
 

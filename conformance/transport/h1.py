@@ -44,6 +44,16 @@ MAX_CONNECTIONS = 32
 MAX_IDLE = 16
 KEEPALIVE_S = 5.0
 MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024  # the longest answer head read: a longer one is a protocol error
+# A request head longer than this is written as a network can deliver it: all but its last HELD_BYTES, then,
+# HOLD_S later, the rest. Servers bound the part of a head that may arrive before its end - uvicorn's h11
+# refuses a legal 16,384-character token with its own 400 once more than 16 KiB of an unfinished head is
+# buffered - and in one loopback write the head arrives whole, so such a limit would act only by the chance
+# of where the network cuts segments. Held back, it acts every time. 8 KiB: no limit on a whole head or line
+# in use is smaller than 4 KiB, and heads this long come only from the long-value probes (token and id
+# lengths, fuzz's boundary cases), so ordinary requests go in one write and cost nothing.
+HOLD_ABOVE = 8 * 1024
+HELD_BYTES = 16
+HOLD_S = 0.02
 _DISCONNECTED = "Server disconnected without sending a response."
 
 
@@ -58,6 +68,7 @@ class Answer:
     size: int = 0
     truncated: bool = False
     complete: bool = False  # the body was read to its end
+    written: str = ""  # how the request went out, when not in one write (evidence: Exchange.written)
 
     @property
     def body(self) -> bytes:
@@ -176,10 +187,35 @@ def encode(
     conn: h11.Connection, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
 ) -> bytes:
     """The request's bytes as h11 writes them; h11.LocalProtocolError when HTTP forbids the request."""
-    out = conn.send(h11.Request(method=method, target=target, headers=headers)) or b""
-    if body:
-        out += conn.send(h11.Data(data=body)) or b""
-    return out + (conn.send(h11.EndOfMessage()) or b"")
+    head, rest = encode_parts(conn, method, target, headers, body)
+    return head + rest
+
+
+def encode_parts(
+    conn: h11.Connection, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[bytes, bytes]:
+    """:func:`encode`'s bytes as the head (request line and header fields) and what follows it."""
+    head = conn.send(h11.Request(method=method, target=target, headers=headers)) or b""
+    rest = (conn.send(h11.Data(data=body)) or b"") if body else b""
+    return head, rest + (conn.send(h11.EndOfMessage()) or b"")
+
+
+async def write_request(conn: Connection, head: bytes, rest: bytes) -> str:
+    """Write a request: in one write, or - a head over ``HOLD_ABOVE`` bytes - as a network delivers it, its
+    last ``HELD_BYTES`` held back ``HOLD_S``. Returns how it was written ("" for one write)."""
+    if len(head) <= HOLD_ABOVE:
+        conn.write(head + rest)
+        await conn.drain()
+        return ""
+    conn.write(head[:-HELD_BYTES])
+    await conn.drain()
+    await asyncio.sleep(HOLD_S)
+    conn.write(head[-HELD_BYTES:] + rest)
+    await conn.drain()
+    return (
+        f"in two writes: the first {len(head) - HELD_BYTES:,} bytes of its {len(head):,}-byte head, then the "
+        f"last {HELD_BYTES} (and the body) {HOLD_S * 1000:g} ms later, as a network may deliver a long head"
+    )
 
 
 def header_encoding(raw: list[tuple[bytes, bytes]]) -> str:
@@ -281,8 +317,7 @@ class Pool:
     ) -> None:
         done = False
         try:
-            conn.write(encode(conn.h11, method, target, headers, body))
-            await conn.drain()
+            reply.written = await write_request(conn, *encode_parts(conn.h11, method, target, headers, body))
             await read_answer(conn, reply)
             done = reply.complete
         finally:

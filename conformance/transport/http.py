@@ -335,6 +335,7 @@ class Client:
             outcome=outcome.value,
             curl=_curl(method, shown_url, shown_headers),
             content_coding=decoded.coding + (f" (not undone: {decoded.problem})" if decoded.problem else ""),
+            written=reply.written,
         )
         if self.on_exchange is not None:
             self.on_exchange(evidence)

@@ -6,6 +6,7 @@
     .venv/bin/python tests/benchmarks/bench_run.py --deep [--examples N] [--warm]  # cold deep fuzz vs st run
     .venv/bin/python tests/benchmarks/bench_run.py --throttle            # --rate-limit 40, 40/s gateway
     .venv/bin/python tests/benchmarks/bench_run.py --race-only [--race-runs 100]  # the race's release spread
+    .venv/bin/python tests/benchmarks/bench_run.py --base COMMIT [--repeat 9]  # the default run vs a commit's
 
 Prints wall time (including server start for our default run), requests sent and requests per second for
 each, and the ratio. Not a test: numbers depend on the machine; nothing here asserts a time.
@@ -196,7 +197,13 @@ def main() -> None:
     parser.add_argument("--concurrency", help="comma-separated values to compare on the default run")
     parser.add_argument("--race-runs", type=int, default=50)
     parser.add_argument("--race-only", action="store_true", help="only the race's release spread")
+    parser.add_argument("--base", help="the default run side by side with this older commit's")
     args = parser.parse_args()
+    if args.base:
+        from tests.benchmarks.bench_base import against_base
+
+        against_base(args.base, args.repeat)
+        return
     if args.deep:
         from tests.benchmarks.bench_pace import deep
 

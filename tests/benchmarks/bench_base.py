@@ -1,0 +1,69 @@
+"""The default run of this checkout side by side with an older commit's: `bench_run.py --base COMMIT`.
+
+    .venv/bin/python tests/benchmarks/bench_run.py --base COMMIT [--repeat 9]
+
+Each round runs `oms-conformance run --seed 1` (the embedded reference server, every check, the quick
+depth) once per variant, interleaved, so load on the machine falls on both alike; the older commit runs from
+a temporary `git worktree` through PYTHONPATH with this environment's packages. Printed per variant: the
+median wall time (process start to exit, server start included), the requests sent (conformance.json's
+status counts), and the ratio of the medians. Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_run(source: Path, workdir: Path) -> tuple[float, int]:
+    """Wall seconds and requests of one default run of the code in ``source``."""
+    reports = workdir / "r"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "conformance", "run", "--seed", "1", "--report-dir", str(reports)]
+        + ["--format", "json"],
+        cwd=workdir,
+        env={**os.environ, "PYTHONPATH": str(source)},
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    data = json.loads((reports / "conformance.json").read_text())
+    shutil.rmtree(reports, ignore_errors=True)
+    return wall, sum(data["status_counts"].values())
+
+
+def against_base(base: str, repeat: int) -> None:
+    scratch = Path(tempfile.mkdtemp(prefix="oms-bench-base-"))
+    old = scratch / "base"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), base],
+                   check=True, timeout=120)  # fmt: skip
+    variants = {"this checkout": ROOT, base[:12]: old}
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
+    try:
+        for _ in range(repeat):
+            for name, source in variants.items():
+                samples[name].append(default_run(source, scratch))
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
+                       check=False, timeout=120)  # fmt: skip
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"default run, medians of {repeat} interleaved rounds (cpus: {os.cpu_count()})")
+    print(f"{'variant':<20}{'wall s':>8}{'min s':>8}{'max s':>8}{'requests':>10}")
+    medians = []
+    for name, rows in samples.items():
+        walls = [wall for wall, _ in rows]
+        medians.append(statistics.median(walls))
+        requests = int(statistics.median(r for _, r in rows))
+        print(f"{name:<20}{medians[-1]:>8.2f}{min(walls):>8.2f}{max(walls):>8.2f}{requests:>10}")
+    print(f"\nthis checkout / {base[:12]}: {medians[0] / medians[1]:.3f}")
