@@ -28,9 +28,9 @@ def default_run(source: Path, workdir: Path) -> tuple[float, int]:
     """Wall seconds and requests of one default run of the code in ``source``."""
     reports = workdir / "r"
     started = time.perf_counter()
+    command = ["run", "--seed", "1", "--report-dir", str(reports), "--format", "json"]
     subprocess.run(
-        [sys.executable, "-m", "conformance", "run", "--seed", "1", "--report-dir", str(reports)]
-        + ["--format", "json"],
+        [sys.executable, "-m", "conformance", *command],
         cwd=workdir,
         env={**os.environ, "PYTHONPATH": str(source)},
         capture_output=True,
