@@ -26,7 +26,7 @@ class RunOptions:
     max_examples: int | None = None  # fuzzing examples per mode; None: by depth
     request_timeout: float = 10.0
     reruns: int = 1
-    # How long a status read after a stop or start may take to agree (checks/lag.py); None: the target's.
+    # How long a status read after a stop or start may take to agree (machinery/lag.py); None: the target's.
     settle_timeout: float | None = None
     # How long a pause must have held when effect-lasts looks again; None: its default (1 s).
     # The suite's own tests shorten it for models whose pauses do not revert.
@@ -37,7 +37,7 @@ class RunOptions:
     restore: bool = False  # resume the groups the run paused (huawei: the start operation)
     race_width: int = 16  # concurrent stops of one group in the concurrency check
     rate_limit: float | None = None  # requests/s over every request of the run (transport/pace.py)
-    # In flight, for checks of independent requests (checks/ordered.py); 4 measured on 2 cores, see
+    # In flight, for checks of independent requests (machinery/ordered.py); 4 measured on 2 cores, see
     # docs/benchmarks.md.
     concurrency: int = 4
 

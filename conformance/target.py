@@ -92,7 +92,7 @@ class Target:
     # The start operation's body for `run --restore` (keys of StartTaskGroupReq); its keys are secrets.
     restore: Mapping[str, str] | None = field(default=None, repr=False)
     # How long a status read after a stop or start may take to agree before it is a finding (seconds): the
-    # platform's show lags its writes by seconds (checks/lag.py).
+    # platform's show lags its writes by seconds (machinery/lag.py).
     settle_timeout: float = DEFAULT_SETTLE_TIMEOUT
     client_certificate: ClientCertificate | None = None
     # The forward proxy (http://host:port), "none" to ignore the environment's; None: the environment's.

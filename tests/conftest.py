@@ -8,7 +8,7 @@ import pytest
 
 # Hypothesis keeps a cache directory; keep it out of the working tree.
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(__file__).parent / ".hypothesis"))
-# The fuzz corpus cache (checks/corpus.py) too: never the user's ~/.cache from a test run.
+# The fuzz corpus cache (machinery/corpus.py) too: never the user's ~/.cache from a test run.
 os.environ.setdefault("OMS_CONFORMANCE_CACHE", str(Path(__file__).parent / ".corpus-cache"))
 
 ROOT = Path(__file__).resolve().parent.parent

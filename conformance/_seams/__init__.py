@@ -32,7 +32,7 @@ class SeamChanged(ConformanceError):
         self.distribution = distribution
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Raised in a worker process (checks/corpus.py), it is pickled: keep the message as it was made.
+        # Raised in a worker process (machinery/corpus.py), it is pickled: keep the message as it was made.
         return (_restore, (self.distribution, self.message))
 
 

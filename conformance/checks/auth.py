@@ -7,10 +7,10 @@ bad credential may be refused with 400 or 403 (huawei: also the gateway's 401). 
 
 from __future__ import annotations
 
-from conformance.checks.base import Finding, Kind, NotRun, Title
-from conformance.checks.context import CheckContext, says_nothing
-from conformance.checks.ordered import each_in_order
-from conformance.checks.registry import GroupUse, scenario
+from conformance.checks.machinery.base import Finding, Kind, NotRun, Title
+from conformance.checks.machinery.context import CheckContext, says_nothing
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.redact import tampered
 from conformance.spec.documents import Profile
 from conformance.spec.paths import show_path
@@ -71,7 +71,7 @@ async def authn_refused(ctx: CheckContext) -> None:
             requirement=requirement,
         )
 
-    # Independent: sent --concurrency at a time, judged in this order (checks/ordered.py).
+    # Independent: sent --concurrency at a time, judged in this order (machinery/ordered.py).
     await each_in_order(_bad_credentials(ctx, ctx.target.project), send, ctx.concurrency)
 
 

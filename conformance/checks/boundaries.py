@@ -6,17 +6,17 @@ needs a contract-specific expectation: an in-range unknown id is a 400 (not "val
 out-of-range one must be refused, and a legal 16,384-character token must reach the application.
 
 The requests of each check are independent, so they go out ``--concurrency`` at a time and are judged in
-order (checks/ordered.py).
+order (machinery/ordered.py).
 """
 
 from __future__ import annotations
 
-from conformance.checks.base import Finding, Sent, Title
-from conformance.checks.context import CheckContext
+from conformance.checks.machinery.base import Finding, Sent, Title
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.reached import WIDE_CHARACTERS, encoded_bytes, not_reached, wide_value
+from conformance.checks.machinery.registry import scenario
 from conformance.checks.oracles import describe_infrastructure
-from conformance.checks.ordered import each_in_order
-from conformance.checks.reached import WIDE_CHARACTERS, encoded_bytes, not_reached, wide_value
-from conformance.checks.registry import scenario
 
 
 def boundary_lengths(ctx: CheckContext, parameter: str) -> tuple[int, ...]:
@@ -62,7 +62,7 @@ def _id_title(parameter: str, case: IdCase) -> Title:
 
 class _Reference:
     """The answer to the shortest legal value of a parameter, which its longer legal values must match
-    (checks/reached.py). Cases are judged in order and the shortest comes first, so it is there in time."""
+    (machinery/reached.py). Cases are judged in order and the shortest comes first, so it is there in time."""
 
     def __init__(self) -> None:
         self.sent: Sent | None = None

@@ -8,11 +8,11 @@ judges that raced stop as its own first one (checks/state.py), so the keeper is 
 
 from __future__ import annotations
 
-from conformance.checks.base import Finding, NotRun, Sent, Title
-from conformance.checks.context import CheckContext
-from conformance.checks.pool import Deferred
-from conformance.checks.registry import GroupUse, scenario
-from conformance.checks.shapes import SDK
+from conformance.checks.machinery.base import Finding, NotRun, Sent, Title
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.pool import Deferred
+from conformance.checks.machinery.registry import GroupUse, scenario
+from conformance.checks.machinery.shapes import SDK
 from conformance.checks.state import MAX_STALE_TRIES
 from conformance.spec.statuses import SETTLED
 

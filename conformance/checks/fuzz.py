@@ -1,6 +1,6 @@
 """Schemathesis-generated cases - coverage boundaries and Hypothesis fuzzing - judged by this contract.
 
-Schemathesis generates (checks/generation.py, off the critical path: checks/corpus.py); this module
+Schemathesis generates (machinery/generation.py, off the critical path: machinery/corpus.py); this module
 sends (through the one client and the safety guard) and judges with expectations from the contract instead
 of generic defaults: with a valid credential a well-formed but unknown group is legitimately refused with
 400, so it is not "valid input rejected". The credential is applied here, not by Schemathesis, so the token
@@ -12,18 +12,18 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from conformance.checks.base import Finding, Sent, Title
-from conformance.checks.context import CheckContext, HangingClass
-from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, case_key, plans_for
+from conformance.checks.machinery.base import Finding, Sent, Title
+from conformance.checks.machinery.context import CheckContext, HangingClass
+from conformance.checks.machinery.generation import REQUIREMENT_BY_PARAMETER, TOKEN, case_key, plans_for
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.reached import encoded_bytes, not_reached
+from conformance.checks.machinery.registry import scenario
 from conformance.checks.oracles import describe_infrastructure
-from conformance.checks.ordered import each_in_order
-from conformance.checks.reached import encoded_bytes, not_reached
-from conformance.checks.registry import scenario
 from conformance.spec.paths import is_dot_segment
 from conformance.transport.safety import SafetyGuard
 
 if TYPE_CHECKING:
-    from conformance.checks.generation import GeneratedCase
+    from conformance.checks.machinery.generation import GeneratedCase
 
 EXAMPLES = {"quick": 25, "full": 150}
 
@@ -43,8 +43,8 @@ EXAMPLES = {"quick": 25, "full": 150}
 )
 async def fuzz(ctx: CheckContext) -> None:
     """Schemathesis coverage and positive cases, negative cases drawn from the contract's constraints
-    (checks/negative.py), with expectations from this contract."""
-    from conformance.checks.corpus import corpus  # its worker processes: only when the check runs
+    (machinery/negative.py), with expectations from this contract."""
+    from conformance.checks.machinery.corpus import corpus  # its worker processes: only when the check runs
 
     own = ctx.target.project.project_id
     seen: set[tuple[Any, ...]] = set()
@@ -68,7 +68,7 @@ async def fuzz(ctx: CheckContext) -> None:
                 elif may_send(case, ctx.guard):
                     cases.append(case)
             ctx.recorder.planned = (ctx.recorder.planned or 0) + len(cases)
-            # Independent requests: sent --concurrency at a time, judged in this order (checks/ordered.py).
+            # Independent requests: sent --concurrency at a time, judged in this order (machinery/ordered.py).
             await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own, shorts), ctx.concurrency)
     if dots:
         ctx.note(
@@ -85,9 +85,9 @@ def may_send(case: GeneratedCase, guard: SafetyGuard) -> bool:
     not only the own: a server that ignores the path's project (finds a group by its id alone, or takes
     the project from the token) pauses the group a stop names whatever project the path says, so the page's
     example group id under a generated project id is as unsafe as under the own. A negative case is held to
-    the same rule whatever token it sends: this tool drew it (checks/negative.py), and a server that ignored
-    a broken or missing token - what STOP-AUTHN and STOP-TOKEN-REQUIRED look for - must still find no group
-    to pause.
+    the same rule whatever token it sends: this tool drew it (machinery/negative.py), and a server that
+    ignored a broken or missing token - what STOP-AUTHN and STOP-TOKEN-REQUIRED look for - must still find no
+    group to pause.
     """
     guarded = not case.varies_token or case.source == "negative"
     return guard.allows_generated(case.group_id) if guarded else True
@@ -121,7 +121,7 @@ def _long_parameter(case: GeneratedCase) -> str | None:
 def _refused_before_the_application(
     ctx: CheckContext, case: GeneratedCase, sent: Sent, label: str, shorts: dict[Any, Sent], own: str
 ) -> bool:
-    """A legal case with a long value that never reached the application (checks/reached.py) fails that
+    """A legal case with a long value that never reached the application (machinery/reached.py) fails that
     parameter's length requirement; True if it did. Its answer is compared with the first answered legal
     case of short values of the same kind (token varied or not, own project or another)."""
     kind = (case.varies_token, case.project_id == own)

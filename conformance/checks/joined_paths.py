@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.checks.base import Finding, Kind, Sent, Title
-from conformance.checks.context import CheckContext
-from conformance.checks.registry import GroupUse, scenario
+from conformance.checks.machinery.base import Finding, Kind, Sent, Title
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.spec.documents import COLLECTION_SEGMENT, STOP_SUFFIX, VERSION_SEGMENT
 from conformance.spec.paths import encode_segment
 

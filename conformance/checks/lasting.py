@@ -6,7 +6,7 @@ looks right after the stop. So the last scenario looks again at the groups the r
 stateful check started and gave back), once each has held for a while, and reports a group that came back
 as a STOP-EFFECT failure with the time it held, from its pausing 200 to the re-check.
 
-- huawei: by show, under the one rule for reads after writes (checks/lag.py): 7, 3 or 6 agree.
+- huawei: by show, under the one rule for reads after writes (machinery/lag.py): 7, 3 or 6 agree.
 - strict: the only proof is a stop, which must still be refused as not pausable (400). Its 200 pauses the
   group again; it was pausable, which is the finding, and it stays in the run's paused list for --restore.
 
@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from conformance.checks.base import Finding, NotRun
-from conformance.checks.context import CheckContext, says_nothing
-from conformance.checks.ordered import each_in_order
-from conformance.checks.registry import GroupUse, scenario
+from conformance.checks.machinery.base import Finding, NotRun
+from conformance.checks.machinery.context import CheckContext, says_nothing
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.checks.state import shows_paused
 from conformance.spec.statuses import SETTLED
 
@@ -68,7 +68,7 @@ async def look_again(ctx: CheckContext, groups: list[str]) -> None:
         else:
             await _stop_again(ctx, group)
 
-    # Each group is looked at alone: --concurrency at a time, judged in this order (checks/ordered.py).
+    # Each group is looked at alone: --concurrency at a time, judged in this order (machinery/ordered.py).
     await each_in_order(groups, again, ctx.concurrency)
 
 

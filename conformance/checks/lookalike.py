@@ -52,11 +52,11 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from conformance.checks.base import Title
-from conformance.checks.context import CheckContext
-from conformance.checks.ordered import each_in_order
-from conformance.checks.patterns import send_pattern_probes
-from conformance.checks.registry import GroupUse, scenario
+from conformance.checks.machinery.base import Title
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.patterns import send_pattern_probes
+from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.spec.paths import encode_segment
 from conformance.transport.safety import _REAL_ID, REAL_PROJECT_ID
 
@@ -332,10 +332,10 @@ async def lookalike_ids(ctx: CheckContext) -> None:
         )
 
     # Independent of each other's answers: sent --concurrency at a time, judged in this order
-    # (checks/ordered.py). A probe that paused the keeper is judged the same whichever came back first.
+    # (machinery/ordered.py). A probe that paused the keeper is judged the same whichever came back first.
     await each_in_order(probes, send, ctx.concurrency)
     if ctx.pool.keeper == group:
-        await send_pattern_probes(ctx, group, listed)  # checks/patterns.py: LIKE, regex, glob, decoding
+        await send_pattern_probes(ctx, group, listed)  # machinery/patterns.py: LIKE, regex, glob, decoding
     if ctx.pool.keeper == group:
         await ctx.still_pausable(group, "STOP-PRECONDITION", "stops of ids that only resemble it")
 

@@ -6,10 +6,10 @@ like GET. Whatever they answer, a listed pausable group must still be pausable a
 
 from __future__ import annotations
 
-from conformance.checks.base import Finding, Sent, Title
-from conformance.checks.context import CheckContext
-from conformance.checks.ordered import each_in_order
-from conformance.checks.registry import GroupUse, scenario
+from conformance.checks.machinery.base import Finding, Sent, Title
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.registry import GroupUse, scenario
 
 OTHER_METHODS = ("GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -51,7 +51,7 @@ async def other_methods(ctx: CheckContext) -> None:
         _judge(ctx, await ctx.stop(group, method=method), "for an unknown group")
 
     # A group that does not exist has no state to change: --concurrency at a time, judged in this order
-    # (checks/ordered.py). On the listed group one after another: a method that changed it (a DELETE, a
+    # (machinery/ordered.py). On the listed group one after another: a method that changed it (a DELETE, a
     # POST) would change what the next one meets.
     await each_in_order(OTHER_METHODS, unknown, ctx.concurrency)
     if not ctx.target.project.groups_in("creating", "monitoring"):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 
-from conformance.checks.base import Finding, Kind, OracleContext, Sent, Title
-from conformance.checks.registry import response_check
+from conformance.checks.machinery.base import Finding, Kind, OracleContext, Sent, Title
+from conformance.checks.machinery.registry import response_check
 from conformance.redact import SECRET_RUN, SecretRuns
 from conformance.spec.documents import SHOW_PATH, Profile
 from conformance.transport.http import NOT_JSON, Outcome
@@ -28,7 +28,7 @@ def temporary_and_unrepeatable(sent: Sent) -> bool:
     """A 502/503/504 to a request that was sent once and never again: it decides nothing
     (docs/conformance.md: Verdicts a nightly job can trust), so the runner hands it to no response check
     (runner/answers.py) and the check that sent it records its requirement undecided
-    (checks/recorder.py)."""
+    (machinery/recorder.py)."""
     return sent.result.status in TEMPORARY and not sent.repeatable
 
 
@@ -233,7 +233,7 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
     if result.outcome is Outcome.TIMED_OUT:
         # A request of legal shape that is never answered gets no documented answer, which the page's status
         # table promises for every request. Named by its class: the run stops sending a class that keeps
-        # going unanswered (checks/hang_budget.py), so the class is the finding; the evidence has its curl.
+        # going unanswered (machinery/hang_budget.py), so the class is the finding; the evidence has its curl.
         of = f" to {sent.request_class}" if sent.request_class else ""
         return Finding(
             Title("No answer{of}", of=of),
@@ -247,7 +247,7 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
 def no_credential_echo(ctx: OracleContext, sent: Sent) -> Finding | None:
     """No answer repeats a credential, whole or in part: not the target's, not the token this request
     carried. A run of 16 characters of one is a leak (aiohttp's 400 to a too-long header line repeats its
-    first 100 characters); shorter secrets count only whole (checks/base.py ``MIN_ECHO_CHARS``)."""
+    first 100 characters); shorter secrets count only whole (machinery/base.py ``MIN_ECHO_CHARS``)."""
     runs = _secret_runs(tuple(ctx.exchange_secrets(sent)))
     body = "" if sent.result.body_unknown else sent.result.body.decode("utf-8", "replace")
     for where, haystacks in (("body", [body]), ("headers", [v for _, v in sent.result.headers])):

@@ -4,15 +4,16 @@ Every one is of legal length, so each must get a documented answer - for an unkn
 never a 5xx or a dropped connection. Ids are sent percent-encoded as one path segment (spec/paths.py).
 ``.`` and ``..`` are not among them, in any spelling: RFC 3986 section 6.2.2 removes dot segments (``%2E`` is
 ``.``), so a stack that normalises them - Go's ServeMux answers 301 - is right, and no such id can be sent.
-The requests are independent: ``--concurrency`` of them go out at once, judged in order (checks/ordered.py).
+The requests are independent: ``--concurrency`` of them go out at once, judged in order
+(machinery/ordered.py).
 """
 
 from __future__ import annotations
 
-from conformance.checks.base import Title
-from conformance.checks.context import CheckContext
-from conformance.checks.ordered import each_in_order
-from conformance.checks.registry import scenario
+from conformance.checks.machinery.base import Title
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.registry import scenario
 
 HOSTILE_IDS = (
     "a/b",

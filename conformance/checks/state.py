@@ -2,7 +2,7 @@
 concurrency check, which races stops, is checks/concurrency.py).
 
 They need the task groups the target file lists by status; without them they are "not run (no fixtures)",
-never passed. Which group each gets is the pool's decision (checks/pool.py): the effect check pauses the
+never passed. Which group each gets is the pool's decision (machinery/pool.py): the effect check pauses the
 shared keeper group after the checks that must leave it pausable, so its first stop also proves they did.
 
 On a real account a listed group may no longer be in its listed status (a previous night paused it). A valid
@@ -12,12 +12,12 @@ stop refused as "not pausable" is therefore evidence only where the group's stat
 
 from __future__ import annotations
 
-from conformance.checks.base import Finding, NotRun, Sent, Title
-from conformance.checks.context import CheckContext
-from conformance.checks.lag import ANY_STATUS
-from conformance.checks.ordered import each_in_order
-from conformance.checks.registry import GroupUse, scenario
-from conformance.checks.shapes import CURL, SDK, ClientShape
+from conformance.checks.machinery.base import Finding, NotRun, Sent, Title
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.lag import ANY_STATUS
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.registry import GroupUse, scenario
+from conformance.checks.machinery.shapes import CURL, SDK, ClientShape
 from conformance.spec.documents import Profile
 from conformance.spec.statuses import PAUSABLE, SETTLED, STATUS_CODES
 
@@ -36,7 +36,7 @@ def refused_as_not_pausable(ctx: CheckContext, sent: Sent) -> bool:
 
 
 async def stop_as(ctx: CheckContext, group: str, shape: ClientShape) -> tuple[Sent, str]:
-    """A stop of a listed pausable group as ``shape``'s client sends it (checks/shapes.py).
+    """A stop of a listed pausable group as ``shape``'s client sends it (machinery/shapes.py).
 
     On strict a 400 cannot tell a stale group from a refused request shape; one stop in the suite's own
     shape right after it can. Its 200 proves the group was pausable - so the shape was refused, which is
@@ -81,7 +81,7 @@ async def precondition(ctx: CheckContext) -> None:
     refused_statuses = [name for name in STATUS_CODES if name not in PAUSABLE and project.groups.get(name)]
     listed = [(name, group) for name in refused_statuses for group in project.groups[name]]
     # Each group's stop follows its own read only, so the groups go --concurrency at a time, judged in
-    # this order (checks/ordered.py): first every read, then every stop of a group whose status held.
+    # this order (machinery/ordered.py): first every read, then every stop of a group whose status held.
     current: list[tuple[str, str]] = []
 
     async def read(item: tuple[str, str]) -> None:
@@ -219,7 +219,7 @@ async def effect(ctx: CheckContext) -> None:
     ):
         return
     if ctx.contract.has_show_operation:
-        # 7 or 3 (or 6) agree at once; a read path that lags the stop is read again (checks/lag.py).
+        # 7 or 3 (or 6) agree at once; a read path that lags the stop is read again (machinery/lag.py).
         title = "After a 200 the group is not pausing or paused"
         await shows_paused(ctx, group, "its stop", title, "the 200")
     second = await ctx.stop(group)
@@ -233,7 +233,7 @@ async def effect(ctx: CheckContext) -> None:
 
 
 async def shows_paused(ctx: CheckContext, group: str, after: str, title: str, since: str) -> None:
-    """Read ``group`` after ``after`` paused it, by the lag rule (checks/lag.py): 7, 3 or 6, else a
+    """Read ``group`` after ``after`` paused it, by the lag rule (machinery/lag.py): 7, 3 or 6, else a
     STOP-EFFECT failure titled ``title`` whose message says the read came after ``since``."""
     reading = await ctx.read_after_write(group, SETTLED, after=after)
     shown = reading.answer

@@ -17,7 +17,7 @@ Every run begins with the same short program (:data:`OPENING`: stop A, show A, s
 and B), so the faults one stop, one start or one show reveals are caught for every seed; Hypothesis then
 explores the sequences no fixed program lists.
 
-Every read follows the run's one rule for reads after writes (checks/lag.py): the platform's read path lags
+Every read follows the run's one rule for reads after writes (machinery/lag.py): the platform's read path lags
 its writes, so a read that disagrees with the model is read again, with backoff, up to the settle timeout,
 before it is a violation (whose message gives the reads and the time it took); a read of 7 where the model
 needs the group paused is read again the same way.
@@ -41,12 +41,19 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from conformance.checks.base import NotRun
-from conformance.checks.context import CheckContext
 from conformance.checks.lasting import look_again, paused_by_own_stops
-from conformance.checks.registry import GroupUse, scenario
-from conformance.checks.shapes import CURL, JSON_OBJECT
-from conformance.checks.stateful_session import MAX_REQUESTS, NAMES, Failed, Halt, Session, Violation
+from conformance.checks.machinery.base import NotRun
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.registry import GroupUse, scenario
+from conformance.checks.machinery.shapes import CURL, JSON_OBJECT
+from conformance.checks.machinery.stateful_session import (
+    MAX_REQUESTS,
+    NAMES,
+    Failed,
+    Halt,
+    Session,
+    Violation,
+)
 from conformance.spec.documents import Profile
 from conformance.spec.statuses import PAUSABLE_CODES
 
@@ -56,10 +63,11 @@ if TYPE_CHECKING:  # Hypothesis is imported when the check explores, not by ever
 EXAMPLES = 6  # programs Hypothesis generates (shrinking comes on top, within the request budget)
 STEPS = 8  # rules per program
 # Time, on top of the requests: a read after a write may wait up to the settle timeout for the read path
-# (checks/lag.py). Against the platform's lag (1-3 s) the whole check takes 20-26 s at the default 5 s bound
-# (tests/benchmarks/bench_lag.py), but against a show that never agrees every read waits the whole bound, so
-# the check starts no step after this many bounds (at least MIN_SECONDS), plus its requests' time under
-# --rate-limit (and shrinks for at most SHRINK_BOUNDS after its first failure: checks/stateful_session.py).
+# (machinery/lag.py). Against the platform's lag (1-3 s) the whole check takes 20-26 s at the default 5 s
+# bound (tests/benchmarks/bench_lag.py), but against a show that never agrees every read waits the whole
+# bound, so the check starts no step after this many bounds (at least MIN_SECONDS), plus its requests' time
+# under --rate-limit (and shrinks for at most SHRINK_BOUNDS after its first failure:
+# machinery/stateful_session.py).
 WAIT_BOUNDS = 6
 MIN_SECONDS = 20.0
 
@@ -94,7 +102,7 @@ def machine_for(session: Session) -> type[RuleBasedStateMachine]:
 # effect, a start that leaves the group paused, a stop that pauses the other group, a show stuck on an old
 # status - each show within these seven steps, so they are caught for every seed, not only for seeds whose
 # random programs happen to reach them. (rule, group): stop A, show A, start A, show A, stop B, show A and B.
-# Its two stops are sent as two real clients send them (checks/shapes.py): A with {} as a JSON body, B as
+# Its two stops are sent as two real clients send them (machinery/shapes.py): A with {} as a JSON body, B as
 # curl sends it; the shows after each prove the stop took effect, so a refused or ignored shape is caught.
 OPENING = (("stop", 0), ("show", 0), ("start", 0), ("show", 0), ("stop", 1), ("show", 0), ("show", 1))
 OPENING_SHAPES = {0: JSON_OBJECT, 1: CURL}

@@ -2,7 +2,7 @@
 
 The response oracles come first (they judge every answer, whichever scenario received it); the scenarios
 follow: those that need no fixtures, then those that share the keeper group, then those that pause listed
-groups in order of importance (checks/pool.py explains why this order is what makes three groups enough).
+groups in order of importance (machinery/pool.py explains why this order is what makes three groups enough).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from conformance.checks import (
     state,
     stateful,
 )
-from conformance.checks.registry import Registry
+from conformance.checks.machinery.registry import Registry
 
 BUILTIN = Registry(
     [

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from conformance.checks.base import MIN_ECHO_CHARS
+from conformance.checks.machinery.base import MIN_ECHO_CHARS
 from conformance.redact import Redactor
 from conformance.results import Exchange
 from conformance.transport.http import EXCERPT, HttpResult

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote_to_bytes
 
-from conformance.checks.base import Kind, Sent, echo_candidates
+from conformance.checks.machinery.base import Kind, Sent, echo_candidates
+from conformance.checks.machinery.recorder import requirement_of
+from conformance.checks.machinery.registry import CheckSpec
 from conformance.checks.oracles import is_json_content_type
-from conformance.checks.recorder import requirement_of
-from conformance.checks.registry import CheckSpec
 from conformance.checks.suite import BUILTIN
 from conformance.redact import echo_forms
 from conformance.server.faults import prefer_code
@@ -300,8 +300,8 @@ def _cut(text: str, limit: int = 120) -> str:
 
 @dataclass(frozen=True)
 class _ExchangeOracleContext:
-    """The proxy's side of :class:`~conformance.checks.base.OracleContext`: the contract, the proxy's own
-    upstream timeout, and the credentials of this one exchange."""
+    """The proxy's side of :class:`~conformance.checks.machinery.base.OracleContext`: the contract, the
+    proxy's own upstream timeout, and the credentials of this one exchange."""
 
     contract: Contract
     request_timeout: float

@@ -4,7 +4,7 @@ A server that answers 500 to every hostile id produces dozens of failures that d
 reader needs "35 × HTTP 500 APIGW.0601 on STOP-ROBUST" and a few examples, not 35 cards. The HTML report and
 ``summary.md`` both group with :func:`rollup`, so the two always show the same groups and counts.
 
-What a finding says is its fields: its stable title, which holds no per-input values (checks/base.py
+What a finding says is its fields: its stable title, which holds no per-input values (machinery/base.py
 ``Title``), and what it expected. Two failures alike in those say the same thing about different inputs.
 A failure without fields (a run written before findings had them) is grouped by the *shape* of its text:
 the text with the parts that vary between inputs replaced - numbers, quoted values, long hex or

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from conformance.checks.base import Finding, OracleContext, Sent
+from conformance.checks.machinery.base import Finding, OracleContext, Sent
+from conformance.checks.machinery.recorder import requirement_of
+from conformance.checks.machinery.registry import CheckKind, CheckSpec
 from conformance.checks.oracles import temporary_and_unrepeatable
-from conformance.checks.recorder import requirement_of
-from conformance.checks.registry import CheckKind, CheckSpec
 from conformance.results import CheckResult, Verdict
 from conformance.runner.verdicts import FailureBook, check_result
 from conformance.transport import codings

@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from conformance._version import __version__
-from conformance.checks.base import Kind, NotRun, Sent
-from conformance.checks.context import CheckContext
-from conformance.checks.hang_budget import HangBudget, TargetStoppedAnswering, classify
-from conformance.checks.recorder import Recorder
-from conformance.checks.registry import CheckKind, CheckSpec, Need, select
+from conformance.checks.machinery.base import Kind, NotRun, Sent
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.hang_budget import HangBudget, TargetStoppedAnswering, classify
+from conformance.checks.machinery.recorder import Recorder
+from conformance.checks.machinery.registry import CheckKind, CheckSpec, Need, select
 from conformance.errors import TargetUnreachable
 from conformance.options import RunOptions
 from conformance.redact import Redactor

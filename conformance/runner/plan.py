@@ -1,17 +1,17 @@
 """``run --plan``: what a run against this target would verify, and what it could not, sending nothing.
 
-It follows the fixture pool's rules (checks/pool.py) over the checks in the order they run: checks that must
-leave a group pausable share one keeper group, the effect check then pauses it, and every check that pauses
-a group of its own takes the next one. So a provider sees, before a night on a real account, which listed
-groups the run will pause and what one more group would add. Stale groups cannot be known without asking
-the target; the run finds and reports them.
+It follows the fixture pool's rules (machinery/pool.py) over the checks in the order they run: checks that
+must leave a group pausable share one keeper group, the effect check then pauses it, and every check that
+pauses a group of its own takes the next one. So a provider sees, before a night on a real account, which
+listed groups the run will pause and what one more group would add. Stale groups cannot be known without
+asking the target; the run finds and reports them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.checks.registry import CheckKind, CheckSpec, GroupUse, Need
+from conformance.checks.machinery.registry import CheckKind, CheckSpec, GroupUse, Need
 from conformance.checks.suite import BUILTIN
 from conformance.spec import Profile, load_contract
 from conformance.target import Target

@@ -26,9 +26,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from conformance.checks.base import Kind
-from conformance.checks.hang_budget import HangBudget, classify
-from conformance.checks.registry import Need
+from conformance.checks.machinery.base import Kind
+from conformance.checks.machinery.hang_budget import HangBudget, classify
+from conformance.checks.machinery.registry import Need
 from conformance.errors import CertificateRefused, TargetUnreachable
 from conformance.spec.paths import show_path, stop_path
 from conformance.spec.statuses import PAUSABLE
@@ -38,7 +38,7 @@ from conformance.transport.http import Client, HttpResult
 from conformance.transport.safety import SafetyGuard
 
 # Told of every answer the preflight gets: (method, path, the project whose credential was sent, the answer).
-# The runner counts its hangs against the run's hang budget (checks/hang_budget.py).
+# The runner counts its hangs against the run's hang budget (machinery/hang_budget.py).
 Observer = Callable[[str, str, Project, HttpResult], Awaitable[None]]
 
 
@@ -145,7 +145,7 @@ async def readonly_refused(
 async def probe_reachable(client: Client, target: Target, seed: int, hangs: HangBudget) -> None:
     """One request without a credential: raises TargetUnreachable when it is not answered. Answered, it is
     the request the hang budget sends again to tell a dead target from one that hangs on some kinds of
-    request only (checks/hang_budget.py)."""
+    request only (machinery/hang_budget.py)."""
     guard = SafetyGuard(set(), seed)
     project_id = target.project.project_id
 

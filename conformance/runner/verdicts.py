@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from conformance.checks.base import Finding
-from conformance.checks.recorder import Recorder
-from conformance.checks.registry import CheckKind, CheckSpec
+from conformance.checks.machinery.base import Finding
+from conformance.checks.machinery.recorder import Recorder
+from conformance.checks.machinery.registry import CheckKind, CheckSpec
 from conformance.results import CheckResult, Failure, RunResult, Verdict
 from conformance.spec import Requirement
 

@@ -190,7 +190,7 @@ def traced_cli(trace: str, argv: list[str]) -> int:
         return result
 
     race.race = traced_race  # type: ignore[assignment]
-    from conformance.checks import context
+    from conformance.checks.machinery import context
 
     context.race = traced_race  # type: ignore[attr-defined]
     from conformance.cli import main

@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.aksk import sign_headers
-from conformance.checks.base import Kind
+from conformance.checks.machinery.base import Kind
 from conformance.proxy.rules import check_request
 from conformance.server import create_app
 from conformance.server.app import ReferenceApp

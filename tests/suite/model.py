@@ -112,7 +112,7 @@ class Choices:
     ignore_permissions: bool = False  # any valid token of the project may stop
     never_pauses: bool = False  # "not running" for every group, pausable or not
     prefix_match: bool = False  # looks groups up with LIKE 'id%' (or the id as a prefix of the given one)
-    # Ids a store reads as patterns (checks/patterns.py): "like" (WHERE id LIKE ?), "regex", "glob"
+    # Ids a store reads as patterns (machinery/patterns.py): "like" (WHERE id LIKE ?), "regex", "glob"
     pattern_ids: str = ""
     decode_twice: bool = False  # percent-decodes the id the HTTP layer already decoded
     # A correct server that normalises the path first (RFC 3986 6.2.2: %61 is "a", hex digits upper-cased)
@@ -138,7 +138,7 @@ class Choices:
     # Routes on the decoded path, as Starlette (scope["path"]), Werkzeug (PATH_INFO) and Go (r.URL.Path) do:
     # "{group}%2Fstop" becomes "{group}/stop", the stop of that group.
     slash_decoded_before_routing: bool = False
-    # Request shapes (checks/shapes.py): each refuses one legal way real clients send the stop.
+    # Request shapes (machinery/shapes.py): each refuses one legal way real clients send the stop.
     refuse_empty_json: bool = False  # a JSON body parser that demands a body: the SDK's request is a 400
     require_content_length: bool = False  # 411 without Content-Length: curl's PUT without data
     refuse_any_body: bool = False  # "the stop takes no body": {} as a JSON body is a 400

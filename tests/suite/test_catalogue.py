@@ -116,7 +116,7 @@ FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
         "STOP-NO-ECHO",
     ),
     "a proxy answers 431 above 8 KiB of headers": ({"header_limit": 8192}, "strict", "STOP-TOKEN-LEN"),
-    # Legal values as clients encode them, refused before the application (checks/reached.py).
+    # Legal values as clients encode them, refused before the application (machinery/reached.py).
     "uvicorn's plain-text 400 to a legal 16,384-character token": (
         {"header_limit": 16000, "header_limit_status": 400, "header_limit_answer": "text"},
         "strict",
@@ -185,7 +185,7 @@ FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
     "a case-insensitive project column": ({"case_insensitive_project": True}, "strict", "STOP-PRECONDITION"),
     "path parameters dropped from the ids": ({"drop_path_params": True}, "strict", "STOP-PRECONDITION"),
     "any element of a comma-joined token counts": ({"token_list_any": True}, "strict", "STOP-AUTHN"),
-    # Requests as real clients send them (checks/shapes.py).
+    # Requests as real clients send them (machinery/shapes.py).
     "refuses the SDK's request (JSON content type, no body)": (
         {"refuse_empty_json": True},
         "strict",
@@ -203,7 +203,7 @@ FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
         "STOP-SUCCESS-200",
     ),
     "looks groups up by prefix": ({"prefix_match": True}, "strict", "STOP-PRECONDITION"),
-    # Ids a store reads as patterns, or decodes twice (checks/patterns.py).
+    # Ids a store reads as patterns, or decodes twice (machinery/patterns.py).
     "reads ids as SQL LIKE patterns": ({"pattern_ids": "like"}, "strict", "STOP-PRECONDITION"),
     "reads ids as regular expressions": ({"pattern_ids": "regex"}, "huawei", "STOP-PRECONDITION"),
     "reads ids as glob patterns": ({"pattern_ids": "glob"}, "strict", "STOP-PRECONDITION"),

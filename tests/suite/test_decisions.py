@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from conformance.checks import stateful
-from conformance.checks.context import CheckContext
-from conformance.checks.registry import scenario, spec_of
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.registry import scenario, spec_of
 from conformance.options import RunOptions
 from conformance.results import CheckResult, RunResult, Verdict
 from conformance.runner.engine import execute

@@ -1,5 +1,5 @@
-"""A run ends in bounded time whatever the target does (checks/hang_budget.py): against a correct server that
-is slow now and then (it must conform), and against ones that hang on a class of requests (they fail
+"""A run ends in bounded time whatever the target does (machinery/hang_budget.py): against a correct server
+that is slow now and then (it must conform), and against ones that hang on a class of requests (they fail
 STOP-ROBUST, naming the class, and the run's cost in timeouts is bounded) or stop answering altogether
 (the run ends as TARGET_DIED: exit 3, with the partial report).
 
@@ -20,7 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conformance.checks.hang_budget import ALLOWANCE_TIMEOUTS
+from conformance.checks.machinery.hang_budget import ALLOWANCE_TIMEOUTS
 from conformance.cli import main
 from conformance.options import RunOptions
 from conformance.results import RunResult, StopReason, Verdict

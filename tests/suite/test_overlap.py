@@ -1,4 +1,4 @@
-"""Checks that send their independent requests --concurrency at a time (checks/ordered.py) decide as a
+"""Checks that send their independent requests --concurrency at a time (machinery/ordered.py) decide as a
 sequential run does: against models whose answers come back in a shuffled order (random delays), with 8 in
 flight and with 1, every check gives the same verdict, sends the same number of requests, and fails the
 same requirements - for the correct model and for models each of these checks exists to catch.

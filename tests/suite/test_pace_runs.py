@@ -68,7 +68,7 @@ def _evidence(exchange: Exchange) -> tuple[Any, ...]:
 def _observable(run: RunResult) -> list[Any]:
     """Everything a report shows about the checks, minus timings and random request ids. Not the run's
     status histogram: it counts every exchange, and how often a hang is probed or a timed-out request
-    retried depends on what else was in flight (checks/hang_budget.py, checks/sender.py)."""
+    retried depends on what else was in flight (machinery/hang_budget.py, machinery/sender.py)."""
     return [
         (
             c.check,

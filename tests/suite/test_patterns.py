@@ -1,4 +1,4 @@
-"""Ids that stores match as patterns (checks/patterns.py): the generator never sends a probe that could
+"""Ids that stores match as patterns (machinery/patterns.py): the generator never sends a probe that could
 select two listed ids, and each store that reads an id as a pattern (or decodes it twice) is caught by
 lookalike-ids alone, while a server that normalises the path as RFC 3986 allows is not.
 """
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.checks.lookalike import same_segment, uuid_shaped
-from conformance.checks.patterns import READINGS, safe_pattern_probes, selects
+from conformance.checks.machinery.patterns import READINGS, safe_pattern_probes, selects
 from conformance.results import Verdict
 from conformance.spec.paths import encode_segment
 

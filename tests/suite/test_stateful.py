@@ -40,7 +40,7 @@ def with_restore(target: Target) -> Target:
 
 
 def run(target: Target, seed: int, transport: httpx.AsyncBaseTransport | None = None) -> RunResult:
-    """A run of the stateful check; the response checks that judge its answers (checks/registry.py
+    """A run of the stateful check; the response checks that judge its answers (machinery/registry.py
     ``select``) are left out of ``result.checks``: these tests look at the stateful check alone."""
     result = asyncio.run(execute(target, RunOptions(seed=seed, transport=transport, **OPTIONS)))  # type: ignore[arg-type]
     result.checks = [c for c in result.checks if c.check == "stateful"]

@@ -223,7 +223,8 @@ def test_a_class_of_ids_that_hangs_fails_robustness_and_stays_bounded() -> None:
     got = verdicts(result)
     assert got["STOP-ROBUST"] is Verdict.FAIL  # never answered, even on a retry
     assert any("No answer" in f for f in failures(result))
-    # Bounded: the class closes after two hangs, for the whole run (checks/hang_budget.py); the others verify.
+    # Bounded: the class closes after two hangs, for the whole run (machinery/hang_budget.py); the others
+    # verify.
     assert result.status_counts.get("error", 0) <= 3 * 4
     assert got["STOP-AUTHN"] is Verdict.PASS and got["STOP-EFFECT"] is Verdict.PASS
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.checks.base import Finding, Kind, Sent
-from conformance.checks.recorder import Recorder, UndeclaredRequirement
-from conformance.checks.registry import Registry, response_check, scenario
+from conformance.checks.machinery.base import Finding, Kind, Sent
+from conformance.checks.machinery.recorder import Recorder, UndeclaredRequirement
+from conformance.checks.machinery.registry import Registry, response_check, scenario
 from conformance.checks.suite import BUILTIN
 from conformance.options import RunOptions
 from conformance.runner.engine import execute
@@ -28,15 +28,23 @@ def _internal_imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("conformance.checks"):
-            if node.module == "conformance.checks":
-                found |= {alias.name for alias in node.names}
-            else:
-                found.add(node.module.removeprefix("conformance.checks."))
+            package = node.module.removeprefix("conformance.checks").removeprefix(".")
+            where = CHECKS_DIR.joinpath(*package.split(".")) if package else CHECKS_DIR
+            for alias in node.names:  # `from conformance.checks.machinery import negative`: a module
+                if (where / f"{alias.name}.py").exists():
+                    found.add(f"{package}.{alias.name}" if package else alias.name)
+                elif package:
+                    found.add(package)
     return found
 
 
+def _dotted(path: Path) -> str:
+    """``machinery/pool.py`` -> ``machinery.pool``: a module's name below conformance.checks."""
+    return ".".join(path.relative_to(CHECKS_DIR).with_suffix("").parts)
+
+
 def test_the_checks_package_has_no_import_cycle() -> None:
-    graph = {p.stem: _internal_imports(p) for p in CHECKS_DIR.glob("*.py") if p.stem != "__init__"}
+    graph = {_dotted(p): _internal_imports(p) for p in CHECKS_DIR.rglob("*.py") if p.stem != "__init__"}
     done: set[str] = set()
 
     def visit(module: str, path: tuple[str, ...]) -> None:
@@ -54,7 +62,7 @@ def test_the_checks_package_has_no_import_cycle() -> None:
 def test_no_check_module_registers_itself_on_import() -> None:
     # The registry is a value built from an explicit list; the decorators only describe.
     assert not any(
-        "Registry(" in p.read_text(encoding="utf-8") for p in CHECKS_DIR.glob("*.py") if p.stem != "suite"
+        "Registry(" in p.read_text(encoding="utf-8") for p in CHECKS_DIR.rglob("*.py") if p.stem != "suite"
     )
     assert len(BUILTIN.names()) == len(set(BUILTIN.names()))
 

@@ -1,4 +1,4 @@
-"""The fuzz corpus (checks/corpus.py): the same cases for the same seed however they are generated - in
+"""The fuzz corpus (machinery/corpus.py): the same cases for the same seed however they are generated - in
 process, in a background thread, in worker processes, read back from the cache, in a process that
 imported other modules - and a cache hit generates nothing."""
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.checks import corpus as corpus_module
-from conformance.checks.corpus import corpus
-from conformance.checks.generation import GeneratedCase, generate
+from conformance.checks.machinery import corpus as corpus_module
+from conformance.checks.machinery.corpus import corpus
+from conformance.checks.machinery.generation import GeneratedCase, generate
 from conformance.spec import load_contract
 
 SEED, EXAMPLES, OWN = 7, 8, "proj-a-0001"
@@ -71,7 +71,7 @@ def test_the_cases_do_not_depend_on_what_the_process_imported(reference: list[Ge
     # Hypothesis draws literals from loaded local modules unless generation.py hides them.
     script = (
         "import json, dataclasses, conformance.runner.engine, conformance.server, conformance.cli.run_cmd\n"
-        "from conformance.checks.generation import generate\n"
+        "from conformance.checks.machinery.generation import generate\n"
         "from conformance.spec import load_contract\n"
         f"cases = generate(load_contract('strict').document, seed={SEED}, examples={EXAMPLES}, "
         f"own_project={OWN!r})\n"
@@ -103,7 +103,7 @@ def test_an_upgrade_never_replays_another_generators_cases(
 
 
 def test_a_deep_corpus_is_drawn_in_even_chunks_decided_by_the_example_count_alone() -> None:
-    from conformance.checks.generation import CHUNK, _chunk, plans_for
+    from conformance.checks.machinery.generation import CHUNK, _chunk, plans_for
 
     assert plans_for(EXAMPLES) == ("coverage", "positive:0", "negative:0")
     plans = plans_for(2 * CHUNK + 1)

@@ -1,4 +1,4 @@
-"""The run's hang budget (checks/hang_budget.py): which class a request is, when a class closes, how often
+"""The run's hang budget (machinery/hang_budget.py): which class a request is, when a class closes, how often
 a timeout is retried, the allowance that bounds a run, and the probe that tells a dead target."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from conformance.checks.base import Kind
-from conformance.checks.hang_budget import (
+from conformance.checks.machinery.base import Kind
+from conformance.checks.machinery.hang_budget import (
     ALLOWANCE_TIMEOUTS,
     Credential,
     HangBudget,

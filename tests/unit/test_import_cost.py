@@ -87,7 +87,7 @@ def test_the_lazy_names_are_the_real_ones() -> None:
 NOT_BEFORE_THE_FIRST_REQUEST = (
     *("hypothesis", "schemathesis", "uvicorn", "rich", "pygments", "starlette"),
     *("conformance.server", "conformance.proxy", "conformance.reports", "conformance._seams"),
-    "conformance.checks.corpus",
+    "conformance.checks.machinery.corpus",
 )
 
 

@@ -1,4 +1,4 @@
-"""The fuzz check's negative cases (checks/negative.py via checks/generation.py): every violation the
+"""The fuzz check's negative cases (machinery/negative.py via machinery/generation.py): every violation the
 contract allows appears, with the contract's own limits; each case is drawn once; the seed alone decides;
 the safety guard holds them; and a server that accepts any one violation is caught by the fuzz check."""
 
@@ -14,9 +14,9 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from conformance.checks import negative
 from conformance.checks.fuzz import may_send
-from conformance.checks.generation import TOKEN, GeneratedCase, case_key, generate_plan
+from conformance.checks.machinery import negative
+from conformance.checks.machinery.generation import TOKEN, GeneratedCase, case_key, generate_plan
 from conformance.errors import SpecError
 from conformance.options import RunOptions
 from conformance.results import Verdict
@@ -202,7 +202,7 @@ def test_fuzz_sends_no_real_looking_group_with_the_credential_under_any_project(
 def test_no_check_sends_an_id_of_a_dot_segment(monkeypatch: pytest.MonkeyPatch) -> None:
     """RFC 3986 section 6.2.2 removes `.` and `..` segments (`%2E` is `.`): a stack that normalises them is
     right (Go's ServeMux answers 301), so neither hostile-ids nor fuzz sends one; fuzz says so in a note."""
-    import conformance.checks.corpus
+    import conformance.checks.machinery.corpus
 
     drawn = [
         GeneratedCase("positive", "a dot", OWN, "..", None, False, None, ()),
@@ -213,7 +213,7 @@ def test_no_check_sends_an_id_of_a_dot_segment(monkeypatch: pytest.MonkeyPatch) 
     async def one_plan(*args: Any, **kwargs: Any) -> Any:
         yield drawn
 
-    monkeypatch.setattr(conformance.checks.corpus, "corpus", one_plan)
+    monkeypatch.setattr(conformance.checks.machinery.corpus, "corpus", one_plan)
     app = Recording()
     options = RunOptions(
         seed=1,

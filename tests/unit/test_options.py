@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from conformance.checks.context import CheckContext
+from conformance.checks.machinery.context import CheckContext
 from conformance.cli.run_cmd import run
 from conformance.options import DEFAULTS, DEPTHS
 from conformance.pytest_plugin import pytest_addoption

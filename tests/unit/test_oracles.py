@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import pytest
 
 from conformance.checks import oracles
-from conformance.checks.base import Finding, Kind, Sent, Title, echo_candidates
-from conformance.checks.recorder import Recorder
-from conformance.checks.registry import CheckKind
+from conformance.checks.machinery.base import Finding, Kind, Sent, Title, echo_candidates
+from conformance.checks.machinery.recorder import Recorder
+from conformance.checks.machinery.registry import CheckKind
 from conformance.checks.suite import BUILTIN
 from conformance.results import Exchange
 from conformance.spec import Contract, Profile, load_contract

@@ -1,5 +1,5 @@
-"""checks/ordered.py: concurrent sending, delivery in input order, and an exception at the same item as in a
-sequential run. The "network" is an asyncio.sleep whose length makes later items finish first."""
+"""machinery/ordered.py: concurrent sending, delivery in input order, and an exception at the same item as in
+a sequential run. The "network" is an asyncio.sleep whose length makes later items finish first."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import contextlib
 
 import pytest
 
-from conformance.checks.ordered import each_in_order, wait_turn
+from conformance.checks.machinery.ordered import each_in_order, wait_turn
 
 
 class Stop(Exception):

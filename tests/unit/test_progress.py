@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.checks.registry import CheckKind
+from conformance.checks.machinery.registry import CheckKind
 from conformance.checks.suite import BUILTIN
 from conformance.cli.progress import ERASE, LOG_EVERY, LiveProgress, describe
 from conformance.options import RunOptions

@@ -1,11 +1,11 @@
-"""checks/reached.py: a legal value that never reached the application, whatever layer refused it and
+"""machinery/reached.py: a legal value that never reached the application, whatever layer refused it and
 however - and no false alarm where the application itself answers a long value as it answers a short one."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance.checks.reached import WIDE_CHARACTERS, encoded_bytes, not_reached, wide_value
+from conformance.checks.machinery.reached import WIDE_CHARACTERS, encoded_bytes, not_reached, wide_value
 from conformance.results import Verdict
 from conformance.transport.http import Outcome
 from tests.suite.model import variant

@@ -1,4 +1,4 @@
-"""The rule for status reads that follow a write (checks/lag.py), on a fake reader and a fake clock: a read
+"""The rule for status reads that follow a write (machinery/lag.py), on a fake reader and a fake clock: a read
 that disagrees is read again with backoff until it agrees (no failure; the lag is reported) or the bound
 passes (then the caller has a disagreement, with the reads and time it took)."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Sequence
 
-from conformance.checks.lag import MAX_WAIT, LagLog, Read, Reading, read_until
-from conformance.checks.pool import FixturePool
+from conformance.checks.machinery.lag import MAX_WAIT, LagLog, Read, Reading, read_until
+from conformance.checks.machinery.pool import FixturePool
 from conformance.target import Project
 
 from .test_pace import FakeClock  # time that passes only when the rule sleeps

@@ -8,7 +8,7 @@ import asyncio
 
 import httpx
 
-from conformance.checks.registry import scenario, spec_of
+from conformance.checks.machinery.registry import scenario, spec_of
 from conformance.options import RunOptions
 from conformance.results import RunResult, StopReason, Verdict
 from conformance.runner.control import RunControl

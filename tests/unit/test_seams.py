@@ -22,7 +22,7 @@ from conformance._seams import SeamChanged
 from conformance._seams import hypothesis as hypothesis_seam
 from conformance._seams import schemathesis as schemathesis_seam
 from conformance._seams import uvicorn as uvicorn_seam
-from conformance.checks.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase, generate
+from conformance.checks.machinery.generation import REQUIREMENT_BY_PARAMETER, TOKEN, GeneratedCase, generate
 from conformance.cli import main
 from conformance.spec import load_contract
 

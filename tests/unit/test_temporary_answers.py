@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks.base import Kind, Sent
+from conformance.checks.machinery.base import Kind, Sent
 from conformance.checks.oracles import no_server_error, temporary_and_unrepeatable
 from conformance.results import Exchange
 from conformance.spec import Profile, load_contract

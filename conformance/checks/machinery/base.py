@@ -2,9 +2,9 @@
 and the narrow view of a run that a response oracle may read (:class:`OracleContext`).
 
 The oracle interface is deliberately small so that two very different callers satisfy it: the runner's
-:class:`~conformance.checks.context.CheckContext`, and the validating proxy, which judges answers it merely
-forwards. An oracle reads the profile, the contract, the request timeout and the secrets *of this exchange*,
-and returns a :class:`Finding` or None.
+:class:`~conformance.checks.machinery.context.CheckContext`, and the validating proxy, which judges answers it
+merely forwards. An oracle reads the profile, the contract, the request timeout and the secrets *of this
+exchange*, and returns a :class:`Finding` or None.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Sent:
     # False for a request that could pause a listed group: it was sent once, never repeated, so a 5xx to it
     # may be a passing fault that no retry could rule out.
     repeatable: bool = True
-    request_class: str = ""  # its class for the run's hang budget (checks/hang_budget.py); "" if none
+    request_class: str = ""  # its class for the run's hang budget (machinery/hang_budget.py); "" if none
 
 
 @dataclass(frozen=True)

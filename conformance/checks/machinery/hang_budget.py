@@ -25,7 +25,7 @@ fails STOP-ROBUST on that evidence already).
 The rules (:class:`HangBudget`):
 
 - A class that has gone unanswered ``MAX_UNANSWERED`` times is *closed*: no check sends it again; a check
-  that needs it ends with what it has (checks/context.py raises ``HangingClass``: inconclusive, never a
+  that needs it ends with what it has (machinery/context.py raises ``HangingClass``: inconclusive, never a
   pass). The first timeout of a class is asked once more - once for the whole class, not per check - and
   only while no class has closed: once the target has shown that it hangs, a timeout is its habit, not a
   passing fault, and a first timeout in another class closes that class too.
@@ -45,7 +45,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from conformance.checks.base import Kind
+from conformance.checks.machinery.base import Kind
 from conformance.spec.paths import path_ids
 from conformance.target import AkSk, Project, Target
 from conformance.transport.http import HttpResult, Outcome

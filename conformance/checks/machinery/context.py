@@ -2,8 +2,8 @@
 credentials, the fixture pool, and the recorder of the attempt that is running.
 
 Scenario checks call :meth:`CheckContext.stop` (and friends) to send requests: the context builds each one,
-the sender (checks/sender.py) applies the run's retry and hang policy, and every final answer passes the
-response oracles on its way back (``on_answer``). The fixture pool (checks/pool.py) keeps the keeper's
+the sender (machinery/sender.py) applies the run's retry and hang policy, and every final answer passes the
+response oracles on its way back (``on_answer``). The fixture pool (machinery/pool.py) keeps the keeper's
 bookkeeping. The context satisfies :class:`OracleContext`.
 """
 
@@ -14,14 +14,14 @@ import json
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import TypeVar
 
-from conformance.checks.base import Finding, Kind, Sent, Title, echo_candidates
-from conformance.checks.expectations import Expectations
-from conformance.checks.hang_budget import HangBudget, RequestClass, classify
-from conformance.checks.lag import ANY_STATUS, LagLog, Read, Reading, read_until
-from conformance.checks.pool import FixturePool
-from conformance.checks.recorder import Recorder
-from conformance.checks.sender import HangingClass, Sender, says_nothing
-from conformance.checks.shapes import ClientShape
+from conformance.checks.machinery.base import Finding, Kind, Sent, Title, echo_candidates
+from conformance.checks.machinery.expectations import Expectations
+from conformance.checks.machinery.hang_budget import HangBudget, RequestClass, classify
+from conformance.checks.machinery.lag import ANY_STATUS, LagLog, Read, Reading, read_until
+from conformance.checks.machinery.pool import FixturePool
+from conformance.checks.machinery.recorder import Recorder
+from conformance.checks.machinery.sender import HangingClass, Sender, says_nothing
+from conformance.checks.machinery.shapes import ClientShape
 from conformance.spec import Contract, Profile
 from conformance.spec.paths import show_path, start_path, stop_path
 from conformance.spec.statuses import PAUSABLE_CODES, SETTLED
@@ -108,7 +108,7 @@ class CheckContext:
         body: bytes = b"",
         content_length: bool = True,
     ) -> Sent:
-        """Send one request by the run's retry and hang policy (checks/sender.py); only its final answer
+        """Send one request by the run's retry and hang policy (machinery/sender.py); only its final answer
         reaches the oracles. ``retry=False`` for a request that could pause a listed group. A request of a
         class the run no longer sends raises :class:`HangingClass`. ``auth``: the project whose credential
         the client attaches (transport/auth.py; None: ``headers`` are all the request carries)."""
@@ -146,7 +146,7 @@ class CheckContext:
     ) -> Sent:
         """A stop request. ``credential``: True for the target's own, a Project for its, False for none;
         ``params``: raw path parameters after the project and group segments; ``shape``: the request as a
-        given client sends it (checks/shapes.py), else the suite's default (``Content-Length: 0``)."""
+        given client sends it (machinery/shapes.py), else the suite's default (``Content-Length: 0``)."""
         project_id = project_id if project_id is not None else self.target.project.project_id
         path = stop_path(project_id, group_id, params=params)
         body = shape.body if shape else b""
@@ -258,7 +258,7 @@ class CheckContext:
     async def reread(
         self, read: Read[T], agrees: Collection[int], *, passing: Collection[int] = (), what: str
     ) -> Reading[T]:
-        """The one rule for a status read that follows a write (checks/lag.py): read again while it
+        """The one rule for a status read that follows a write (machinery/lag.py): read again while it
         disagrees with ``agrees``, up to the settle timeout. A lag is noted for the run, never a failure;
         a read that still disagrees is the caller's to judge, with :meth:`Reading.lag` as evidence."""
         reading = await read_until(read, agrees, passing=passing, bound=self.settle_timeout)

@@ -1,6 +1,6 @@
 """The fuzz check's cases, generated off the critical path: cached, pipelined, and in parallel when deep.
 
-The positive and negative cases (checks/generation.py, checks/negative.py) need up to ~1 ms of CPU each;
+The positive and negative cases (machinery/generation.py, machinery/negative.py) need up to ~1 ms of CPU each;
 the reference server answers a request in well under 1 ms. Sending one case as it is generated makes a deep
 run measure Hypothesis, not the target. Three things move generation out of the way, none of which
 changes a single case:
@@ -10,7 +10,7 @@ changes a single case:
   drew) are written once to ``$OMS_CONFORMANCE_CACHE`` (default
   ``$XDG_CACHE_HOME/oms-conformance/corpus``; ``off`` disables it) and read back by every later run with the
   same key - a nightly job that replays a seed, a re-run, a benchmark. Unreadable files are regenerated.
-- A pipeline: plans (checks/generation.py: the coverage phase, then chunks of at most 500 examples) are
+- A pipeline: plans (machinery/generation.py: the coverage phase, then chunks of at most 500 examples) are
   yielded one at a time, so the check sends the first cases while the later chunks are still being drawn.
 - Worker processes for deep runs (``PARALLEL_FROM`` examples or more): the chunks are drawn side by side on
   separate cores, evenly (a whole negative plan, drawn alone, left one core idle at the end). A process
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance._version import __version__
-from conformance.checks.generation import GeneratedCase, generate_plan, plans_for
+from conformance.checks.machinery.generation import GeneratedCase, generate_plan, plans_for
 
 FORMAT = (
     5  # bump when GeneratedCase, the decoding or a generator changes: old cache files are then never read

@@ -41,9 +41,9 @@ import re
 from collections.abc import Callable, Collection
 from urllib.parse import unquote
 
-from conformance.checks.base import Title
-from conformance.checks.context import CheckContext
-from conformance.checks.ordered import each_in_order
+from conformance.checks.machinery.base import Title
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.ordered import each_in_order
 
 # Each reading a store may give an id it takes for a pattern: does ``pattern`` select ``candidate``?
 Reading = Callable[[str, str], bool]
@@ -155,4 +155,4 @@ async def send_pattern_probes(ctx: CheckContext, group: str, listed: Collection[
 
     await each_in_order(
         probes, send, ctx.concurrency
-    )  # independent: judged in this order (checks/ordered.py)
+    )  # independent: judged in this order (machinery/ordered.py)

@@ -13,7 +13,7 @@ tonight. So the pool decides, in one place:
   is handed out and skipped when stale; on strict staleness can only be inferred from a valid stop that is
   refused as "not pausable", and is marked as inferred.
 - **Given back.** A group a check paused and started again (stateful) goes back to the queue; the read path
-  may still show it paused for a while, so its read waits for the start to show (checks/lag.py) rather
+  may still show it paused for a while, so its read waits for the start to show (machinery/lag.py) rather
   than call it stale.
 - **Importance.** Groups are handed out in the order the suite asks for them, and the suite asks for them in
   order of importance (keeper and effect, then concurrency, then the rest), so a short list loses the least
@@ -26,8 +26,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
-from conformance.checks.base import NotRun, Sent
-from conformance.checks.lag import ANY_STATUS
+from conformance.checks.machinery.base import NotRun, Sent
+from conformance.checks.machinery.lag import ANY_STATUS
 from conformance.results import StaleFixture
 from conformance.spec.statuses import PAUSABLE_CODES, STATUS_NAMES
 from conformance.target import Project

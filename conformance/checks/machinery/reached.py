@@ -18,7 +18,7 @@ value's is not. An application that answers every error in plain text gets the s
 
 from __future__ import annotations
 
-from conformance.checks.base import Sent
+from conformance.checks.machinery.base import Sent
 from conformance.checks.oracles import INFRASTRUCTURE, error_envelope_problem
 from conformance.transport.http import Outcome
 
@@ -51,7 +51,7 @@ def not_reached(sent: Sent, reference: Sent | None) -> str | None:
         return "the connection was closed before any answer"
     status = result.status
     if status is None:
-        return None  # no answer in time: the hang rules judge it (checks/hang_budget.py, timely)
+        return None  # no answer in time: the hang rules judge it (machinery/hang_budget.py, timely)
     if status in INFRASTRUCTURE:
         return f"{status} {INFRASTRUCTURE[status]}"
     if error_envelope_problem(sent) is None:

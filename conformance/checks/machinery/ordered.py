@@ -11,11 +11,11 @@ task, but :meth:`CheckContext.send` calls :func:`wait_turn` between receiving an
 the recorder and the oracles), and an item's turn comes when every earlier item's handler - its judging
 included - has finished. An exception (``HangingClass`` for a class the run no longer sends, a target that
 died) therefore surfaces in input order; the items after it are cancelled and their answers never delivered.
-The run's hang budget (checks/hang_budget.py) counts answers in turn too, and decides in turn whether a hang
-is asked again, so the class it closes - and the item that meets it closed - is the same as in a sequential
-run (its allowance of waiting for the whole run, a matter of time, excepted). At most N items are in flight or
-waiting for their turn, so a check that stops early has sent at most N requests more than a sequential run
-would have.
+The run's hang budget (machinery/hang_budget.py) counts answers in turn too, and decides in turn whether a
+hang is asked again, so the class it closes - and the item that meets it closed - is the same as in a
+sequential run (its allowance of waiting for the whole run, a matter of time, excepted). At most N items are
+in flight or waiting for their turn, so a check that stops early has sent at most N requests more than a
+sequential run would have.
 """
 
 from __future__ import annotations

@@ -25,10 +25,10 @@ in ~0.5 s of CPU.
   implementation must ignore what it does not know.
 
 The cases are a function of (document, seed, example count, own project) alone, like the rest of the corpus
-(checks/generation.py runs this inside :func:`conformance._seams.hypothesis.seed_only`). Generated group ids
-go through the fuzz check's safety filter (``fuzz.may_send``) like every other case - a generator that knows
-no listed id cannot be what keeps them out - and a negative case in the own project is held to it even when
-it sends no valid token.
+(machinery/generation.py runs this inside :func:`conformance._seams.hypothesis.seed_only`). Generated group
+ids go through the fuzz check's safety filter (``fuzz.may_send``) like every other case - a generator that
+knows no listed id cannot be what keeps them out - and a negative case in the own project is held to it even
+when it sends no valid token.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The fuzz check's cases (checks/fuzz.py): Schemathesis's coverage phase, decoded, and positive and negative
-cases drawn from the contract's own constraints (checks/negative.py reads them).
+cases drawn from the contract's own constraints (machinery/negative.py reads them).
 
 Generation is split into plans - the coverage phase, then chunks of positive cases (each also in the
 credential's own project) and of negative cases - each a pure function of (document, seed, example count,
-own project), so that checks/corpus.py can run them in worker processes or read them from a cache and
+own project), so that machinery/corpus.py can run them in worker processes or read them from a cache and
 still send exactly the cases a plain in-process ``generate`` gives.
 
 That takes one correction: Hypothesis mixes literals found in the process's *local* modules into what it
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from conformance.checks import negative
+from conformance.checks.machinery import negative
 from conformance.spec.documents import STOP_PATH
 
 TOKEN = "X-Auth-Token"
@@ -98,7 +98,7 @@ def plans_for(examples: int) -> tuple[str, ...]:
     """The plans of a corpus, in sending order: the coverage phase, then the positive and the negative
     Hypothesis draws in chunks of ``CHUNK`` examples ("positive:0", ... "negative:0", ...).
 
-    Chunks let a deep corpus use every core evenly (checks/corpus.py) and start sending after the first
+    Chunks let a deep corpus use every core evenly (machinery/corpus.py) and start sending after the first
     chunk rather than after a whole mode (~1 ms of CPU a case). Their number depends on ``examples`` only,
     never on the machine, so a seed gives the same cases everywhere.
     """
@@ -118,7 +118,7 @@ def generate_plan(
     document: dict[str, Any], plan: str, *, seed: int, examples: int, own_project: str | None = None
 ) -> list[GeneratedCase]:
     """One plan's cases, deterministic for ``seed``: a function of its arguments only, so it may run in
-    a worker process (checks/corpus.py) and give what it gives in this one. The seams (and with them
+    a worker process (machinery/corpus.py) and give what it gives in this one. The seams (and with them
     Hypothesis, and Schemathesis for the coverage phase) are imported when a plan is drawn, not by every run
     that lists fuzz."""
     from conformance._seams import hypothesis as hypothesis_seam
@@ -147,7 +147,7 @@ def _generate_plan(
 
 
 def _positive_cases(document: dict[str, Any], seed: int, examples: int) -> list[GeneratedCase]:
-    """``examples`` distinct positive cases: every parameter valid by the contract (checks/negative.py
+    """``examples`` distinct positive cases: every parameter valid by the contract (machinery/negative.py
     reads its limits), each request drawn once. The token is left out: a positive case sends the
     credential, so a token varied here would only make duplicates (token cases are the coverage phase's
     0/1/16384/16385 boundaries and the negative cases').
@@ -222,7 +222,7 @@ def _given(strategy: Any, seed: int, examples: int, body: Callable[[Any], None])
 def _negative_cases(
     document: dict[str, Any], seed: int, examples: int, own_project: str | None
 ) -> list[GeneratedCase]:
-    """``examples`` distinct negative cases (checks/negative.py): an even share for each violation the
+    """``examples`` distinct negative cases (machinery/negative.py): an even share for each violation the
     contract allows, taking turns, each case drawn once - a repeat is rejected and Hypothesis draws
     another instead."""
     params = negative.parameters(document)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from conformance.checks.base import Finding, Sent, Title
+from conformance.checks.machinery.base import Finding, Sent, Title
 from conformance.checks.oracles import TEMPORARY, describe_infrastructure
 
 

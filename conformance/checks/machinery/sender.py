@@ -1,13 +1,14 @@
 """The one retry and hang policy every request of a check goes through.
 
-A scenario check asks :class:`~conformance.checks.context.CheckContext` for a stop, a show or a start; the
-context builds the request (path, credential, shape) and hands it here. The sender decides, in one place:
+A scenario check asks :class:`~conformance.checks.machinery.context.CheckContext` for a stop, a show or a
+start; the context builds the request (path, credential, shape) and hands it here. The sender decides, in one
+place:
 
-- whether the run still sends this class of request (checks/hang_budget.py): a class the target left
+- whether the run still sends this class of request (machinery/hang_budget.py): a class the target left
   unanswered, or a run whose allowance for hangs is spent, raises :class:`HangingClass`;
 - whether an answer that says nothing about the request (a 5xx, a dropped connection, a timeout) is asked
   again, how often, and never for a request that may have paused a listed group;
-- in what order answers are delivered under ``--concurrency`` (checks/ordered.py), so that what the hang
+- in what order answers are delivered under ``--concurrency`` (machinery/ordered.py), so that what the hang
   budget closes does not depend on which answer came first.
 
 It keeps the run's counts of such answers: ``transient`` (asked again and then came right: run notes) and
@@ -19,10 +20,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from conformance.checks.base import NotRun
-from conformance.checks.hang_budget import HangBudget, RequestClass
+from conformance.checks.machinery.base import NotRun
+from conformance.checks.machinery.hang_budget import HangBudget, RequestClass
+from conformance.checks.machinery.ordered import wait_turn
 from conformance.checks.oracles import TEMPORARY
-from conformance.checks.ordered import wait_turn
 from conformance.target import Project
 from conformance.transport.http import Client, HttpResult, Outcome
 
@@ -38,7 +39,7 @@ MAX_PERSISTENT_FAILURES = 3
 
 
 class HangingClass(NotRun):
-    """The check needs a class of requests the run no longer sends (checks/hang_budget.py): the target
+    """The check needs a class of requests the run no longer sends (machinery/hang_budget.py): the target
     left it unanswered, or the run's allowance for unanswered requests is spent. The check ends with what
     it has."""
 
@@ -87,7 +88,7 @@ class Sender:
         while retry and says_nothing(result):
             if result.outcome is Outcome.TIMED_OUT:
                 # Whether a hang is asked again depends on the hangs of the requests before this one: decided
-                # in turn, with what they showed, as a sequential run would (checks/ordered.py).
+                # in turn, with what they showed, as a sequential run would (machinery/ordered.py).
                 await wait_turn()
                 self.may_send(cls)  # closed by them: a sequential run would not have sent this request
             if retried >= self._retries_left(result, cls):
@@ -101,7 +102,7 @@ class Sender:
                 came_right = f"{method} {path}: {first}, then {result.status} on a retry"
         if retried and says_nothing(result):
             self.persistent += 1  # asked again and still nothing: not a passing fault
-        await wait_turn()  # under --concurrency, answers are delivered in input order (checks/ordered.py)
+        await wait_turn()  # under --concurrency, answers are delivered in input order (machinery/ordered.py)
         # The budget counts in delivery order too: what it closes does not depend on which answer came first.
         # A request that could have paused a listed group is delivered whatever closed meanwhile: its answer
         # may be the only word that it did.

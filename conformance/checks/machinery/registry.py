@@ -46,7 +46,8 @@ _NEED_REASONS = {
 
 
 class GroupUse(StrEnum):
-    """How a scenario uses the listed pausable groups (checks/pool.py), for ``run --plan`` and the README."""
+    """How a scenario uses the listed pausable groups (machinery/pool.py), for ``run --plan`` and the
+    README."""
 
     NONE = "none"
     KEEPER = "keeper"  # shares the keeper group; its requests must leave it pausable

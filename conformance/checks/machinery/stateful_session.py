@@ -16,10 +16,10 @@ from collections.abc import Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.checks.base import Finding, Sent, Title
-from conformance.checks.context import CheckContext, says_nothing, shown_status
-from conformance.checks.lag import ANY_STATUS, Reading
-from conformance.checks.shapes import ClientShape
+from conformance.checks.machinery.base import Finding, Sent, Title
+from conformance.checks.machinery.context import CheckContext, says_nothing, shown_status
+from conformance.checks.machinery.lag import ANY_STATUS, Reading
+from conformance.checks.machinery.shapes import ClientShape
 from conformance.spec.documents import START_SUFFIX
 from conformance.spec.statuses import COMPLETED, PAUSABLE_CODES, PAUSED, PAUSING
 from conformance.target import RESTORE_PLAIN_KEYS
@@ -117,14 +117,14 @@ class Session:
         curl = sent.result.exchange.curl
         if sent.method == "PUT" and sent.path.endswith(START_SUFFIX):
             curl += f" -d {start_body_placeholder(self.ctx)}"
-        elif body:  # a stop sent with a body (checks/shapes.py): it holds no secret
+        elif body:  # a stop sent with a body (machinery/shapes.py): it holds no secret
             curl += f" -d {shlex.quote(body.decode())}"
         self.steps.append(f"# {label}\n{curl}")
 
     async def status(
         self, i: int, label: str, agrees: Collection[int], passing: Collection[int] = ()
     ) -> tuple[int, Reading[Sent]]:
-        """Show group ``i`` by the run's one rule for reads after writes (checks/lag.py): read again while
+        """Show group ``i`` by the run's one rule for reads after writes (machinery/lag.py): read again while
         the status disagrees with ``agrees`` or is on its way there (``passing``), up to the settle timeout.
         The program logs the read once, with the reads it took: replaying it means reading until it agrees."""
 
