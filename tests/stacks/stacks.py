@@ -73,6 +73,7 @@ STACKS = {
             "max-http-header-size": "Node's limit on a request head: 16 KiB (431)",
         },
     ),
+    # Go's MaxHeaderBytes (1 MiB, the request line included) fits the page's heads: no limit to lift.
     "go": Stack(
         "go_nethttp",
         executables=("go",),
@@ -80,6 +81,7 @@ STACKS = {
             "servemux": "http.ServeMux on r.URL.Path: %2F decoded before routing, 301 to '//'",
         },
     ),
+    # The JDK's sun.net.httpserver.maxReqHeaderSize (389,120 bytes in 17.0.15's ServerConfig) fits them too.
     "jdk": Stack(
         "jdk_httpserver",
         executables=("javac", "java"),
