@@ -51,8 +51,8 @@ from conformance.checks.machinery.stateful_session import (
     NAMES,
     Failed,
     Halt,
+    ModelViolation,
     Session,
-    Violation,
 )
 from conformance.spec.documents import Profile
 from conformance.spec.statuses import PAUSABLE_CODES
@@ -116,7 +116,7 @@ def open_with_fixed_program(session: Session) -> bool:
         session.run(session.begin())
         for rule, i in OPENING:
             session.run(session.stop(i, OPENING_SHAPES[i]) if rule == "stop" else rules[rule](i))
-    except Violation:
+    except ModelViolation:
         return False
     session.opened = not session.dropped and not session.halted
     return True

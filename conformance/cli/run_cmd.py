@@ -178,7 +178,7 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
     from conformance.runner.plan import plan_run, render_plan
 
     if target is None:  # the embedded reference server's default fixtures, without starting it
-        from conformance.server.runner import build_target, create_app
+        from conformance.server.serving import build_target, create_app
 
         target = build_target(create_app(profile or Profile.STRICT), "http://127.0.0.1:0 (embedded)")
     chosen = Profile(profile or target.profile)

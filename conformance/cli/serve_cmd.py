@@ -11,7 +11,7 @@ from conformance.cli import main
 from conformance.errors import ConfigError, UsageError
 from conformance.server.access_log import enable_console
 from conformance.server.background import is_loopback
-from conformance.server.runner import build_target, create_app, serve
+from conformance.server.serving import build_target, create_app, serve
 from conformance.server.store import Durability
 from conformance.spec import PROFILES, Profile
 from conformance.target import dump_target

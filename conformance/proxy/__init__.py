@@ -23,6 +23,6 @@ Public API::
 from conformance.proxy.app import ValidatingProxy
 from conformance.proxy.evidence import Violation
 from conformance.proxy.report import proxy_run_result
-from conformance.proxy.runner import ProxyServer, serve_proxy
+from conformance.proxy.serving import ProxyServer, serve_proxy
 
 __all__ = ["ProxyServer", "ValidatingProxy", "Violation", "proxy_run_result", "serve_proxy"]

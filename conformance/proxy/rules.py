@@ -21,7 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from conformance.checks.machinery.base import Kind, Sent, echo_candidates
 from conformance.checks.machinery.recorder import requirement_of
-from conformance.checks.machinery.registry import CheckSpec
+from conformance.checks.machinery.registry import CheckEntry
 from conformance.checks.oracles import is_json_content_type
 from conformance.checks.suite import BUILTIN
 from conformance.redact import echo_forms
@@ -59,7 +59,7 @@ REQUEST_REQUIREMENTS = (
 
 @dataclass(frozen=True)
 class RequestHead:
-    """What the proxy knows of a request before its body: enough to judge it and to classify its answer."""
+    """What the proxy knows of a request before its body: enough to judge it and to kind_of its answer."""
 
     method: str
     raw_path: bytes  # without the query
@@ -68,7 +68,7 @@ class RequestHead:
     prefer: int | None = None  # N of a `Prefer: code=N` header: the client asked for that answer
 
 
-def response_oracles(profile: Profile) -> list[CheckSpec]:
+def response_oracles(profile: Profile) -> list[CheckEntry]:
     """The run's own response oracles, from the registry: the proxy judges answers exactly as ``run`` does."""
     return BUILTIN.oracles(Profile(profile))
 
@@ -80,7 +80,7 @@ def response_requirements(profile: Profile) -> tuple[str, ...]:
     return tuple(found)
 
 
-def classify(method: str, raw_path: bytes, profile: Profile) -> Kind:
+def kind_of(method: str, raw_path: bytes, profile: Profile) -> Kind:
     segments = raw_path.split(b"/")
     if (
         len(segments) < 5
@@ -123,7 +123,7 @@ def check_request(
 ) -> tuple[RequestHead, list[tuple[str, str, str]]]:
     """The request's head and its findings as (requirement, title, message); no findings when it conforms."""
     path = raw_path.partition(b"?")[0]
-    kind = classify(method, path, profile)
+    kind = kind_of(method, path, profile)
     tokens = [v for n, v in headers if n.lower() == b"x-auth-token"]
     token = tokens[0].decode("latin-1") if tokens else None
     prefer = next((prefer_code(v) for n, v in headers if n.lower() == b"prefer"), None)

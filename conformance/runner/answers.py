@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from conformance.checks.machinery.base import Finding, OracleContext, Sent
 from conformance.checks.machinery.recorder import requirement_of
-from conformance.checks.machinery.registry import CheckKind, CheckSpec
+from conformance.checks.machinery.registry import CheckEntry, CheckKind
 from conformance.checks.oracles import temporary_and_unrepeatable
 from conformance.results import CheckResult, Verdict
 from conformance.runner.verdicts import FailureBook, check_result
@@ -24,7 +24,7 @@ class TargetDied(Exception):
 
 
 class Answers:
-    def __init__(self, specs: Sequence[CheckSpec]) -> None:
+    def __init__(self, specs: Sequence[CheckEntry]) -> None:
         self.response_specs = [s for s in specs if s.kind is CheckKind.RESPONSE]
         self.findings: dict[str, list[tuple[Finding, str]]] = {s.name: [] for s in self.response_specs}
         self.seen: dict[str, int] = {s.name: 0 for s in self.response_specs}

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from conformance._version import __version__
 from conformance.checks.machinery.base import Kind, NotRun, Sent
 from conformance.checks.machinery.context import CheckContext
-from conformance.checks.machinery.hang_budget import HangBudget, TargetStoppedAnswering, classify
+from conformance.checks.machinery.hang_budget import HangBudget, TargetStoppedAnswering, class_of
 from conformance.checks.machinery.recorder import Recorder
-from conformance.checks.machinery.registry import CheckKind, CheckSpec, Need, select
+from conformance.checks.machinery.registry import CheckEntry, CheckKind, Need, select
 from conformance.errors import TargetUnreachable
 from conformance.options import RunOptions
 from conformance.redact import Redactor
@@ -54,7 +54,7 @@ class _Run:
         self,
         target: Target,
         options: RunOptions,
-        checks: Sequence[CheckSpec],
+        checks: Sequence[CheckEntry],
         control: RunControl,
         progress: Progress | None,
         sending: Sending | None = None,
@@ -196,7 +196,7 @@ class _Run:
         """A preflight answer against the hang budget. One that never came is evidence like a check's (the
         class may be closed by it, so no check may send it again): it goes to the response checks."""
         kind = Kind.SHOW if method == "GET" else Kind.STOP
-        cls = classify(self.target, method, kind, path, (), project)
+        cls = class_of(self.target, method, kind, path, (), project)
         await self.hangs.observe(cls, result)
         if result.outcome is Outcome.TIMED_OUT:
             self.on_answer(Sent(method, path, kind, project.token, result, "preflight", False, str(cls)))
@@ -208,7 +208,7 @@ class _Run:
         except NotRun as exc:
             self.context.pool.undecided(str(exc))
 
-    async def run_scenario(self, spec: CheckSpec) -> CheckResult:
+    async def run_scenario(self, spec: CheckEntry) -> CheckResult:
         missing = [need for need in spec.needs if not self._has(need)]
         if missing:
             reason = self.disabled.get(missing[0], missing[0].reason)
@@ -227,7 +227,7 @@ class _Run:
                 break
         return first
 
-    async def _attempt(self, spec: CheckSpec) -> CheckResult:
+    async def _attempt(self, spec: CheckEntry) -> CheckResult:
         self.context.recorder = recorder = Recorder(spec.name, spec.requirements)
         started = time.perf_counter()
         reason = ""
@@ -257,7 +257,7 @@ async def execute(
     progress: Progress | None = None,
     sending: Sending | None = None,
     *,
-    checks: Sequence[CheckSpec] | None = None,
+    checks: Sequence[CheckEntry] | None = None,
     control: RunControl | None = None,
 ) -> RunResult:
     """Run ``checks`` (None: the built-in suite, checks/suite.py), narrowed by the options' names to the

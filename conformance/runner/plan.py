@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.checks.machinery.registry import CheckKind, CheckSpec, GroupUse, Need
+from conformance.checks.machinery.registry import CheckEntry, CheckKind, GroupUse, Need
 from conformance.checks.suite import BUILTIN
 from conformance.spec import Profile, load_contract
 from conformance.target import Target
@@ -72,7 +72,7 @@ def plan_run(target: Target, profile: Profile, include: list[str], exclude: list
     return lines
 
 
-def _plan_scenario(spec: CheckSpec, target: Target, can_read: bool, groups: _Groups) -> PlanLine:
+def _plan_scenario(spec: CheckEntry, target: Target, can_read: bool, groups: _Groups) -> PlanLine:
     missing = [need for need in spec.needs if not _has(need, target, can_read)]
     if missing:
         return PlanLine(spec.name, False, f"not run: {missing[0].reason}")

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from conformance.checks.machinery.base import Kind
-from conformance.checks.machinery.hang_budget import HangBudget, classify
+from conformance.checks.machinery.hang_budget import HangBudget, class_of
 from conformance.checks.machinery.registry import Need
 from conformance.errors import CertificateRefused, TargetUnreachable
 from conformance.spec.paths import show_path, stop_path
@@ -159,7 +159,7 @@ async def probe_reachable(client: Client, target: Target, seed: int, hangs: Hang
         raise TargetUnreachable(f"{target.base_url} did not answer: {answer.error}")
     hangs.probe = probe
     # Its class: a stop without credential of an unlisted group (every minted id is one).
-    hangs.probe_class = classify(target, "PUT", Kind.STOP, stop_path(project_id, "-"), (), None)
+    hangs.probe_class = class_of(target, "PUT", Kind.STOP, stop_path(project_id, "-"), (), None)
 
 
 def _certificate_refused(base_url: str, whose: str, why: str) -> CertificateRefused:

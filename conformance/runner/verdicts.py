@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from conformance.checks.machinery.base import Finding
 from conformance.checks.machinery.recorder import Recorder
-from conformance.checks.machinery.registry import CheckKind, CheckSpec
+from conformance.checks.machinery.registry import CheckEntry, CheckKind
 from conformance.results import CheckResult, Failure, RunResult, Verdict
 from conformance.spec import Requirement
 
@@ -51,7 +51,7 @@ class FailureBook:
                 notes.append(f"{count - MAX_FAILURES_PER_TITLE} more failures like '{title}' ({requirement})")
         return failures
 
-    def attempt(self, spec: CheckSpec, recorder: Recorder, reason: str, duration_s: float) -> CheckResult:
+    def attempt(self, spec: CheckEntry, recorder: Recorder, reason: str, duration_s: float) -> CheckResult:
         """One attempt of a scenario check: ``reason`` is why it ended early (NotRun), else ""."""
         failures = self.failures(spec.name, [(f, spec.name) for f in recorder.findings], recorder.notes)
         # A check that found failures before it ran out of fixtures still failed.
@@ -78,7 +78,7 @@ class FailureBook:
 
 
 def check_result(
-    spec: CheckSpec,
+    spec: CheckEntry,
     verdict: Verdict,
     reason: str,
     failures: list[Failure],
@@ -100,7 +100,7 @@ def check_result(
 
 
 def stopped_before(
-    result: RunResult, specs: Sequence[CheckSpec], running: str | None, running_requests: int
+    result: RunResult, specs: Sequence[CheckEntry], running: str | None, running_requests: int
 ) -> list[CheckResult]:
     """The selected scenario checks a run that stopped never finished, each saying that the run stopped,
     where, and why - so that every requirement they trace to says so too (not "no check traces to it")."""

@@ -30,7 +30,7 @@ from conformance.server.fixtures import (
     load_fixtures,
     parse_fixtures,
 )
-from conformance.server.runner import ReferenceServer, build_target, create_app
+from conformance.server.serving import ReferenceServer, build_target, create_app
 from conformance.spec import PROFILES
 
 __all__ = [

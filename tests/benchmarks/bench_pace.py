@@ -138,7 +138,7 @@ def _distinct_requests(cassette: Path) -> tuple[int, int]:
 
 
 def throttled() -> None:
-    from conformance.server.runner import build_target, create_app
+    from conformance.server.serving import build_target, create_app
     from conformance.target import dump_target
     from tests.suite.throttle import LoopbackServer, Throttle
 

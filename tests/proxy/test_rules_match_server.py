@@ -1,7 +1,7 @@
 """Differential test: the proxy's request rules and the reference server's routing agree on what a stop is.
 
 Two implementations of one rule - "is this a well-formed request of the operation?" - written separately:
-``check_request``/``classify`` (:mod:`conformance.proxy.rules`, judging clients) and the routing and
+``check_request``/``kind_of`` (:mod:`conformance.proxy.rules`, judging clients) and the routing and
 parameter checks of :class:`~conformance.server.app.ReferenceApp` (answering them). The shared predicate:
 
     the proxy finds nothing and calls it the stop (or, huawei, the show)

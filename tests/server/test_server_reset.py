@@ -12,7 +12,7 @@ import pytest
 
 from conformance.errors import ConfigError
 from conformance.server import ReferenceServer, create_app
-from conformance.server.runner import EMBEDDED_RESTORE
+from conformance.server.serving import EMBEDDED_RESTORE
 from tests.server.conftest import MAIN, TOKEN, roomy_fixtures, stop_path
 
 

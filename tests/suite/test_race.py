@@ -22,7 +22,7 @@ from conformance.options import RunOptions
 from conformance.results import CheckResult, RunResult, Verdict
 from conformance.runner.engine import execute
 from conformance.server.fixtures import Fixtures, ProjectFixture, TokenFixture
-from conformance.server.runner import ReferenceServer
+from conformance.server.serving import ReferenceServer
 from conformance.target import Target, parse_target
 
 from .model import Model, fixture_groups, target_data, variant

@@ -26,7 +26,7 @@ from conformance.runner.config import secrets_of
 from conformance.runner.engine import execute
 from conformance.server import ReferenceServer
 from conformance.server.app import ReferenceApp
-from conformance.server.runner import build_target, create_app
+from conformance.server.serving import build_target, create_app
 from conformance.spec.statuses import PAUSABLE, STATUS_CODES
 from conformance.target import Target, parse_target
 

@@ -14,7 +14,7 @@ from conformance.checks.machinery.hang_budget import (
     HangBudget,
     RequestClass,
     TargetStoppedAnswering,
-    classify,
+    class_of,
 )
 from conformance.redact import tampered
 from conformance.results import Exchange
@@ -32,7 +32,7 @@ LISTED = sorted(OWN.groups_in("monitoring"))[0]
 def cls_of(
     project_id: str, group: str, headers: list[tuple[str, str]], signer: Project | None = None
 ) -> RequestClass:
-    return classify(TARGET, "PUT", Kind.STOP, stop_path(project_id, group), headers, signer)
+    return class_of(TARGET, "PUT", Kind.STOP, stop_path(project_id, group), headers, signer)
 
 
 def test_credentials_are_judged_against_the_paths_project() -> None:

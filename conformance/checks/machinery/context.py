@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from conformance.checks.machinery.base import Finding, Kind, Sent, Title, echo_candidates
 from conformance.checks.machinery.expectations import Expectations
-from conformance.checks.machinery.hang_budget import HangBudget, RequestClass, classify
+from conformance.checks.machinery.hang_budget import HangBudget, RequestClass, class_of
 from conformance.checks.machinery.lag import ANY_STATUS, LagLog, Read, Reading, read_until
 from conformance.checks.machinery.pool import FixturePool
 from conformance.checks.machinery.recorder import Recorder
@@ -112,7 +112,7 @@ class CheckContext:
         reaches the oracles. ``retry=False`` for a request that could pause a listed group. A request of a
         class the run no longer sends raises :class:`HangingClass`. ``auth``: the project whose credential
         the client attaches (transport/auth.py; None: ``headers`` are all the request carries)."""
-        cls = classify(self.target, method, kind, path, headers, auth)
+        cls = class_of(self.target, method, kind, path, headers, auth)
         result = await self.sender.send(
             cls, method, path, headers, auth=auth, retry=retry, body=body, content_length=content_length
         )
@@ -189,7 +189,7 @@ class CheckContext:
             return answers[:width], (answers[width] if also else None), None
         project = self.target.project
         path = stop_path(project.project_id, group_id)
-        cls = classify(self.target, "PUT", Kind.STOP, path, (), project)
+        cls = class_of(self.target, "PUT", Kind.STOP, path, (), project)
         self.may_send(cls)
         # Signed one by one: each AK/SK signature is made as the SDK makes one for a single request.
         requests = [RaceRequest("PUT", path, auth=project) for _ in range(width)]
@@ -231,7 +231,7 @@ class CheckContext:
         project = self.target.project
         path = start_path(project.project_id, group_id)
         body = json.dumps(dict(self.target.restore), separators=(",", ":")).encode()
-        cls = classify(self.target, "PUT", Kind.START, path, START_HEADERS, project)
+        cls = class_of(self.target, "PUT", Kind.START, path, START_HEADERS, project)
         result = await self.sender.send_once(cls, "PUT", path, START_HEADERS, body, auth=project)
         sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, False, str(cls))
         self._deliver(sent)

@@ -237,7 +237,7 @@ def _negative_cases(
 
 
 def _cases_of(
-    violation: negative.Violation,
+    violation: negative.ParameterViolation,
     params: tuple[negative.Parameter, ...],
     seed: int,
     examples: int,
@@ -273,7 +273,7 @@ def _distinct_cases(
 
 def _negative_case(
     draw: negative.Draw,
-    violation: negative.Violation,
+    violation: negative.ParameterViolation,
     params: tuple[negative.Parameter, ...],
     own_project: str | None,
 ) -> GeneratedCase:

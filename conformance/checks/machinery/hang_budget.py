@@ -7,7 +7,7 @@ again: minutes per run. Counted per class for the whole run, what the target has
 every check.
 
 A class of requests is what a server's code path plausibly depends on, as far as the tool can tell from the
-request alone (:func:`classify`):
+request alone (:func:`class_of`):
 
 - the method and the operation (stop, show, start; another method on the stop path): different handlers;
 - the credential as the server meets it against the path's project (:class:`Credential`): valid, another
@@ -117,7 +117,7 @@ def classify_credential(
     return Credential.VALID if owner.project_id == path_project else Credential.FOREIGN
 
 
-def classify(
+def class_of(
     target: Target,
     method: str,
     kind: Kind,

@@ -83,7 +83,7 @@ class Parameter:
 
 
 @dataclass(frozen=True)
-class Violation:
+class ParameterViolation:
     parameter: Parameter
     kind: str
 
@@ -92,20 +92,20 @@ def parameters(document: dict[str, Any]) -> tuple[Parameter, ...]:
     return tuple(Parameter.from_contract(entry) for entry in stop_parameters(document))
 
 
-def violations(params: tuple[Parameter, ...]) -> tuple[Violation, ...]:
+def violations(params: tuple[Parameter, ...]) -> tuple[ParameterViolation, ...]:
     """Every way the contract lets each parameter be invalid, in the document's order."""
-    found: list[Violation] = []
+    found: list[ParameterViolation] = []
     for p in params:
         if p.type == "string" and p.max_length is not None:
-            found.append(Violation(p, TOO_LONG))
+            found.append(ParameterViolation(p, TOO_LONG))
         # An empty path segment is another route, not a short id (Schemathesis leaves it out too): a path
         # parameter is too short only where its minLength leaves room above zero.
         if p.type == "string" and p.min_length > (1 if p.location == "path" else 0):
-            found.append(Violation(p, TOO_SHORT))
+            found.append(ParameterViolation(p, TOO_SHORT))
         if p.required and p.location != "path":
-            found.append(Violation(p, MISSING))
+            found.append(ParameterViolation(p, MISSING))
         if p.type in _TYPED:
-            found.append(Violation(p, WRONG_TYPE))
+            found.append(ParameterViolation(p, WRONG_TYPE))
     return tuple(found)
 
 
@@ -159,7 +159,7 @@ def valid_value(draw: Draw, p: Parameter) -> str:
     return str(draw(_valid(p)))
 
 
-def invalid_value(draw: Draw, violation: Violation) -> tuple[str | None, str]:
+def invalid_value(draw: Draw, violation: ParameterViolation) -> tuple[str | None, str]:
     """The value a violation sends (None: left out), and what is wrong with it, for the report."""
     p, kind = violation.parameter, violation.kind
     if kind == MISSING:

@@ -1,4 +1,4 @@
-"""The check registry: what a check is (:class:`CheckSpec`), the decorators that describe one, and the
+"""The check registry: what a check is (:class:`CheckEntry`), the decorators that describe one, and the
 :class:`Registry` that the built-in suite (:mod:`conformance.checks.suite`) fills explicitly.
 
 Two kinds of check:
@@ -64,7 +64,7 @@ class CheckKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class CheckSpec:
+class CheckEntry:
     name: str
     requirements: tuple[str, ...]
     description: str
@@ -91,7 +91,7 @@ def _describe(
     groups: GroupUse = GroupUse.NONE,
 ) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
-        spec = CheckSpec(
+        spec = CheckEntry(
             name=name,
             requirements=tuple(requirements),
             description=(fn.__doc__ or "").strip().split("\n")[0],
@@ -124,9 +124,9 @@ def response_check(
     return _describe(CheckKind.RESPONSE, name, requirements, (), profiles)
 
 
-def spec_of(fn: Callable[..., Any]) -> CheckSpec:
+def spec_of(fn: Callable[..., Any]) -> CheckEntry:
     spec = getattr(fn, _SPEC, None)
-    if not isinstance(spec, CheckSpec):
+    if not isinstance(spec, CheckEntry):
         raise TypeError(f"{fn!r} is not a check: decorate it with @scenario or @response_check")
     return spec
 
@@ -135,17 +135,17 @@ class Registry:
     """Checks by name, in the order they were given."""
 
     def __init__(self, checks: Iterable[Callable[..., Any]]) -> None:
-        self._specs: dict[str, CheckSpec] = {}
+        self._specs: dict[str, CheckEntry] = {}
         for fn in checks:
             spec = spec_of(fn)
             if spec.name in self._specs:
                 raise ValueError(f"check {spec.name!r} is registered twice")
             self._specs[spec.name] = spec
 
-    def __iter__(self) -> Iterator[CheckSpec]:
+    def __iter__(self) -> Iterator[CheckEntry]:
         return iter(self._specs.values())
 
-    def __getitem__(self, name: str) -> CheckSpec:
+    def __getitem__(self, name: str) -> CheckEntry:
         return self._specs[name]
 
     def __contains__(self, name: object) -> bool:
@@ -154,23 +154,23 @@ class Registry:
     def names(self) -> list[str]:
         return list(self._specs)
 
-    def select(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[CheckSpec]:
+    def select(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[CheckEntry]:
         """The checks to run, in registry order (:func:`select`)."""
         return select(self, include, exclude)
 
-    def oracles(self, profile: Profile) -> list[CheckSpec]:
+    def oracles(self, profile: Profile) -> list[CheckEntry]:
         """The response checks that apply to ``profile``."""
         return [s for s in self if s.kind is CheckKind.RESPONSE and s.applies_to(profile)]
 
 
 def select(
-    checks: Iterable[CheckSpec], include: Iterable[str] = (), exclude: Iterable[str] = ()
-) -> list[CheckSpec]:
+    checks: Iterable[CheckEntry], include: Iterable[str] = (), exclude: Iterable[str] = ()
+) -> list[CheckEntry]:
     """The checks to run, in the order given; an unknown name is a UsageError listing the valid ones.
 
     ``include`` of scenario checks only keeps every response check: they judge those scenarios' answers.
     """
-    specs: dict[str, CheckSpec] = {}
+    specs: dict[str, CheckEntry] = {}
     for spec in checks:
         if specs.setdefault(spec.name, spec) is not spec:
             raise ValueError(f"check {spec.name!r} is given twice")

@@ -32,7 +32,7 @@ SHRINK_BOUNDS = 2  # after its first failure the check shrinks for at most this 
 NAMES = ("A", "B")
 
 
-class Violation(AssertionError):
+class ModelViolation(AssertionError):
     """An answer the model does not allow: the finding, naming its requirement, what came and what was
     expected."""
 
@@ -47,7 +47,7 @@ class Halt(Exception):
 
 @dataclass
 class Failed:
-    violation: Violation
+    violation: ModelViolation
     steps: list[str]
 
 
@@ -89,7 +89,7 @@ class Session:
             return
         try:
             asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
-        except Violation as violation:
+        except ModelViolation as violation:
             self.failures.append(Failed(violation, list(self.steps)))
             if self.failed_at is None:
                 self.failed_at = self.requests
@@ -233,7 +233,7 @@ class Session:
 
     def _expect(self, sent: Sent, status: int, requirement: str, title: Title) -> None:
         if sent.result.status != status:
-            raise Violation(
+            raise ModelViolation(
                 Finding(title, f"{sent.result.status}", f"{status}", sent=sent, requirement=requirement)
             )
 
@@ -242,7 +242,7 @@ class Session:
     ) -> None:
         expected = " or ".join(map(str, sorted(allowed)))
         received = reading.received(self.ctx.settle_timeout)
-        raise Violation(
+        raise ModelViolation(
             Finding(title, received, f"status {expected}", sent=reading.answer, requirement=requirement)
         )
 
