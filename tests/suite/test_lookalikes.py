@@ -1,6 +1,6 @@
-"""The look-alike probes (checks/lookalike.py): the generators' own invariants - deterministic, never a
-correct equivalence, never another real group - and, for every probe class, a faulty server that only the
-look-alike checks catch while the rest of the suite passes it.
+"""The look-alike probes (checks/machinery/lookalikes.py): the generators' own invariants - deterministic,
+never a correct equivalence, never another real group - and, for every probe class, a faulty server that
+only the look-alike checks catch while the rest of the suite passes it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.checks.lookalike import (
+from conformance.checks.machinery.lookalikes import (
     NOT_A_TOKEN,
     id_lookalikes,
     lenient,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.checks.lookalike import same_segment, uuid_shaped
+from conformance.checks.machinery.lookalikes import same_segment, uuid_shaped
 from conformance.checks.machinery.patterns import READINGS, safe_pattern_probes, selects
 from conformance.results import Verdict
 from conformance.spec.paths import encode_segment
