@@ -57,12 +57,17 @@ def deep(examples: int, warm: bool = False) -> None:
         server.terminate()
         server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{'run':<52}{'wall s':>8}{'sent':>8}{'distinct':>10}{'distinct/s':>12}  result")
-    for name, wall, sent, distinct, verdict in rows:
-        print(f"{name:<52}{wall:>8.1f}{sent:>8}{distinct:>10}{distinct / wall:>12.1f}  {verdict}")
-    st_rate = rows[-1][3] / rows[-1][1]
-    for name, wall, _sent, distinct, _ in rows[:-1]:
-        print(f"{name}: {distinct / wall / st_rate:.1f}x st run's distinct cases/s  (cpus: {os.cpu_count()})")
+    print(f"{'run':<52}{'wall s':>8}{'sent':>8}{'distinct':>10}{'distinct/s':>12}{'CPU s':>8}"
+          f"{'/CPU s':>8}  result")  # fmt: skip
+    for name, wall, sent, distinct, verdict, cpu in rows:
+        print(f"{name:<52}{wall:>8.1f}{sent:>8}{distinct:>10}{distinct / wall:>12.1f}{cpu:>8.1f}"
+              f"{distinct / cpu:>8.0f}  {verdict}")  # fmt: skip
+    st_rate, st_per_cpu = rows[-1][3] / rows[-1][1], rows[-1][3] / rows[-1][5]
+    load = os.getloadavg()[0]
+    for name, wall, _sent, distinct, _, cpu in rows[:-1]:
+        per_s, per_cpu = distinct / wall / st_rate, distinct / cpu / st_per_cpu
+        print(f"{name}: {per_s:.1f}x st run's distinct cases/s, {per_cpu:.1f}x per CPU second "
+              f"(cpus: {os.cpu_count()}, load {load:.1f})")  # fmt: skip
     print(f"st options: {' '.join(ST_OPTIONS)} --max-examples {examples} --seed {SEED}")
     print(
         "  --continue-on-failure: without it st stops at its first failure (a schema-valid id of a group\n"
@@ -70,24 +75,36 @@ def deep(examples: int, warm: bool = False) -> None:
         "  time its start-up, not its fuzzing; with it st generates its whole example count. Its failures\n"
         "  are shown as st reports them. Distinct: requests that differ in method, URL, body or a header\n"
         "  other than st's bookkeeping (its VCR cassette); ours: the fuzz check's requests (it sends a case\n"
-        "  once). Wall time includes each tool's start-up and generation."
+        "  once). Wall time includes each tool's start-up and generation. CPU s: the tool's processes' own\n"
+        "  (its worker processes included, the server's not): on a machine others load, distinct cases per\n"
+        "  CPU second compare the tools where distinct cases per second measure the load too."
     )
 
 
-Row = tuple[str, float, int, int, str]  # label, wall s, requests sent, distinct requests, result
+Row = tuple[str, float, int, int, str, float]  # label, wall s, sent, distinct, result, the tool's CPU s
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's waited-for children and their descendants (the tool run just ended)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _deep_ours(workdir: Path, target: Path, examples: int, label: str, cache: str) -> Row:
+    cpu = _children_cpu()
     wall, data, code = _ours(
         workdir, "--target", str(target), "--checks", "fuzz", "--max-examples", str(examples),
         env={"OMS_CONFORMANCE_CACHE": cache},
     )  # fmt: skip
+    cpu = _children_cpu() - cpu
     shutil.rmtree(workdir / "r", ignore_errors=True)
     fuzz = next(c for c in data["checks"] if c["check"] == "fuzz")
     judged = sum(1 for c in data["checks"] if c["check"] != "fuzz" and c["verdict"] != "not run")
     passed = "passed" if code == 0 else f"exit {code}: {data['verdict']}"
     sent = fuzz["requests"]  # the check sends each distinct case once
-    return f"oms-conformance fuzz, {label}", wall, sent, sent, f"{passed}, {judged} oracles judged"
+    return f"oms-conformance fuzz, {label}", wall, sent, sent, f"{passed}, {judged} oracles judged", cpu
 
 
 # st run's options besides the document, URL, example count and seed; printed with the results.
@@ -103,19 +120,19 @@ def _schemathesis(workdir: Path, target: Path, port: int, examples: int) -> Row:
 
     config = schemathesis_config(workdir, target)
     cassette = workdir / "st-cassette.yaml"
-    started = time.perf_counter()
+    cpu, started = _children_cpu(), time.perf_counter()
     out = subprocess.run(
         [str(BIN / "st"), "--config-file", str(config), "run", str(ROOT / "openapi" / DOCUMENT),
          "--url", f"http://127.0.0.1:{port}", "--max-examples", str(examples), "--seed", SEED, *ST_OPTIONS,
          "--report", "vcr", "--report-vcr-path", str(cassette), "--output-sanitize", "false"],
         cwd=workdir, capture_output=True, text=True, timeout=7200, check=False,
     )  # fmt: skip
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
     sent, distinct = _distinct_requests(cassette)
     # The summary's failure lines as st prints them ("❌ ST202 Schema-valid request rejected: 1").
     failures = re.findall(r"^\s*\S+ (ST\d+ .*: \d+)$", out.stdout, re.M)
     verdict = "passed" if out.returncode == 0 else f"exit {out.returncode}: " + ("; ".join(failures) or "?")
-    return f"st run --max-examples {examples}", wall, sent, distinct, verdict
+    return f"st run --max-examples {examples}", wall, sent, distinct, verdict, cpu
 
 
 def _distinct_requests(cassette: Path) -> tuple[int, int]:

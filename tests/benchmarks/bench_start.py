@@ -5,10 +5,11 @@ for this checkout and, side by side in the same rounds, an older commit (a tempo
 
 Per variant, medians over ``--rounds`` interleaved rounds, each a fresh interpreter:
 - plugin: ``import conformance.pytest_plugin`` in an interpreter that has already imported pytest (as a
-  pytest session has), timed inside it;
+  pytest session has), timed inside it, wall and CPU;
 - first request: ``oms-conformance run --target T`` where T points at a loopback listener that never
   answers, timed from starting the process to the whole first request arriving (interpreter start-up, the
-  imports, loading the contract and the target, and the preflight's send);
+  imports, loading the contract and the target, and the preflight's send), and the CPU time the process
+  had used by then (/proc: on a loaded machine the wall time measures the others too);
 - imports: the same, under ``python -X importtime``: the sum of the top-level imports listed before the
   first request arrived (importtime's own overhead included).
 The older variant runs from its worktree through PYTHONPATH with this environment's packages. Not a test:
@@ -33,13 +34,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PLUGIN = """
 import time, pytest
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 import conformance.pytest_plugin
-print((time.perf_counter() - started) * 1000)
+print((time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000)
 """
 
 
-def plugin_ms(source: Path) -> float:
+def plugin_ms(source: Path) -> tuple[float, float]:
+    """Wall and CPU milliseconds of importing the plugin after pytest."""
     done = subprocess.run(
         [sys.executable, "-c", PLUGIN],
         env=_env(source),
@@ -48,12 +50,20 @@ def plugin_ms(source: Path) -> float:
         timeout=60,
         check=True,
     )
-    return float(done.stdout)
+    wall, cpu = done.stdout.split()
+    return float(wall), float(cpu)
 
 
-def first_request(source: Path, workdir: Path, importtime: bool) -> tuple[float, float]:
-    """Milliseconds from starting ``run`` to its first whole request, and (with ``importtime``) the sum of
-    the top-level imports listed by then."""
+def _cpu_ms(pid: int) -> float:
+    """The CPU time a process has used so far (user + system, Linux's /proc), in milliseconds: on a machine
+    others load, the wall time to a request measures them as much as it; the CPU time does not."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def first_request(source: Path, workdir: Path, importtime: bool) -> tuple[float, float, float]:
+    """Milliseconds from starting ``run`` to its first whole request, the CPU time it used by then, and (with
+    ``importtime``) the sum of the top-level imports listed by then."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
@@ -83,13 +93,14 @@ def first_request(source: Path, workdir: Path, importtime: bool) -> tuple[float,
                 while b"\r\n\r\n" not in request and (chunk := connection.recv(65536)):
                     request += chunk
                 elapsed = (time.perf_counter() - started) * 1000
+                cpu = _cpu_ms(child.pid)
         finally:
             child.kill()
             child.wait(30)
             reader.join(30)
             if child.stderr is not None:
                 child.stderr.close()
-    return elapsed, sum(_top_level_ms(line) for line in lines)
+    return elapsed, cpu, sum(_top_level_ms(line) for line in lines)
 
 
 def _top_level_ms(line: str) -> float:
@@ -117,19 +128,25 @@ def main() -> None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), args.base],
                            check=True, timeout=120)  # fmt: skip
             variants[args.base] = old
-        samples: dict[str, dict[str, list[float]]] = {
-            name: {"plugin": [], "first": [], "imports": []} for name in variants
-        }
+        keys = ("plugin", "plugin cpu", "first", "first cpu", "imports")
+        samples: dict[str, dict[str, list[float]]] = {name: {key: [] for key in keys} for name in variants}
         for _ in range(args.rounds):
             for name, source in variants.items():  # interleaved: load on the machine falls on each alike
-                samples[name]["plugin"].append(plugin_ms(source))
-                samples[name]["first"].append(first_request(source, scratch, importtime=False)[0])
-                samples[name]["imports"].append(first_request(source, scratch, importtime=True)[1])
+                rows: dict[str, list[float]] = samples[name]
+                wall, cpu = plugin_ms(source)
+                rows["plugin"].append(wall)
+                rows["plugin cpu"].append(cpu)
+                wall, cpu, _ = first_request(source, scratch, importtime=False)
+                rows["first"].append(wall)
+                rows["first cpu"].append(cpu)
+                rows["imports"].append(first_request(source, scratch, importtime=True)[2])
         print(f"medians of {args.rounds} rounds, ms (cpus: {os.cpu_count()}, load {os.getloadavg()[0]:.1f})")
-        print(f"{'variant':<20}{'plugin import':>15}{'run: first request':>20}{'imports before it':>19}")
+        print(f"{'variant':<16}{'plugin import':>14}{'(CPU)':>7}{'run: first request':>20}{'(CPU)':>7}"
+              f"{'imports before it':>19}")  # fmt: skip
         for name, rows in samples.items():
             med = {key: statistics.median(values) for key, values in rows.items()}
-            print(f"{name:<20}{med['plugin']:>15.0f}{med['first']:>20.0f}{med['imports']:>19.0f}")
+            print(f"{name:<16}{med['plugin']:>14.0f}{med['plugin cpu']:>7.0f}{med['first']:>20.0f}"
+                  f"{med['first cpu']:>7.0f}{med['imports']:>19.0f}")  # fmt: skip
     finally:
         if args.base:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch / "base")],
