@@ -15,17 +15,16 @@ from __future__ import annotations
 from conformance.checks.machinery.base import Finding, NotRun, Sent, Title
 from conformance.checks.machinery.context import CheckContext
 from conformance.checks.machinery.lag import ANY_STATUS
-from conformance.checks.machinery.ordered import each_in_order
 from conformance.checks.machinery.registry import GroupUse, scenario
-from conformance.checks.machinery.shapes import CURL, SDK, ClientShape
+from conformance.checks.machinery.shapes import SDK, ClientShape
 from conformance.spec.documents import Profile
-from conformance.spec.statuses import PAUSABLE, SETTLED, STATUS_CODES
+from conformance.spec.statuses import SETTLED
 
 GONE = frozenset({"deleting", "deleted"})  # the platform may no longer show such a group
 MAX_STALE_TRIES = 3  # fresh groups a check tries after stale ones, so a list of stale groups stays cheap
 
 
-def _sent_as(how: str) -> str:
+def shape_tail(how: str) -> str:
     """The tail a stop's title gets when it was sent in a client's shape, not the suite's own."""
     return f", sent as {how}" if how else ""
 
@@ -66,78 +65,6 @@ async def as_sent(ctx: CheckContext, group: str, shape: ClientShape, sent: Sent)
         )
     )
     return follow, ""
-
-
-@scenario(
-    "precondition",
-    requirements=["STOP-PRECONDITION", "STOP-SUCCESS-200"],
-    needs=["fixtures"],
-    groups=GroupUse.OPTIONAL,
-)
-async def precondition(ctx: CheckContext) -> None:
-    """A stop refuses every listed group that is not creating or monitoring with 400 (and pauses a pausable
-    group of the other kind than the effect check's, when one is left)."""
-    project = ctx.target.project
-    refused_statuses = [name for name in STATUS_CODES if name not in PAUSABLE and project.groups.get(name)]
-    listed = [(name, group) for name in refused_statuses for group in project.groups[name]]
-    # Each group's stop follows its own read only, so the groups go --concurrency at a time, judged in
-    # this order (machinery/ordered.py): first every read, then every stop of a group whose status held.
-    current: list[tuple[str, str]] = []
-
-    async def read(item: tuple[str, str]) -> None:
-        name, group = item
-        status = await ctx.read_status(group)
-        if status is not None and status != STATUS_CODES[name]:
-            ctx.pool.mark_stale(group, f"shows status {status}", inferred=False)
-        else:
-            current.append(item)
-
-    async def stop(item: tuple[str, str]) -> None:
-        name, group = item
-        sent = await ctx.stop(group)
-        ctx.expect(
-            sent,
-            {400},
-            Title(
-                "A stop of a {name} group (status {code}) was not refused with 400",
-                name=name,
-                code=STATUS_CODES[name],
-            ),
-            "only creating (1) and monitoring (2) groups can be paused",
-            requirement="STOP-PRECONDITION",
-        )
-
-    if ctx.pool.can_read:
-        await each_in_order(listed, read, ctx.concurrency)
-    else:
-        current = listed
-    await each_in_order(current, stop, ctx.concurrency)
-    if not refused_statuses:
-        ctx.note("precondition: no group in a non-pausable status is listed; only the 200 side was checked")
-    # The effect check pauses one pausable kind; the 200 side of the other kind is checked here if a group
-    # of it is left (the least important use of a group, so this check runs last among those that pause).
-    for name in sorted(PAUSABLE):
-        if name in ctx.pool.kinds_paused or not project.groups.get(name):
-            continue
-        try:
-            group = await ctx.pool.take_in(name)
-        except NotRun as exc:
-            ctx.note(
-                f"precondition: the 200 side for a {name} group was not checked, nor curl's request shape "
-                f"on a pausable group ({exc})"
-            )
-            continue
-        sent, how = await stop_as(ctx, group, CURL)
-        if refused_as_not_pausable(ctx, sent) and not ctx.pool.can_read:
-            ctx.pool.mark_stale(group, "refused as not pausable", inferred=True)
-            continue
-        ctx.expect(
-            sent,
-            {200},
-            Title("A stop of a {name} group did not answer 200{how}", name=name, how=_sent_as(how)),
-            f"a {name} group (status {STATUS_CODES[name]}) is pausable",
-            requirement="STOP-SUCCESS-200",
-        )
 
 
 @scenario("unknown-group", requirements=["STOP-PRECONDITION"])
@@ -212,7 +139,7 @@ async def effect(ctx: CheckContext) -> None:
     if not ctx.expect(
         first,
         {200},
-        Title("A stop of a pausable group did not answer 200{how}", how=_sent_as(how)),
+        Title("A stop of a pausable group did not answer 200{how}", how=shape_tail(how)),
         "the group is creating or monitoring"
         + (" (its status was read just before)" if ctx.pool.can_read else ""),
         requirement="STOP-SUCCESS-200",

@@ -17,6 +17,7 @@ from conformance.checks import (
     lookalike,
     methods,
     oracles,
+    precondition,
     robustness,
     state,
     stateful,
@@ -60,7 +61,8 @@ BUILTIN = Registry(
         state.effect,
         auth.aksk_signature,  # huawei only; there header-case reads instead of pausing
         auth.header_case,
-        state.precondition,
+        precondition.precondition,
+        precondition.refusal_unchanged,  # huawei: reads again the groups whose stops precondition refused
         state.show_status,
         stateful.stateful,  # huawei: cycles two groups with start and gives them back pausable
         # Last: the groups paused above, looked at again (a pause that reverted is a failed pause).

@@ -337,6 +337,11 @@ def passing_run(profile: str = "strict") -> RunResult:
     if profile == "huawei":
         run.checks.append(CheckResult("show-status", ("HW-SHOW-STATUS",), "Show works.", Verdict.PASS))
         run.checks.append(CheckResult("stateful", ("HW-START",), "Stop, show, start agree.", Verdict.PASS))
+        run.checks.append(
+            CheckResult(
+                "refusal-unchanged", ("STOP-REFUSAL-UNCHANGED",), "Refusals change nothing.", Verdict.PASS
+            )
+        )
     return run
 
 

@@ -111,6 +111,9 @@ class Choices:
     global_group_lookup: bool = False  # finds a group by id alone, whatever project the path names
     ignore_permissions: bool = False  # any valid token of the project may stop
     never_pauses: bool = False  # "not running" for every group, pausable or not
+    # Checks after the write (checks/precondition.py, auth.py): a right refusal, and the group changed anyway
+    validate_after_write: bool = False  # a group that is not pausable is marked paused, then refused (400)
+    authorise_after_write: bool = False  # a read-only token's stop pauses, then is forbidden (403)
     prefix_match: bool = False  # looks groups up with LIKE 'id%' (or the id as a prefix of the given one)
     # Ids a store reads as patterns (machinery/patterns.py): "like" (WHERE id LIKE ?), "regex", "glob"
     pattern_ids: str = ""
@@ -466,6 +469,8 @@ class Model:
                 )
             return self.error(403, "OMS.0003", "Forbidden.")
         if headers.get("x-auth-token") == READONLY and is_stop and not c.ignore_permissions:
+            if c.authorise_after_write and self.groups.get((project, group)) in (1, 2):
+                self.pause((project, group))
             return self.error(403, "OMS.0003", "Forbidden: oms:taskgroup:update is required.")
         key = (project, group)
         if key not in self.groups and c.global_group_lookup:
@@ -539,6 +544,8 @@ class Model:
                 b'{"error_code":"OMS.0066","error_msg":"not running"}',
             )
         else:
+            if c.validate_after_write and not is_start:
+                self.write(key, 3)
             return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         hdrs = [(b"content-type", b"application/json")] if c.success_body else []
         return 200, hdrs, c.success_body

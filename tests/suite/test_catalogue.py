@@ -235,6 +235,17 @@ FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
     "never pauses anything": ({"never_pauses": True}, "huawei", "STOP-SUCCESS-200"),
     "the show operation answers another shape": ({"show_bad_shape": True}, "huawei", "HW-SHOW-STATUS"),
     "checks the token but not its permissions": ({"ignore_permissions": True}, "strict", "STOP-PERMISSION"),
+    # Right refusals after a write that already happened: only a read afterwards shows them (huawei).
+    "validates after writing: a refused group is paused": (
+        {"validate_after_write": True},
+        "huawei",
+        "STOP-REFUSAL-UNCHANGED",
+    ),
+    "authorises after writing: a read-only token's 403 paused": (
+        {"authorise_after_write": True},
+        "huawei",
+        "STOP-PERMISSION",
+    ),
     "strips whitespace from ids": ({"strip_group_id": True}, "strict", "STOP-PRECONDITION"),
     "compares ids case-insensitively": ({"case_insensitive_group_id": True}, "strict", "STOP-PRECONDITION"),
     "NFKC-normalises ids": ({"nfkc_group_id": True}, "huawei", "STOP-PRECONDITION"),
@@ -336,6 +347,7 @@ FAILS_CHECK: dict[str, tuple[dict[str, Any], str]] = {
     "operation": ({"route_without_stop": True}, "strict"),
     "hostile-ids": ({"crash_on_encoded_slash": True}, "strict"),
     "precondition": ({"pause_any_status": True}, "strict"),
+    "refusal-unchanged": ({"validate_after_write": True}, "huawei"),
     "unknown-group": ({"unknown_group_200": True}, "strict"),
     "neighbour-ids": ({"prefix_match": True}, "strict"),
     "permission": ({"ignore_permissions": True}, "strict"),

@@ -66,6 +66,8 @@ class FixturePool:
     # Deferred verifications that came out inconclusive: (check, requirement, why), for the runner to add to
     # those checks' results (they finished before the keeper's valid stop settled them).
     late_inconclusive: list[tuple[str, str, str]] = field(default_factory=list)
+    # Refused stops of listed groups that are not pausable, by group (checks/precondition.py reads them again)
+    refused: dict[str, Sent] = field(default_factory=dict)
     _queue: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

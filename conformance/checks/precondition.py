@@ -1,0 +1,161 @@
+"""The precondition: a stop pauses only a group in creating or monitoring status; a stop of a group in any
+other status is refused with 400 - and leaves the group as it was.
+
+A server that validates after it writes (marks the group paused, then finds it was not pausable and answers
+400) answers every stop correctly; only the group's status afterwards shows it. Where the profile can read a
+group (huawei), the ``refusal-unchanged`` check reads each group whose stop was refused again, under the
+rule for reads after writes (checks/lag.py), and a group now pausing or paused fails STOP-REFUSAL-UNCHANGED.
+On strict nothing can observe it (a stop of a group that is not pausable is refused whether or not it
+changed it), so the requirement does not apply there and the precondition check lists those refusals as
+unverified in a note: never a pass for them.
+"""
+
+from __future__ import annotations
+
+from conformance.checks.machinery.base import Finding, NotRun, Sent, Title
+from conformance.checks.machinery.context import CheckContext, says_nothing
+from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.registry import GroupUse, scenario
+from conformance.checks.machinery.shapes import CURL
+from conformance.checks.state import refused_as_not_pausable, shape_tail, stop_as
+from conformance.spec.documents import Profile
+from conformance.spec.statuses import PAUSABLE, PAUSED, PAUSING, STATUS_CODES
+
+PAUSED_LIKE = frozenset({PAUSING, PAUSED})  # what a stop that was taken makes of a group
+
+
+@scenario(
+    "precondition",
+    requirements=["STOP-PRECONDITION", "STOP-SUCCESS-200"],
+    needs=["fixtures"],
+    groups=GroupUse.OPTIONAL,
+)
+async def precondition(ctx: CheckContext) -> None:
+    """A stop refuses every listed group that is not creating or monitoring with 400 and leaves it as it was
+    (and pauses a pausable group of the other kind than the effect check's, when one is left)."""
+    project = ctx.target.project
+    refused_statuses = [name for name in STATUS_CODES if name not in PAUSABLE and project.groups.get(name)]
+    listed = [(name, group) for name in refused_statuses for group in project.groups[name]]
+    # Each group's stop follows its own read only, so the groups go --concurrency at a time, judged in
+    # this order (machinery/ordered.py): first every read, then every stop of a group whose status held.
+    current: list[tuple[str, str]] = []
+
+    async def read(item: tuple[str, str]) -> None:
+        name, group = item
+        status = await ctx.read_status(group)
+        if status is not None and status != STATUS_CODES[name]:
+            ctx.pool.mark_stale(group, f"shows status {status}", inferred=False)
+        else:
+            current.append(item)
+
+    async def stop(item: tuple[str, str]) -> None:
+        name, group = item
+        sent = await ctx.stop(group)
+        ctx.expect(
+            sent,
+            {400},
+            Title(
+                "A stop of a {name} group (status {code}) was not refused with 400",
+                name=name,
+                code=STATUS_CODES[name],
+            ),
+            "only creating (1) and monitoring (2) groups can be paused",
+            requirement="STOP-PRECONDITION",
+        )
+        if sent.result.status == 200 or says_nothing(sent.result) or STATUS_CODES[name] in PAUSED_LIKE:
+            return  # a 200 is the finding above; no answer refused nothing; paused is what a stop makes
+        ctx.pool.refused[group] = sent  # refusal-unchanged reads it again (huawei)
+
+    if ctx.pool.can_read:
+        await each_in_order(listed, read, ctx.concurrency)
+    else:
+        current = listed
+    await each_in_order(current, stop, ctx.concurrency)
+    unverified = [f"{group} ({name})" for name, group in current if group in ctx.pool.refused]
+    if unverified and not ctx.pool.can_read:
+        ctx.note(
+            f"precondition: {len(unverified)} refused stops of groups that are not pausable went "
+            f"unverified: {', '.join(unverified)} - whether a refusal left the group as it was cannot be "
+            "observed without a read operation (the huawei profile reads each one again: "
+            "STOP-REFUSAL-UNCHANGED)"
+        )
+    if not refused_statuses:
+        ctx.note("precondition: no group in a non-pausable status is listed; only the 200 side was checked")
+    # The effect check pauses one pausable kind; the 200 side of the other kind is checked here if a group
+    # of it is left (the least important use of a group, so this check runs last among those that pause).
+    for name in sorted(PAUSABLE):
+        if name in ctx.pool.kinds_paused or not project.groups.get(name):
+            continue
+        try:
+            group = await ctx.pool.take_in(name)
+        except NotRun as exc:
+            ctx.note(
+                f"precondition: the 200 side for a {name} group was not checked, nor curl's request shape "
+                f"on a pausable group ({exc})"
+            )
+            continue
+        sent, how = await stop_as(ctx, group, CURL)
+        if refused_as_not_pausable(ctx, sent) and not ctx.pool.can_read:
+            ctx.pool.mark_stale(group, "refused as not pausable", inferred=True)
+            continue
+        ctx.expect(
+            sent,
+            {200},
+            Title("A stop of a {name} group did not answer 200{how}", name=name, how=shape_tail(how)),
+            f"a {name} group (status {STATUS_CODES[name]}) is pausable",
+            requirement="STOP-SUCCESS-200",
+        )
+
+
+@scenario(
+    "refusal-unchanged",
+    requirements=["STOP-REFUSAL-UNCHANGED"],
+    needs=["fixtures", "show"],
+    profiles=[Profile.HUAWEI],
+)
+async def refusal_unchanged(ctx: CheckContext) -> None:
+    """Each listed group in a status other than creating, monitoring, pausing or paused is neither pausing
+    nor paused after its stop was refused (the precondition check's stop, else one sent here)."""
+    project = ctx.target.project
+    for name in STATUS_CODES:
+        if name in PAUSABLE or STATUS_CODES[name] in PAUSED_LIKE:
+            continue
+        for group in project.groups.get(name, ()):
+            refusal = ctx.pool.refused.get(group)
+            if refusal is None:
+                status = await ctx.read_status(group)
+                if status is not None and status != STATUS_CODES[name]:
+                    ctx.pool.mark_stale(group, f"shows status {status}", inferred=False)
+                    continue
+                refusal = await ctx.stop(group)
+                if refusal.result.status == 200 or says_nothing(refusal.result):
+                    continue  # not refused: the precondition check's finding, not this one's
+            await unchanged_after_refusal(ctx, group, name, refusal)
+
+
+async def unchanged_after_refusal(ctx: CheckContext, group: str, name: str, refusal: Sent) -> None:
+    """huawei: ``group``, listed in status ``name``, was not paused by its refused stop: it shows neither
+    pausing nor paused. (A group moves on by itself - waiting to creating, monitoring to completed - so
+    any other status agrees.)"""
+    code = STATUS_CODES[name]
+    refused = refusal.result.status
+    not_paused = frozenset(range(10)) - PAUSED_LIKE
+    reading = await ctx.read_after_write(group, not_paused, after=f"its refused stop ({refused})")
+    if reading.status is None:
+        ctx.recorder.undecided(
+            "STOP-REFUSAL-UNCHANGED",
+            f"could not read {group} after its refused stop ({reading.answer.result.status})",
+        )
+    elif not reading.agrees:
+        ctx.fail(
+            Finding(
+                Title("A refused stop changed a {name} group's status", name=name),
+                f"{reading.received(ctx.settle_timeout)} after the {refused} to its stop (the show "
+                "operation)",
+                f"status {code} ({name}) as read just before the stop, or what it becomes by itself - not "
+                "pausing or paused",
+                "a refused stop pauses nothing: the group is not creating or monitoring, so it stays as is",
+                sent=reading.answer,
+                requirement="STOP-REFUSAL-UNCHANGED",
+            )
+        )
