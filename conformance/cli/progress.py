@@ -27,7 +27,7 @@ LOG_EVERY = 10.0  # seconds between lines in a log
 ERASE = "\r\033[K"
 
 
-def describe(name: str, sent: int, planned: int | None, elapsed: float, planning: bool = False) -> str:
+def describe(name: str, sent: int, planned: int | None, elapsed: float, *, planning: bool = False) -> str:
     """``  … fuzz  1,200/6,000 requests  400/s  ~12s left`` (what is known of it). While the plan still
     grows (``planning``: the fuzz corpus is still being drawn) it reads ``1,200/3,000+`` and no time left
     is claimed, since it would be too short."""
@@ -81,6 +81,6 @@ class LiveProgress:
         if self.last_written is not None and now - self.last_written < every:
             return
         self.last_written = now
-        line = describe(name, requests, planned, elapsed, planning)
+        line = describe(name, requests, planned, elapsed, planning=planning)
         self.stream.write(ERASE + line if self.terminal else line + "\n")
         self.stream.flush()

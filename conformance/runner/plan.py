@@ -24,7 +24,7 @@ class PlanLine:
     how: str
 
 
-def _has(need: Need, target: Target, can_read: bool) -> bool:
+def _has(need: Need, target: Target, *, can_read: bool) -> bool:
     project = target.project
     return {
         Need.FIXTURES: target.has_fixtures,
@@ -68,12 +68,12 @@ def plan_run(target: Target, profile: Profile, include: list[str], exclude: list
         if spec.kind is CheckKind.RESPONSE:
             lines.append(PlanLine(spec.name, True, "judges every answer"))
             continue
-        lines.append(_plan_scenario(spec, target, can_read, groups))
+        lines.append(_plan_scenario(spec, target, groups, can_read=can_read))
     return lines
 
 
-def _plan_scenario(spec: CheckEntry, target: Target, can_read: bool, groups: _Groups) -> PlanLine:
-    missing = [need for need in spec.needs if not _has(need, target, can_read)]
+def _plan_scenario(spec: CheckEntry, target: Target, groups: _Groups, *, can_read: bool) -> PlanLine:
+    missing = [need for need in spec.needs if not _has(need, target, can_read=can_read)]
     if missing:
         return PlanLine(spec.name, False, f"not run: {missing[0].reason}")
     use = spec.groups

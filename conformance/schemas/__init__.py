@@ -185,7 +185,7 @@ def _generic(error: ValidationError) -> str:
     return _detail(str(error.validator), value) or str(error.message)
 
 
-def _found(error: ValidationError, secret: bool) -> str:
+def _found(error: ValidationError, *, secret: bool) -> str:
     value = error.instance
     if error.validator in ("minLength", "maxLength") and isinstance(value, str) and value:
         return f"a string of {len(value)} characters"
@@ -233,4 +233,4 @@ def _message(error: ValidationError, root: dict[str, Any], source: str) -> Confi
     # A description states the node's limits itself (the schema words each rule once); a branch of an
     # anyOf without one is described by the anyOf (a command: a string, or a list of ...).
     expected = node.get("description") or _described_parent(error) or _generic(error)
-    return problem(source, key_path(parts), expected, _found(error, _is_secret(root, error)))
+    return problem(source, key_path(parts), expected, _found(error, secret=_is_secret(root, error)))

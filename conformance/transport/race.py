@@ -108,7 +108,9 @@ async def race(client: Client, requests: Sequence[RaceRequest]) -> RaceResult:
     try:
         for round_ in range(ROUNDS + 1):
             whole = round_ == ROUNDS
-            slowest = await _connect_all(client, [lane for lane in lanes if lane.failure is None], whole)
+            slowest = await _connect_all(
+                client, [lane for lane in lanes if lane.failure is None], whole=whole
+            )
             if whole:
                 break
             hold = min(max(2 * slowest, SETTLE_MIN_S), SETTLE_MAX_S) if round_ == 0 else SETTLE_MIN_S
@@ -164,7 +166,7 @@ def _release(lanes: Sequence[_Lane]) -> None:
         lane.started = released
 
 
-async def _connect_all(client: Client, lanes: Sequence[_Lane], whole: bool) -> float:
+async def _connect_all(client: Client, lanes: Sequence[_Lane], *, whole: bool) -> float:
     """Open every lane's connection and write its request but the last byte - or, ``whole``, all of it at
     once: a server that will not hold a request may not keep an idle connection either. The slowest
     connect, in seconds."""

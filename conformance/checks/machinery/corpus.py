@@ -97,7 +97,7 @@ def _store(directory: Path, key: str, plans: list[list[GeneratedCase]]) -> None:
         pass  # a cache that cannot be written costs the next run time, not this one its result
 
 
-def _executor(plans: int, examples: int, parallel: bool | None) -> Executor:
+def _executor(plans: int, examples: int, *, parallel: bool | None) -> Executor:
     """Worker processes for a deep corpus on a machine with cores to spare, else one thread: either way
     every plan is submitted at once, so the next is drawn while the one before is being sent."""
     use = parallel if parallel is not None else examples >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
@@ -138,7 +138,7 @@ async def corpus(
             return
     plans = plans_for(examples)
     loop = asyncio.get_running_loop()
-    executor = _executor(len(plans), examples, parallel)
+    executor = _executor(len(plans), examples, parallel=parallel)
     # Submitted in sending order: chunks of even size (generation.CHUNK) keep the cores evenly busy, and
     # the first chunks are sent while the later ones are drawn.
     pending = [
