@@ -17,7 +17,7 @@ Ready = Callable[[str], None]
 
 
 @pytest.fixture(scope="session")
-def stack_ready() -> Ready:
+def stack_ready(tmp_path_factory: pytest.TempPathFactory) -> Ready:
     built: dict[str, str | None] = {}  # stack -> why it is not usable (None: ready)
 
     def ready(name: str) -> None:
@@ -25,7 +25,7 @@ def stack_ready() -> Ready:
             why = missing(name)
             if why is None:
                 try:
-                    build(name)
+                    build(name, tmp_path_factory.mktemp(f"{name}-build"))
                 except (OSError, RuntimeError) as exc:
                     why = f"build failed: {exc}"
             built[name] = why

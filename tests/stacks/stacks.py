@@ -3,8 +3,8 @@
 each of the stack's harmful defaults that the tests put back one at a time.
 
 ``launch(name, workdir, defaults)`` starts one; ``missing(name)`` says what a machine lacks to run it.
-Go and Java are compiled once per test session (``build``) into a cache directory under the system's
-temporary directory, never into the tree.
+Go and Java are compiled once per test session (``build``) into the session's temporary directory, never
+into the tree; Go's build cache stays under the system's temporary directory between sessions.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from pathlib import Path
 from .launch import Command, StackServer
 
 HERE = Path(__file__).resolve().parent
-BUILDS = Path(tempfile.gettempdir()) / "oms-conformance-stacks"  # Go's build cache and the compiled servers
+GO_CACHE = Path(tempfile.gettempdir()) / "oms-conformance-stacks"  # Go's build cache, kept between sessions
+# stack -> the directory its compiled server is in. Each test process (xdist worker) compiles into a
+# directory of its own: a second javac writing class files that a running JVM still loads would race.
+BUILT: dict[str, Path] = {}
 PY = sys.executable
 
 
@@ -132,9 +135,9 @@ def command(name: str, defaults: Sequence[str]) -> Command:
 
         return express
     if name == "go":
-        return lambda port: [str(BUILDS / "go-stopserver"), "-addr", f"127.0.0.1:{port}"]
+        return lambda port: [str(BUILT["go"] / "stopserver"), "-addr", f"127.0.0.1:{port}"]
     if name == "jdk":
-        return lambda port: ["java", "-cp", str(BUILDS / "jdk-classes"), "StopServer", str(port)]
+        return lambda port: ["java", "-cp", str(BUILT["jdk"]), "StopServer", str(port)]
     if name == "aiohttp":
         return lambda port: [PY, str(here / "server.py")]
     raise KeyError(name)
@@ -147,19 +150,19 @@ def launch(name: str, workdir: Path, defaults: Sequence[str] = ()) -> StackServe
     return StackServer(name, command(name, defaults), workdir, env)
 
 
-def build(name: str) -> None:
-    """Compile a server that needs it (Go, Java) into BUILDS; nothing for the others."""
+def build(name: str, into: Path) -> None:
+    """Compile a server that needs it (Go, Java) into the directory ``into``; nothing for the others."""
     here = HERE / STACKS[name].directory
-    BUILDS.mkdir(parents=True, exist_ok=True)
     if name == "go":
-        # The standard library only: GOPATH mode, no module proxy, Go's build cache under BUILDS.
+        # The standard library only: GOPATH mode, no module proxy, Go's build cache kept in GO_CACHE.
         env = {"GO111MODULE": "off", "GOPROXY": "off", "GOFLAGS": ""}
-        env |= {"GOCACHE": str(BUILDS / "gocache"), "GOPATH": str(BUILDS / "gopath")}
-        argv = ["go", "build", "-o", str(BUILDS / "go-stopserver"), "main.go"]
+        env |= {"GOCACHE": str(GO_CACHE / "gocache"), "GOPATH": str(GO_CACHE / "gopath")}
+        argv = ["go", "build", "-o", str(into / "stopserver"), "main.go"]
     elif name == "jdk":
-        env, argv = {}, ["javac", "-d", str(BUILDS / "jdk-classes"), "StopServer.java"]
+        env, argv = {}, ["javac", "-d", str(into), "StopServer.java"]
     else:
         return
     done = subprocess.run(argv, cwd=here, env={**os.environ, **env}, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{name} did not build: {done.stdout}{done.stderr}")
+    BUILT[name] = into
