@@ -139,7 +139,7 @@ class _CheckItem(pytest.Item):
         if result.verdict is Verdict.INCONCLUSIVE:
             pytest.skip("inconclusive: " + "; ".join(f"{r}: {why}" for r, why in result.inconclusive.items()))
         if result.verdict in (Verdict.FAIL, Verdict.FLAKY):
-            lines = [f"{f.requirement} {f.title}\n{f.message}\n{f.curl}" for f in result.failures]
+            lines = [f"{f.requirement} {f.title}\n{f.text()}\n{f.curl}" for f in result.failures]
             raise AssertionError("\n\n".join(lines))
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -2,7 +2,8 @@
 
     RunResult
      +-- checks: CheckResult        one per check that was selected (verdict, failures, counts)
-     |    +-- failures: Failure     requirement, title, message, severity, evidence (Exchange), curl, seed
+     |    +-- failures: Failure     requirement, title, received, expected, why, cause, layer, severity,
+     |                              evidence (Exchange), curl, seed
      +-- requirements()             the verdict per requirement, derived from the checks that trace to it
 
 Everything in here is already redacted: the runner passes every Exchange through the Redactor before it is
@@ -13,13 +14,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from conformance._version import __version__
 from conformance.errors import ADVICE, ExitCode
 
 if TYPE_CHECKING:
-    from conformance.spec import Requirement
+    from conformance.spec import Contract, Requirement
 
 
 class Verdict(StrEnum):
@@ -113,23 +116,54 @@ class Exchange:
         return f"{self.method} {self.url} -> {outcome}"
 
 
+# Which layer answered, when nothing tells (``Failure.layer``): the application, a named stack (nginx, a
+# load balancer), the validating proxy itself - or this.
+UNKNOWN_LAYER = "unknown"
+
+
 @dataclass
 class Failure:
+    """One violation of one requirement, as fields - the same from the check that found it to every report
+    (checks/machinery/base.py ``Finding.failure`` makes it). Writers render the fields (:meth:`text` is the
+    one plain rendering); none parses text."""
+
     requirement: str
     check: str
-    title: str
-    message: str  # "Received: ...\nExpected: ..."
+    title: str  # the title with this input's values filled in
     severity: str  # "error" for MUST requirements, "warning" for SHOULD/MAY
+    received: str = ""  # what came, with this input's values
+    expected: str = ""  # what was expected, with this input's values
+    why: str = ""  # the reason the contract gives
+    expected_as: str = "Expected"  # the expected line's label ("Documented (strict)" for statuses)
+    more: str = ""  # further lines (the stateful check's shortest failing program)
+    seen_in: str = ""  # the check whose request it was found in, when another (response checks)
+    # The stable fields the rollup groups by (reports/rollup.py): the title and the expectation without
+    # per-input values. "" in runs written before findings had fields.
+    cause: str = ""
+    expectation: str = ""
+    layer: str = UNKNOWN_LAYER  # which layer answered: application, a named stack, proxy, unknown
     evidence: list[Exchange] = field(default_factory=list)
     seed: int | None = None
-    # The finding's fields the rollup groups by (reports/rollup.py): its stable title, which holds no
-    # per-input values, and what was expected. "" in runs written before findings had fields.
-    cause: str = ""
-    expected: str = ""
 
     @property
     def curl(self) -> str:
         return self.evidence[0].curl if self.evidence else ""
+
+    def text(self) -> str:
+        """The fields as lines: "Received: ...", "Expected: ...", "Why: ...", further lines, who answered,
+        where it was seen."""
+        lines = [f"Received: {self.received}"] if self.received else []
+        if self.expected:
+            lines.append(f"{self.expected_as}: {self.expected}")
+        if self.why:
+            lines.append(f"Why: {self.why}")
+        if self.more:
+            lines.append(self.more)
+        if self.layer != UNKNOWN_LAYER:
+            lines.append(f"Answered by: {self.layer}")
+        if self.seen_in:
+            lines.append(f"Seen in: {self.seen_in}")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -245,6 +279,31 @@ class RunResult:
     restored: list[Restored] = field(default_factory=list)  # what run --restore resumed, or could not
     notes: list[str] = field(default_factory=list)  # run-level notes (credential preflight, transient errors)
     pace: PaceUsed | None = None  # None in runs written before pacing was recorded
+
+    @classmethod
+    def begin(
+        cls,
+        contract: Contract,
+        target: dict[str, Any],
+        *,
+        seed: int,
+        depth: str,
+        started_at: str = "",
+        **rest: Any,
+    ) -> RunResult:
+        """A result's header - the tool, the contract it judges by, the target - the one way it is made: for
+        a run, for a run its configuration stopped before it started, and for a proxy session. ``started_at``
+        defaults to now."""
+        return cls(
+            tool_version=__version__,
+            contract_version=str(contract.document["info"]["version"]),
+            profile=contract.profile,
+            target=target,
+            seed=seed,
+            depth=depth,
+            started_at=started_at or datetime.now(UTC).isoformat(timespec="seconds"),
+            **rest,
+        )
 
     @property
     def finished(self) -> bool:

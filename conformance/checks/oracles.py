@@ -209,6 +209,8 @@ def success_body(ctx: OracleContext, sent: Sent) -> Finding | None:
 def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
     """No input makes the server fail: no 5xx, no dropped connection."""
     result = sent.result
+    if sent.forced_status is not None and result.status == sent.forced_status:
+        return None  # the client forced this answer (`Prefer: code=N`): not the server failing
     if result.status == 501 and sent.kind in (Kind.OTHER_METHOD, Kind.OTHER):
         # RFC 9110 15.6.2: 501 refuses a method the server does not implement (the stdlib's http.server
         # answers every method it has no handler for so). STOP-METHODS asks only that it is no 2xx; a PUT
@@ -243,7 +245,8 @@ def no_server_error(ctx: OracleContext, sent: Sent) -> Finding | None:
     return None
 
 
-@response_check("no-credential-echo", requirements=["STOP-NO-ECHO"])
+# An answer to any path must not echo a credential: the one contract of a path that is not the operation.
+@response_check("no-credential-echo", requirements=["STOP-NO-ECHO"], any_path=True)
 def no_credential_echo(ctx: OracleContext, sent: Sent) -> Finding | None:
     """No answer repeats a credential, whole or in part: not the target's, not the token this request
     carried. A run of 16 characters of one is a leak (aiohttp's 400 to a too-long header line repeats its

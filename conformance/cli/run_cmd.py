@@ -113,7 +113,7 @@ def _print_table(run: RunResult) -> None:
     for rv in run.requirements(catalogue):
         for failure in rv.failures[:3]:
             click.echo(click.style(f"\n{failure.requirement} {failure.title}", fg="red", bold=True))
-            click.echo("  " + failure.message.replace("\n", "\n  "))
+            click.echo("  " + failure.text().replace("\n", "\n  "))
             if failure.curl:
                 click.echo(f"  reproduce: {failure.curl}")
 

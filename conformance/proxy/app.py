@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import httpx
 
+from conformance.checks.machinery.base import Finding
 from conformance.proxy.body import IncompleteBody, RequestBody, announced_length, read_body
 from conformance.proxy.evidence import RecentCredentials, Request, Side, Violation, build_violations
 from conformance.proxy.forward import NO_EVIDENCE, Forwarder, answer_locally, envelope
@@ -41,7 +42,7 @@ from conformance.transport.http import HttpResult
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-Findings = list[tuple[str, str, str]]
+Findings = list[Finding]
 _COUNTED = "oms_proxy.counted"  # set in a request's scope once it is counted
 
 MAX_VIOLATIONS = 10_000
@@ -177,7 +178,7 @@ class ValidatingProxy:
         await outcome.finish()
 
     async def _refuse(self, send: Send, request: Request, findings: Findings, started: float) -> None:
-        body = envelope("OMS.0064", f"Invalid request parameters: {findings[0][1]}.")
+        body = envelope("OMS.0064", f"Invalid request parameters: {findings[0].headline}.")
         self._count("400", (time.perf_counter() - started) * 1000)
         self._record(findings, "proxy-request", request, _local(body), started, enforced=True)
         await answer_locally(send, 400, body)
@@ -215,7 +216,7 @@ class ValidatingProxy:
         self._recent.note(request.credentials)
         self.requests += 1
         self._count("400", None)
-        answer = envelope("OMS.0064", f"Invalid request parameters: {findings[0][1]}.")
+        answer = envelope("OMS.0064", f"Invalid request parameters: {findings[0].headline}.")
         self._record(findings, "proxy-request", request, _local(answer), time.perf_counter(), True)
         return answer
 
@@ -245,7 +246,7 @@ class ValidatingProxy:
 
     def _record(
         self,
-        findings: Sequence[tuple[str, str, str]],
+        findings: Sequence[Finding],
         check: Literal["proxy-request", "proxy-response"],
         request: Request,
         result: HttpResult | None,

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from conformance.checks.machinery.base import MIN_ECHO_CHARS
+from conformance.checks.machinery.base import MIN_ECHO_CHARS, Finding
 from conformance.redact import Redactor
-from conformance.results import Exchange
+from conformance.results import Exchange, Failure
+from conformance.spec import load_requirements
 from conformance.transport.http import EXCERPT, HttpResult
 
 Side = Literal["client", "server"]
@@ -32,18 +33,32 @@ RECENT_CREDENTIALS = 64
 _SIDES: dict[str, Side] = {"proxy-request": "client", "proxy-response": "server"}
 
 
+# Who answered a request the proxy refused itself (``Failure.layer``).
+PROXY_LAYER = "proxy"
+
+
 @dataclass
 class Violation:
-    """One finding about live traffic: which side broke which requirement, with redacted evidence."""
+    """One finding about live traffic: which side broke which requirement, as the report's
+    :class:`~conformance.results.Failure` (its fields and its one piece of redacted evidence)."""
 
     check: str  # "proxy-request" (the client) | "proxy-response" (the upstream)
-    requirement: str
-    title: str
-    message: str  # "Received: ...\nExpected: ..."
-    exchange: Exchange
+    failure: Failure
     enforced: bool = False  # answered by the proxy itself (refused, or rejected by its HTTP layer)
     # The credentials its evidence was redacted for: write_reports' leak check reads them. Never printed.
     secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def requirement(self) -> str:
+        return self.failure.requirement
+
+    @property
+    def title(self) -> str:
+        return self.failure.title
+
+    @property
+    def exchange(self) -> Exchange:
+        return self.failure.evidence[0]
 
     @property
     def side(self) -> Side:
@@ -52,10 +67,10 @@ class Violation:
 
     def line(self) -> str:
         """One line for a live log: requirement, side, title, the exchange, what was received."""
-        received = self.message.split("\n", 1)[0]
         blocked = " [answered by the proxy]" if self.enforced else ""
         return (
-            f"{self.requirement} ({self.side}) {self.title}: {self.exchange.describe()}{blocked} | {received}"
+            f"{self.requirement} ({self.side}) {self.title}: {self.exchange.describe()}{blocked}"
+            f" | Received: {self.failure.received}"
         )
 
 
@@ -99,7 +114,7 @@ class Request:
 
 
 def build_violations(
-    findings: Sequence[tuple[str, str, str]],
+    findings: Sequence[Finding],
     check: str,
     request: Request,
     upstream: str,
@@ -127,10 +142,22 @@ def build_violations(
         outcome=result.outcome.value if result is not None else "not_sent",
     )
     kept = tuple(sorted(set(own)))
-    return [
-        Violation(check, requirement, redact.text(title), redact.text(message), exchange, enforced, kept)
-        for requirement, title, message in findings
-    ]
+    catalogue = load_requirements()
+    violations = []
+    for finding in findings:
+        failure = finding.failure(check, catalogue[finding.requirement].severity)
+        failure = replace(
+            failure,
+            title=redact.text(failure.title),
+            received=redact.text(failure.received),
+            expected=redact.text(failure.expected),
+            why=redact.text(failure.why),
+            more=redact.text(failure.more),
+            layer=PROXY_LAYER if enforced else failure.layer,
+            evidence=[exchange],
+        )
+        violations.append(Violation(check, failure, enforced, kept))
+    return violations
 
 
 def _headers(redact: Redactor, headers: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from conformance._seams import uvicorn as uvicorn_seam
+from conformance.checks.machinery.base import Finding
 from conformance.proxy.body import RequestBody
 from conformance.proxy.evidence import Request
 from conformance.proxy.rules import RequestHead, check_response
@@ -74,7 +75,7 @@ class Forwarded:
     called after the exchange is recorded, so that a client never outruns the verdict."""
 
     result: HttpResult
-    findings: list[tuple[str, str, str]]  # the upstream's (proxy-response)
+    findings: list[Finding]  # the upstream's (proxy-response)
     finish: Callable[[], Awaitable[None]]
     unreachable: bool = False  # not judged: no upstream to judge (or the request could not be sent)
 
@@ -211,11 +212,10 @@ class Forwarder:
 
         return Forwarded(result, self._judge(request, head, result), finish)
 
-    def _judge(self, request: Request, head: RequestHead, result: HttpResult) -> list[tuple[str, str, str]]:
-        found = check_response(
+    def _judge(self, request: Request, head: RequestHead, result: HttpResult) -> list[Finding]:
+        return check_response(
             self._contract, head, result, request.credentials, request_timeout=self._timeout
         )
-        return [(requirement, title, message) for _, requirement, title, message in found]
 
 
 async def cut(send: Send) -> None:

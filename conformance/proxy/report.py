@@ -10,11 +10,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from conformance._version import __version__
 from conformance.proxy.app import ValidatingProxy
 from conformance.proxy.rules import REQUEST_REQUIREMENTS, response_requirements
-from conformance.results import CheckResult, Failure, RunResult, Verdict
-from conformance.spec import load_requirements
+from conformance.results import CheckResult, RunResult, Verdict
 
 _DESCRIPTIONS = {
     "proxy-request": "The client sends the stop operation as the contract allows (live traffic)",
@@ -29,12 +27,9 @@ def _iso(moment: float) -> str:
 def proxy_run_result(proxy: ValidatingProxy, finished: float | None = None) -> RunResult:
     """What the proxy saw, as a RunResult (its violations stay in the proxy)."""
     finished = time.time() if finished is None else finished
-    catalogue = load_requirements()
-    run = RunResult(
-        tool_version=__version__,
-        contract_version=str(proxy.contract.document["info"]["version"]),
-        profile=proxy.profile,
-        target={
+    run = RunResult.begin(
+        proxy.contract,
+        {
             "base_url": proxy.upstream,
             "mode": "proxy",
             "enforce": proxy.enforce,
@@ -53,18 +48,7 @@ def proxy_run_result(proxy: ValidatingProxy, finished: float | None = None) -> R
         "proxy-response": response_requirements(proxy.profile),
     }
     for check, reqs in requirements.items():
-        failures = [
-            Failure(
-                requirement=v.requirement,
-                check=check,
-                title=v.title,
-                message=v.message,
-                severity=catalogue[v.requirement].severity,
-                evidence=[v.exchange],
-            )
-            for v in proxy.violations
-            if v.check == check
-        ]
+        failures = [v.failure for v in proxy.violations if v.check == check]
         notes = []
         if proxy.dropped_violations:
             notes.append(f"{proxy.dropped_violations} further violations were not kept (limit reached)")

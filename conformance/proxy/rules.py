@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote_to_bytes
 
-from conformance.checks.machinery.base import Kind, Sent, echo_candidates
-from conformance.checks.machinery.recorder import requirement_of
+from conformance.checks.machinery.base import Finding, Kind, Sent, echo_candidates
+from conformance.checks.machinery.judge import judge_answer
 from conformance.checks.machinery.registry import CheckEntry
 from conformance.checks.oracles import is_json_content_type
 from conformance.checks.suite import BUILTIN
@@ -120,31 +120,33 @@ def _decoded(segment: bytes) -> bytes:
 
 def check_request(
     method: str, raw_path: bytes, headers: Sequence[tuple[bytes, bytes]], profile: Profile
-) -> tuple[RequestHead, list[tuple[str, str, str]]]:
-    """The request's head and its findings as (requirement, title, message); no findings when it conforms."""
+) -> tuple[RequestHead, list[Finding]]:
+    """The request's head and its findings (each naming its requirement); none when it conforms."""
     path = raw_path.partition(b"?")[0]
     kind = kind_of(method, path, profile)
     tokens = [v for n, v in headers if n.lower() == b"x-auth-token"]
     token = tokens[0].decode("latin-1") if tokens else None
     prefer = next((prefer_code(v) for n, v in headers if n.lower() == b"prefer"), None)
     head = RequestHead(method, path, kind, token, prefer)
-    findings: list[tuple[str, str, str]] = []
+    findings: list[Finding] = []
     shown = path.decode("latin-1")
     if kind is Kind.OTHER:
         findings.append(
-            (
-                "STOP-OPERATION",
+            Finding(
                 "Not the stop operation",
-                f"Received: {method} {_cut(shown)}\nExpected: PUT {STOP_PATH}",
+                f"{method} {_cut(shown)}",
+                f"PUT {STOP_PATH}",
+                requirement="STOP-OPERATION",
             )
         )
         return head, findings
     if kind is Kind.OTHER_METHOD:
         findings.append(
-            (
-                "STOP-METHODS",
+            Finding(
                 f"{method} on the stop path",
-                f"Received: {method}\nExpected: PUT (a stop is PUT; another method never pauses a group)",
+                method,
+                "PUT (a stop is PUT; another method never pauses a group)",
+                requirement="STOP-METHODS",
             )
         )
     segments = path.split(b"/")
@@ -154,35 +156,36 @@ def check_request(
     return head, findings
 
 
-def _id_findings(name: str, requirement: str, segment: bytes) -> list[tuple[str, str, str]]:
+def _id_findings(name: str, requirement: str, segment: bytes) -> list[Finding]:
     bad = _BAD_BYTE.match(segment)
     if bad is not None and bad.group(1) is not None:
         return [
-            (
-                requirement,
+            Finding(
                 f"{name} is not percent-encoded",
-                f"Received: the byte {bad.group(1)!r} as it is in the {name} segment\n"
-                "Expected: every character outside RFC 3986 pchar percent-encoded (e.g. ' ' as %20)",
+                f"the byte {bad.group(1)!r} as it is in the {name} segment",
+                "every character outside RFC 3986 pchar percent-encoded (e.g. ' ' as %20)",
+                requirement=requirement,
             )
         ]
     try:
         value = _decoded(segment).decode("utf-8")
     except UnicodeDecodeError:
         return [
-            (
-                requirement,
+            Finding(
                 f"{name} is not UTF-8",
-                f"Received: {name} whose percent-decoded bytes are not UTF-8\n"
-                f"Expected: {_min_length(name)} to {_max_length(name):,} characters of UTF-8 text",
+                f"{name} whose percent-decoded bytes are not UTF-8",
+                f"{_min_length(name)} to {_max_length(name):,} characters of UTF-8 text",
+                requirement=requirement,
             )
         ]
     if not _min_length(name) <= len(value) <= _max_length(name):
         what = "empty" if not value else f"{len(value)} characters"
         return [
-            (
-                requirement,
+            Finding(
                 f"{name} is {'empty' if not value else 'too long'}",
-                f"Received: {name} {what}\nExpected: {_min_length(name)} to {_max_length(name):,} characters",
+                f"{name} {what}",
+                f"{_min_length(name)} to {_max_length(name):,} characters",
+                requirement=requirement,
             )
         ]
     return []
@@ -190,33 +193,35 @@ def _id_findings(name: str, requirement: str, segment: bytes) -> list[tuple[str,
 
 def _credential_findings(
     tokens: list[bytes], headers: Sequence[tuple[bytes, bytes]], profile: Profile
-) -> list[tuple[str, str, str]]:
+) -> list[Finding]:
     if len(tokens) > 1:
         return [
-            (
-                "STOP-TOKEN-REQUIRED",
+            Finding(
                 "More than one X-Auth-Token",
-                f"Received: {len(tokens)} X-Auth-Token headers\nExpected: exactly one",
+                f"{len(tokens)} X-Auth-Token headers",
+                "exactly one",
+                requirement="STOP-TOKEN-REQUIRED",
             )
         ]
     if tokens:
         size = len(tokens[0].decode("utf-8", "replace"))
+        allowed = f"1 to {_max_length('X-Auth-Token'):,} characters"
         if not tokens[0].strip():
             return [
-                (
-                    "STOP-TOKEN-REQUIRED",
+                Finding(
                     "Empty X-Auth-Token",
-                    f"Received: an X-Auth-Token of {size} blank characters\n"
-                    f"Expected: 1 to {_max_length('X-Auth-Token'):,} characters",
+                    f"an X-Auth-Token of {size} blank characters",
+                    allowed,
+                    requirement="STOP-TOKEN-REQUIRED",
                 )
             ]
         if size > _max_length("X-Auth-Token"):
             return [
-                (
-                    "STOP-TOKEN-LEN",
+                Finding(
                     "X-Auth-Token too long",
-                    f"Received: an X-Auth-Token of {size} characters\n"
-                    f"Expected: 1 to {_max_length('X-Auth-Token'):,} characters",
+                    f"an X-Auth-Token of {size} characters",
+                    allowed,
+                    requirement="STOP-TOKEN-LEN",
                 )
             ]
         return []
@@ -227,32 +232,31 @@ def _credential_findings(
         ):
             return []
         return [
-            (
-                "STOP-TOKEN-REQUIRED",
+            Finding(
                 "Malformed AK/SK signature",
-                "Received: an Authorization header that is not `SDK-HMAC-SHA256 Access=..., "
-                "SignedHeaders=..., Signature=<hex>` with an X-Sdk-Date\n"
-                "Expected: a complete SDK-HMAC-SHA256 signature",
+                "an Authorization header that is not `SDK-HMAC-SHA256 Access=..., "
+                "SignedHeaders=..., Signature=<hex>` with an X-Sdk-Date",
+                "a complete SDK-HMAC-SHA256 signature",
+                requirement="STOP-TOKEN-REQUIRED",
             )
         ]
     alternative = " or an SDK-HMAC-SHA256 Authorization (AK/SK)" if profile == Profile.HUAWEI else ""
     return [
-        (
-            "STOP-TOKEN-REQUIRED",
+        Finding(
             "No credential",
-            f"Received: no X-Auth-Token header\nExpected: X-Auth-Token{alternative}",
+            "no X-Auth-Token header",
+            f"X-Auth-Token{alternative}",
+            requirement="STOP-TOKEN-REQUIRED",
         )
     ]
 
 
 # The HTTP message itself. No requirement of the page is about framing, so these trace to STOP-OPERATION:
 # a request that is not well-formed HTTP, or whose body is not what it says, is not the documented operation.
-_HTTP_MESSAGE = f"Expected: an HTTP/1.1 request (RFC 9112): `PUT {STOP_PATH}`"
+_HTTP_MESSAGE = f"an HTTP/1.1 request (RFC 9112): `PUT {STOP_PATH}`"
 
 
-def check_body(
-    head: RequestHead, headers: Sequence[tuple[bytes, bytes]], body: bytes
-) -> list[tuple[str, str, str]]:
+def check_body(head: RequestHead, headers: Sequence[tuple[bytes, bytes]], body: bytes) -> list[Finding]:
     """A body on a stop must be what its Content-Type says (the stop has no body; an empty one is fine)."""
     if head.kind is not Kind.STOP or not body:
         return []
@@ -263,28 +267,28 @@ def check_body(
         json.loads(body.decode("utf-8"))
     except ValueError:  # UnicodeDecodeError included
         return [
-            (
-                "STOP-OPERATION",
+            Finding(
                 "Body is not what its Content-Type says",
-                f"Received: Content-Type {_cut(content_type)!r} with {len(body):,} bytes that are not JSON\n"
-                "Expected: no body (the stop has none), or one that is what its Content-Type says",
+                f"Content-Type {_cut(content_type)!r} with {len(body):,} bytes that are not JSON",
+                "no body (the stop has none), or one that is what its Content-Type says",
+                requirement="STOP-OPERATION",
             )
         ]
     return []
 
 
-def incomplete_body(description: str) -> list[tuple[str, str, str]]:
+def incomplete_body(description: str) -> list[Finding]:
     """The client announced a body it did not send (``description`` says how much came, and what then)."""
-    return [("STOP-OPERATION", "Incomplete request body", f"Received: {description}\n{_HTTP_MESSAGE}")]
+    return [Finding("Incomplete request body", description, _HTTP_MESSAGE, requirement="STOP-OPERATION")]
 
 
-def broken_framing(description: str) -> list[tuple[str, str, str]]:
-    return [("STOP-OPERATION", "Malformed HTTP request", f"Received: {description}\n{_HTTP_MESSAGE}")]
+def broken_framing(description: str) -> list[Finding]:
+    return [Finding("Malformed HTTP request", description, _HTTP_MESSAGE, requirement="STOP-OPERATION")]
 
 
 def check_rejected_head(
     parsed: tuple[str, bytes, list[tuple[bytes, bytes]]] | None, profile: Profile
-) -> tuple[RequestHead | None, list[tuple[str, str, str]]]:
+) -> tuple[RequestHead | None, list[Finding]]:
     """Findings on a request head the HTTP parser refused: the request rules on what could be read of it,
     or "malformed" when they find nothing (the parser refused it for a reason no rule here models)."""
     if parsed is None:
@@ -319,22 +323,17 @@ def check_response(
     credentials: Sequence[str],
     *,
     request_timeout: float,
-) -> list[tuple[str, str, str, str]]:
-    """Findings on an upstream's answer as (check, requirement, title, message), by the run's own oracles.
+) -> list[Finding]:
+    """Findings on an upstream's answer by the run's own oracles, judged as the runner judges them
+    (checks/machinery/judge.py).
 
     ``credentials`` are this request's own credential values: an answer is blamed for echoing only what its
     own request carried."""
     ctx = _ExchangeOracleContext(contract, request_timeout, tuple(credentials))
-    sent = Sent(head.method, head.raw_path.decode("latin-1"), head.kind, head.token, result, "proxy-response")
-    found = []
-    for spec in response_oracles(contract.profile):
-        # An answer to a path that is not the operation has no contract - except that it must not echo.
-        if head.kind is Kind.OTHER and spec.name != "no-credential-echo":
-            continue
-        if spec.name == "no-server-error" and head.prefer is not None and head.prefer == result.status:
-            continue  # the client forced this 5xx with `Prefer: code=N`: not the upstream failing
-        finding = spec.fn(ctx, sent)
-        if finding is not None:
-            requirement = requirement_of(spec.name, spec.requirements, finding.requirement)
-            found.append((spec.name, requirement, finding.headline, finding.text()))
-    return found
+    path = head.raw_path.decode("latin-1")
+    sent = Sent(head.method, path, head.kind, head.token, result, "proxy-response", forced_status=head.prefer)
+    oracles = response_oracles(contract.profile)
+    if head.kind is Kind.OTHER:
+        # An answer to a path that is not the operation has no contract, but for the checks of any path.
+        oracles = [spec for spec in oracles if spec.any_path]
+    return [finding for _, finding in judge_answer(oracles, ctx, sent)]

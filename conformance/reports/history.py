@@ -102,7 +102,12 @@ def _lenient_checks(data: Mapping[str, Any]) -> list[CheckResult]:
     checks = []
     for item in data.get("checks") or []:
         failures = [
-            Failure(str(f.get("requirement", "")), str(item.get("check", "")), "", "", "")
+            Failure(
+                requirement=str(f.get("requirement", "")),
+                check=str(item.get("check", "")),
+                title="",
+                severity="",
+            )
             for f in item.get("failures") or []
             if isinstance(f, Mapping)
         ]

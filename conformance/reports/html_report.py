@@ -212,7 +212,7 @@ def _cause(cause: Rollup, anchor: str) -> str:
         f'<span class="count">×{cause.count}</span>'
         f"<b>{escape(cause.label)}</b>"
         f'<span class="muted">check <span class="mono">{escape(checks)}</span></span></div>'
-        f"<pre>{escape(first.message)}</pre>{evidence}{curl}{more}</div>"
+        f"<pre>{escape(first.text())}</pre>{evidence}{curl}{more}</div>"
     )
 
 

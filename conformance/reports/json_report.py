@@ -45,14 +45,20 @@ def _failure(failure: Failure) -> dict[str, Any]:
         "requirement": failure.requirement,
         "check": failure.check,
         "title": failure.title,
-        "message": failure.message,
         "severity": failure.severity,
+        "received": failure.received,
+        "expected": failure.expected,
+        "expected_as": failure.expected_as,
+        "why": failure.why,
+        "more": failure.more,
+        "seen_in": failure.seen_in,
+        "layer": failure.layer,
         "seed": failure.seed,
         "curl": failure.curl,
         "evidence": [asdict(exchange) for exchange in failure.evidence],
     }
     if failure.cause:  # the finding's fields the rollup groups by; a run written before has none
-        out["finding"] = {"title": failure.cause, "expected": failure.expected}
+        out["finding"] = {"title": failure.cause, "expected": failure.expectation}
     return out
 
 
@@ -165,17 +171,25 @@ def _exchange(data: dict[str, Any]) -> Exchange:
 
 
 def _failure_from(data: dict[str, Any]) -> Failure:
-    return Failure(
+    finding = data.get("finding", {})
+    failure = Failure(
         requirement=data["requirement"],
         check=data["check"],
         title=data["title"],
-        message=data["message"],
         severity=data["severity"],
         evidence=[_exchange(e) for e in data["evidence"]],
         seed=data["seed"],
-        cause=data.get("finding", {}).get("title", ""),
-        expected=data.get("finding", {}).get("expected", ""),
+        cause=finding.get("title", ""),
+        expectation=finding.get("expected", ""),
     )
+    if "received" not in data:
+        # A run written before failures had fields: its one text is kept whole, as further lines.
+        failure.more = data["message"]
+        return failure
+    failure.received, failure.expected, failure.why = data["received"], data["expected"], data["why"]
+    failure.expected_as, failure.more, failure.seen_in = data["expected_as"], data["more"], data["seen_in"]
+    failure.layer = data["layer"]
+    return failure
 
 
 def _check_from(data: dict[str, Any]) -> CheckResult:

@@ -31,7 +31,7 @@ def _clean(text: str) -> str:
 
 
 def _evidence(failure: Failure) -> str:
-    lines = [f"[{failure.requirement}] {failure.title}", failure.message]
+    lines = [f"[{failure.requirement}] {failure.title}", failure.text()]
     for exchange in failure.evidence:
         lines.append(f"  {exchange.describe()}  ({exchange.elapsed_ms:g} ms)")
         if exchange.response_body:

@@ -95,7 +95,7 @@ def _cause_head(cause: Rollup) -> str:
 
 def _cause_block(cause: Rollup) -> list[str]:
     first = cause.first
-    evidence = [first.message]
+    evidence = [first.text()]
     for exchange in first.evidence[:3]:
         evidence.append(f"{exchange.describe()}  [{exchange.elapsed_ms:g} ms]")
         if exchange.response_body:
@@ -267,7 +267,7 @@ def render_markdown(run: RunResult, catalogue: Catalogue | None = None) -> str:
     others = _others(run, verdicts)
     # The Reproduce section's legend depends on the text shown; reserve room for all it could explain.
     shown = [f.curl for rv in failing for f in rv.failures] + [
-        f"{f.message} {x.response_body}" for rv in failing for f in rv.failures for x in f.evidence
+        f"{f.text()} {x.response_body}" for rv in failing for f in rv.failures for x in f.evidence
     ]
     reserve = _size(_reproduce(run, shown)) + len(_CUT_NOTE.encode()) + 64
     budget = LIMIT_BYTES - _size(head) - _size(others) - reserve

@@ -106,14 +106,14 @@ def request_line(failure: Failure) -> str:
     """What to show as a failure's example: its curl line, else its request and answer, else its message."""
     if failure.curl:
         return failure.curl
-    return failure.evidence[0].describe() if failure.evidence else failure.message
+    return failure.evidence[0].describe() if failure.evidence else failure.text()
 
 
 def says(failure: Failure) -> tuple[str, ...]:
     """What a failure says, apart from its inputs: its finding's stable title and expectation."""
     if failure.cause:
-        return (failure.cause, failure.expected)
-    return (shape(f"{failure.title}\n{failure.message}"),)
+        return (failure.cause, failure.expectation)
+    return (shape(f"{failure.title}\n{failure.text()}"),)
 
 
 def _key(failure: Failure) -> tuple[str, str, str, tuple[str, ...]]:

@@ -93,7 +93,7 @@ def _rule(rid: str, catalogue: Catalogue) -> dict[str, Any]:
 
 
 def _message(failure: Failure) -> str:
-    lines = [f"{failure.title} (check {failure.check})", failure.message]
+    lines = [f"{failure.title} (check {failure.check})", failure.text()]
     lines += [exchange.describe() for exchange in failure.evidence]
     if failure.curl:
         lines.append(f"Reproduce: {failure.curl}")
@@ -107,7 +107,7 @@ def _result(
     level = "error" if req is None else req.severity
     where = _location(failure.requirement)
     fingerprint = hashlib.sha256(
-        "\x1f".join((failure.requirement, failure.check, failure.title, failure.message)).encode()
+        "\x1f".join((failure.requirement, failure.check, failure.title, failure.text())).encode()
     ).hexdigest()[:32]
     result: dict[str, Any] = {
         "ruleId": failure.requirement,

@@ -1,14 +1,13 @@
 """Every answer of a run, as it arrives: whether the target is still there, whether its body can be judged,
-and the response checks (checks/oracles.py) that judge it - then their results, and what the report should
-show of HTTP without judging it (run notes)."""
+and the response checks (checks/oracles.py, through checks/machinery/judge.py) that judge it - then their
+results, and what the report should show of HTTP without judging it (run notes)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from conformance.checks.machinery.base import Finding, OracleContext, Sent
-from conformance.checks.machinery.recorder import requirement_of
+from conformance.checks.machinery.judge import judge_answer
 from conformance.checks.machinery.registry import CheckEntry, CheckKind
 from conformance.checks.oracles import temporary_and_unrepeatable
 from conformance.results import CheckResult, Verdict
@@ -47,13 +46,8 @@ class Answers:
             return  # "try again later", and it never will be: no response check may judge it
         for spec in self.response_specs:
             self.seen[spec.name] += 1
-            finding = spec.fn(context, sent)
-            if finding is None:
-                continue
-            requirement = requirement_of(spec.name, spec.requirements, finding.requirement)
-            self.findings[spec.name].append(
-                (replace(finding, requirement=requirement, sent=sent), sent.check)
-            )
+        for spec, finding in judge_answer(self.response_specs, context, sent):
+            self.findings[spec.name].append((finding, sent.check))
 
     def results(self, book: FailureBook) -> list[CheckResult]:
         """The response checks' results: a check that judged no answer was not run."""

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from conformance._version import __version__
 from conformance.checks.machinery.base import Kind, NotRun, Sent
 from conformance.checks.machinery.context import CheckContext
 from conformance.checks.machinery.hang_budget import HangBudget, TargetStoppedAnswering, class_of
@@ -74,15 +73,8 @@ class _Run:
         ]
         self.answers = Answers(self.specs)
         self.disabled: dict[Need, str] = {}  # needs the credential preflight took away, and why
-        self.result = RunResult(
-            tool_version=__version__,
-            contract_version=str(self.contract.document["info"]["version"]),
-            profile=self.profile,
-            target=target.describe(),
-            seed=self.seed,
-            depth=options.depth,
-            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            run_id=options.run_id,
+        self.result = RunResult.begin(
+            self.contract, target.describe(), seed=self.seed, depth=options.depth, run_id=options.run_id
         )
 
     def on_answer(self, sent: Sent) -> None:

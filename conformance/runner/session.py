@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from conformance._version import __version__
 from conformance.errors import ConfigError
 from conformance.options import RunOptions
 from conformance.results import RunResult, StopReason
@@ -98,11 +97,9 @@ class Session:
         """The report that can be written when the configuration stops a run before its first request."""
         profile = self.options.profile or (self.target.profile if self.target else Profile.STRICT)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        return RunResult(
-            tool_version=__version__,
-            contract_version=str(load_contract(profile).document["info"]["version"]),
-            profile=profile,
-            target=self.target.describe() if self.target else {"base_url": "embedded reference server"},
+        return RunResult.begin(
+            load_contract(profile),
+            self.target.describe() if self.target else {"base_url": "embedded reference server"},
             seed=self.options.seed or 0,
             depth=self.options.depth,
             started_at=now,

@@ -33,19 +33,9 @@ class FailureBook:
             per_title[key] = per_title.get(key, 0) + 1
             if per_title[key] > MAX_FAILURES_PER_TITLE:
                 continue
-            failures.append(
-                Failure(
-                    requirement=finding.requirement,
-                    check=check,
-                    title=finding.headline,
-                    message=finding.text(seen_in=origin if origin != check else ""),
-                    severity=self.catalogue[finding.requirement].severity,
-                    evidence=[finding.sent.result.exchange] if finding.sent else [],
-                    seed=self.seed,
-                    cause=finding.template,
-                    expected=finding.expectation,
-                )
-            )
+            severity = self.catalogue[finding.requirement].severity
+            seen_in = origin if origin != check else ""
+            failures.append(finding.failure(check, severity, seed=self.seed, seen_in=seen_in))
         for (requirement, title), count in per_title.items():
             if count > MAX_FAILURES_PER_TITLE:
                 notes.append(f"{count - MAX_FAILURES_PER_TITLE} more failures like '{title}' ({requirement})")

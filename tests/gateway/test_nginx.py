@@ -53,7 +53,7 @@ def failing(result: RunResult) -> dict[str, list[str]]:
     for rv in result.requirements(load_requirements()):
         if rv.verdict in (Verdict.FAIL, Verdict.FLAKY):
             messages = {
-                f"{f.title}: {f.message} [{f.evidence[0].url if f.evidence else ''}]" for f in rv.failures
+                f"{f.title}: {f.text()} [{f.evidence[0].url if f.evidence else ''}]" for f in rv.failures
             }
             found[rv.requirement.id] = sorted(messages)
     return found

@@ -62,7 +62,7 @@ def token_len(result: RunResult) -> tuple[Verdict, list[str], list[str]]:
         rv.verdict for rv in result.requirements(catalogue) if rv.requirement.id == "STOP-TOKEN-LEN"
     )
     written = [e.written for f in check.failures for e in f.evidence]
-    return verdict, [f"{f.title}\n{f.message}" for f in check.failures], written
+    return verdict, [f"{f.title}\n{f.text()}" for f in check.failures], written
 
 
 def test_uvicorns_default_h11_limit_refuses_the_legal_token_when_the_head_arrives_in_pieces() -> None:

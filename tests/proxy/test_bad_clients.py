@@ -66,6 +66,8 @@ def test_enforce_answers_locally_and_the_upstream_sees_nothing() -> None:
                 assert isinstance(answer.json()["error_msg"], str), case
                 enforced = proxy.take_violations()
                 assert [(v.requirement, v.enforced) for v in enforced] == [(requirement, True)], case
+                assert enforced[0].failure.layer == "proxy", case  # the proxy answered, not the upstream
+                assert enforced[0].failure.received in enforced[0].line(), case
             assert recorder.seen == []  # the upstream saw none of them
             ok = client.put(f"/v2/{PROJECT}/taskgroups/{GROUP}/stop", headers=AUTH)
         assert ok.status_code == 200 and len(recorder.seen) == 1  # a valid request still goes through

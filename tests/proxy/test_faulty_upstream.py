@@ -80,7 +80,7 @@ def test_faulty_upstream_is_reported(
     assert all(v.check == "proxy-response" for v in violations)
     assert len(printed) == len(expected)
     for violation in violations:
-        assert TOKEN not in violation.line() + violation.message + repr(violation.exchange)
+        assert TOKEN not in violation.line() + violation.failure.text() + repr(violation.exchange)
     assert "$OMS_TOKEN" in violations[0].exchange.request_headers["x-auth-token"]
 
 

@@ -60,12 +60,14 @@ def test_server_violations_fail_when_no_fault_was_asked_for(oms_validating_proxy
 
 HELPER = """
 from conformance.proxy import Violation
-from conformance.results import Exchange
+from conformance.results import Exchange, Failure
 
 
 def FAKE_SERVER_VIOLATION():
-    return Violation("proxy-response", "STOP-ROBUST", "Server error 500", "Received: 500",
-                     Exchange(method="PUT", url="u", request_headers={}))
+    exchange = Exchange(method="PUT", url="u", request_headers={})
+    failure = Failure("STOP-ROBUST", "proxy-response", "Server error 500", "error", received="500",
+                      evidence=[exchange])
+    return Violation("proxy-response", failure)
 """
 
 

@@ -103,7 +103,7 @@ def test_a_short_body_is_answered_promptly(proxy: ProxyServer, caplog: pytest.Lo
     assert (status, body["error_code"]) == (400, "OMS.0064")
     (violation,) = proxy.take_violations()
     assert (violation.requirement, violation.side) == ("STOP-OPERATION", "client")
-    assert "3 of 100" in violation.message
+    assert "3 of 100" in violation.failure.text()
     assert "Exception in ASGI application" not in caplog.text
 
 

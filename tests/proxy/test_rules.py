@@ -22,7 +22,7 @@ SIGNED = [
 def requirements(
     method: str, path: bytes, headers: list[tuple[bytes, bytes]], profile: str = "strict"
 ) -> list[str]:
-    return [r for r, _, _ in check_request(method, path, headers, Profile(profile))[1]]
+    return [f.requirement for f in check_request(method, path, headers, Profile(profile))[1]]
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_a_long_token_echoed_by_its_own_answer_is_caught_in_any_encoding(encode:
     assert [v.requirement for v in first] == ["STOP-NO-ECHO"]  # its own token, echoed
     assert [v.requirement for v in second] == ["STOP-NO-ECHO"]
     for violation in second:
-        text = violation.message + repr(violation.exchange)
+        text = violation.failure.text() + repr(violation.exchange)
         assert token not in text and encode(token) not in text
 
 
@@ -95,7 +95,7 @@ def test_the_first_hundred_characters_of_a_long_token_are_an_echo_and_are_redact
         client.put(PATH, headers={"X-Auth-Token": token})
         violations = proxy.take_violations()
     assert [v.requirement for v in violations] == ["STOP-NO-ECHO"]
-    text = violations[0].message + repr(violations[0].exchange)
+    text = violations[0].failure.text() + repr(violations[0].exchange)
     assert token[:16] not in text and token[40:56] not in text and "$OMS_TOKEN" in text
 
 

@@ -62,8 +62,30 @@ class _Builder:
         )
 
     def failure(self, requirement: str, check: str, title: str, message: str, *evidence: Exchange) -> Failure:
+        """``message``: the sample's "Received: ...", "Expected: ...", "Why: ..." lines, as its fields."""
         severity = "warning" if requirement in ("STOP-METHOD-ALLOW", "STOP-TIMELY") else "error"
-        return Failure(requirement, check, title, message, severity, list(evidence), self.seed)
+        fields: dict[str, str] = {}
+        more = []
+        for line in message.split("\n"):
+            label, _, value = line.partition(": ")
+            if label in ("Received", "Expected", "Documented", "Why") and label not in fields:
+                fields[label] = value
+            else:
+                more.append(line)
+        expected_as = "Documented" if "Documented" in fields else "Expected"
+        return Failure(
+            requirement,
+            check,
+            title,
+            severity,
+            received=fields.get("Received", ""),
+            expected=fields.get(expected_as, ""),
+            expected_as=expected_as,
+            why=fields.get("Why", ""),
+            more="\n".join(more),
+            evidence=list(evidence),
+            seed=self.seed,
+        )
 
 
 def _path(project: str = PROJECT, group: str = GROUP) -> str:

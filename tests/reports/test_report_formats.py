@@ -360,7 +360,7 @@ def test_a_secret_in_any_report_stops_all_writing(tmp_path: Path) -> None:
 def test_the_guard_sees_escaped_forms(fmt: str) -> None:
     secret = 'tok<&"en\\/x'
     run = sample_run()
-    run.checks[0].failures[0].message = f"Received: {secret}"  # as if redaction had missed it
+    run.checks[0].failures[0].received = secret  # as if redaction had missed it
     with pytest.raises(SecretInReport, match=f"the {fmt} report would contain a secret"):
         render(run, fmt, secrets=[secret])
     assert render(sample_run(), fmt, secrets=["abc", secret])  # short secrets are ignored; absent ones pass

@@ -71,7 +71,7 @@ def test_correct_implementations_conform(name: str, profile: str) -> None:
     huawei = profile == "huawei"
     result = run_suite(replace_huawei(CORRECT[name], huawei), huawei=huawei)
     failing = {rid: v for rid, v in verdicts(result).items() if v in (Verdict.FAIL, Verdict.FLAKY)}
-    details = [f"{f.requirement}: {f.title}: {f.message}" for c in result.checks for f in c.failures]
+    details = [f"{f.requirement}: {f.title}: {f.text()}" for c in result.checks for f in c.failures]
     assert not failing, details
     assert result.complete(load_requirements()), result.unverified(load_requirements())
     assert result.conforms(load_requirements())
@@ -82,13 +82,13 @@ def test_correct_implementations_conform(name: str, profile: str) -> None:
 def test_a_gateway_refusing_encoded_slashes_with_404_conforms_in_huawei() -> None:
     """404 is documented on huawei (the gateway's unknown route): refusing every %2F path so is legal."""
     result = run_suite(variant(huawei=True, encoded_slash_status=404), huawei=True)
-    assert result.conforms(load_requirements()), [f.message for c in result.checks for f in c.failures]
+    assert result.conforms(load_requirements()), [f.text() for c in result.checks for f in c.failures]
     assert verdicts(result)["STOP-PATH-EXACT"] is Verdict.PASS
 
 
 def test_a_gateway_refusing_foreign_project_tokens_with_401_conforms_in_huawei() -> None:
     result = run_suite(variant(huawei=True, scope_401=True), huawei=True)
-    assert result.conforms(load_requirements()), [f.message for c in result.checks for f in c.failures]
+    assert result.conforms(load_requirements()), [f.text() for c in result.checks for f in c.failures]
     assert result.status_counts.get("401", 0) > 0
 
 
@@ -312,7 +312,7 @@ def test_header_case_over_a_real_socket(case_sensitive: bool) -> None:
 def test_an_aksk_only_target_is_signed_like_the_sdk_and_conforms() -> None:
     result = run_suite(variant(huawei=True), huawei=True, aksk_only=True)
     failing = {rid: v for rid, v in verdicts(result).items() if v in (Verdict.FAIL, Verdict.FLAKY)}
-    assert not failing, [f"{f.requirement}: {f.message}" for c in result.checks for f in c.failures]
+    assert not failing, [f"{f.requirement}: {f.text()}" for c in result.checks for f in c.failures]
     assert verdicts(result)["HW-AKSK"] is Verdict.PASS
     assert verdicts(result)["STOP-EFFECT"] is Verdict.PASS  # the signed stops really paused
 
@@ -393,4 +393,4 @@ def test_a_pause_that_reverts_is_caught_only_by_the_end_of_run_look(profile: str
     assert "effect-lasts" in failed
     assert "effect" not in failed
     (lasting,) = [c for c in result.checks if c.check == "effect-lasts"]
-    assert all("after the 200 that paused it" in f.message for f in lasting.failures)
+    assert all("after the 200 that paused it" in f.text() for f in lasting.failures)

@@ -51,7 +51,7 @@ def run_behind(behaviour: Field, *, huawei: bool) -> tuple[RunResult, FieldServe
 
 
 def problems(result: RunResult) -> list[str]:
-    found = [f"{f.requirement}: {f.title}: {f.message}" for c in result.checks for f in c.failures]
+    found = [f"{f.requirement}: {f.title}: {f.text()}" for c in result.checks for f in c.failures]
     found += [f"{rid} inconclusive: {why}" for c in result.checks for rid, why in c.inconclusive.items()]
     found += [f"{c.check}: {c.verdict.value} {c.reason}" for c in result.checks if c.verdict is Verdict.FLAKY]
     return found

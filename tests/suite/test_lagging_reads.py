@@ -58,7 +58,7 @@ def run(
 
 
 def failures(result: RunResult) -> list[str]:
-    return [f"{f.requirement}: {f.title}: {f.message}" for c in result.checks for f in c.failures]
+    return [f"{f.requirement}: {f.title}: {f.text()}" for c in result.checks for f in c.failures]
 
 
 @pytest.mark.parametrize("listing", ["every group", "three pausable"])
@@ -114,7 +114,7 @@ def test_a_faulty_server_whose_show_lags_still_fails_with_the_lag_in_the_message
     switches, checks, requirement = FAULTS[name]
     result = run(lagging(**switches), checks=checks)
     assert verdicts(result)[requirement] is Verdict.FAIL, failures(result)
-    messages = [f.message for c in result.checks for f in c.failures if f.requirement == requirement]
+    messages = [f.text() for c in result.checks for f in c.failures if f.requirement == requirement]
     # The disagreement outlasted the bound: the message says how often and how long it was read.
     lags = [re.search(rf"on (\d+) reads over ([\d.]+)s \(bound {BOUND:g}s\)", m) for m in messages]
     reads, seconds = next((int(m[1]), float(m[2])) for m in lags if m)

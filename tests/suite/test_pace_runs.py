@@ -81,7 +81,7 @@ def _observable(run: RunResult) -> list[Any]:
                 (
                     f.requirement,
                     f.title,
-                    f.message,
+                    f.text(),
                     [(e.url, e.status, e.request_headers) for e in f.evidence],
                 )
                 for f in c.failures
@@ -135,7 +135,7 @@ def test_429_without_retry_after_is_backed_off_recorded_and_never_judged() -> No
     # Each was waited out and asked again: counted among the run's exchanges, never judged.
     assert run.status_counts["429"] == len(run.pace.throttled)
     assert run.pace.requests == gateway.passed + gateway.refused
-    assert run.conforms(load_requirements()), [f.message for c in run.checks for f in c.failures]
+    assert run.conforms(load_requirements()), [f.text() for c in run.checks for f in c.failures]
 
 
 def test_a_rate_limit_under_the_gateways_rate_meets_no_429() -> None:

@@ -92,7 +92,7 @@ def test_the_failure_shows_the_release_spread_and_every_answer_meets_the_oracles
     check = concurrency_of(result)
     assert check.verdict is Verdict.FAIL
     (failure,) = check.failures
-    assert "16 stops released within" in failure.message and " ms)" in failure.message
+    assert "16 stops released within" in failure.text() and " ms)" in failure.text()
     assert any(note.startswith("concurrency: 16 stops released within") for note in check.notes)
     assert failure.evidence and failure.evidence[0].status == 200
     judged = next(c for c in result.checks if c.check == "documented-status")
@@ -129,7 +129,7 @@ def test_throttled_stops_are_no_losers_of_the_race(throttle: Any, verdict: Verdi
     model = Throttling(throttle)
     with ModelServer(model) as server:
         check = concurrency_of(run_concurrency(parse_target(target_data(server.base_url)), 1))
-    assert check.verdict is verdict, [f.message for f in check.failures]
+    assert check.verdict is verdict, [f.text() for f in check.failures]
     assert any("throttled (429) and took no part" in note for note in check.notes)
 
 

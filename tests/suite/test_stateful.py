@@ -58,7 +58,7 @@ def test_the_reference_server_passes_and_gets_its_groups_back(seed: int) -> None
         target = with_restore(server.target)
         result = run(target, seed)
         (check,) = result.checks
-        assert check.verdict is Verdict.PASS, [f.message for f in check.failures] + check.notes
+        assert check.verdict is Verdict.PASS, [f.text() for f in check.failures] + check.notes
         assert check.requests > 10  # it did cycle the groups, not skip
         statuses = pausable_groups(server.app, target)
         assert all(s in (STATUS_CODES["creating"], STATUS_CODES["monitoring"]) for s in statuses.values())
@@ -156,8 +156,8 @@ def test_a_fault_only_a_sequence_shows_is_one_failure_with_a_short_program(name:
     (check,) = result.checks
     assert check.verdict is Verdict.FAIL, check.notes
     (failure,) = check.failures
-    assert failure.requirement == requirement, failure.message
-    program = failure.message.split("to replay in order:\n", 1)[1]
+    assert failure.requirement == requirement, failure.text()
+    program = failure.text().split("to replay in order:\n", 1)[1]
     curls = [line for line in program.splitlines() if line.startswith("curl ")]
     # Shrunk: the set-up reads, then a handful of requests (a stop or start, and the read that shows it).
     assert 1 <= len(curls) <= 8, program
@@ -167,7 +167,7 @@ def test_a_fault_only_a_sequence_shows_is_one_failure_with_a_short_program(name:
     secrets = [value for value, _ in secrets_of(target)]
     assert set(RESTORE.values()) <= set(secrets)
     for secret in secrets:
-        assert secret not in report and secret not in json.dumps(failure.message)
+        assert secret not in report and secret not in json.dumps(failure.text())
     if "start" in program:
         assert "$OMS_RESTORE_DST_SK" in program
 
@@ -178,7 +178,7 @@ def test_the_failing_program_is_the_same_for_a_seed() -> None:
         target = with_restore(build_target(app, "http://oms.test"))
         result = run(target, 5, httpx.ASGITransport(app=StopPausesTheOther(app)))
         # The steps and statuses, not how long a re-read took (a busy machine makes it 0.10 s or 0.11 s).
-        return re.sub(r"over \d+\.\d+s", "over …s", result.checks[0].failures[0].message)
+        return re.sub(r"over \d+\.\d+s", "over …s", result.checks[0].failures[0].text())
 
     assert program() == program()
 

@@ -39,6 +39,11 @@ class Context:
 STRICT, HUAWEI = Context(Profile.STRICT), Context(Profile.HUAWEI)
 
 
+def text(finding: Finding) -> str:
+    """A finding as the reports print it (results.py ``Failure.text``)."""
+    return finding.failure("demo", "error").text()
+
+
 def answer(
     status: int | None,
     body: object = b"",
@@ -77,8 +82,9 @@ def test_a_finding_renders_received_expected_and_why_and_keeps_its_title_stable(
     )
     assert finding.headline == "group_id of 1025 characters"
     assert finding.template == "group_id of {length} characters"
-    assert finding.text() == "Received: 200\nExpected: 400, 403\nWhy: ids are 1..1,024 long"
-    assert finding.text(seen_in="effect").endswith("\nWhy: ids are 1..1,024 long\nSeen in: effect")
+    assert text(finding) == "Received: 200\nExpected: 400, 403\nWhy: ids are 1..1,024 long"
+    seen = finding.failure("demo", "error", seen_in="effect").text()
+    assert seen.endswith("\nWhy: ids are 1..1,024 long\nSeen in: effect")
     # A title without values is printed as written, braces and all.
     plain = Finding("The show answer is not {group_id, status 0..9}", "'x'", "an object")
     assert plain.headline == plain.template == "The show answer is not {group_id, status 0..9}"
@@ -105,7 +111,7 @@ def test_an_undocumented_status_is_named_with_what_is_documented() -> None:
     found = oracles.documented_status(STRICT, error(500))
     assert found is not None
     assert (found.headline, found.template) == ("Undocumented status 500", "Undocumented status {status}")
-    assert found.text() == "Received: 500\nDocumented (strict): 200, 400, 403"
+    assert text(found) == "Received: 500\nDocumented (strict): 200, 400, 403"
 
 
 @pytest.mark.parametrize(
@@ -204,7 +210,7 @@ def test_an_error_without_the_envelope_says_what_is_wrong(sent: Sent, received: 
     assert found is not None
     assert found.template == "{status} without the error envelope"
     assert found.headline == f"{sent.result.status} without the error envelope"
-    assert found.text() == (
+    assert text(found) == (
         f"Received: {received}\nExpected: application/json body with string error_code and error_msg"
     )
 
@@ -243,7 +249,7 @@ def test_a_200_with_an_empty_body_or_an_object_passes(body: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "title", "text"),
+    ("body", "title", "shown"),
     [
         (
             b"OK",
@@ -264,9 +270,9 @@ def test_a_200_with_an_empty_body_or_an_object_passes(body: object) -> None:
     ],
     ids=["not-json", "list", "error-body"],
 )
-def test_a_200_with_another_body_is_a_finding(body: object, title: str, text: str) -> None:
+def test_a_200_with_another_body_is_a_finding(body: object, title: str, shown: str) -> None:
     found = oracles.success_body(STRICT, answer(200, body, JSON))
-    assert found is not None and (found.headline, found.text()) == (title, text)
+    assert found is not None and (found.headline, text(found)) == (title, shown)
 
 
 def test_success_body_judges_only_a_stops_200_whose_body_is_known() -> None:
@@ -287,7 +293,7 @@ def test_no_server_error_passes_any_answer_below_500(status: int) -> None:
 def test_a_5xx_is_a_server_error(status: int) -> None:
     found = oracles.no_server_error(STRICT, error(status))
     assert found is not None and found.template == "Server error {status}"
-    assert found.text() == f"Received: {status}\nExpected: a documented 2xx/4xx answer for any input"
+    assert text(found) == f"Received: {status}\nExpected: a documented 2xx/4xx answer for any input"
 
 
 def test_a_501_refuses_an_unimplemented_method_but_not_the_stop() -> None:
@@ -326,9 +332,7 @@ def test_what_the_tool_itself_did_is_no_server_error(outcome: Outcome) -> None:
 
 def test_timely_fails_only_an_exchange_that_timed_out() -> None:
     found = oracles.timely(STRICT, answer(None, outcome=Outcome.TIMED_OUT, error="timeout after 10 s"))
-    assert (
-        found is not None and found.text() == "Received: timeout after 10 s\nExpected: an answer within 10s"
-    )
+    assert found is not None and text(found) == "Received: timeout after 10 s\nExpected: an answer within 10s"
     assert oracles.timely(STRICT, answer(None, outcome=Outcome.DROPPED, error="reset")) is None
     assert oracles.timely(STRICT, error(400)) is None
 
@@ -359,7 +363,7 @@ def test_the_token_a_request_carried_must_not_come_back() -> None:
     assert found is not None and "the body contain" in found.received
     found = oracles.no_credential_echo(STRICT, error(400, headers=[*JSON, ("X-Echo", TOKEN)]))
     assert found is not None and "the headers contain" in found.received
-    assert TOKEN not in found.text()
+    assert TOKEN not in text(found)
 
 
 def test_a_run_of_sixteen_characters_of_any_secret_of_the_run_is_an_echo() -> None:
@@ -423,7 +427,7 @@ def test_an_answer_without_x_request_id_is_a_finding_and_no_answer_is_none() -> 
     found = oracles.request_id(HUAWEI, error(400))
     assert found is not None
     assert (
-        found.text() == "Received: 400 without an X-Request-Id header\nExpected: X-Request-Id on every answer"
+        text(found) == "Received: 400 without an X-Request-Id header\nExpected: X-Request-Id on every answer"
     )
     assert oracles.request_id(HUAWEI, answer(None, outcome=Outcome.DROPPED, error="reset")) is None
 
@@ -452,7 +456,7 @@ def test_the_gateways_401_has_its_code_and_a_request_id() -> None:
 def test_a_401_that_is_not_the_gateways_says_what_is_missing(body: object, received: str) -> None:
     found = oracles.gateway_401(HUAWEI, error(401, body))
     assert found is not None and found.headline == "401 that is not the gateway's"
-    assert found.text() == f"Received: {received}\nExpected: error_code 'APIGW.0301' and a string request_id"
+    assert text(found) == f"Received: {received}\nExpected: error_code 'APIGW.0301' and a string request_id"
 
 
 def test_a_401_whose_body_is_no_object_has_no_gateway_body() -> None:
@@ -480,7 +484,7 @@ def test_expect_refuses_another_status_with_the_allowed_ones_and_why() -> None:
     [finding] = rec.findings
     assert finding.requirement == "STOP-PRECONDITION"  # its only one, not spelled at the call
     assert (finding.headline, finding.template) == ("group_id of 1025 characters", title.template)
-    assert finding.text() == "Received: 200\nExpected: 400, 403\nWhy: ids are 1..1,024 long"
+    assert text(finding) == "Received: 200\nExpected: 400, 403\nWhy: ids are 1..1,024 long"
 
 
 def test_expect_describes_what_stood_in_front_of_the_application() -> None:

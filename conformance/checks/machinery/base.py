@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from conformance.redact import SECRET_RUN
+from conformance.results import UNKNOWN_LAYER, Failure
 from conformance.spec import Contract
 from conformance.transport.http import HttpResult
 
@@ -43,6 +44,9 @@ class Sent:
     # may be a passing fault that no retry could rule out.
     repeatable: bool = True
     request_class: str = ""  # its class for the run's hang budget (machinery/hang_budget.py); "" if none
+    # The status the client asked for (``Prefer: code=N``, which the reference server honours): an answer
+    # it forced is not the server failing. Only the proxy sees such requests.
+    forced_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class Finding:
 
     ``requirement`` is left out ("") by a check that declares one requirement: the recorder (and the runner,
     for response checks) takes it from the declaration; a check that declares several names the one it means.
-    The report's text is rendered from the fields by :meth:`text`, the one place that writes it.
+    :meth:`failure` makes the report's :class:`~conformance.results.Failure` of it, field for field.
     """
 
     title: Title | str  # a str is a title without per-input values
@@ -80,6 +84,7 @@ class Finding:
     requirement: str = ""
     expected_as: str = "Expected"  # the label of the expected line ("Documented (strict)" for statuses)
     more: str = ""  # further lines after the reasons (the stateful check's shortest failing program)
+    layer: str = UNKNOWN_LAYER  # which layer answered (results.py ``Failure.layer``)
 
     @property
     def template(self) -> str:
@@ -96,16 +101,25 @@ class Finding:
         """What was expected, the same for every input that fails this way."""
         return self.expected.template if isinstance(self.expected, Title) else self.expected
 
-    def text(self, seen_in: str = "") -> str:
-        """The report's message: "Received: ...\nExpected: ...\nWhy: ..." (and where the answer was seen)."""
-        lines = [f"Received: {self.received}", f"{self.expected_as}: {self.expected!s}"]
-        if self.why:
-            lines.append(f"Why: {self.why}")
-        if self.more:
-            lines.append(self.more)
-        if seen_in:
-            lines.append(f"Seen in: {seen_in}")
-        return "\n".join(lines)
+    def failure(self, check: str, severity: str, *, seed: int | None = None, seen_in: str = "") -> Failure:
+        """The finding as a report keeps it; ``seen_in``: the check whose request it was found in."""
+        return Failure(
+            requirement=self.requirement,
+            check=check,
+            title=self.headline,
+            severity=severity,
+            received=self.received,
+            expected=str(self.expected),
+            why=self.why,
+            expected_as=self.expected_as,
+            more=self.more,
+            seen_in=seen_in,
+            cause=self.template,
+            expectation=self.expectation,
+            layer=self.layer,
+            evidence=[self.sent.result.exchange] if self.sent else [],
+            seed=seed,
+        )
 
 
 class NotRun(Exception):

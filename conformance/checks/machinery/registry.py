@@ -73,6 +73,8 @@ class CheckEntry:
     needs: tuple[Need, ...] = ()
     profiles: tuple[Profile, ...] = tuple(Profile)
     groups: GroupUse = GroupUse.NONE
+    # A response check that judges answers to any path, not only the operation's (machinery/judge.py).
+    any_path: bool = False
 
     def applies_to(self, profile: Profile) -> bool:
         return profile in self.profiles
@@ -89,6 +91,7 @@ def _describe(
     needs: Iterable[str],
     profiles: Iterable[Profile],
     groups: GroupUse = GroupUse.NONE,
+    any_path: bool = False,
 ) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         spec = CheckEntry(
@@ -100,6 +103,7 @@ def _describe(
             needs=tuple(Need(n) for n in needs),
             profiles=tuple(Profile(p) for p in profiles),
             groups=groups,
+            any_path=any_path,
         )
         setattr(fn, _SPEC, spec)
         return fn
@@ -119,9 +123,14 @@ def scenario(
 
 
 def response_check(
-    name: str, *, requirements: Iterable[str], profiles: Iterable[Profile] = tuple(Profile)
+    name: str,
+    *,
+    requirements: Iterable[str],
+    profiles: Iterable[Profile] = tuple(Profile),
+    any_path: bool = False,
 ) -> Callable[[F], F]:
-    return _describe(CheckKind.RESPONSE, name, requirements, (), profiles)
+    """``any_path``: it judges answers to paths that are not the operation's too (the proxy sees those)."""
+    return _describe(CheckKind.RESPONSE, name, requirements, (), profiles, any_path=any_path)
 
 
 def spec_of(fn: Callable[..., Any]) -> CheckEntry:
