@@ -150,9 +150,11 @@ def launch(name: str, workdir: Path, defaults: Sequence[str] = ()) -> StackServe
     return StackServer(name, command(name, defaults), workdir, env)
 
 
-def build(name: str, into: Path) -> None:
-    """Compile a server that needs it (Go, Java) into the directory ``into``; nothing for the others."""
+def build(name: str, into: Path | None = None) -> None:
+    """Compile a server that needs it (Go, Java) into the directory ``into`` (default: a new temporary
+    one); nothing for the others."""
     here = HERE / STACKS[name].directory
+    into = Path(tempfile.mkdtemp(prefix=f"oms-{name}-")) if into is None else into
     if name == "go":
         # The standard library only: GOPATH mode, no module proxy, Go's build cache kept in GO_CACHE.
         env = {"GO111MODULE": "off", "GOPROXY": "off", "GOFLAGS": ""}
