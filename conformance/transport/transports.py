@@ -13,12 +13,11 @@ client classifies it once, transport/outcome.py) and the answer keeps what came 
   send as httpx would (a path httpx would rewrite, a cookie of httpx's jar, an over-long URL) it hands to its
   ``fallback``, an :class:`HttpxTransport` on the same httpx client.
 
-Where the next ways of sending go:
+How a request is written, and where the next ways of sending go:
 
-- **segmented writes** (a request head written in pieces, with a pause between them): a transport, or an
-  option of :class:`H1Transport`, that writes ``h1.encode``'s bytes in pieces on a connection of its own
-  instead of ``Pool.request``'s one write - the race (transport/race.py) already writes a request in two
-  pieces on such connections;
+- **segmented writes** (a request head written in pieces, with a pause between them) are
+  ``h1.write_request``'s, on the connections :class:`H1Transport` sends over: a head over ``h1.HOLD_ABOVE``
+  goes in two writes (the race, transport/race.py, writes all but the last byte on such connections too);
 - **proxy routing** (``HTTP_PROXY``, ``CONNECT``): a transport that connects to the proxy and sends the
   absolute-form target (plain http) or tunnels with ``CONNECT`` (https) before the same h11 exchange.
   ``Client._choose_transport`` is the one place that picks a transport for a client.
