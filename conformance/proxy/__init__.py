@@ -16,7 +16,8 @@ Public API::
         # ASGI app: .violations, .take_violations(side=None), .requests, .status_counts, .secrets()
     ProxyServer(upstream, profile="strict", enforce=False, *, body_timeout=2.0, host="127.0.0.1", port=0)
         # context manager in a thread: .base_url, .app, .violations, .take_violations(side=None)
-    Violation      # check, requirement, title, message, exchange, enforced; .side (client/server); .line()
+    Violation      # check, failure (the report's Failure: its fields), enforced;
+                   # .requirement, .title, .exchange, .side (client/server); .line()
     proxy_run_result(proxy) -> RunResult
 """
 
