@@ -89,6 +89,9 @@ class Headline(StrEnum):
     INCOMPLETE = "INCOMPLETE"
 
 
+ANSWER_EXCERPT_CHARS = 160  # of an answer's body, in the lines a person reads first (Failure.text)
+
+
 @dataclass
 class Exchange:
     """One request and what came back (or the transport error), redacted, bodies cut to an excerpt."""
@@ -114,6 +117,20 @@ class Exchange:
     def describe(self) -> str:
         outcome = f"{self.status}" if self.status is not None else f"no response ({self.error})"
         return f"{self.method} {self.url} -> {outcome}"
+
+    def answer_lines(self) -> list[str]:
+        """What a person needs to act on a failure: the answer's first bytes and a redirect's Location (the
+        exchange is redacted: no secret appears)."""
+        if self.status is None:
+            return []
+        headers = {k.lower(): v for k, v in self.response_headers.items()}
+        body = self.response_body
+        cut = " (cut off)" if len(body) > ANSWER_EXCERPT_CHARS or self.body_truncated else ""
+        said = f"{body[:ANSWER_EXCERPT_CHARS]!r}{cut}" if body else "no body"
+        lines = [f"Answer: {self.status}, {headers.get('content-type') or 'no content type'}, {said}"]
+        if "location" in headers:
+            lines.append(f"Location: {headers['location']}")
+        return lines
 
 
 # Which layer answered, when nothing tells (``Failure.layer``): the application, a named stack (nginx, a
@@ -159,6 +176,8 @@ class Failure:
             lines.append(f"Why: {self.why}")
         if self.more:
             lines.append(self.more)
+        if self.evidence and self.received:  # (a run written before failures had fields keeps its text)
+            lines += self.evidence[0].answer_lines()  # the answer's first bytes, a redirect's Location
         if self.layer != UNKNOWN_LAYER:
             lines.append(f"Answered by: {self.layer}")
         if self.seen_in:

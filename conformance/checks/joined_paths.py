@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.checks.machinery.base import Finding, Kind, Sent, Title
+from conformance.checks.machinery.base import Finding, Kind, Title
 from conformance.checks.machinery.context import CheckContext
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.spec.documents import COLLECTION_SEGMENT, STOP_SUFFIX, VERSION_SEGMENT
@@ -83,7 +83,7 @@ async def joined_segments(ctx: CheckContext) -> None:
                         how=probe.how,
                         status=status,
                     ),
-                    f"{status}: taken for the stop of listed group {group!r}{_who_decoded(sent)}",
+                    f"{status}: taken for the stop of listed group {group!r}",
                     "any answer but a success: the path names no stop (a 404, a 400 or a 405)",
                     "%2F is data within a segment, not a separator (RFC 3986 section 2.2); a stack that "
                     "decodes it before routing (Starlette's scope path, Werkzeug's PATH_INFO, Go's "
@@ -93,14 +93,3 @@ async def joined_segments(ctx: CheckContext) -> None:
             )
     if ctx.pool.keeper == group:
         await ctx.still_pausable(group, REQUIREMENT, "paths that join its segments with %2F")
-
-
-def _who_decoded(sent: Sent) -> str:
-    """Where the evidence names the layer that decoded the path: nginx says so in its Server header (it hides
-    the upstream's), and with a URI part in ``proxy_pass`` forwards the normalised path, %2F decoded."""
-    if "nginx" not in (sent.result.header("server") or "").lower():
-        return ""
-    return (
-        " (nginx answered in front - Server: nginx - and a proxy_pass with a URI part forwards the path "
-        "normalised, %2F decoded: proxy_pass without a URI part sends it as the client did)"
-    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 from conformance.checks.machinery.base import Finding, Kind, OracleContext, Sent, Title
+from conformance.checks.machinery.layers import HEAD_LIMIT_SETTINGS
 from conformance.checks.machinery.registry import response_check
 from conformance.redact import SECRET_RUN, SecretRuns
 from conformance.spec.documents import SHOW_PATH, Profile
@@ -68,36 +69,40 @@ def refused_as_raw_data(sent: Sent) -> bool:
 
 
 def describe_infrastructure(sent: Sent) -> str:
-    """What in front of the application likely made this answer, for a finding's Received line; or ""."""
+    """What the answer says of the layer that refused the request, for a finding's Received line; or "".
+    Which layer it was, and its setting, is the finding's "Answered by" line (checks/machinery/layers.py):
+    nothing here names a proxy the answer does not show."""
     status = sent.result.status
     if status in INFRASTRUCTURE:
         said = (
-            f" ({status} {INFRASTRUCTURE[status]}: a limit of a server or proxy in front of the application)"
+            f" ({status} {INFRASTRUCTURE[status]}: a limit of the HTTP layer, not the application's answer)"
         )
     elif "html" in sent.result.content_type:
-        said = " (an HTML page: most likely a proxy's or framework's error page, not the application)"
+        said = (
+            " (an HTML page: an error page of a server, framework or proxy, not the application's envelope)"
+        )
     else:
         said = ""
     return said + _header_limit(sent) + _path_rewrite(sent)
 
 
 def _header_limit(sent: Sent) -> str:
-    # The signature of a gateway's header limit: a long token refused with 400/431/494 without the
-    # application's error envelope (nginx: "400 Request Header Or Cookie Too Large", an HTML page).
+    # The signature of a header-size limit: a long token refused with 400/431/494 without the application's
+    # error envelope (nginx: "400 Request Header Or Cookie Too Large", an HTML page; Node: a bare 431).
     chars = len(sent.sent_token or "")
     if chars <= HEADER_LIMIT_CHARS or sent.result.status not in HEADER_LIMIT_STATUSES:
         return ""
     if error_envelope_problem(sent) is None:
         return ""
     return (
-        f" - likely cause: a gateway's header-size limit (the X-Auth-Token header was {chars:,} characters; "
-        "nginx's default large_client_header_buffers 4 8k answers 400 "
-        '"Request Header Or Cookie Too Large", other proxies 431 or 494 above 8 KiB)'
+        f" - likely cause: a header-size limit before the application (the X-Auth-Token header was "
+        f"{chars:,} characters); where the answer does not name the layer, the usual settings are "
+        f"{HEAD_LIMIT_SETTINGS}"
     )
 
 
 def _path_rewrite(sent: Sent) -> str:
-    # A 404 to a path a normalising proxy changes: the application may have been asked another route.
+    # A 404 to a path that a normalising layer changes: the application may have been asked another route.
     if sent.result.status != 404:
         return ""
     raw = sent.path.split("?", 1)[0]
@@ -111,9 +116,9 @@ def _path_rewrite(sent: Sent) -> str:
     else:
         return ""
     return (
-        f" - likely cause, if a proxy is in front: the path has {what}, and a proxy that normalises paths "
-        "(merges slashes, decodes %2F, resolves dot segments, as nginx does behind `proxy_pass` to a URI) "
-        "asks the application for another path"
+        f" - likely cause: the path has {what}, and a layer that normalises paths (merges slashes, decodes "
+        "%2F, resolves dot segments - nginx behind `proxy_pass` with a URI part, routing on the decoded path "
+        "in Starlette, Werkzeug, Go's ServeMux) asks the application for another path"
     )
 
 

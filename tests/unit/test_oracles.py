@@ -139,7 +139,7 @@ def test_a_show_is_judged_by_the_show_operations_statuses() -> None:
 
 def test_a_limit_status_and_an_html_page_are_described_as_infrastructure() -> None:
     assert oracles.describe_infrastructure(error(413, b"", [])) == (
-        " (413 Content Too Large: a limit of a server or proxy in front of the application)"
+        " (413 Content Too Large: a limit of the HTTP layer, not the application's answer)"
     )
     page = answer(400, b"<html>bad</html>", [("Content-Type", "text/html")])
     assert "an HTML page" in oracles.describe_infrastructure(page)
@@ -178,7 +178,7 @@ def test_a_404_to_a_path_a_proxy_rewrites_names_the_rewrite(path: str, what: str
     if what is None:
         assert described == ""
     else:
-        assert f"the path has {what}, and a proxy that normalises paths" in described
+        assert f"the path has {what}, and a layer that normalises paths" in described
     assert "likely cause" not in oracles.describe_infrastructure(error(400, path=path))
 
 
@@ -484,13 +484,18 @@ def test_expect_refuses_another_status_with_the_allowed_ones_and_why() -> None:
     [finding] = rec.findings
     assert finding.requirement == "STOP-PRECONDITION"  # its only one, not spelled at the call
     assert (finding.headline, finding.template) == ("group_id of 1025 characters", title.template)
-    assert text(finding) == "Received: 200\nExpected: 400, 403\nWhy: ids are 1..1,024 long"
+    assert text(finding) == (
+        "Received: 200\nExpected: 400, 403\nWhy: ids are 1..1,024 long\n"
+        # What a person needs to act: the answer's first bytes and the layer (checks/machinery/layers.py).
+        "Answer: 200, no content type, no body\n"
+        "Answered by: unknown (no Server header, header or page of a known stack)"
+    )
 
 
 def test_expect_describes_what_stood_in_front_of_the_application() -> None:
     rec = recorder()
     rec.expect(error(404, b"<html>404</html>", [("Content-Type", "text/html")]), {400}, "t")
-    assert rec.findings[0].received.startswith("404 (an HTML page: most likely a proxy's")
+    assert rec.findings[0].received.startswith("404 (an HTML page: an error page of a server, framework or")
 
 
 def test_expect_names_the_requirement_of_a_check_that_declares_several() -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from conformance.checks.machinery.layers import layer_of
 from conformance.redact import SECRET_RUN
 from conformance.results import UNKNOWN_LAYER, Failure
 from conformance.spec import Contract
@@ -116,7 +117,9 @@ class Finding:
             seen_in=seen_in,
             cause=self.template,
             expectation=self.expectation,
-            layer=self.layer,
+            layer=self.layer
+            if self.layer != UNKNOWN_LAYER or not self.sent
+            else layer_of(self.sent.result.exchange),
             evidence=[self.sent.result.exchange] if self.sent else [],
             seed=seed,
         )
