@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 DEFAULTS = set(filter(None, os.environ.get("STACK_DEFAULTS", "").split(",")))
 MAX_ID, MAX_TOKEN = 1024, 16384
@@ -85,7 +86,7 @@ def oms_error(exc: OmsError) -> Response:
 
 
 @app.errorhandler(HTTPException)
-def framework_error(exc: HTTPException) -> Response:
+def framework_error(exc: HTTPException) -> WerkzeugResponse:  # get_response() is Werkzeug's, not Flask's
     # Flask's documented way to answer Werkzeug's 404/405 as JSON; 405 keeps its Allow header.
     response = exc.get_response()
     body = {"error_code": f"OMS.0{exc.code}", "error_msg": exc.description or exc.name}
