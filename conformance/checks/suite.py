@@ -11,6 +11,7 @@ from conformance.checks import (
     auth,
     boundaries,
     concurrency,
+    connection_state,
     fuzz,
     joined_paths,
     lasting,
@@ -53,6 +54,7 @@ BUILTIN = Registry(
         lookalike.lookalike_ids,
         lookalike.lookalike_projects,
         lookalike.lookalike_tokens,
+        connection_state.connection_state,
         joined_paths.joined_segments,
         # Scenarios that pause listed groups, most important first: a short list loses the last ones.
         # The concurrency check's race carries the keeper's first stop (concurrency.keeper_to_race), which the

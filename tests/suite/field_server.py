@@ -58,6 +58,7 @@ class FieldServer:
         self.answers = itertools.count(1)
         self.closed_idle = 0  # connections closed for the header timeout (so a test can see it happened)
         self.closed_after_answer = 0
+        self._connections = itertools.count(1)  # each connection's number, in the model's scope
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="oms-field-server", daemon=True)
         self._ready = threading.Event()
@@ -98,6 +99,7 @@ class FieldServer:
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        number = next(self._connections)
         try:
             while True:
                 try:
@@ -118,7 +120,7 @@ class FieldServer:
                     if not isinstance(event, h11.Data):
                         break
                     body += event.data
-                if not await self._answer(conn, writer, request, body):
+                if not await self._answer(conn, writer, request, body, number):
                     return
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                     return
@@ -131,10 +133,15 @@ class FieldServer:
                 await writer.wait_closed()
 
     async def _answer(
-        self, conn: h11.Connection, writer: asyncio.StreamWriter, request: h11.Request, body: bytes
+        self,
+        conn: h11.Connection,
+        writer: asyncio.StreamWriter,
+        request: h11.Request,
+        body: bytes,
+        number: int,
     ) -> bool:
         """Answer one request; False when the connection is to be closed after it."""
-        status, headers, content = await self._call_model(request, body)
+        status, headers, content = await self._call_model(request, body, number)
         n = next(self.answers)
         b = self.behaviour
         if b.slow_every and n % b.slow_every == 0:
@@ -165,7 +172,7 @@ class FieldServer:
         return True
 
     async def _call_model(
-        self, request: h11.Request, body: bytes
+        self, request: h11.Request, body: bytes, number: int
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         target = request.target.decode("latin-1")
         path, _, query = target.partition("?")
@@ -176,6 +183,7 @@ class FieldServer:
             "raw_path": path.encode("latin-1"),
             "query_string": query.encode("latin-1"),
             "headers": [(k.lower(), v) for k, v in request.headers],
+            "connection": number,  # not ASGI's: the model's auth_per_connection fault keys on it
         }
         messages: list[MutableMapping[str, Any]] = []
 

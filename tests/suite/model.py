@@ -114,6 +114,10 @@ class Choices:
     # Checks after the write (checks/precondition.py, auth.py): a right refusal, and the group changed anyway
     validate_after_write: bool = False  # a group that is not pausable is marked paused, then refused (400)
     authorise_after_write: bool = False  # a read-only token's stop pauses, then is forbidden (403)
+    # Authentication that sticks to a connection (checks/connection_state.py): the first principal a
+    # connection authenticated stands for every later request on it that has no valid credential of its own.
+    # Needs a server that says which connection a request came on (field_server.py).
+    auth_per_connection: bool = False
     prefix_match: bool = False  # looks groups up with LIKE 'id%' (or the id as a prefix of the given one)
     # Ids a store reads as patterns (machinery/patterns.py): "like" (WHERE id LIKE ?), "regex", "glob"
     pattern_ids: str = ""
@@ -178,6 +182,7 @@ class Model:
         self._pausing: dict[tuple[str, str], float] = {}  # groups at 7 and when they reach 3
         self._reverting: dict[tuple[str, str], float] = {}  # pause_reverts_s: when a paused group runs again
         self._row_locks: dict[tuple[str, str], asyncio.Lock] = {}  # snapshot_store: one lock per group
+        self._connection_principal: dict[int, str] = {}  # auth_per_connection
 
     def write(self, key: tuple[str, str], status: int, at: float | None = None) -> None:
         """Change a group's status; with lagging_reads the show sees it only 1-3 s later."""
@@ -444,6 +449,12 @@ class Model:
             caller: str | None = project
         else:
             caller = self.authenticate(scope, headers, raw_path)
+        connection = scope.get("connection")
+        if c.auth_per_connection and connection is not None:
+            if caller is not None and not missing:
+                self._connection_principal.setdefault(connection, caller)
+            elif connection in self._connection_principal:
+                caller, missing, token = self._connection_principal[connection], False, None
         auth_problem = None
         if missing or len(token or "") > 16384:
             auth_problem = self.refuse_auth(malformed=True)

@@ -1,0 +1,60 @@
+"""Authentication that sticks to a connection (checks/connection_state.py), over real sockets: a server that
+lets a connection's first principal stand for later requests on it is caught - and only on one connection,
+which is why the check exists - while correct servers pass, one that closes every connection after its
+answer included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from conformance.options import RunOptions
+from conformance.results import CheckResult, Verdict
+from conformance.runner.engine import execute
+from conformance.target import parse_target
+
+from .field_server import Field, FieldServer
+from .model import Model, target_data, variant
+
+
+def run_behind(model: Model, behaviour: Field, *, huawei: bool, check: str) -> CheckResult:
+    with FieldServer(model, behaviour) as server:
+        target = parse_target(target_data(server.base_url, huawei=huawei))
+        options = RunOptions(
+            seed=5, request_timeout=5.0, reruns=0, settle_timeout=0.5, effect_hold=0.0, checks=[check]
+        )
+        result = asyncio.run(execute(target, options))
+    return next(c for c in result.checks if c.check == check)
+
+
+@pytest.mark.parametrize("huawei", [False, True], ids=["strict", "huawei"])
+def test_a_connection_that_lends_its_first_principal_is_caught(huawei: bool) -> None:
+    faulty = Model(variant(huawei=huawei, auth_per_connection=True))
+    checked = run_behind(faulty, Field(), huawei=huawei, check="connection-state")
+    assert checked.verdict is Verdict.FAIL
+    titles = [f.title for f in checked.failures]
+    assert any("no X-Auth-Token after" in t and "same connection was not refused" in t for t in titles), (
+        titles
+    )
+    assert any(f.evidence[0].status == 200 for f in checked.failures)  # the keeper was paused by it
+
+
+def test_the_same_fault_passes_every_request_sent_on_a_connection_of_its_own() -> None:
+    """Why the check is needed: the bad-credential checks send each stop of a listed group alone."""
+    faulty = Model(variant(auth_per_connection=True))
+    assert run_behind(faulty, Field(), huawei=False, check="authn-no-pause").verdict is Verdict.PASS
+
+
+@pytest.mark.parametrize("huawei", [False, True], ids=["strict", "huawei"])
+def test_a_correct_server_keeping_connections_alive_passes(huawei: bool) -> None:
+    checked = run_behind(Model(variant(huawei=huawei)), Field(), huawei=huawei, check="connection-state")
+    assert checked.verdict is Verdict.PASS, [f.message for f in checked.failures] + checked.notes
+    assert not any("closed the connection" in n for n in checked.notes)
+
+
+def test_a_correct_server_closing_every_connection_after_its_answer_passes_and_says_so() -> None:
+    checked = run_behind(Model(variant()), Field(close_every=1), huawei=False, check="connection-state")
+    assert checked.verdict is Verdict.PASS, [f.message for f in checked.failures]
+    assert any("closed the connection after an answer" in n for n in checked.notes)
