@@ -56,6 +56,16 @@ HARMFUL = {
     ("fastapi", "h11-max-incomplete-event-size"): {"STOP-TOKEN-LEN"},
 }
 
+# Where a default's refusal comes from the stack in front of the application's code, every failure of the
+# requirement it breaks names that layer (checks/machinery/layers.py): the user is told what to change.
+LAYER = {
+    ("flask", "limit-request-line"): "gunicorn",
+    ("flask", "limit-request-field-size"): "gunicorn",
+    ("aiohttp", "max-line-size"): "aiohttp",
+    ("aiohttp", "max-field-size"): "aiohttp",
+    ("fastapi", "h11-max-incomplete-event-size"): "uvicorn",
+}
+
 
 def run(server: StackServer) -> RunResult:
     target = parse_target(server.target_data())
@@ -101,9 +111,14 @@ def test_a_harmful_default_of_the_stack_fails_on_the_requirement_it_breaks(
     found = failing(result)
     assert HARMFUL[name, default] <= found, problems(result)
     assert found <= HARMFUL[name, default] | OWN_ANSWER, problems(result)
+    if (name, default) in LAYER:
+        broken = [f for c in result.checks for f in c.failures if f.requirement in HARMFUL[name, default]]
+        layers = {f.layer for f in broken}
+        assert layers and all(layer.startswith(LAYER[name, default]) for layer in layers), layers
     assert not result.conforms(CATALOGUE)
 
 
 def test_every_harmful_default_a_test_puts_back_is_one_the_stack_declares() -> None:
     for name, default in HARMFUL:
         assert default in STACKS[name].defaults, (name, default)
+    assert set(LAYER) <= set(HARMFUL)
