@@ -6,9 +6,6 @@ STACK_DEFAULTS (comma-separated) turns a careful choice back into the stack's de
 (Werkzeug's default converter matches no empty segment, and its merge_slashes redirects "//" with 308).
 """
 
-# mypy: disallow-untyped-decorators=False, disallow-subclassing-any=False
-# (the framework is installed only in this stack's own environment, so its decorators and classes are untyped
-# to mypy here; the rest of the file is checked)
 from __future__ import annotations
 
 import json
