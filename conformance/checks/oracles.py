@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from conformance.checks.machinery.base import Finding, Kind, OracleContext, Sent, Title
-from conformance.checks.machinery.layers import HEAD_LIMIT_SETTINGS
+from conformance.checks.machinery.layers import APPLICATION, HEAD_LIMIT_SETTINGS, identify
 from conformance.checks.machinery.registry import response_check
 from conformance.redact import SECRET_RUN, SecretRuns
 from conformance.spec.documents import SHOW_PATH, Profile
@@ -94,11 +94,14 @@ def _header_limit(sent: Sent) -> str:
         return ""
     if error_envelope_problem(sent) is None:
         return ""
-    return (
-        f" - likely cause: a header-size limit before the application (the X-Auth-Token header was "
-        f"{chars:,} characters); where the answer does not name the layer, the usual settings are "
-        f"{HEAD_LIMIT_SETTINGS}"
+    said = (
+        f" - likely cause: a header-size limit before the application (the X-Auth-Token header was {chars:,} "
     )
+    layer = identify(sent.result.status, sent.result.headers, sent.result.body)
+    if layer.known and layer.kind != APPLICATION.kind:
+        return said + f"characters; {layer.name}'s setting is on the Answered by line)"
+    # Nothing in the answer names the layer (Node's bare 431): the settings of the usual suspects.
+    return said + f"characters; the answer names no layer: the usual settings are {HEAD_LIMIT_SETTINGS})"
 
 
 def _path_rewrite(sent: Sent) -> str:

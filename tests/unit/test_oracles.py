@@ -155,6 +155,19 @@ def test_the_header_limit_cause_is_named_above_4096_characters(chars: int, named
         assert f"{chars:,} characters" in oracles.describe_infrastructure(sent)
 
 
+def test_a_header_limit_lists_the_usual_settings_only_where_the_answer_names_no_layer() -> None:
+    """Node's bare 431 names no layer: the settings of the usual suspects; gunicorn's page names itself."""
+    bare = answer(431, b"", [], token="M" * 10_000)
+    assert "the answer names no layer: the usual settings are nginx large_client_header_buffers" in (
+        oracles.describe_infrastructure(bare)
+    )
+    page = b"<html><head><title>Request Header Fields Too Large</title></head><body><h1><p>Request Header "
+    page += b"Fields Too Large</p></h1></body></html>"
+    gunicorn = answer(431, page, [("Content-Type", "text/html")], token="M" * 10_000)
+    described = oracles.describe_infrastructure(gunicorn)
+    assert "gunicorn's setting is on the Answered by line" in described and "nginx" not in described
+
+
 def test_a_long_token_refused_with_the_applications_envelope_is_no_header_limit() -> None:
     sent = error(400, token="M" * 10_000)
     assert oracles.describe_infrastructure(sent) == ""
