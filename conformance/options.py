@@ -33,6 +33,9 @@ class RunOptions:
     effect_hold: float | None = None
     transport: httpx.AsyncBaseTransport | None = None  # in-process targets (tests)
     verify: bool | str = True
+    # --proxy: a forward proxy URL, or "none"; None: the target file's proxy:, else the environment's
+    # (transport/proxies.py).
+    proxy: str | None = None
     run_id: str = ""  # "" = derived from profile, base URL and project (reports.reproduce.default_run_id)
     restore: bool = False  # resume the groups the run paused (huawei: the start operation)
     race_width: int = 16  # concurrent stops of one group in the concurrency check

@@ -244,6 +244,12 @@ def _print_plan(target: Target | None, profile: str | None, include: list[str], 
     help="Do not verify the target's TLS certificate (a warning, and every report says so).",
 )
 @click.option(
+    "--proxy",
+    help="Forward proxy (http://host:port) for every request, a loopback target's too, or 'none' to ignore "
+    "HTTP(S)_PROXY; default: the target file's proxy:, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY (never for "
+    "loopback).",
+)
+@click.option(
     "--client-cert",
     type=click.Path(dir_okay=False, exists=True),
     help="PEM client certificate for a server behind mutual TLS (overrides the target file's client_cert); "
@@ -299,6 +305,7 @@ def run(
     baseline: str | None,
     ca_bundle: str | None,
     insecure: bool,
+    proxy: str | None,
     client_cert: str | None,
     client_key: str | None,
     run_id: str | None,
@@ -339,6 +346,7 @@ def run(
         request_timeout=request_timeout,
         reruns=reruns,
         verify=False if insecure else (ca_bundle or True),
+        proxy=proxy,
         max_examples=max_examples,
         run_id=run_id or "",
         race_width=race_width,

@@ -94,6 +94,12 @@ class _Run:
             rate_limit=self.options.rate_limit,
             client_certificate=self.target.client_certificate,
             on_exchange=self.result.count_status,  # every exchange, judged or not: one request count
+            proxy=self.options.proxy if self.options.proxy is not None else self.target.proxy,
+            proxy_source="--proxy" if self.options.proxy is not None else "the target file's proxy:",
+        )
+        # Every report says which way the requests went (transport/proxies.py).
+        self.result.target["proxy"] = (
+            f"{client.proxy.shown} ({client.proxy.source})" if client.proxy else "none"
         )
         guard = SafetyGuard(self.target.listed_group_ids(), self.seed)
         self.hangs = HangBudget(self.options.request_timeout)

@@ -155,11 +155,27 @@ async def probe_reachable(client: Client, target: Target, seed: int, hangs: Hang
     answer = await probe()
     if answer.status is None and client.certificate_refused:
         raise _certificate_refused(target.base_url, *client.certificate_refused)
+    refusal = _client_certificate_page(answer)
+    if refusal:
+        raise _certificate_refused(target.base_url, "client", f"it answered {answer.status}: {refusal}")
     if answer.status is None and answer.error:
         raise TargetUnreachable(f"{target.base_url} did not answer: {answer.error}")
     hangs.probe = probe
     # Its class: a stop without credential of an unlisted group (every minted id is one).
     hangs.probe_class = class_of(target, "PUT", Kind.STOP, stop_path(project_id, "-"), (), None)
+
+
+# What nginx answers (400, an HTML page) to every request of a client without the certificate that
+# ``ssl_verify_client on`` asks for, or with one it does not trust - instead of refusing the handshake.
+_NGINX_CLIENT_CERTIFICATE_PAGES = (b"No required SSL certificate was sent", b"The SSL certificate error")
+
+
+def _client_certificate_page(answer: HttpResult) -> str:
+    """The sentence of a front's answer that says the client's certificate is missing or refused, or "".
+    A run on would judge the front's page as the application's answers, every check failing slowly."""
+    if answer.status != 400:
+        return ""
+    return next((p.decode() for p in _NGINX_CLIENT_CERTIFICATE_PAGES if p in answer.body), "")
 
 
 def _certificate_refused(base_url: str, whose: str, why: str) -> CertificateRefused:

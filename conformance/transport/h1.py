@@ -34,10 +34,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from ssl import SSLContext
 from typing import cast
+from urllib.parse import urlsplit
 
 import h11
 
 from conformance.transport.outcome import ConnectFailed, ReadError
+from conformance.transport.proxies import Proxy
 
 # httpcore's values (httpx.Limits as transport/http.py configures it, and httpcore's HTTP/1.1 connection).
 MAX_CONNECTIONS = 32
@@ -171,16 +173,80 @@ class Connection(asyncio.Protocol):
             self.transport.abort()
 
 
-async def connect(host: str, port: int, ssl_context: SSLContext | None) -> Connection:
-    """A new connection (TCP, and TLS with ``ssl_context``); ConnectFailed when none can be made."""
+async def connect(
+    host: str, port: int, ssl_context: SSLContext | None, proxy: Proxy | None = None
+) -> Connection:
+    """A new connection (TCP, and TLS with ``ssl_context``); ConnectFailed when none can be made.
+
+    Through ``proxy`` (transport/proxies.py): a connection to the proxy, on which a plain-http request is
+    written in absolute form (the caller's :func:`proxied_target`), and for TLS a ``CONNECT`` tunnel to
+    ``host:port`` with the TLS handshake to the target inside it - the proxy relays bytes as they come."""
     loop = asyncio.get_running_loop()
+    if proxy is None:
+        try:
+            _transport, conn = await loop.create_connection(
+                Connection, host, port, ssl=ssl_context, server_hostname=host if ssl_context else None
+            )
+        except OSError as exc:  # refused, DNS, TLS handshake (ssl.SSLError is an OSError)
+            raise ConnectFailed(str(exc) or type(exc).__name__) from exc
+        return conn
     try:
-        _transport, conn = await loop.create_connection(
-            Connection, host, port, ssl=ssl_context, server_hostname=host if ssl_context else None
+        _transport, conn = await loop.create_connection(Connection, proxy.host, proxy.port)
+    except OSError as exc:
+        raise ConnectFailed(f"the proxy {proxy.shown} ({proxy.source}): {exc or type(exc).__name__}") from exc
+    if ssl_context is None:
+        return conn
+    try:
+        await _tunnel(conn, host, port, proxy)
+        assert conn.transport is not None
+        conn.transport = cast(
+            asyncio.Transport,
+            await loop.start_tls(conn.transport, conn, ssl_context, server_hostname=host),
         )
-    except OSError as exc:  # refused, DNS, TLS handshake (ssl.SSLError is an OSError)
+    except OSError as exc:  # the TLS handshake inside the tunnel
+        conn.abort()
         raise ConnectFailed(str(exc) or type(exc).__name__) from exc
+    except BaseException:
+        conn.abort()
+        raise
     return conn
+
+
+async def _tunnel(conn: Connection, host: str, port: int, proxy: Proxy) -> None:
+    """``CONNECT host:port`` on a connection to the proxy (RFC 9110 9.3.6): a 2xx opens the tunnel, any
+    other answer is the proxy's refusal (ConnectFailed naming its status), not the target's."""
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    tunnel = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_INCOMPLETE_EVENT_SIZE)
+    headers = [(b"Host", authority.encode("ascii")), *proxy.header()]
+    conn.write(
+        tunnel.send(h11.Request(method=b"CONNECT", target=authority.encode("ascii"), headers=headers)) or b""
+    )
+    while True:
+        event = tunnel.next_event()
+        if event is h11.NEED_DATA:
+            data = await conn.read()
+            if not data:
+                raise ConnectFailed(f"the proxy {proxy.shown} closed the connection before answering CONNECT")
+            tunnel.receive_data(data)
+            continue
+        if isinstance(event, h11.Response):
+            break
+        if not isinstance(event, h11.InformationalResponse):
+            raise ConnectFailed(f"the proxy {proxy.shown} answered CONNECT with {type(event).__name__}")
+    if not 200 <= event.status_code < 300:
+        reason = event.reason.decode("latin-1", "replace")
+        raise ConnectFailed(
+            f"the proxy {proxy.shown} refused CONNECT {authority}: {event.status_code} {reason}"
+        )
+
+
+def proxied_target(base_url: str, target: bytes, proxy: Proxy | None, tls: bool) -> bytes:
+    """The request target as written to the connection: the absolute form for a plain-http request to a
+    proxy (RFC 9112 3.2.2), the origin form otherwise (a tunnel carries the request as the target sees it)."""
+    if proxy is None or tls:
+        return target
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}".encode("ascii") + target
 
 
 def encode(
@@ -272,8 +338,10 @@ async def _next_event(conn: Connection) -> object:
 class Pool:
     """Keep-alive connections to ``host``:``port`` (TLS with ``ssl_context``), one request at a time each."""
 
-    def __init__(self, host: str, port: int, ssl_context: SSLContext | None) -> None:
-        self.host, self.port, self.ssl_context = host, port, ssl_context
+    def __init__(
+        self, host: str, port: int, ssl_context: SSLContext | None, proxy: Proxy | None = None
+    ) -> None:
+        self.host, self.port, self.ssl_context, self.proxy = host, port, ssl_context, proxy
         self.reopened = 0  # requests sent again after an idle close crossed them (a run note)
         self._idle: deque[Connection] = deque()
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
@@ -303,7 +371,7 @@ class Pool:
                 # The server closed the kept-alive connection as the request went out (RFC 9112 §9.3.1):
                 # nothing of an answer came, and the request is one that may be sent again.
                 self.reopened += 1
-                conn = await connect(self.host, self.port, self.ssl_context)
+                conn = await connect(self.host, self.port, self.ssl_context, self.proxy)
                 await self._exchange(conn, method, target, headers, body, reply)
 
     async def _exchange(
@@ -335,7 +403,7 @@ class Pool:
             if not conn.broken and now - conn.idle_since < KEEPALIVE_S:
                 return conn
             conn.close()
-        return await connect(self.host, self.port, self.ssl_context)
+        return await connect(self.host, self.port, self.ssl_context, self.proxy)
 
     def _keep(self, conn: Connection) -> None:
         conn.idle_since = time.monotonic()
@@ -344,5 +412,12 @@ class Pool:
             self._idle.popleft().close()
 
     def close(self) -> None:
+        """At the run's end. A TLS connection is dropped, not closed: its close_notify exchange would
+        outlive the event loop, leaving the socket under it open (a server that keeps connections alive,
+        as nginx does, never closes it first)."""
         while self._idle:
-            self._idle.pop().close()
+            conn = self._idle.pop()
+            if self.ssl_context is not None:
+                conn.abort()
+            else:
+                conn.close()

@@ -18,8 +18,8 @@ Why these choices:
   target, the client's own keep-alive connections on h11 (transport/h1.py) with the header list httpx
   builds - the bytes httpx would send, without its ~3 ms of CPU per request that made a deep fuzz run
   measure the client, and following RFC 9112 §9: an idle close that crosses a request is not an answer;
-  httpx itself where those cannot send as it would (a proxy from the environment, cookies, paths it would
-  rewrite) and for every request of an in-process target (tests).
+  httpx itself where those cannot send as it would (cookies, paths it would rewrite) and for every request
+  of an in-process target (tests). Both go through the one proxy the client chose (transport/proxies.py).
 - How an exchange ended is classified once, for every path (transport/outcome.py).
 """
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shlex
 import ssl
 import time
@@ -34,7 +35,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
-from urllib.request import getproxies
 
 import h11
 import httpx
@@ -54,6 +54,7 @@ from conformance.transport.outcome import (
     describe_failure,
 )
 from conformance.transport.pace import MAX_429_RETRIES, Pacer
+from conformance.transport.proxies import choose_proxy
 from conformance.transport.transports import (
     H1Transport,
     HttpxTransport,
@@ -152,6 +153,8 @@ class Client:
         pacer: Pacer | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
         client_certificate: ClientCertificate | None = None,
+        proxy: str | None = None,
+        proxy_source: str = "--proxy",
     ) -> None:
         """``transport``: an in-process httpx transport (tests): every request then goes through httpx."""
         self.base_url = base_url.rstrip("/")
@@ -172,9 +175,19 @@ class Client:
             _load_client_certificate(self.ssl_context, client_certificate)
         # Whose TLS certificate was refused and why, once one was (outcome.certificate_refused).
         self.certificate_refused: tuple[str, str] | None = None
+        # ``proxy``: --proxy / the target file's (None: the environment's, "none": no proxy); decided once,
+        # for every way of sending (transport/proxies.py). An in-process target has no network to cross.
+        self.proxy = (
+            None
+            if self.in_process
+            else choose_proxy(self.base_url, proxy, os.environ, setting_source=proxy_source)
+        )
         self.httpx = HttpxTransport(
             httpx.AsyncClient(
                 transport=transport,
+                # The proxy chosen above, and nothing of the environment's (trust_env would apply its own).
+                proxy=self.proxy.url if self.proxy else None,
+                trust_env=False,
                 verify=tls,
                 follow_redirects=False,
                 timeout=httpx.Timeout(request_timeout),
@@ -198,15 +211,16 @@ class Client:
 
     def _choose_transport(self) -> Transport:
         """Connections of our own (transport/h1.py) where they send what httpx would: a socket target over
-        http(s), no proxy from the environment (httpx would use it), a base path httpx leaves as it is.
-        Else httpx sends everything."""
+        http(s) (through the client's proxy, if any), a base path httpx leaves as it is. Else httpx sends
+        everything."""
         parts = urlsplit(self.base_url)
-        if self.in_process or getproxies() or parts.scheme not in ("http", "https") or not parts.hostname:
+        if self.in_process or parts.scheme not in ("http", "https") or not parts.hostname:
             return self.httpx
         if not plain_path(self.path_prefix) or parts.query or parts.fragment:
             return self.httpx
         tls = parts.scheme == "https"
-        pool = h1.Pool(parts.hostname, parts.port or (443 if tls else 80), self.ssl_context if tls else None)
+        port = parts.port or (443 if tls else 80)
+        pool = h1.Pool(parts.hostname, port, self.ssl_context if tls else None, self.proxy)
         return H1Transport(pool, self.httpx, self.base_url)
 
     async def aclose(self) -> None:
@@ -238,7 +252,7 @@ class Client:
 
     def wire(self, request: Request) -> Wire:
         """``request`` as our own connections write it (the race's, too: transport/race.py)."""
-        return wire(self.httpx, request, self.base_url)
+        return wire(self.httpx, request, self.base_url, self.proxy)
 
     async def send(
         self,

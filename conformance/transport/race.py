@@ -183,7 +183,7 @@ async def _connect_all(client: Client, lanes: Sequence[_Lane], *, whole: bool) -
             async with asyncio.timeout(client.request_timeout):
                 started = time.perf_counter()  # the connect's own time: the hold is sized by it
                 try:
-                    lane.conn = conn = await h1.connect(host, port, context)
+                    lane.conn = conn = await h1.connect(host, port, context, client.proxy)
                 finally:
                     opening.release()
                 took = time.perf_counter() - started

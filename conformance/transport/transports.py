@@ -6,8 +6,8 @@ every header (the credential attached: transport/auth.py) and the body. A :class
 reads the answer into an :class:`~conformance.transport.h1.Answer`; whatever goes wrong it raises (the
 client classifies it once, transport/outcome.py) and the answer keeps what came before the failure.
 
-- :class:`HttpxTransport` sends through httpx: every request of an in-process target (tests), and every
-  request when a proxy is configured in the environment (httpx honours ``HTTP(S)_PROXY``).
+- :class:`HttpxTransport` sends through httpx: every request of an in-process target (tests), and what
+  :class:`H1Transport` hands it - through the same proxy (httpx is told it; it reads no environment).
 - :class:`H1Transport` sends over keep-alive connections of our own on h11 (transport/h1.py) with the header
   list httpx would build - the bytes httpx would send, without its ~3 ms of CPU per request. What it cannot
   send as httpx would (a path httpx would rewrite, a cookie of httpx's jar, an over-long URL) it hands to its
@@ -18,8 +18,9 @@ How a request is written, and where the next ways of sending go:
 - **segmented writes** (a request head written in pieces, with a pause between them) are
   ``h1.write_request``'s, on the connections :class:`H1Transport` sends over: a head over ``h1.HOLD_ABOVE``
   goes in two writes (the race, transport/race.py, writes all but the last byte on such connections too);
-- **proxy routing** (``HTTP_PROXY``, ``CONNECT``): a transport that connects to the proxy and sends the
-  absolute-form target (plain http) or tunnels with ``CONNECT`` (https) before the same h11 exchange.
+- **proxy routing** is done: the client picks the proxy once (transport/proxies.py); :class:`H1Transport`'s
+  pool connects to it and sends the absolute-form target (plain http, :func:`wire`) or tunnels with
+  ``CONNECT`` (https, transport/h1.py) before the same h11 exchange, the race on the same connections.
   ``Client._choose_transport`` is the one place that picks a transport for a client.
 """
 
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 import httpx
 
 from conformance.transport import h1
+from conformance.transport.proxies import Proxy
 
 # What our own connections send: the request line, the header list httpx builds, the body (transport/h1.py).
 Wire = tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes]
@@ -114,6 +116,7 @@ class H1Transport(Transport):
         self.pool = pool
         self.fallback = fallback
         self.base_url = base_url
+        self.proxy = pool.proxy
 
     def sendable(self, request: Request) -> bool:
         """Whether our connections send ``request`` as httpx would: its path is sent as it is, the URL is
@@ -129,7 +132,7 @@ class H1Transport(Transport):
             await self.fallback.send(request, reply)
             return
         await self.pool.request(
-            *wire(self.fallback, request, self.base_url), reply, replay_safe=request.replay_safe
+            *wire(self.fallback, request, self.base_url, self.proxy), reply, replay_safe=request.replay_safe
         )
         if any(name == "set-cookie" for name, _ in reply.headers):
             # httpx's jar: later requests then carry the cookie, through httpx (see sendable).
@@ -150,12 +153,19 @@ class H1Transport(Transport):
         await self.fallback.aclose()
 
 
-def wire(httpx_transport: HttpxTransport, request: Request, base_url: str) -> Wire:
+def wire(
+    httpx_transport: HttpxTransport, request: Request, base_url: str, proxy: Proxy | None = None
+) -> Wire:
     """``request`` as our own connections send it: the header list httpx builds for the base URL (the full
-    URL would only add the parsing they exist to avoid) and the target as it is."""
+    URL would only add the parsing they exist to avoid) and the target as it is - in absolute form, with the
+    proxy's credential, for a plain-http request through ``proxy`` (transport/proxies.py)."""
     built = httpx_transport.build(request, base_url)
     method, target = built.method.encode("ascii"), request.target.encode("ascii")
-    return method, target, list(built.headers.raw), built.content
+    headers = list(built.headers.raw)
+    if proxy is not None and not base_url.lower().startswith("https:"):
+        target = h1.proxied_target(base_url, target, proxy, tls=False)
+        headers += proxy.header()
+    return method, target, headers, built.content
 
 
 def plain_path(path: str) -> bool:

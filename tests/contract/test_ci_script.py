@@ -28,11 +28,13 @@ def test_ci_runs_the_readme_test_command_and_the_linters() -> None:
         assert re.search(rf"^\.venv/bin/{re.escape(linter)}$", CI, re.M), linter
 
 
-# The browser tests, the gateway tests, the docs' curl, the field servers on real stacks (tests/stacks/).
+# The browser tests, the gateway tests, the docs' curl, the network tests' proxy, the field servers on real
+# stacks (tests/stacks/).
 DEBIAN = {
     "chromium": "chromium",
     "nginx": "nginx",
     "curl": "curl",
+    "tinyproxy": "tinyproxy",
     "go": "golang-go",
     "javac": "default-jdk-headless",
     "node": "nodejs",

@@ -86,16 +86,32 @@ def workflow_problems(workflow: dict[str, Any]) -> list[str]:
     if '--seed "$SEED"' not in run["run"] or "github.run_number" not in job["env"].get("SEED", ""):
         problems.append("the seed is not chosen and recorded")
     install = _step(workflow, "Install oms-conformance")["run"]
+    # One way to install a release, the README's: the release's tag from the repository, never a branch.
     if (
         job["env"].get("OMS_CONFORMANCE_VERSION") != __version__
-        or "==${OMS_CONFORMANCE_VERSION}" not in install
+        or INSTALL_FROM_TAG not in install
+        or not job["env"].get("OMS_CONFORMANCE_REPOSITORY", "").startswith("https://")
     ):
-        problems.append(f"the tool is not pinned to oms-conformance=={__version__}")
+        problems.append(f"the tool is not installed from the tag v{__version__}")
     return problems
+
+
+INSTALL_FROM_TAG = '"oms-conformance @ git+${OMS_CONFORMANCE_REPOSITORY}@v${OMS_CONFORMANCE_VERSION}"'
 
 
 def test_the_workflow_has_every_property_a_night_needs() -> None:
     assert workflow_problems(_workflow()) == []
+
+
+def test_the_readme_the_nightly_docs_and_the_workflow_install_a_release_one_way() -> None:
+    """The README's command, with the workflow's two variables in place of its placeholder and version."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    nightly = (ROOT / "docs" / "nightly.md").read_text(encoding="utf-8")
+    command = f'python -m pip install "oms-conformance @ git+<repository-url>@v{__version__}"'
+    assert command in readme and command in nightly
+    install = _step(_workflow(), "Install oms-conformance")["run"]
+    assert install == f"python -m pip install {INSTALL_FROM_TAG}"
+    assert "==" not in install  # no package index publishes it
 
 
 def _without_continue_on_error(workflow: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ import pytest
 from conformance.server import ReferenceServer
 from conformance.target import Target
 
-from .nginx import Nginx, nginx_binary
+from .nginx import DEBIAN_NGINX, Nginx, installed, nginx_binary
 
 # A function that starts the reference server (in a profile) behind nginx with a server block, and gives
 # the target the server wrote, pointed at nginx.
@@ -27,10 +27,7 @@ Gateway = Callable[[str, str], Target]
 
 @pytest.fixture(scope="session")
 def nginx() -> str:
-    found = nginx_binary()
-    if found is None:
-        pytest.skip("nginx is not installed (/usr/sbin/nginx): `apt-get install nginx`")
-    return found
+    return installed(nginx_binary(), "nginx", DEBIAN_NGINX)
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+import pytest
+
 START_TIMEOUT = 10.0  # seconds for nginx to listen; it takes a few milliseconds
 STOP_TIMEOUT = 5.0  # seconds for the fast shutdown before the group is killed
 DEBIAN_NGINX = "/usr/sbin/nginx"  # not on a user's PATH outside root's
@@ -66,45 +68,119 @@ http {{
     fastcgi_temp_path {prefix}/tmp/fastcgi; uwsgi_temp_path {prefix}/tmp/uwsgi;
     scgi_temp_path {prefix}/tmp/scgi;
     server {{
-        listen 127.0.0.1:{port};
+        listen {address}:{port}{ssl};
 {server}
     }}
 }}
 """
 
 
-def nginx_binary() -> str | None:
-    found = shutil.which("nginx")
-    if found is None and os.access(DEBIAN_NGINX, os.X_OK):
-        found = DEBIAN_NGINX
+def binary(name: str, debian_path: str) -> str | None:
+    """``name`` on the PATH, else where Debian puts it (root's sbin is not on a user's PATH)."""
+    found = shutil.which(name)
+    if found is None and os.access(debian_path, os.X_OK):
+        found = debian_path
     return found
 
 
-def free_port() -> int:
+def nginx_binary() -> str | None:
+    return binary("nginx", DEBIAN_NGINX)
+
+
+def free_port(address: str = "127.0.0.1") -> int:
     # nginx cannot be handed a bound socket: pick a free port, close it, and retry if nginx lost the race.
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((address, 0))
         return int(sock.getsockname()[1])
 
 
-def wait_listening(process: subprocess.Popen[bytes], port: int, timeout: float) -> bool:
+def wait_listening(
+    process: subprocess.Popen[bytes], port: int, timeout: float, address: str = "127.0.0.1"
+) -> bool:
     """Whether the process listens on the loopback port within ``timeout`` seconds (False: it exited)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((address, port), timeout=0.5).close()
             return True
         except OSError:
             time.sleep(0.01)
     return False
 
 
-class Nginx:
+def installed(found: str | None, package: str, path: str) -> str:
+    """A fixture's binary, or a skip naming the package (a failure where CI is set: tests/conftest.py)."""
+    if found is None:
+        pytest.skip(f"{package} is not installed ({path}): `apt-get install {package}`")
+    return found
+
+
+def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
+    """A server in the foreground, in its own process group (so that :func:`stop_process` stops it all)."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> str:
+    """Stop a server the test started in its own process group (bounded: SIGTERM - nginx's and tinyproxy's
+    fast shutdown - a wait, then SIGKILL to the group, workers and all); what it wrote on stderr."""
+    if process is None:
+        return ""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(STOP_TIMEOUT)
+    assert process.stderr is not None
+    with process.stderr:
+        return process.stderr.read().decode(errors="replace")
+
+
+class ChildServer:
+    """A server the test runs as its child (nginx, tinyproxy): ``with`` starts it and always stops it."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> str:
+        """Stop it (bounded) and return what it wrote on stderr (why it did not start, if it did not)."""
+        process, self.process = self.process, None
+        return stop_process(process)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
+
+
+class Nginx(ChildServer):
     """``with Nginx(binary, prefix, server_block, upstream_port) as gw:`` gives ``gw.base_url``."""
 
-    def __init__(self, binary: str, prefix: Path, server_block: str, upstream_port: int) -> None:
+    def __init__(
+        self,
+        binary: str,
+        prefix: Path,
+        server_block: str,
+        upstream_port: int,
+        *,
+        address: str = "127.0.0.1",
+        tls: bool = False,
+    ) -> None:
+        """``address``: the loopback address it listens on; ``tls``: https (the server block names the
+        certificate)."""
         self.binary, self.prefix = binary, prefix
         self.server_block = server_block.format(upstream_port=upstream_port)
+        self.address, self.tls = address, tls
         self.process: subprocess.Popen[bytes] | None = None
         self.base_url = ""
 
@@ -117,9 +193,13 @@ class Nginx:
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
         why = ""
         for _ in range(3):  # another process may take the picked port before nginx binds it
-            port = free_port()
+            port = free_port(self.address)
             conf = self.prefix / "nginx.conf"
-            conf.write_text(_MAIN.format(prefix=self.prefix, port=port, server=self.server_block))
+            ssl = " ssl" if self.tls else ""
+            main = _MAIN.format(
+                prefix=self.prefix, address=self.address, port=port, ssl=ssl, server=self.server_block
+            )
+            conf.write_text(main)
             # -e: the error log before the config is read (the default /var/log/nginx needs root).
             argv = [
                 self.binary,
@@ -130,15 +210,9 @@ class Nginx:
                 "-e",
                 str(self.prefix / "logs/error.log"),
             ]
-            self.process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
+            self.process = spawn(argv)
             if self._wait_listening(port):
-                self.base_url = f"http://127.0.0.1:{port}"
+                self.base_url = f"{'https' if self.tls else 'http'}://{self.address}:{port}"
                 return self
             why = self.stop()
             if "Address already in use" not in why:
@@ -147,26 +221,4 @@ class Nginx:
 
     def _wait_listening(self, port: int) -> bool:
         assert self.process is not None
-        return wait_listening(self.process, port, START_TIMEOUT)
-
-    def stop(self) -> str:
-        """Stop nginx (bounded) and return what it wrote on stderr (why it did not start, if it did not)."""
-        process, self.process = self.process, None
-        if process is None:
-            return ""
-        if process.poll() is None:
-            process.terminate()  # SIGTERM: nginx's fast shutdown (the master stops its workers)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # the group this test started: master and workers
-                process.wait(STOP_TIMEOUT)
-        assert process.stderr is not None
-        with process.stderr:
-            return process.stderr.read().decode(errors="replace")
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.stop()
+        return wait_listening(self.process, port, START_TIMEOUT, self.address)
