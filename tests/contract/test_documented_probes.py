@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from conformance.checks.lookalike import token_lookalikes
+from conformance.checks.machinery.lookalikes import token_lookalikes
+from conformance.options import RunOptions
 from conformance.runner.engine import execute
-from conformance.runner.options import RunOptions
 from conformance.target import parse_target
 from tests.suite.model import OTHER_TOKEN, READONLY, TOKEN, Model, target_data
 
