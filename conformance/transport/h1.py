@@ -394,7 +394,7 @@ class Pool:
                 conn.served += 1
                 self._keep(conn)
             else:
-                conn.close()
+                self._drop(conn)
 
     async def _connection(self, *, reuse: bool) -> Connection:
         now = time.monotonic()
@@ -402,22 +402,24 @@ class Pool:
             conn = self._idle.pop()
             if not conn.broken and now - conn.idle_since < KEEPALIVE_S:
                 return conn
-            conn.close()
+            self._drop(conn)
         return await connect(self.host, self.port, self.ssl_context, self.proxy)
 
     def _keep(self, conn: Connection) -> None:
         conn.idle_since = time.monotonic()
         self._idle.append(conn)
         while len(self._idle) > MAX_IDLE:
-            self._idle.popleft().close()
+            self._drop(self._idle.popleft())
 
     def close(self) -> None:
-        """At the run's end. A TLS connection is dropped, not closed: its close_notify exchange would
-        outlive the event loop, leaving the socket under it open (a server that keeps connections alive,
-        as nginx does, never closes it first)."""
         while self._idle:
-            conn = self._idle.pop()
-            if self.ssl_context is not None:
-                conn.abort()
-            else:
-                conn.close()
+            self._drop(self._idle.pop())
+
+    def _drop(self, conn: Connection) -> None:
+        """A connection done with. TLS ones are dropped, not closed: a close_notify exchange can outlive
+        the event loop (a run that ends at once, a server that keeps connections alive as nginx does),
+        leaving the socket under it open; the answer was read to its end or is given up either way."""
+        if self.ssl_context is not None:
+            conn.abort()
+        else:
+            conn.close()
