@@ -254,6 +254,14 @@ class Client:
         """``request`` as our own connections write it (the race's, too: transport/race.py)."""
         return wire(self.httpx, request, self.base_url, self.proxy)
 
+    async def connect(self) -> h1.Connection:
+        """A new connection to the target, the way every request of the client goes (through its proxy):
+        the one place code that writes to its own connections (the race, one_connection) opens them."""
+        parts = urlsplit(self.base_url)
+        tls = parts.scheme == "https"
+        port = parts.port or (443 if tls else 80)
+        return await h1.connect(parts.hostname or "", port, self.ssl_context if tls else None, self.proxy)
+
     async def send(
         self,
         method: str,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 import h11
 
@@ -35,9 +34,6 @@ async def on_one_connection(client: Client, requests: Sequence[RaceRequest]) -> 
     connection ended before it (the server closed it, or an answer did not come whole)."""
     if client.in_process:
         raise ValueError("on_one_connection() needs a real socket; the client has an in-process transport")
-    parts = urlsplit(client.base_url)
-    tls = parts.scheme == "https"
-    port = parts.port or (443 if tls else 80)
     results: list[HttpResult | None] = []
     conn: h1.Connection | None = None
     try:
@@ -53,8 +49,7 @@ async def on_one_connection(client: Client, requests: Sequence[RaceRequest]) -> 
             try:
                 async with asyncio.timeout(client.request_timeout):
                     if conn is None:
-                        host, context = parts.hostname or "", client.ssl_context if tls else None
-                        conn = await h1.connect(host, port, context)
+                        conn = await client.connect()
                     conn.write(h1.encode(conn.h11, *client.wire(request)))
                     await conn.drain()
                     await h1.read_answer(conn, answer)

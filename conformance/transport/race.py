@@ -43,7 +43,6 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import h11
 
@@ -170,11 +169,6 @@ async def _connect_all(client: Client, lanes: Sequence[_Lane], *, whole: bool) -
     """Open every lane's connection and write its request but the last byte - or, ``whole``, all of it at
     once: a server that will not hold a request may not keep an idle connection either. The slowest
     connect, in seconds."""
-    parts = urlsplit(client.base_url)
-    tls = parts.scheme == "https"
-    host, port = parts.hostname or "", parts.port or (443 if tls else 80)
-    context = client.ssl_context if tls else None
-
     opening = asyncio.Semaphore(CONNECTS_AT_ONCE)
 
     async def open_lane(lane: _Lane) -> float:
@@ -183,7 +177,7 @@ async def _connect_all(client: Client, lanes: Sequence[_Lane], *, whole: bool) -
             async with asyncio.timeout(client.request_timeout):
                 started = time.perf_counter()  # the connect's own time: the hold is sized by it
                 try:
-                    lane.conn = conn = await h1.connect(host, port, context, client.proxy)
+                    lane.conn = conn = await client.connect()
                 finally:
                     opening.release()
                 took = time.perf_counter() - started
