@@ -72,6 +72,9 @@ class Choices:
     echo_token: bool = False
     header_limit: int | None = None  # answers 431 above it, like a proxy
     header_limit_status: int = 431  # 400: as nginx answers it ("Request Header Or Cookie Too Large")
+    # Limits inside the page's range (checks/inner_limits.py): longer values refused as invalid parameters
+    token_length_limit: int | None = None  # a wrong token longer than this: 400 "invalid length", not 403
+    group_id_limit: int | None = None  # a group id longer than this: 400 OMS.0064, not OMS.1009
     # How the header limit answers: "html" (nginx's page), "text" (uvicorn/h11's plain-text "Invalid HTTP
     # request received."), "echo" (aiohttp's plain text, which repeats the line's first 100 characters).
     header_limit_answer: str = "html"
@@ -444,6 +447,9 @@ class Model:
             token, missing = self.token, False
             headers["x-auth-token"] = self.token
         bad_length = not (1 <= len(project) <= 1024 and 1 <= len(group) <= 1024) or len(token or "") > 16384
+        if c.token_length_limit is not None and len(token or "") > c.token_length_limit:
+            return self.error(400, "OMS.0064", "Invalid request parameters: the token is too long.")
+        bad_length = bad_length or (c.group_id_limit is not None and len(group) > c.group_id_limit)
         pausable_here = self.groups.get((project, group)) in (1, 2)
         if c.ignore_token_on_pausable and pausable_here:
             caller: str | None = project

@@ -116,6 +116,13 @@ FAULTY: dict[str, tuple[dict[str, Any], str, str]] = {
         "STOP-NO-ECHO",
     ),
     "a proxy answers 431 above 8 KiB of headers": ({"header_limit": 8192}, "strict", "STOP-TOKEN-LEN"),
+    # Limits inside the page's range, answered with a legal status (checks/inner_limits.py).
+    "refuses tokens over 8,192 characters as invalid": (
+        {"token_length_limit": 8192},
+        "strict",
+        "STOP-TOKEN-LEN",
+    ),
+    "refuses group ids over 255 characters as invalid": ({"group_id_limit": 255}, "huawei", "STOP-GROUP-LEN"),
     # Legal values as clients encode them, refused before the application (machinery/reached.py).
     "uvicorn's plain-text 400 to a legal 16,384-character token": (
         {"header_limit": 16000, "header_limit_status": 400, "header_limit_answer": "text"},
@@ -342,6 +349,7 @@ FAILS_CHECK: dict[str, tuple[dict[str, Any], str]] = {
     "group-id-length": ({"empty_segment_404": True}, "strict"),
     "project-id-length": ({"crash_on_long_project": True}, "strict"),
     "token-length": ({"header_limit": 8192}, "strict"),
+    "limits-inside": ({"token_length_limit": 8192}, "strict"),
     "fuzz": ({"unknown_group_200": True}, "strict"),
     "other-methods": ({"post_also_stops": True}, "strict"),
     "operation": ({"route_without_stop": True}, "strict"),
