@@ -5,7 +5,7 @@ check knows it, how many it plans, and whether that may still grow); the checks 
 alone knows about terminals:
 
 - on a terminal one line is rewritten in place (``\\r``, erase to end of line), at most every
-  ``TERMINAL_EVERY`` seconds, and the check's finished line (cli/run_cmd.py) overwrites it;
+  ``TERMINAL_EVERY`` seconds, and the check's finished line (cli/terminal.py) overwrites it;
 - elsewhere (a CI log) a whole line at most every ``LOG_EVERY`` seconds, so a night's log stays readable.
 
 Nothing shows for a check that ends within ``QUIET_FOR`` seconds: a quick run looks as it always did.

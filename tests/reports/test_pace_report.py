@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 
-from conformance.cli.run_cmd import describe_pace
+from conformance.cli.terminal import describe_pace
 from conformance.reports.json_report import render_json, run_from_dict
 from conformance.results import PaceUsed, Throttled
 from tests.reports.sample_runs import sample_run
