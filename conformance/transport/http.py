@@ -39,11 +39,10 @@ from urllib.parse import urlsplit
 import h11
 import httpx
 
-from conformance.errors import ConfigError, UsageError
 from conformance.redact import Redactor
 from conformance.results import Exchange
 from conformance.target import ClientCertificate
-from conformance.transport import codings, h1
+from conformance.transport import codings, h1, keepalive
 from conformance.transport.auth import Auth, attach
 from conformance.transport.outcome import (
     ConnectFailed,
@@ -55,6 +54,7 @@ from conformance.transport.outcome import (
 )
 from conformance.transport.pace import MAX_429_RETRIES, Pacer
 from conformance.transport.proxies import choose_proxy
+from conformance.transport.tls import load_client_certificate, tls_setting
 from conformance.transport.transports import (
     H1Transport,
     HttpxTransport,
@@ -165,14 +165,14 @@ class Client:
         self.request_timeout = request_timeout
         # An in-process transport (tests) has no sockets: the race (transport/race.py) cannot run over it.
         self.in_process = transport is not None
-        tls = _tls(verify)
+        tls = tls_setting(verify)
         if isinstance(tls, bool) and (client_certificate or not self.in_process):
             # The context httpx would make of the bool, made here so that our own connections trust the
             # same CAs. Not for in-process clients: loading a CA store costs ~0.2 s and they never use TLS.
             tls = httpx.create_ssl_context(verify=tls)
         self.ssl_context = tls if isinstance(tls, ssl.SSLContext) else None
         if client_certificate is not None and self.ssl_context is not None:
-            _load_client_certificate(self.ssl_context, client_certificate)
+            load_client_certificate(self.ssl_context, client_certificate)
         # Whose TLS certificate was refused and why, once one was (outcome.certificate_refused).
         self.certificate_refused: tuple[str, str] | None = None
         # ``proxy``: --proxy / the target file's (None: the environment's, "none": no proxy); decided once,
@@ -220,7 +220,7 @@ class Client:
             return self.httpx
         tls = parts.scheme == "https"
         port = parts.port or (443 if tls else 80)
-        pool = h1.Pool(parts.hostname, port, self.ssl_context if tls else None, self.proxy)
+        pool = keepalive.Pool(parts.hostname, port, self.ssl_context if tls else None, self.proxy)
         return H1Transport(pool, self.httpx, self.base_url)
 
     async def aclose(self) -> None:
@@ -380,33 +380,6 @@ def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     """All the values of ``name``, joined as one list (RFC 9110 §5.3), or None."""
     values = [value for key, value in headers if key.lower() == name]
     return ", ".join(values) if values else None
-
-
-def _tls(verify: bool | str) -> bool | ssl.SSLContext:
-    """httpx 0.28 deprecates a CA-bundle path for ``verify`` (a DeprecationWarning now, an error later)."""
-    if not isinstance(verify, str):
-        return verify
-    try:
-        return ssl.create_default_context(cafile=verify)
-    except (OSError, ssl.SSLError) as exc:
-        raise UsageError(f"--ca-bundle {verify!r}: not a readable PEM CA bundle ({exc})") from exc
-
-
-def _load_client_certificate(context: ssl.SSLContext, certificate: ClientCertificate) -> None:
-    """The certificate a server behind mutual TLS asks for. The message names the files, never what is in
-    them (OpenSSL's reason, e.g. a wrong password's "bad decrypt", says nothing of the key)."""
-    try:
-        context.load_cert_chain(certificate.cert, certificate.key, certificate.password)
-    except (OSError, ssl.SSLError) as exc:
-        files = certificate.cert + (f" with key {certificate.key}" if certificate.key else "")
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        if isinstance(exc, ssl.SSLError) and exc.reason:
-            reason = exc.reason
-        raise ConfigError(
-            f"client certificate {files}: cannot be loaded ({reason})",
-            hint="Give a PEM certificate and its unencrypted key, or the key's password in "
-            "client_key_password / OMS_CLIENT_KEY_PASSWORD.",
-        ) from None
 
 
 def _shorten(value: str) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from conformance.transport import h1
+from conformance.transport import h1, keepalive
 from conformance.transport.proxies import Proxy
 
 # What our own connections send: the request line, the header list httpx builds, the body (transport/h1.py).
@@ -109,10 +109,11 @@ class HttpxTransport(Transport):
 
 
 class H1Transport(Transport):
-    """Keep-alive connections of our own (transport/h1.py) to the base URL's host, sending the header list
-    httpx builds (:func:`wire`); a request they cannot send exactly as httpx would goes to ``fallback``."""
+    """Keep-alive connections of our own (transport/keepalive.py, on h1.py) to the base URL's host, sending
+    the header list httpx builds (:func:`wire`); a request they cannot send exactly as httpx would goes to
+    ``fallback``."""
 
-    def __init__(self, pool: h1.Pool, fallback: HttpxTransport, base_url: str) -> None:
+    def __init__(self, pool: keepalive.Pool, fallback: HttpxTransport, base_url: str) -> None:
         self.pool = pool
         self.fallback = fallback
         self.base_url = base_url
