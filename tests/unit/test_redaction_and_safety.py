@@ -65,7 +65,8 @@ def test_json_escaped_echoes_are_redacted(token: str) -> None:
 
     redactor = Redactor([(token, "$OMS_TOKEN")])
     body = json.dumps({"error_msg": f"token {token} is invalid"})
-    redacted = redactor.text(body)
+    # Without the placeholders the redactor put in: a token such as 'OMS_' is part of '$OMS_TOKEN' itself.
+    redacted = redactor.text(body).replace("$OMS_TOKEN", "\0")
     assert token not in redacted
     assert json.dumps(token)[1:-1] not in redacted
 
