@@ -28,8 +28,9 @@ async def concurrency(ctx: CheckContext) -> None:
         ctx.note(
             f"concurrency: {width} stops raced instead of {ctx.race_width}, within --rate-limit {limit:g}/s"
         )
+    group = ""
     for attempt in range(MAX_STALE_TRIES):
-        group = await ctx.pool.take()
+        group = await (ctx.pool.take_like(group) if group else ctx.pool.take())
         # Once a run: a re-run of this check must not take (and lose) a second keeper before the effect check.
         first_race = attempt == 0 and ctx.pool.handed_over is None
         keeper = await keeper_to_race(ctx) if first_race else None

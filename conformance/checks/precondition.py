@@ -17,7 +17,7 @@ from conformance.checks.machinery.context import CheckContext, says_nothing
 from conformance.checks.machinery.ordered import each_in_order
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.checks.machinery.shapes import CURL
-from conformance.checks.state import refused_as_not_pausable, shape_tail, stop_as
+from conformance.checks.state import MAX_STALE_TRIES, refused_as_not_pausable, shape_tail, stop_as
 from conformance.spec.documents import Profile
 from conformance.spec.statuses import PAUSABLE, PAUSED, PAUSING, STATUS_CODES
 
@@ -84,8 +84,19 @@ async def precondition(ctx: CheckContext) -> None:
     # The effect check pauses one pausable kind; the 200 side of the other kind is checked here if a group
     # of it is left (the least important use of a group, so this check runs last among those that pause).
     for name in sorted(PAUSABLE):
-        if name in ctx.pool.kinds_paused or not project.groups.get(name):
-            continue
+        if name not in ctx.pool.kinds_paused and project.groups.get(name):
+            await pause_one_in(ctx, name)
+    # Every listed group of one pausable status refused while the other paused: stale groups, or a server
+    # that refuses that status - nothing outside tells which, so the 200 side stays undecided for it.
+    for said in ctx.pool.refused_kinds():
+        ctx.note(f"precondition: {said}")
+        ctx.recorder.undecided("STOP-SUCCESS-200", said)
+
+
+async def pause_one_in(ctx: CheckContext, name: str) -> None:
+    """A stop of a listed ``name`` group answers 200 (as curl sends it); a group refused as not pausable
+    on strict is stale (inferred), and the next listed group of the status is tried instead."""
+    for _ in range(MAX_STALE_TRIES):
         try:
             group = await ctx.pool.take_in(name)
         except NotRun as exc:
@@ -93,18 +104,20 @@ async def precondition(ctx: CheckContext) -> None:
                 f"precondition: the 200 side for a {name} group was not checked, nor curl's request shape "
                 f"on a pausable group ({exc})"
             )
-            continue
+            return
         sent, how = await stop_as(ctx, group, CURL)
         if refused_as_not_pausable(ctx, sent) and not ctx.pool.can_read:
             ctx.pool.mark_stale(group, "refused as not pausable", inferred=True)
             continue
-        ctx.expect(
+        if ctx.expect(
             sent,
             {200},
             Title("A stop of a {name} group did not answer 200{how}", name=name, how=shape_tail(how)),
             f"a {name} group (status {STATUS_CODES[name]}) is pausable",
             requirement="STOP-SUCCESS-200",
-        )
+        ):
+            ctx.pool.kinds_paused.add(name)
+        return
 
 
 @scenario(

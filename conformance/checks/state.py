@@ -129,7 +129,7 @@ async def effect(ctx: CheckContext) -> None:
                 "refused as not pausable" + (" after other checks used it" if pending else ""),
                 inferred=True,
             )
-            group, deferred = await ctx.pool.take(), []
+            group, deferred = await ctx.pool.take_like(group), []
             continue
         ctx.pool.settle(first, deferred)
         break

@@ -114,6 +114,7 @@ class Choices:
     global_group_lookup: bool = False  # finds a group by id alone, whatever project the path names
     ignore_permissions: bool = False  # any valid token of the project may stop
     never_pauses: bool = False  # "not running" for every group, pausable or not
+    refuse_creating: bool = False  # "not running" for every creating group: only monitoring ones pause
     # Checks after the write (checks/precondition.py, auth.py): a right refusal, and the group changed anyway
     validate_after_write: bool = False  # a group that is not pausable is marked paused, then refused (400)
     authorise_after_write: bool = False  # a read-only token's stop pauses, then is forbidden (403)
@@ -548,7 +549,7 @@ class Model:
             if current not in (1, 2) and not c.pause_any_status:
                 return self.error(400, "OMS.0066", "The task group is not running.")
             self.pause(key)
-        elif c.never_pauses:
+        elif c.never_pauses or (c.refuse_creating and self.groups[key] == 1):
             return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         elif self.groups[key] in (1, 2) or c.pause_any_status:
             self.resumes_to[key] = self.groups[key] if self.groups[key] in (1, 2) else 2

@@ -11,7 +11,11 @@ tonight. So the pool decides, in one place:
   the keeper (which then serves the effect check), one for the concurrency check, one for the rest.
 - **Freshness.** A listed group that is not in its listed status is *stale*: on huawei it is read before it
   is handed out and skipped when stale; on strict staleness can only be inferred from a valid stop that is
-  refused as "not pausable", and is marked as inferred.
+  refused as "not pausable", and is marked as inferred. Before a check gives up on a group it tries the
+  next listed one *of the same status* (:meth:`FixturePool.take_like`), so a second night against the same
+  account uses the groups the first night did not pause; and where every listed group of one pausable status
+  was refused while the other status paused, :meth:`FixturePool.refused_kinds` says so (stale, or a server
+  that refuses that status: the run cannot tell which, so it is no pass).
 - **Given back.** A group a check paused and started again (stateful) goes back to the queue; the read path
   may still show it paused for a while, so its read waits for the start to show (machinery/lag.py) rather
   than call it stale.
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 from conformance.checks.machinery.base import NotRun, Sent
 from conformance.checks.machinery.lag import ANY_STATUS
 from conformance.results import StaleFixture
-from conformance.spec.statuses import PAUSABLE_CODES, STATUS_NAMES
+from conformance.spec.statuses import PAUSABLE, PAUSABLE_CODES, STATUS_NAMES
 from conformance.target import Project
 
 # Reads a group's status: the status code, or None when it could not be read (no answer, 5xx, no operation).
@@ -114,6 +118,29 @@ class FixturePool:
                 return candidate
             self._queue.insert(0, candidate)
         raise NotRun(f"no fresh listed {status_name} group left")
+
+    async def take_like(self, group: str) -> str:
+        """A fresh group listed in the same status as ``group`` (just refused), else any fresh one."""
+        try:
+            return await self.take_in(self.listed_status(group))
+        except NotRun:
+            return await self._fresh()
+
+    def refused_kinds(self) -> list[str]:
+        """Plain words for each pausable status whose every listed group was refused as not pausable
+        (inferred stale) while a group of the other status paused: stale groups and a server that refuses
+        that status look the same from outside."""
+        out = []
+        for name, ids in sorted(self.project.groups.items()):
+            refused = [s for s in self.stale if s.listed == name and s.inferred]
+            others_paused = self.kinds_paused - {name}
+            if name in PAUSABLE and ids and len(refused) == len(ids) and others_paused:
+                out.append(
+                    f"{len(refused)} of {len(ids)} {name} groups refused as not pausable while "
+                    f"{' and '.join(sorted(others_paused))} groups paused: stale, or a server that refuses "
+                    f"{name} groups"
+                )
+        return out
 
     async def borrow_keeper(self) -> str:
         """The shared group for requests that must leave it pausable."""

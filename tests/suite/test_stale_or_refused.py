@@ -1,0 +1,80 @@
+"""Stale or refused, said (checks/machinery/pool.py): a listed pausable group refused as "not pausable" on
+strict is stale (inferred), and the check tries the next listed group of the same status first; where every
+listed group of one pausable status was refused while the other status paused, the run says so and does not
+count the 200 side as verified (--require-complete fails), since stale groups and a server that refuses that
+status look the same from outside."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from conformance.options import RunOptions
+from conformance.results import Headline, RunResult, Verdict
+from conformance.runner.engine import execute
+from conformance.spec import load_requirements
+from conformance.target import parse_target
+
+from .model import PROJECT, Choices, Model, target_data, variant
+from .test_catalogue import verdicts
+
+# Cost: four strict runs on the in-process model, about a second each.
+
+
+def listed(creating: int, monitoring: int) -> dict[str, Any]:
+    data = target_data("http://model.test")
+    data["groups"]["creating"] = [f"creating-{i}" for i in range(creating)]
+    data["groups"]["monitoring"] = [f"monitoring-{i}" for i in range(monitoring)]
+    return data
+
+
+def run_on(model: Model, data: dict[str, Any]) -> RunResult:
+    options = RunOptions(
+        seed=7,
+        transport=httpx.ASGITransport(app=model),
+        request_timeout=0.5,
+        reruns=0,
+        settle_timeout=0.5,
+        effect_hold=0.0,
+    )
+    return asyncio.run(execute(parse_target(data), options))
+
+
+def test_a_server_that_refuses_every_creating_group_is_said_and_not_complete() -> None:
+    result = run_on(Model(variant(refuse_creating=True)), listed(creating=2, monitoring=4))
+    catalogue = load_requirements()
+    (precondition,) = [c for c in result.checks if c.check == "precondition"]
+    said = "2 of 2 creating groups refused as not pausable while monitoring groups paused: stale, or a server"
+    assert any(said in note for note in precondition.notes)
+    assert said in precondition.inconclusive["STOP-SUCCESS-200"]
+    assert result.conforms(catalogue) and not result.complete(catalogue)
+    assert result.headline(catalogue) is Headline.CONFORMS_ON_WHAT_RAN
+    assert {s.group_id for s in result.stale_fixtures} == {"creating-0", "creating-1"}
+
+
+def test_a_correct_server_uses_the_fresh_group_beside_a_stale_one_and_conforms() -> None:
+    model = Model(Choices())
+    model.groups[(PROJECT, "creating-0")] = 3  # paused by an earlier night
+    result = run_on(model, listed(creating=2, monitoring=3))
+    catalogue = load_requirements()
+    assert [s.group_id for s in result.stale_fixtures] == ["creating-0"]
+    assert "creating-1" in result.paused_groups
+    assert verdicts(result)["STOP-SUCCESS-200"] is Verdict.PASS
+    assert result.complete(catalogue)
+    assert not any("refused as not pausable while" in n for c in result.checks for n in c.notes)
+
+
+def test_a_second_night_uses_the_groups_the_first_did_not_pause() -> None:
+    model, data = Model(Choices()), listed(creating=3, monitoring=3)
+    first = run_on(model, data)
+    second = run_on(model, data)
+    catalogue = load_requirements()
+    assert first.complete(catalogue) and second.conforms(catalogue)
+    assert not set(first.paused_groups) & set(second.paused_groups)
+    assert {s.group_id for s in second.stale_fixtures} <= set(first.paused_groups)
+    assert {"creating", "monitoring"} <= {g.split("-")[0] for g in second.paused_groups}
+    got = verdicts(second)
+    for requirement in ("STOP-SUCCESS-200", "STOP-EFFECT", "STOP-CONCURRENCY"):
+        assert got[requirement] is Verdict.PASS, requirement  # each on a fresh group of its status
