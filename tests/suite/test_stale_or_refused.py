@@ -7,6 +7,7 @@ status look the same from outside."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -14,13 +15,14 @@ import httpx
 from conformance.options import RunOptions
 from conformance.results import Headline, RunResult, Verdict
 from conformance.runner.engine import execute
+from conformance.server import ReferenceServer
 from conformance.spec import load_requirements
 from conformance.target import parse_target
 
 from .model import PROJECT, Choices, Model, target_data, variant
 from .test_catalogue import verdicts
 
-# Cost: four strict runs on the in-process model, about a second each.
+# Cost: about 3 s: four strict runs on the in-process model, two on a loopback reference server.
 
 
 def listed(creating: int, monitoring: int) -> dict[str, Any]:
@@ -78,3 +80,20 @@ def test_a_second_night_uses_the_groups_the_first_did_not_pause() -> None:
     got = verdicts(second)
     for requirement in ("STOP-SUCCESS-200", "STOP-EFFECT", "STOP-CONCURRENCY"):
         assert got[requirement] is Verdict.PASS, requirement  # each on a fresh group of its status
+
+
+def test_a_second_night_against_the_same_reference_server_uses_fresh_groups() -> None:
+    """The embedded reference server (strict: no read operation), one target file for both nights."""
+    with ReferenceServer() as server:
+        listed_now = server.target
+        groups = {name: listed_now.project.groups[name][:4] for name in ("creating", "monitoring")}
+        target = replace(listed_now, project=replace(listed_now.project, groups=groups))
+        options = RunOptions(seed=7, reruns=0, settle_timeout=0.5, effect_hold=0.0)
+        first, second = (asyncio.run(execute(target, options)) for _ in range(2))
+    catalogue = load_requirements()
+    assert first.complete(catalogue) and second.conforms(catalogue)
+    assert not set(first.paused_groups) & set(second.paused_groups)
+    assert {s.group_id for s in second.stale_fixtures} <= set(first.paused_groups)
+    got = verdicts(second)
+    for requirement in ("STOP-SUCCESS-200", "STOP-EFFECT", "STOP-CONCURRENCY"):
+        assert got[requirement] is Verdict.PASS, requirement
