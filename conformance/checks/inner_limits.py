@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from conformance.checks.machinery.base import Finding, Sent, Title
 from conformance.checks.machinery.context import CheckContext, says_nothing
 from conformance.checks.machinery.registry import scenario
+from conformance.checks.oracles import describe_infrastructure
 
 SHORT = 40  # the short value's length: longer than any limit a correct server has, far below the page's
 
@@ -113,7 +114,7 @@ async def limits_inside(ctx: CheckContext) -> None:
                     short=_shown(short),
                 ),
                 f"{_shown(answer_of(shown))} for {kind.parameter} {where}; {_shown(short)} for {SHORT} "
-                "characters",
+                f"characters{describe_infrastructure(shown)}",
                 f"{_shown(short)}, as for a short value: the page allows up to {kind.longest:,} characters",
                 "a value of legal length is treated like a short value of the same kind",
                 sent=shown,
