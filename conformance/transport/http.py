@@ -218,10 +218,13 @@ class Client:
             return self.httpx
         if not plain_path(self.path_prefix) or parts.query or parts.fragment:
             return self.httpx
+        return H1Transport(keepalive.Pool(*self._address(), self.proxy), self.httpx, self.base_url)
+
+    def _address(self) -> tuple[str, int, ssl.SSLContext | None]:
+        """Host, port and TLS context of the target's connections (a proxy, if any, is asked for them)."""
+        parts = urlsplit(self.base_url)
         tls = parts.scheme == "https"
-        port = parts.port or (443 if tls else 80)
-        pool = keepalive.Pool(parts.hostname, port, self.ssl_context if tls else None, self.proxy)
-        return H1Transport(pool, self.httpx, self.base_url)
+        return parts.hostname or "", parts.port or (443 if tls else 80), self.ssl_context if tls else None
 
     async def aclose(self) -> None:
         await self.transport.aclose()
@@ -257,10 +260,7 @@ class Client:
     async def connect(self) -> h1.Connection:
         """A new connection to the target, the way every request of the client goes (through its proxy):
         the one place code that writes to its own connections (the race, one_connection) opens them."""
-        parts = urlsplit(self.base_url)
-        tls = parts.scheme == "https"
-        port = parts.port or (443 if tls else 80)
-        return await h1.connect(parts.hostname or "", port, self.ssl_context if tls else None, self.proxy)
+        return await h1.connect(*self._address(), self.proxy)
 
     async def send(
         self,
