@@ -56,3 +56,15 @@ def path_ids(path: str) -> tuple[str, str]:
     if len(parts) >= 5 and parts[1] == VERSION_SEGMENT and parts[3] == COLLECTION_SEGMENT:
         return unquote(parts[2]), unquote(parts[4])
     return "", ""
+
+
+LONG_SEGMENT = 48  # longer path segments are abbreviated where a path is shown in a line of text
+
+
+def brief(path: str) -> str:
+    """``path`` for a note or a reason on one line: a segment over ``LONG_SEGMENT`` characters (the length
+    probes send ids of 1,024 characters, up to 12 KiB percent-encoded) shows its start and its length."""
+    return "/".join(
+        f"{segment[:16]}…<{len(segment):,} chars>" if len(segment) > LONG_SEGMENT else segment
+        for segment in path.split("/")
+    )

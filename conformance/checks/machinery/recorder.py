@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from conformance.checks.machinery.base import Finding, Sent, Title
 from conformance.checks.oracles import TEMPORARY, describe_infrastructure
+from conformance.spec.paths import brief
 
 
 class UndeclaredRequirement(AssertionError):
@@ -73,18 +74,18 @@ class Recorder:
         allowed = sorted(set(allowed))
         result = sent.result
         if result.outcome.inconclusive:
-            self.undecided(requirement, f"{sent.method} {sent.path}: {result.error}")
+            self.undecided(requirement, f"{sent.method} {brief(sent.path)}: {result.error}")
             return False
         if result.status == 429:
             # Throttled even after the transport's waits: the gateway said nothing about the request.
-            self.undecided(requirement, f"{sent.method} {sent.path}: still throttled (429)")
+            self.undecided(requirement, f"{sent.method} {brief(sent.path)}: still throttled (429)")
             return False
         if (result.status or 0) >= 500 and (not sent.repeatable or result.status in TEMPORARY):
             # Never repeated (it may have paused a listed group), a 5xx says nothing about this requirement
             # (the robustness oracle judges it); nor does "try again later" (502/503/504) that outlasted the
             # retries. A 500 that stays a 500 is the server failing this very input: judged below.
             how = "not repeatable" if not sent.repeatable else "still so when asked again"
-            self.undecided(requirement, f"{sent.method} {sent.path}: {result.status}, {how}")
+            self.undecided(requirement, f"{sent.method} {brief(sent.path)}: {result.status}, {how}")
             return False
         if result.status in allowed:
             return True

@@ -24,6 +24,7 @@ from conformance.checks.machinery.base import NotRun
 from conformance.checks.machinery.hang_budget import HangBudget, RequestClass
 from conformance.checks.machinery.ordered import wait_turn
 from conformance.checks.oracles import TEMPORARY
+from conformance.spec.paths import brief
 from conformance.target import Project
 from conformance.transport.http import Client, HttpResult, Outcome
 
@@ -99,7 +100,7 @@ class Sender:
             result = await self._send_once(*request, content_length=content_length, replay_safe=retry)
             attempts.append((result, self.hangs.clock()))
             if not says_nothing(result):
-                came_right = f"{method} {path}: {first}, then {result.status} on a retry"
+                came_right = f"{method} {brief(path)}: {first}, then {result.status} on a retry"
         if retried and says_nothing(result):
             self.persistent += 1  # asked again and still nothing: not a passing fault
         await wait_turn()  # under --concurrency, answers are delivered in input order (machinery/ordered.py)
