@@ -64,7 +64,7 @@ class Erratum:
 
 
 def _read(name: str) -> Any:
-    return read_yaml(files.contract_dir() / name, "contract file", SpecError)
+    return read_yaml(files.contract_dir() / name, "contract file", SpecError, shipped=True)
 
 
 @cache

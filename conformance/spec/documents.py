@@ -54,7 +54,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _read_yaml(name: str) -> Any:
-    return read_yaml(files.contract_dir() / name, "contract file", SpecError)
+    return read_yaml(files.contract_dir() / name, "contract file", SpecError, shipped=True)
 
 
 @dataclass(frozen=True)

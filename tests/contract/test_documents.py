@@ -123,3 +123,22 @@ def test_every_requirement_has_a_check() -> None:
 
     covered = {rid for spec in BUILTIN.select() for rid in spec.requirements}
     assert set(load_requirements()) <= covered
+
+
+def test_the_contract_reads_the_same_through_libyaml_as_through_the_pure_python_parser() -> None:
+    # The shipped files are parsed by libyaml (a tenth of the CPU at every run's start); a construct the
+    # two parsers read differently would change the contract silently.
+    import yaml
+
+    from conformance.spec import files
+    from conformance.textfile import _loader, read_yaml
+
+    assert yaml.__with_libyaml__, "PyYAML without libyaml: the contract is read by the slow parser"
+    assert issubclass(_loader(True), yaml.CSafeLoader) and not issubclass(_loader(False), yaml.CSafeLoader)
+    shipped = sorted(files.contract_dir().rglob("*.yaml"))
+    assert len(shipped) >= 4
+    for path in shipped:
+        fast = read_yaml(path, "contract file", shipped=True)
+        assert fast == yaml.load(path.read_text(encoding="utf-8"), Loader=_loader(False)), path
+    # Dates stay text in both (no implicit timestamp): the schema or the catalogue judges them.
+    assert yaml.load("d: 2026-12-31", Loader=_loader(True)) == {"d": "2026-12-31"}
