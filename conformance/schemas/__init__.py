@@ -20,12 +20,14 @@ import json
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from conformance.errors import ConfigError
+from conformance.schemas.quick import accepts
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 SCHEMAS = ("target", "fixtures", "baseline")
@@ -46,6 +48,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
+    # Imported here: a valid file is accepted without it (quick.py), and a run's start is the lighter.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -86,6 +91,8 @@ def validate(data: Any, name: str, source: str) -> Any:
     to comment out a value; a date object (from a caller that parsed YAML itself) becomes its ISO text.
     """
     data = _normalised(data)
+    if accepts(data, load_schema(name)):  # valid: jsonschema, which words the problems, is not needed
+        return data
     errors = list(_validator(name).iter_errors(data))
     if errors:
         raise _message(_pick(errors), load_schema(name), source)
