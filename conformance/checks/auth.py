@@ -7,6 +7,8 @@ bad credential may be refused with 400 or 403 (huawei: also the gateway's 401). 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from conformance.checks.machinery.base import Finding, Kind, NotRun, Title
 from conformance.checks.machinery.context import CheckContext, says_nothing
 from conformance.checks.machinery.ordered import each_in_order
@@ -106,34 +108,53 @@ async def authn_no_pause(ctx: CheckContext) -> None:
     groups=GroupUse.KEEPER,
 )
 async def authz_other_project(ctx: CheckContext) -> None:
-    """Another project's valid credential cannot pause this project's group (nor the reverse)."""
+    """Another project's credential cannot pause this project's group (nor the reverse)."""
     other = ctx.target.other_project
     assert other is not None
     group = await ctx.pool.borrow_keeper()
-    # B's credential, A's project and group.
-    sent = await ctx.stop(group, credential=other)
-    ctx.expect(sent, ctx.expected.foreign_project, "Another project's credential was not refused")
-    # B's credential with B's project id in the path, A's group: the group is not B's.
-    sent = await ctx.stop(group, project_id=other.project_id, credential=other)
-    ctx.expect(
-        sent,
-        ctx.expected.unknown_group,
-        "A group of another project was addressed through the caller's own project",
-    )
-    await ctx.still_pausable(group, "STOP-AUTHZ", "stops with another project's credential")
+    foreign, unknown = ctx.expected.foreign_project, ctx.expected.unknown_group
+
+    async def keeper_by_their_credential() -> None:  # B's credential, A's project and group
+        sent = await ctx.stop(group, credential=other)
+        ctx.expect(sent, foreign, "Another project's credential was not refused")
+
+    async def keeper_through_their_project() -> None:  # B's credential and project id, A's group
+        sent = await ctx.stop(group, project_id=other.project_id, credential=other)
+        ctx.expect(sent, unknown, "A group of another project was addressed through the caller's own project")
+
     # A's credential against B's listed group, if any: through B's project id, and through A's own (a
     # lookup by group id alone, ignoring the project, would find it there).
     theirs = other.groups_in("creating", "monitoring")
-    if theirs:
+
+    async def theirs_through_their_project() -> None:
         sent = await ctx.stop(theirs[0], project_id=other.project_id)
-        ctx.expect(
-            sent, ctx.expected.foreign_project, "This project's credential was accepted for another project"
-        )
+        ctx.expect(sent, foreign, "This project's credential was accepted for another project")
+
+    async def theirs_through_ours() -> None:
         sent = await ctx.stop(theirs[0])
-        ctx.expect(
-            sent, ctx.expected.unknown_group, "Another project's group was paused through this project's path"
-        )
+        ctx.expect(sent, unknown, "Another project's group was paused through this project's path")
+
+    async def keeper_unchanged() -> None:
+        await ctx.still_pausable(group, "STOP-AUTHZ", "stops with another project's credential")
+
+    async def theirs_unchanged() -> None:
         await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "stops with a foreign credential", project=other)
+
+    # Two groups, two sequences: the keeper's stops and its verification, and B's group's. Within a
+    # sequence, one after another: each stop could pause its group, and the one a finding names must be the
+    # one a run one by one names. Across them nothing depends on the other's answers (no request names the
+    # other's group), so the two go side by side, step by step, judged in this order (machinery/ordered.py).
+    rows = [
+        [keeper_by_their_credential, theirs_through_their_project],
+        [keeper_through_their_project, theirs_through_ours],
+        [keeper_unchanged, theirs_unchanged],
+    ]
+    for row in rows:
+        await each_in_order(row if theirs else row[:1], _call, ctx.concurrency)
+
+
+async def _call(step: Callable[[], Awaitable[None]]) -> None:
+    await step()
 
 
 @scenario(

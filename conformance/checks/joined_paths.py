@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from conformance.checks.machinery.base import Finding, Kind, Title
 from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.ordered import each_in_order
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.spec.documents import COLLECTION_SEGMENT, STOP_SUFFIX, VERSION_SEGMENT
 from conformance.spec.paths import encode_segment
@@ -64,7 +65,8 @@ async def joined_segments(ctx: CheckContext) -> None:
     """Paths that become the stop path only when %2F is decoded before routing pause nothing."""
     group = await ctx.pool.borrow_keeper()
     project = ctx.target.project
-    for probe in joined_paths(project.project_id, group):
+
+    async def send(probe: JoinedPath) -> None:
         # The group segment is the listed keeper exactly (see the module docstring): the line that keeps
         # every other group safe, whatever the server makes of the encoded slashes.
         assert encode_segment(group) in probe.path and group in ctx.listed
@@ -91,5 +93,16 @@ async def joined_segments(ctx: CheckContext) -> None:
                     sent,
                 )
             )
+
+    # To a server that decodes %2F before routing every probe is the keeper's stop: the first to arrive
+    # pauses it and the others meet a paused group. The probe a finding names must not depend on which
+    # arrived first, so the first probe goes alone: a decoder decodes every %2F alike, so a server that
+    # takes two probes takes the first (one that decodes only the lower-case %2f takes the second alone),
+    # and pauses the keeper there, as a run one by one would. The rest then meet the keeper as they would
+    # one by one (paused by the first, or untouched), so they go --concurrency at a time, judged in this
+    # order (machinery/ordered.py).
+    first, *rest = joined_paths(project.project_id, group)
+    await send(first)
+    await each_in_order(rest, send, ctx.concurrency)
     if ctx.pool.keeper == group:
         await ctx.still_pausable(group, REQUIREMENT, "paths that join its segments with %2F")

@@ -25,7 +25,13 @@ from .test_pace_runs import Shuffled
 OVERLAPPED = [
     *("lookalike-ids", "lookalike-tokens", "lookalike-projects", "precondition"),
     *("authn-refused", "authn-no-pause", "other-methods"),
+    *("joined-paths", "authz-other-project"),
 ]
+# Keeper checks whose stops each could pause the keeper: the stop a finding names is the one a run one by one
+# names, so their findings' titles are compared too, in order.
+ATTRIBUTED = ["joined-paths", "authz-other-project"]
+# The faulty models those checks exist to catch: there each names at least one stop.
+CAUGHT_BY = {"slash decoded before routing": "joined-paths", "group found by id alone": "authz-other-project"}
 # effect-lasts looks again at the groups the other two paused, all at once (the race sends 17 at once in
 # any run, so these are compared by their decisions only).
 LOOKED_AGAIN = ["concurrency", "effect", "effect-lasts"]
@@ -38,6 +44,8 @@ MODELS = {
     "path parameters dropped": variant(drop_path_params=True),
     "any status paused": variant(pause_any_status=True),
     "missing token allowed": variant(missing_token_allowed=True),
+    "slash decoded before routing": variant(slash_decoded_before_routing=True),
+    "group found by id alone": variant(global_group_lookup=True),
 }
 MODELS_LOOKED_AGAIN = {"correct": variant(), "pauses that revert": variant(pause_reverts_s=0.2)}
 
@@ -81,6 +89,10 @@ def _decided(run: RunResult) -> list[tuple[str, str, int, list[str]]]:
     ]
 
 
+def _named(run: RunResult) -> dict[str, list[str]]:
+    return {c.check: [str(f.title) for f in c.failures] for c in run.checks if c.check in ATTRIBUTED}
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_overlapped_checks_decide_as_a_sequential_run(model: str) -> None:
     sequential, one_at_a_time = _run(model, 1, shuffle_seed=1)
@@ -89,6 +101,9 @@ def test_overlapped_checks_decide_as_a_sequential_run(model: str) -> None:
         one_at_a_time, 2
     )  # the checks' requests did overlap (the preflight sends two at once)
     assert _decided(overlapped) == _decided(sequential)
+    assert _named(overlapped) == _named(sequential)
+    if model in CAUGHT_BY:
+        assert _named(sequential)[CAUGHT_BY[model]], _named(sequential)
     verdicts = {check: verdict for check, verdict, _, _ in _decided(sequential)}
     if model == "correct":
         assert set(verdicts.values()) == {"pass"}, verdicts
