@@ -20,10 +20,12 @@ from conformance.checks.machinery.reached import encoded_bytes, not_reached
 from conformance.checks.machinery.registry import scenario
 from conformance.checks.oracles import describe_infrastructure
 from conformance.spec.paths import is_dot_segment
+from conformance.transport.h1 import HOLD_ABOVE
 from conformance.transport.safety import SafetyGuard
 
 if TYPE_CHECKING:
     from conformance.checks.machinery.generation import GeneratedCase
+    from conformance.target import Project
 
 EXAMPLES = {"quick": 25, "full": 150}
 
@@ -47,6 +49,7 @@ async def fuzz(ctx: CheckContext) -> None:
     from conformance.checks.machinery.corpus import corpus  # its worker processes: only when the check runs
 
     own = ctx.target.project.project_id
+    credential = _credential_length(ctx.target.project)
     seen: set[tuple[Any, ...]] = set()
     shorts: dict[Any, Sent] = {}  # the first answer to a legal case of short values, by kind
     dots = 0
@@ -68,6 +71,7 @@ async def fuzz(ctx: CheckContext) -> None:
                 elif may_send(case, ctx.guard):
                     cases.append(case)
             ctx.recorder.planned = (ctx.recorder.planned or 0) + len(cases)
+            cases.sort(key=lambda case: sending_order(case, credential))
             # Independent requests: sent --concurrency at a time, judged in this order (machinery/ordered.py).
             await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own, shorts), ctx.concurrency)
     if dots:
@@ -107,6 +111,39 @@ def _requirement(case: GeneratedCase, own: str) -> str:
 # Values of at most this many characters (ids: bytes percent-encoded) meet no HTTP server's or proxy's limit
 # (the smallest in use are 4 KiB): a legal case made of such values is what a long one is compared with.
 SHORT = 256
+
+
+def sending_order(case: GeneratedCase, credential: int) -> int:
+    """0 for a case of short values, 1 for one with a value over ``SHORT``, 2 for one whose head is likely
+    held back as a network delivers it (transport/h1.py); ``credential``: the characters the valid
+    credential adds to a head (a cloud's IAM token is kilobytes long).
+
+    A plan's cases go in this order (a stable sort: otherwise the plan's). Two reasons. A long legal value is
+    judged against the answer a short legal value got (machinery/reached.py wants the short one sent first),
+    which is then there. And a held head waits ``HOLD_S`` (20 ms) before its last bytes: answers are
+    delivered in order with at most --concurrency requests out (machinery/ordered.py), so a held case stalls
+    the ones behind it. Spread through a plan (one case in four), they went out one at a time; side by side
+    at its end, --concurrency of them wait at once. The order is a function of the plan alone: a seed gives
+    the same requests in the same order."""
+    if _long_parameter(case) is None:
+        return 0
+    token = (len(case.token) if case.token is not None else 0) if case.varies_token else credential
+    extra = sum(len(name) + len(value) for name, value in case.extra_headers)
+    head = token + encoded_bytes(case.group_id) + encoded_bytes(case.project_id) + extra + HEAD_BESIDE_VALUES
+    return 2 if head > HOLD_ABOVE else 1
+
+
+def _credential_length(project: Project) -> int:
+    """About how many characters the valid credential adds to a head: a token, or an AK/SK signature (~200)
+    and its security token."""
+    if project.token:
+        return len(project.token)
+    return 200 + len(project.aksk.security_token or "") if project.aksk else 0
+
+
+# What a stop's head holds besides the ids and the token (the rest of the request line, Host, the client's
+# own fields): an estimate, erring long, for sending_order only.
+HEAD_BESIDE_VALUES = 600
 
 
 def _long_parameter(case: GeneratedCase) -> str | None:
