@@ -50,11 +50,20 @@ def start_path(project_id: str, group_id: str) -> str:
     return stop_path(project_id, group_id, suffix=START_SUFFIX)
 
 
-def path_ids(path: str) -> tuple[str, str]:
-    """(project_id, group_id) of a path built here; ("", "") for any other path."""
+def path_ids(path: str, *, longest: int | None = None) -> tuple[str, str]:
+    """(project_id, group_id) of a path built here; ("", "") for any other path.
+
+    ``longest``: for a caller that only compares the ids with ids of at most this many UTF-8 bytes. A segment
+    longer than three times that (an encoded byte takes one or three characters) can decode to none of them,
+    nor equal one as it is, so it is returned undecoded: decoding an id of 1,024 4-byte characters, 12 KiB
+    encoded, takes a millisecond, and the fuzz check sends hundreds."""
+
+    def decoded(segment: str) -> str:
+        return segment if longest is not None and len(segment) > 3 * longest else unquote(segment)
+
     parts = path.split("/")
     if len(parts) >= 5 and parts[1] == VERSION_SEGMENT and parts[3] == COLLECTION_SEGMENT:
-        return unquote(parts[2]), unquote(parts[4])
+        return decoded(parts[2]), decoded(parts[4])
     return "", ""
 
 
