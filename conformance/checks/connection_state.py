@@ -18,18 +18,26 @@ The keeper is verified afterwards as every keeper check does (still pausable). A
 connection after every answer keeps nothing between requests: the second request of a pair is then not
 sent, and the note says so - no finding and nothing undecided, since such a server has no state to leak.
 An in-process transport has no connections: the pairs are sent one by one (noted).
+
+Under ``--concurrency`` the pairs go side by side on strict (:class:`KeeperOrder`): each on a connection of
+its own as before, their stops of the keeper still reaching the server one at a time in the order a run one
+by one sends them, so the stop that paused the keeper - the one a finding names - is the same.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 from conformance.checks.machinery.base import Finding, Kind, Sent, Title
 from conformance.checks.machinery.context import CheckContext, says_nothing, shown_status
-from conformance.checks.machinery.hang_budget import class_of
+from conformance.checks.machinery.hang_budget import RequestClass, class_of
+from conformance.checks.machinery.ordered import each_in_order, wait_turn
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.spec.paths import show_path, stop_path
 from conformance.target import Project
+from conformance.transport.http import HttpResult
 from conformance.transport.one_connection import on_one_connection
 from conformance.transport.race import RaceRequest
 
@@ -46,35 +54,101 @@ class Step:
     kind: Kind
     headers: tuple[tuple[str, str], ...] = ()
     auth: Project | None = None
+    names_keeper: bool = False  # a stop or a show of the keeper: what it does or reads depends on the order
 
 
-async def send_pair(ctx: CheckContext, first: Step, second: Step) -> tuple[Sent | None, Sent | None]:
-    """``first`` then ``second`` on one connection; None for one not sent (the connection ended first)."""
-    steps = (first, second)
+class KeeperOrder:
+    """Pairs sent side by side whose stops of the keeper still reach the server one at a time, in the pairs'
+    order - so the stop a finding names is the one a run one by one names.
+
+    Pair ``n``'s stop of the keeper goes once pair ``n-1``'s is answered. A valid request that opens a pair
+    (it names no listed group) goes once pair ``n-1``'s stop has gone out, so its answer comes about when
+    that stop's does: the connection then waits a round trip at most for its stop's turn. Against a server
+    that closed a connection after an answer (pair 0 shows it), the valid request waits for the turn too:
+    an overlap would only add requests there, whose second is never sent anyway."""
+
+    def __init__(self, pairs: int) -> None:
+        self._went = [asyncio.Event() for _ in range(pairs)]
+        self._answered = [asyncio.Event() for _ in range(pairs)]
+        self.waited: set[int] = set()  # pairs whose connection waited for the turn after an answer on it
+        self.closes = False  # a connection was closed after an answer: no valid request goes ahead
+
+    def gate(self, n: int, keeper_at: int) -> Callable[[int], Awaitable[None]]:
+        """The wait before each request of pair ``n`` (its stop of the keeper is request ``keeper_at``)."""
+
+        async def before(i: int) -> None:
+            if i == keeper_at:
+                if n and not self._answered[n - 1].is_set():
+                    if i:
+                        self.waited.add(n)
+                    await self._answered[n - 1].wait()
+                self._went[n].set()
+            elif i < keeper_at:  # the valid request that opens the pair
+                if n:
+                    await self._went[n - 1].wait()
+                if n and self.closes:
+                    await self._answered[n - 1].wait()
+            else:  # the valid request after the stop: the stop was answered
+                self._answered[n].set()
+
+        return before
+
+    def done(self, n: int, closed: bool) -> None:
+        self.closes = self.closes or closed
+        self._went[n].set()
+        self._answered[n].set()
+
+
+async def send_pair(
+    ctx: CheckContext, pair: tuple[Step, Step], order: KeeperOrder | None = None, n: int = 0
+) -> tuple[Sent | None, Sent | None]:
+    """``pair`` in order on one connection; None for one not sent (the connection ended first). ``order``:
+    the pairs go side by side, and this is the ``n``-th (:class:`KeeperOrder`)."""
     if ctx.client.in_process:
         return tuple(  # type: ignore[return-value]
-            [
-                await ctx.send(s.method, s.path, s.headers, kind=s.kind, retry=False, auth=s.auth)
-                for s in steps
-            ]
+            [await ctx.send(s.method, s.path, s.headers, kind=s.kind, retry=False, auth=s.auth) for s in pair]
         )
-    classes = [class_of(ctx.target, s.method, s.kind, s.path, s.headers, s.auth) for s in steps]
-    for cls in classes:
-        ctx.may_send(cls)
-    requests = [RaceRequest(s.method, s.path, s.headers, auth=s.auth) for s in steps]
-    results = await on_one_connection(ctx.client, requests)
+    classes = [class_of(ctx.target, s.method, s.kind, s.path, s.headers, s.auth) for s in pair]
+    requests = [RaceRequest(s.method, s.path, s.headers, auth=s.auth) for s in pair]
+    attempts: list[list[HttpResult | None]] = []
+    try:
+        for cls in classes:
+            ctx.may_send(cls)
+        if order is None:
+            attempts.append(await on_one_connection(ctx.client, requests))
+        else:
+            gate = order.gate(n, keeper_at=0 if pair[0].names_keeper else 1)
+            attempts.append(await on_one_connection(ctx.client, requests, gate))
+            if attempts[0][0] is not None and attempts[0][1] is None and n in order.waited:
+                # Closed while it waited for its turn, not after the answer as a run one by one would have
+                # seen it: the pair again, now that its turn has come (its stop was not sent).
+                attempts.append(await on_one_connection(ctx.client, requests))
+    finally:
+        if order is not None:
+            order.done(n, closed=bool(attempts) and attempts[-1][0] is not None and attempts[-1][1] is None)
+    ended_at = ctx.hangs.clock()
+    # In the pairs' order under --concurrency (machinery/ordered.py), and whatever the hang budget closed
+    # meanwhile: the answer to a stop of the keeper may be the only word that it paused it (as
+    # CheckContext.send delivers every request that could pause a listed group).
+    await wait_turn()
     sents: list[Sent | None] = []
-    for step, cls, result in zip(steps, classes, results, strict=True):
-        if result is None:
-            sents.append(None)
-            continue
-        token = step.auth.token if step.auth is not None and step.auth.token else None
-        token = token or next((v for k, v in step.headers if k.lower() == "x-auth-token"), None)
-        sent = Sent(step.method, step.path, step.kind, token, result, ctx.recorder.check, False, str(cls))
-        ctx._deliver(sent)
-        await ctx.hangs.observe(cls, result)
-        sents.append(sent)
+    for results in attempts:  # a pair sent again: the answers of both attempts count and meet the oracles
+        sents = [
+            None if result is None else await _deliver(ctx, step, cls, result, ended_at)
+            for step, cls, result in zip(pair, classes, results, strict=True)
+        ]
     return sents[0], sents[1]
+
+
+async def _deliver(
+    ctx: CheckContext, step: Step, cls: RequestClass, result: HttpResult, ended_at: float
+) -> Sent:
+    token = step.auth.token if step.auth is not None and step.auth.token else None
+    token = token or next((v for k, v in step.headers if k.lower() == "x-auth-token"), None)
+    sent = Sent(step.method, step.path, step.kind, token, result, ctx.recorder.check, False, str(cls))
+    ctx._deliver(sent)
+    await ctx.hangs.observe(cls, result, ended_at)
+    return sent
 
 
 def valid_step(ctx: CheckContext, keeper: str) -> Step:
@@ -83,7 +157,8 @@ def valid_step(ctx: CheckContext, keeper: str) -> Step:
     project = ctx.target.project
     if ctx.contract.has_show_operation:
         path = show_path(project.project_id, keeper)
-        return Step("a show of the group with the valid credential", "GET", path, Kind.SHOW, auth=project)
+        how = "a show of the group with the valid credential"
+        return Step(how, "GET", path, Kind.SHOW, auth=project, names_keeper=True)
     path = stop_path(project.project_id, ctx.guard.mint())
     return Step("a valid stop of an unknown group", "PUT", path, Kind.STOP, auth=project)
 
@@ -105,7 +180,9 @@ def refused_steps(ctx: CheckContext, keeper: str) -> list[tuple[Step, frozenset[
             "the read-only token", "PUT", path, Kind.STOP, (("X-Auth-Token", project.readonly_token),)
         )
         steps.append((readonly, frozenset({403}), "STOP-PERMISSION"))
-    return steps
+    return [
+        (replace(step, names_keeper=True), refusing, requirement) for step, refusing, requirement in steps
+    ]
 
 
 def judge_refused(
@@ -143,34 +220,52 @@ async def connection_state(ctx: CheckContext) -> None:
     valid = valid_step(ctx, keeper)
     alone: Sent | None = None  # the valid request's answer with nothing before it on its connection
     closed = 0
+    pairs: list[tuple[Step, Step, frozenset[int], str]] = []
     for bad, refusing, requirement in refused_steps(ctx, keeper):
-        first, then = await send_pair(ctx, valid, bad)
-        if first is not None and not says_nothing(first.result):
-            alone = alone or first
+        pairs += [(valid, bad, refusing, requirement), (bad, valid, refusing, requirement)]
+
+    async def send(numbered: tuple[int, tuple[Step, Step, frozenset[int], str]]) -> None:
+        nonlocal alone, closed
+        n, (first_step, second_step, refusing, requirement) = numbered
+        first, then = await send_pair(ctx, (first_step, second_step), order, n)
+        if first_step is valid:
+            if first is not None and not says_nothing(first.result):
+                alone = alone or first
+            if then is None:
+                closed += 1
+            else:
+                how = f"{second_step.label} after {valid.label}"
+                judge_refused(ctx, keeper, then, refusing, requirement, how)
+            return
+        if first is not None:
+            judge_refused(
+                ctx, keeper, first, refusing, requirement, f"{first_step.label} before {valid.label}"
+            )
         if then is None:
             closed += 1
-        else:
-            judge_refused(ctx, keeper, then, refusing, requirement, f"{bad.label} after {valid.label}")
-        refused, after = await send_pair(ctx, bad, valid)
-        if refused is not None:
-            judge_refused(ctx, keeper, refused, refusing, requirement, f"{bad.label} before {valid.label}")
-        if after is None:
-            closed += 1
-        elif alone is not None and not says_nothing(after.result) and answer_of(after) != answer_of(alone):
+        elif alone is not None and not says_nothing(then.result) and answer_of(then) != answer_of(alone):
             ctx.fail(
                 Finding(
                     Title(
                         "{valid} was answered differently after a stop with {what} on the same connection",
                         valid=valid.label,
-                        what=bad.label,
+                        what=first_step.label,
                     ),
-                    f"{after.result.status} after the refused stop; {alone.result.status} with nothing "
+                    f"{then.result.status} after the refused stop; {alone.result.status} with nothing "
                     "before it",
                     f"{alone.result.status}, as alone - each request is judged on its own",
-                    sent=after,
+                    sent=then,
                     requirement="STOP-AUTHN",
                 )
             )
+
+    # The pairs go side by side (--concurrency at a time, judged in this order: machinery/ordered.py) where
+    # the valid request names no group (strict's stop of a minted id): their stops of the keeper still reach
+    # the server one at a time, in this order (KeeperOrder). A show of the keeper (huawei) reads what the
+    # stops before it did, so there every pair waits for the one before it.
+    overlap = not ctx.client.in_process and not valid.names_keeper and ctx.concurrency > 1
+    order = KeeperOrder(len(pairs)) if overlap else None
+    await each_in_order(list(enumerate(pairs)), send, ctx.concurrency if overlap else 1)
     if closed:
         ctx.note(
             f"connection-state: the server closed the connection after an answer {closed} times, so the "

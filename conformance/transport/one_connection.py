@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import h11
 
@@ -29,9 +29,15 @@ from conformance.transport.race import RaceRequest
 _FAILURES = (TimeoutError, ConnectFailed, h11.ProtocolError, ReadError, OSError)
 
 
-async def on_one_connection(client: Client, requests: Sequence[RaceRequest]) -> list[HttpResult | None]:
+async def on_one_connection(
+    client: Client,
+    requests: Sequence[RaceRequest],
+    before: Callable[[int], Awaitable[None]] | None = None,
+) -> list[HttpResult | None]:
     """Send ``requests`` in order on one new connection; None for each one not sent because the
-    connection ended before it (the server closed it, or an answer did not come whole)."""
+    connection ended before it (the server closed it, or an answer did not come whole). ``before(i)`` is
+    awaited before request ``i`` goes out (a caller that orders requests across connections); a connection
+    closed meanwhile ends the sequence there."""
     if client.in_process:
         raise ValueError("on_one_connection() needs a real socket; the client has an in-process transport")
     results: list[HttpResult | None] = []
@@ -41,6 +47,10 @@ async def on_one_connection(client: Client, requests: Sequence[RaceRequest]) -> 
             reused = conn is not None
             if conn is not None and conn.broken:
                 break  # the server closed it after the last answer
+            if before is not None:
+                await before(len(results))
+                if conn is not None and conn.broken:
+                    break  # closed while the request waited
             await client.pacer.reserve()
             request = client.prepare(step.method, step.path, step.headers, auth=step.auth, body=step.body)
             client.sent += 1

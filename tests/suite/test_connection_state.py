@@ -16,7 +16,7 @@ from conformance.runner.engine import execute
 from conformance.target import parse_target
 
 from .field_server import Field, FieldServer
-from .model import Model, target_data, variant
+from .model import Choices, Model, target_data, variant
 
 
 def run_behind(model: Model, behaviour: Field, *, huawei: bool, check: str) -> CheckResult:
@@ -58,3 +58,40 @@ def test_a_correct_server_closing_every_connection_after_its_answer_passes_and_s
     checked = run_behind(Model(variant()), Field(close_every=1), huawei=False, check="connection-state")
     assert checked.verdict is Verdict.PASS, [f.title for f in checked.failures]
     assert any("closed the connection after an answer" in n for n in checked.notes)
+
+
+def _decided(model: Model, behaviour: Field, concurrency: int) -> tuple[str, int, list[str], list[str]]:
+    with FieldServer(model, behaviour) as server:
+        target = parse_target(target_data(server.base_url))
+        options = RunOptions(
+            seed=5,
+            request_timeout=5.0,
+            reruns=0,
+            settle_timeout=0.5,
+            concurrency=concurrency,
+            checks=["connection-state"],
+        )
+        checked = next(
+            c for c in asyncio.run(execute(target, options)).checks if c.check == "connection-state"
+        )
+    return checked.verdict.value, checked.requests, [f.title for f in checked.failures], checked.notes
+
+
+@pytest.mark.parametrize(
+    ("choices", "behaviour"),
+    [
+        (variant(), Field()),
+        (variant(), Field(close_every=1)),
+        (variant(auth_per_connection=True), Field()),
+        # Every stop without a token pauses: the first pair's and the second's could both be the one that
+        # did, and the finding names the first, as one by one.
+        (variant(missing_token_allowed=True), Field()),
+    ],
+    ids=["correct", "closing after every answer", "connection lends its principal", "no token needed"],
+)
+def test_pairs_side_by_side_decide_and_name_as_one_by_one(choices: Choices, behaviour: Field) -> None:
+    """strict: the pairs overlap (8 in flight), their stops of the keeper in order - same verdict, requests,
+    findings (titles, in order) and notes as one pair at a time."""
+    one_by_one = _decided(Model(choices), behaviour, concurrency=1)
+    assert _decided(Model(choices), behaviour, concurrency=8) == one_by_one
+    assert (one_by_one[0] == "pass") is (choices == variant()), one_by_one
