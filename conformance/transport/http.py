@@ -34,10 +34,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import h11
-import httpx
 
 from conformance.redact import Redactor
 from conformance.results import Exchange
@@ -45,33 +43,36 @@ from conformance.target import ClientCertificate
 from conformance.transport import codings, h1, keepalive
 from conformance.transport.auth import Auth, attach
 from conformance.transport.outcome import (
-    ConnectFailed,
     Outcome,
-    ReadError,
     certificate_refused,
     classify,
     describe_failure,
+    send_failures,
 )
 from conformance.transport.pace import MAX_429_RETRIES, Pacer
 from conformance.transport.proxies import choose_proxy
-from conformance.transport.tls import load_client_certificate, tls_setting
+from conformance.transport.request_head import CLIENT_HEADERS
+from conformance.transport.tls import default_context, load_client_certificate, tls_setting
 from conformance.transport.transports import (
     H1Transport,
+    HeaderBuilder,
     HttpxTransport,
     Request,
     Transport,
     Wire,
+    header_builder,
     plain_path,
     wire,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["MAX_BODY", "Client", "HttpResult", "Outcome", "Request", "describe_failure"]
 
 MAX_BODY = 256 * 1024
 NOT_JSON = object()  # HttpResult.json of a body that does not parse
 EXCERPT = 2048
-# What goes wrong on a connection of our own (transport/h1.py), for classify(); httpx's failures besides.
-_SEND_FAILURES = (TimeoutError, httpx.HTTPError, h11.ProtocolError, ConnectFailed, ReadError, OSError)
 
 
 @dataclass
@@ -166,13 +167,14 @@ class Client:
         # An in-process transport (tests) has no sockets: the race (transport/race.py) cannot run over it.
         self.in_process = transport is not None
         tls = tls_setting(verify)
-        if isinstance(tls, bool) and (client_certificate or not self.in_process):
-            # The context httpx would make of the bool, made here so that our own connections trust the
-            # same CAs. Not for in-process clients: loading a CA store costs ~0.2 s and they never use TLS.
-            tls = httpx.create_ssl_context(verify=tls)
-        self.ssl_context = tls if isinstance(tls, ssl.SSLContext) else None
-        if client_certificate is not None and self.ssl_context is not None:
-            load_client_certificate(self.ssl_context, client_certificate)
+        # The context httpx would make of a bool, so that our own connections trust the same CAs: made when
+        # a connection first needs it (loading the CA store costs ~35 ms of CPU; an http target never
+        # does), at once for a client certificate (its errors are the configuration's, said before any
+        # request). Not for in-process clients: they never use TLS.
+        self._tls = tls
+        self._client_certificate = client_certificate
+        if client_certificate is not None:
+            self.ssl_context  # noqa: B018 - made now, for its errors
         # Whose TLS certificate was refused and why, once one was (outcome.certificate_refused).
         self.certificate_refused: tuple[str, str] | None = None
         # ``proxy``: --proxy / the target file's (None: the environment's, "none": no proxy); decided once,
@@ -182,27 +184,49 @@ class Client:
             if self.in_process
             else choose_proxy(self.base_url, proxy, os.environ, setting_source=proxy_source)
         )
-        self.httpx = HttpxTransport(
-            httpx.AsyncClient(
-                transport=transport,
-                # The proxy chosen above, and nothing of the environment's (trust_env would apply its own).
-                proxy=self.proxy.url if self.proxy else None,
-                trust_env=False,
-                verify=tls,
-                follow_redirects=False,
-                timeout=httpx.Timeout(request_timeout),
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-                # Only the codings transport/codings.py undoes: httpx's default would add br and zstd
-                # whenever their packages happen to be installed.
-                headers={"User-Agent": "oms-conformance", "Accept-Encoding": codings.ACCEPT_ENCODING},
-            )
-        )
+        self._transport_for_tests = transport
+        # httpx's client is made (and httpx imported) when a request first goes through it: every request of
+        # an in-process target, and what our own connections cannot send as httpx would (transports.py).
+        self.httpx = HttpxTransport(self._make_httpx_client)
         self.sent = 0
         self.pacer = pacer or Pacer(rate_limit)
         # Told of every exchange as it ends, whichever way it was sent (the race, preflight, 429 retries,
         # restore): the run's one request count and status histogram are made from these.
         self.on_exchange = on_exchange
         self.transport = self._choose_transport()
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of the target's connections, and httpx's: ``verify``'s, with the client
+        certificate; None for an in-process client given a bool (it never uses TLS)."""
+        tls = self._tls
+        if isinstance(tls, bool) and (self._client_certificate or not self.in_process):
+            tls = default_context(tls)
+        context = tls if isinstance(tls, ssl.SSLContext) else None
+        if self._client_certificate is not None and context is not None:
+            load_client_certificate(context, self._client_certificate)
+        return context
+
+    def _make_httpx_client(self) -> httpx.AsyncClient:
+        import httpx
+
+        return httpx.AsyncClient(
+            transport=self._transport_for_tests,
+            # The proxy chosen above, and nothing of the environment's (trust_env would apply its own).
+            proxy=self.proxy.url if self.proxy else None,
+            trust_env=False,
+            verify=self._tls if self.ssl_context is None else self.ssl_context,
+            follow_redirects=False,
+            timeout=httpx.Timeout(self.request_timeout),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            # Only the codings transport/codings.py undoes: httpx's default would add br and zstd whenever
+            # their packages happen to be installed.
+            headers=dict(CLIENT_HEADERS),
+        )
+
+    @cached_property
+    def _headers_of(self) -> HeaderBuilder:
+        return header_builder(self.httpx, self.base_url)
 
     @property
     def reopened(self) -> int:
@@ -255,7 +279,7 @@ class Client:
 
     def wire(self, request: Request) -> Wire:
         """``request`` as our own connections write it (the race's, too: transport/race.py)."""
-        return wire(self.httpx, request, self.base_url, self.proxy)
+        return wire(self._headers_of, request, self.base_url, self.proxy)
 
     async def connect(self) -> h1.Connection:
         """A new connection to the target, the way every request of the client goes (through its proxy):
@@ -313,7 +337,9 @@ class Client:
         try:
             async with asyncio.timeout(self.request_timeout):
                 await self.transport.send(request, reply)
-        except _SEND_FAILURES as exc:
+        except Exception as exc:
+            if not isinstance(exc, send_failures()):
+                raise  # a bug of ours, not the exchange's failure
             outcome, detail = classify(exc, status_seen=reply.status is not None)
             self.certificate_refused = self.certificate_refused or certificate_refused(exc)
         elapsed_ms = (time.perf_counter() - started) * 1000

@@ -8,10 +8,10 @@ onto it, so that a reset reads the same whichever code path met it.
 from __future__ import annotations
 
 import ssl
+import sys
 from enum import StrEnum
 
 import h11
-import httpx
 
 
 class Outcome(StrEnum):
@@ -55,13 +55,28 @@ class ReadError(Exception):
 
 
 # What each library raises, by outcome. Order matters: httpx's LocalProtocolError and ConnectError are
-# HTTPErrors, and the last row catches every other failure of the connection.
-_BY_EXCEPTION: tuple[tuple[tuple[type[BaseException], ...], Outcome], ...] = (
-    ((TimeoutError, httpx.TimeoutException), Outcome.TIMED_OUT),
-    ((httpx.LocalProtocolError, h11.LocalProtocolError), Outcome.NOT_SENT),
-    ((httpx.ConnectError, ConnectFailed), Outcome.CONNECT_FAILED),
-)
-_BROKEN = (httpx.HTTPError, h11.RemoteProtocolError, ReadError, OSError)
+# HTTPErrors, and the last row catches every other failure of the connection. httpx's rows only once httpx is
+# imported (transports.py imports it when a request first goes through it): none of its errors before.
+def _by_exception() -> tuple[tuple[tuple[type[BaseException], ...], Outcome], ...]:
+    httpx = sys.modules.get("httpx")
+    if httpx is None:
+        return (
+            ((TimeoutError,), Outcome.TIMED_OUT),
+            ((h11.LocalProtocolError,), Outcome.NOT_SENT),
+            ((ConnectFailed,), Outcome.CONNECT_FAILED),
+            ((h11.RemoteProtocolError, ReadError, OSError), Outcome.DROPPED),
+        )
+    return (
+        ((TimeoutError, httpx.TimeoutException), Outcome.TIMED_OUT),
+        ((httpx.LocalProtocolError, h11.LocalProtocolError), Outcome.NOT_SENT),
+        ((httpx.ConnectError, ConnectFailed), Outcome.CONNECT_FAILED),
+        ((httpx.HTTPError, h11.RemoteProtocolError, ReadError, OSError), Outcome.DROPPED),
+    )
+
+
+def send_failures() -> tuple[type[BaseException], ...]:
+    """What a failed exchange raises (every other exception is a bug of ours): what :func:`classify` takes."""
+    return tuple(kind for kinds, _ in _by_exception() for kind in kinds)
 
 
 def classify(exc: BaseException, *, status_seen: bool) -> tuple[Outcome, str]:
@@ -70,13 +85,14 @@ def classify(exc: BaseException, *, status_seen: bool) -> tuple[Outcome, str]:
     ``status_seen``: the answer's status line had arrived (a broken connection is then a cut-off answer).
     Anything else - a bug of ours - is raised again rather than passed off as the server's failure.
     """
-    for kinds, outcome in _BY_EXCEPTION:
-        if isinstance(exc, kinds):
-            detail = "" if outcome is Outcome.TIMED_OUT else (str(exc) or type(exc).__name__)
-            return outcome, detail
-    if isinstance(exc, _BROKEN):
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return (Outcome.CUT_OFF if status_seen else Outcome.DROPPED), detail
+    for kinds, outcome in _by_exception():
+        if not isinstance(exc, kinds):
+            continue
+        if outcome is Outcome.DROPPED:  # broken: after the status line, a cut-off answer
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return (Outcome.CUT_OFF if status_seen else Outcome.DROPPED), detail
+        detail = "" if outcome is Outcome.TIMED_OUT else (str(exc) or type(exc).__name__)
+        return outcome, detail
     raise exc
 
 

@@ -4,6 +4,7 @@ flags, never what a key file holds."""
 
 from __future__ import annotations
 
+import os
 import ssl
 
 from conformance.errors import ConfigError, UsageError
@@ -18,6 +19,25 @@ def tls_setting(verify: bool | str) -> bool | ssl.SSLContext:
         return ssl.create_default_context(cafile=verify)
     except (OSError, ssl.SSLError) as exc:
         raise UsageError(f"--ca-bundle {verify!r}: not a readable PEM CA bundle ({exc})") from exc
+
+
+def default_context(verify: bool) -> ssl.SSLContext:
+    """The context httpx's ``create_ssl_context(verify=<bool>)`` makes - the CAs of SSL_CERT_FILE or
+    SSL_CERT_DIR if set, else certifi's; no verification for False - made without importing httpx (a run
+    whose requests all go on our own connections never does). tests/unit/test_tls_context.py compares the
+    two."""
+    if not verify:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def load_client_certificate(context: ssl.SSLContext, certificate: ClientCertificate) -> None:

@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
-
-from conformance.transport import h1, keepalive
+from conformance.transport import h1, keepalive, request_head
 from conformance.transport.proxies import Proxy
+
+if TYPE_CHECKING:
+    import httpx
 
 # What our own connections send: the request line, the header list httpx builds, the body (transport/h1.py).
 Wire = tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes]
@@ -77,10 +79,24 @@ class Transport:
 
 class HttpxTransport(Transport):
     """Every request through one httpx client: redirects never followed, the body read raw (its coding is
-    undone for every transport alike, in ``Client.result``) and cut at the answer's cap."""
+    undone for every transport alike, in ``Client.result``) and cut at the answer's cap. The client is made
+    when first used (``make_client``): a run whose requests all go on our own connections never imports
+    httpx, nor loads the CA store its client would."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
+    def __init__(self, make_client: Callable[[], httpx.AsyncClient]) -> None:
+        self._make_client = make_client
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    @property
+    def cookies(self) -> bool:
+        """Whether httpx's jar holds a cookie (an unmade client holds none)."""
+        return self._client is not None and bool(self._client.cookies)
 
     def build(self, request: Request, url: str | None = None) -> httpx.Request:
         """The request as httpx builds it (its default headers, Host, Content-Length), for ``url``."""
@@ -105,7 +121,8 @@ class HttpxTransport(Transport):
             await response.aclose()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 class H1Transport(Transport):
@@ -118,25 +135,24 @@ class H1Transport(Transport):
         self.fallback = fallback
         self.base_url = base_url
         self.proxy = pool.proxy
+        self.headers = header_builder(fallback, base_url)
 
     def sendable(self, request: Request) -> bool:
         """Whether our connections send ``request`` as httpx would: its path is sent as it is, the URL is
         not over-long, and no cookie of httpx's jar has to go with it (the jar matches by URL)."""
-        return (
-            len(request.url) <= MAX_URL_LENGTH
-            and not self.fallback.client.cookies
-            and plain_path(request.target)
-        )
+        return len(request.url) <= MAX_URL_LENGTH and not self.fallback.cookies and plain_path(request.target)
 
     async def send(self, request: Request, reply: h1.Answer) -> None:
         if not self.sendable(request):
             await self.fallback.send(request, reply)
             return
         await self.pool.request(
-            *wire(self.fallback, request, self.base_url, self.proxy), reply, replay_safe=request.replay_safe
+            *wire(self.headers, request, self.base_url, self.proxy), reply, replay_safe=request.replay_safe
         )
         if any(name == "set-cookie" for name, _ in reply.headers):
             # httpx's jar: later requests then carry the cookie, through httpx (see sendable).
+            import httpx
+
             sent = self.fallback.client.build_request(
                 request.method, request.url, headers=wire_headers(request.headers)
             )
@@ -154,19 +170,36 @@ class H1Transport(Transport):
         await self.fallback.aclose()
 
 
-def wire(
-    httpx_transport: HttpxTransport, request: Request, base_url: str, proxy: Proxy | None = None
-) -> Wire:
+# The header list httpx builds for a request (to one base URL).
+HeaderBuilder = Callable[[Request], list[tuple[bytes, bytes]]]
+
+
+def header_builder(httpx_transport: HttpxTransport, base_url: str) -> HeaderBuilder:
+    """Where httpx writes the base URL's host as given, the list is built without httpx
+    (transport/request_head.py: the same list, without importing it); else httpx builds it."""
+    netloc = request_head.plain_netloc(base_url)
+
+    def headers_of(request: Request) -> list[tuple[bytes, bytes]]:
+        given = wire_headers(request.headers)
+        if netloc is None or not request_head.ascii_names(given):
+            return list(httpx_transport.build(request, base_url).headers.raw)
+        return request_head.build(
+            request.method, netloc, given, request.body, content_length=request.content_length
+        )
+
+    return headers_of
+
+
+def wire(headers_of: HeaderBuilder, request: Request, base_url: str, proxy: Proxy | None = None) -> Wire:
     """``request`` as our own connections send it: the header list httpx builds for the base URL (the full
     URL would only add the parsing they exist to avoid) and the target as it is - in absolute form, with the
     proxy's credential, for a plain-http request through ``proxy`` (transport/proxies.py)."""
-    built = httpx_transport.build(request, base_url)
-    method, target = built.method.encode("ascii"), request.target.encode("ascii")
-    headers = list(built.headers.raw)
+    method, target = request.method.upper().encode("ascii"), request.target.encode("ascii")
+    headers = headers_of(request)
     if proxy is not None and not base_url.lower().startswith("https:"):
         target = h1.proxied_target(base_url, target, proxy, tls=False)
         headers += proxy.header()
-    return method, target, headers, built.content
+    return method, target, headers, request.body
 
 
 def plain_path(path: str) -> bool:

@@ -15,6 +15,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 HEAVY = (
     *("hypothesis", "schemathesis", "conformance.checks", "conformance.runner", "uvicorn", "httpx"),
     *("jsonschema", "yaml", "conformance.target"),
@@ -82,28 +84,43 @@ def test_the_lazy_names_are_the_real_ones() -> None:
 # What a run against a remote target needs before its first request is the CLI, the runner, the checks'
 # definitions, the client and the target's quick validator; the rest waits until it is used: Schemathesis and
 # Hypothesis until the fuzz and stateful checks draw, the report writers until the run ends, and the
-# reference server and the validating proxy never (they are other commands'). httpx's own command line
-# (rich, pygments) never either: see conformance/transport/__init__.py.
+# reference server and the validating proxy never (they are other commands').
 NOT_BEFORE_THE_FIRST_REQUEST = (
     *("hypothesis", "schemathesis", "uvicorn", "rich", "pygments", "starlette"),
     *("conformance.server", "conformance.proxy", "conformance.reports", "conformance._seams"),
     "conformance.checks.machinery.corpus",
     # A valid target file is accepted without jsonschema (conformance/schemas/quick.py); it words problems.
     *("jsonschema", "referencing", "attr", "attrs"),
+    # Requests go on the client's own connections with the header list httpx would build, made without it
+    # (transport/request_head.py); httpx is imported when a request first needs it (transports.py).
+    *("httpx", "httpcore", "anyio"),
 )
+# Of anyone else's, a run imports only these before its first request (the standard library aside): the
+# CLI's, the target file's parser, the HTTP/1.1 state machine, the CA store (certifi, for https unless
+# SSL_CERT_FILE or SSL_CERT_DIR names one) - and what site-packages' .pth files load. ("org" is the standard
+# library's copy module trying Jython's org.python.core; importtime lists the attempt.)
+OTHERS_BEFORE_THE_FIRST_REQUEST = {
+    "click",
+    "yaml",
+    "h11",
+    "certifi",
+    "_distutils_hack",
+    "sitecustomize",
+    "org",
+}
 
 
-def imported_before_first_request(tmp_path: Path) -> tuple[set[str], bytes]:
+def imported_before_first_request(tmp_path: Path, scheme: str = "http") -> tuple[set[str], bytes]:
     """``oms-conformance run`` against a loopback listener that never answers: the modules imported by the
-    time its first request has arrived (a superset of those imported before it was sent), and that request.
-    """
+    time its first request has arrived (a superset of those imported before it was sent), and that request;
+    for https, by the time the first bytes of its TLS handshake have (what the request needs is made)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     listener.settimeout(120)  # only a bound on a hang: a run sends its first request at once
     port = listener.getsockname()[1]
     (tmp_path / "target.yaml").write_text(
-        f"base_url: http://127.0.0.1:{port}\nproject_id: {'a' * 32}\ntoken: a-token-of-this-test-0001\n"
+        f"base_url: {scheme}://127.0.0.1:{port}\nproject_id: {'a' * 32}\ntoken: a-token-of-this-test-0001\n"
     )
     child = subprocess.Popen(
         [sys.executable, "-X", "importtime", "-m", "conformance", "run", "--target", "target.yaml"],
@@ -120,7 +137,7 @@ def imported_before_first_request(tmp_path: Path) -> tuple[set[str], bytes]:
     request = b""
     try:
         with listener, listener.accept()[0] as connection:
-            while b"\r\n\r\n" not in request:
+            while b"\r\n\r\n" not in request and not (scheme == "https" and request):
                 chunk = connection.recv(65536)
                 assert chunk, "the run closed its connection before a whole request"
                 request += chunk
@@ -132,12 +149,16 @@ def imported_before_first_request(tmp_path: Path) -> tuple[set[str], bytes]:
     return {line.rsplit("|", 1)[-1].strip() for line in lines if line.startswith("import time:")}, request
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_run_against_a_remote_target_imports_no_generator_server_or_report_before_its_first_request(
-    tmp_path: Path,
+    tmp_path: Path, scheme: str
 ) -> None:
-    modules, request = imported_before_first_request(tmp_path)
-    assert request.startswith(b"PUT /v2/" + b"a" * 32 + b"/taskgroups/")  # the preflight's stop
-    assert {"conformance.cli.run_cmd", "conformance.runner.engine", "httpx", "conformance.target"} <= modules
+    modules, request = imported_before_first_request(tmp_path, scheme)
+    if scheme == "http":
+        assert request.startswith(b"PUT /v2/" + b"a" * 32 + b"/taskgroups/")  # the preflight's stop
+    else:
+        assert request[:1] == b"\x16"  # a TLS handshake record: the ClientHello
+    assert {"conformance.cli.run_cmd", "conformance.runner.engine", "conformance.target", "h11"} <= modules
     assert {
         "conformance.checks.fuzz",
         "conformance.checks.stateful",
@@ -148,3 +169,6 @@ def test_a_run_against_a_remote_target_imports_no_generator_server_or_report_bef
         if m.split(".")[0] in NOT_BEFORE_THE_FIRST_REQUEST or m.startswith(NOT_BEFORE_THE_FIRST_REQUEST)
     )
     assert early == []
+    others = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names) - {"conformance"}
+    others.discard("imported package")  # importtime's header line
+    assert others <= OTHERS_BEFORE_THE_FIRST_REQUEST, sorted(others)
