@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from conformance.checks.machinery.base import Finding, Kind, NotRun, Title
+from conformance.checks.machinery.base import Finding, Kind, NotRun, Sent, Title
 from conformance.checks.machinery.context import CheckContext, says_nothing
 from conformance.checks.machinery.ordered import each_in_order
 from conformance.checks.machinery.registry import GroupUse, scenario
@@ -185,10 +185,22 @@ async def header_case(ctx: CheckContext) -> None:
             "the target has no token (AK/SK only, whose headers the signature covers): nothing was sent",
         )
         return
-    group = ctx.guard.mint()
-    canonical = await ctx.stop(group)
+    group, token = ctx.guard.mint(), project.token
+    answers: dict[str, Sent] = {}
+
+    async def stop_with(name: str) -> None:
+        # The canonical header as every stop carries it (the client attaches the credential); the others
+        # alone, under their names.
+        canonical = name == "X-Auth-Token"
+        headers = [] if canonical else [(name, token)]
+        answers[name] = await ctx.stop(group, credential=canonical, headers=headers)
+
+    # Stops of an id the run minted (it names no group), independent of each other's answers: --concurrency
+    # at a time, judged in this order (machinery/ordered.py).
+    await each_in_order(["X-Auth-Token", "x-auth-token", "X-AUTH-TOKEN"], stop_with, ctx.concurrency)
+    canonical = answers["X-Auth-Token"]
     for name in ("x-auth-token", "X-AUTH-TOKEN"):
-        sent = await ctx.stop(group, credential=False, headers=[(name, project.token)])
+        sent = answers[name]
         if says_nothing(sent.result) or says_nothing(canonical.result):
             ctx.recorder.undecided("STOP-HEADER-CASE", f"no comparable answers ({sent.result.status})")
         elif sent.result.status != canonical.result.status:
@@ -211,8 +223,14 @@ async def header_case(ctx: CheckContext) -> None:
         # Reading a listed group proves it without using one up: what the canonical header reads, the
         # lower-case one must read alike.
         path = show_path(project.project_id, live[0])
-        canonical = await ctx.send("GET", path, [("X-Auth-Token", project.token)], kind=Kind.SHOW)
-        lower = await ctx.send("GET", path, [("x-auth-token", project.token)], kind=Kind.SHOW)
+        shown: dict[str, Sent] = {}
+
+        async def show_with(name: str) -> None:
+            shown[name] = await ctx.send("GET", path, [(name, token)], kind=Kind.SHOW)
+
+        # Two reads, independent of each other: side by side, judged in this order.
+        await each_in_order(["X-Auth-Token", "x-auth-token"], show_with, ctx.concurrency)
+        canonical, lower = shown["X-Auth-Token"], shown["x-auth-token"]
         if says_nothing(canonical.result) or says_nothing(lower.result) or canonical.result.status != 200:
             ctx.recorder.undecided(
                 "STOP-HEADER-CASE", f"reading {live[0]} answered {canonical.result.status}"

@@ -66,6 +66,13 @@ async def precondition(ctx: CheckContext) -> None:
             return  # a 200 is the finding above; no answer refused nothing; paused is what a stop makes
         ctx.pool.refused[group] = sent  # refusal-unchanged reads it again (huawei)
 
+    # The effect check pauses one pausable kind; the 200 side of the other kind is checked here if a group
+    # of it is left (the least important use of a group, so this check runs last among those that pause).
+    # First: effect-lasts looks at the groups the run paused once the youngest pause has held a second, so
+    # the stops below then count towards that second.
+    for name in sorted(PAUSABLE):
+        if name not in ctx.pool.kinds_paused and project.groups.get(name):
+            await pause_one_in(ctx, name)
     if ctx.pool.can_read:
         await each_in_order(listed, read, ctx.concurrency)
     else:
@@ -81,11 +88,6 @@ async def precondition(ctx: CheckContext) -> None:
         )
     if not refused_statuses:
         ctx.note("precondition: no group in a non-pausable status is listed; only the 200 side was checked")
-    # The effect check pauses one pausable kind; the 200 side of the other kind is checked here if a group
-    # of it is left (the least important use of a group, so this check runs last among those that pause).
-    for name in sorted(PAUSABLE):
-        if name not in ctx.pool.kinds_paused and project.groups.get(name):
-            await pause_one_in(ctx, name)
     # Every listed group of one pausable status refused while the other paused: stale groups, or a server
     # that refuses that status - nothing outside tells which, so the 200 side stays undecided for it.
     for said in ctx.pool.refused_kinds():

@@ -25,7 +25,7 @@ from .test_pace_runs import Shuffled
 OVERLAPPED = [
     *("lookalike-ids", "lookalike-tokens", "lookalike-projects", "precondition"),
     *("authn-refused", "authn-no-pause", "other-methods"),
-    *("joined-paths", "authz-other-project"),
+    *("joined-paths", "authz-other-project", "header-case"),
 ]
 # Keeper checks whose stops each could pause the keeper: the stop a finding names is the one a run one by one
 # names, so their findings' titles are compared too, in order.
