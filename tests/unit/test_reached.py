@@ -3,7 +3,11 @@ however - and no false alarm where the application itself answers a long value a
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance.checks.machinery.reached import WIDE_CHARACTERS, encoded_bytes, not_reached, wide_value
 from conformance.results import Verdict
@@ -22,6 +26,11 @@ def test_wide_ids_are_the_page_limit_in_characters_and_up_to_12_kib_on_the_wire(
     assert sizes == [6144, 9216, 12288]
     assert all(len(wide_value(1024, ch)) == 1024 for ch in WIDE_CHARACTERS)
     assert encoded_bytes("a-b.c~_") == 7 and encoded_bytes("a/b") == 5
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"])))
+def test_encoded_bytes_is_the_length_of_the_id_percent_encoded(value: str) -> None:
+    assert encoded_bytes(value) == len(quote(value, safe=""))
 
 
 @pytest.mark.parametrize(

@@ -128,11 +128,13 @@ def class_of(
     """The class of one request; ``signer``: the project whose credential headers are among ``headers``
     (None: the headers tell)."""
     operation = "stop path" if kind is Kind.OTHER_METHOD else kind.value
-    projects = [p for p in (target.project, target.other_project) if p is not None]
-    known = [p.project_id for p in projects] + [g for p in projects for g in p.group_ids()]
-    # Only compared with the target's ids below: a segment too long to be one is not decoded.
-    path_project, group = path_ids(path, longest=max(len(i.encode()) for i in known))
-    listed = any(p.project_id == path_project and group in p.group_ids() for p in projects)
+    known = [(p.project_id, p.group_ids()) for p in (target.project, target.other_project) if p is not None]
+    # Only compared with the target's ids below: a segment too long to be one is not decoded (a character
+    # is at most 4 bytes of UTF-8).
+    longest = 4 * max(max(map(len, groups), default=0) for _, groups in known)
+    longest = max(longest, 4 * max(len(project) for project, _ in known))
+    path_project, group = path_ids(path, longest=longest)
+    listed = any(project == path_project and group in groups for project, groups in known)
     credential = classify_credential(target, path_project, headers, signer)
     return RequestClass(method, operation, credential, listed)
 
