@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,21 +45,28 @@ def default_run(source: Path, workdir: Path) -> tuple[float, int]:
     return wall, sum(data["status_counts"].values())
 
 
-def against_base(base: str, repeat: int) -> None:
+@contextmanager
+def base_checkout(base: str) -> Iterator[Path]:
+    """A temporary `git worktree` of commit ``base``, removed afterwards: its directory is a PYTHONPATH."""
     scratch = Path(tempfile.mkdtemp(prefix="oms-bench-base-"))
     old = scratch / "base"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), base],
                    check=True, timeout=120)  # fmt: skip
-    variants = {"this checkout": ROOT, base[:12]: old}
-    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
     try:
-        for _ in range(repeat):
-            for name, source in variants.items():
-                samples[name].append(default_run(source, scratch))
+        yield old
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)],
                        check=False, timeout=120)  # fmt: skip
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def against_base(base: str, repeat: int) -> None:
+    with base_checkout(base) as old:
+        variants = {"this checkout": ROOT, base[:12]: old}
+        samples: dict[str, list[tuple[float, int]]] = {name: [] for name in variants}
+        for _ in range(repeat):
+            for name, source in variants.items():
+                samples[name].append(default_run(source, old.parent))
     print(f"default run, medians of {repeat} interleaved rounds (cpus: {os.cpu_count()})")
     print(f"{'variant':<20}{'wall s':>8}{'min s':>8}{'max s':>8}{'requests':>10}")
     medians = []

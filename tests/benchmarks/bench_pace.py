@@ -6,6 +6,7 @@ timeout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,12 +25,16 @@ SEED = "1"
 DOCUMENT = "stop-task-group.yaml"
 
 
-def _ours(workdir: Path, *args: str, env: dict[str, str] | None = None) -> tuple[float, dict[str, Any], int]:
+def _ours(
+    workdir: Path, *args: str, env: dict[str, str] | None = None, source: Path | None = None
+) -> tuple[float, dict[str, Any], int]:
+    """``source``: run the code of that checkout (an older commit's worktree) through PYTHONPATH."""
+    command = [str(BIN / "oms-conformance")] if source is None else [sys.executable, "-m", "conformance"]
+    env = {**(env or {}), **({"PYTHONPATH": str(source)} if source is not None else {})}
     started = time.perf_counter()
     done = subprocess.run(
-        [str(BIN / "oms-conformance"), "run", "--seed", SEED, "--report-dir", str(workdir / "r"),
-         "--format", "json", *args],
-        cwd=workdir, capture_output=True, timeout=3600, check=False, env={**os.environ, **(env or {})},
+        [*command, "run", "--seed", SEED, "--report-dir", str(workdir / "r"), "--format", "json", *args],
+        cwd=workdir, capture_output=True, timeout=3600, check=False, env={**os.environ, **env},
     )  # fmt: skip
     wall = time.perf_counter() - started
     return wall, json.loads((workdir / "r" / "conformance.json").read_text()), done.returncode
@@ -41,13 +46,26 @@ def _serve(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
     return serve_reference(workdir)
 
 
-def deep(examples: int, warm: bool = False) -> None:
+def deep(examples: int, warm: bool = False, base: str | None = None) -> None:
     """Distinct cases sent per second, cold (no corpus cache: what a nightly job with a new seed gets), by
-    ``run --checks fuzz`` and ``st run`` at the same example count against one server, and the ratio."""
+    ``run --checks fuzz`` and ``st run`` at the same example count against one server, and the ratio;
+    ``base``: the same cold fuzz of that older commit (through PYTHONPATH) in the same run, after ours."""
+    with contextlib.ExitStack() as stack:
+        old = None
+        if base is not None:
+            from tests.benchmarks.bench_base import base_checkout
+
+            old = stack.enter_context(base_checkout(base))
+        _deep(examples, warm, base, old)
+
+
+def _deep(examples: int, warm: bool, base: str | None, old: Path | None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="oms-bench-deep-"))
     server, target, port = _serve(workdir)
     try:
         rows = [_deep_ours(workdir, target, examples, "cold, OMS_CONFORMANCE_CACHE=off", "off")]
+        if old is not None:
+            rows.append(_deep_ours(workdir, target, examples, f"cold, at {base}", "off", source=old))
         if warm:  # a replayed seed: the first run fills the cache, the second reads it
             cache = str(workdir / "corpus-cache")
             _deep_ours(workdir, target, examples, "filling the cache", cache)
@@ -92,11 +110,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _deep_ours(workdir: Path, target: Path, examples: int, label: str, cache: str) -> Row:
+def _deep_ours(
+    workdir: Path, target: Path, examples: int, label: str, cache: str, source: Path | None = None
+) -> Row:
     cpu = _children_cpu()
     wall, data, code = _ours(
         workdir, "--target", str(target), "--checks", "fuzz", "--max-examples", str(examples),
-        env={"OMS_CONFORMANCE_CACHE": cache},
+        env={"OMS_CONFORMANCE_CACHE": cache}, source=source,
     )  # fmt: skip
     cpu = _children_cpu() - cpu
     shutil.rmtree(workdir / "r", ignore_errors=True)
