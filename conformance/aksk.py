@@ -17,15 +17,13 @@ It works on bytes because the server verifies what arrived on the wire, byte for
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest().encode()
+_EMPTY_SHA256 = b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of nothing
 
 
 def _quote(segment: bytes) -> bytes:
@@ -50,6 +48,8 @@ def canonical_request(
     )
     canonical_query = b"&".join(_quote(k) + b"=" + _quote(v) for k, v in pairs)
     canonical_headers = b"".join(name + b":" + value.strip() + b"\n" for name, value in signed)
+    import hashlib  # here: a run whose credential is a token signs nothing, and its start is the lighter
+
     if not body:
         payload = _EMPTY_SHA256
     else:
@@ -59,6 +59,9 @@ def canonical_request(
 
 
 def signature(sk: str, sdk_date: bytes, canonical: bytes) -> str:
+    import hashlib
+    import hmac
+
     string_to_sign = (
         ALGORITHM.encode() + b"\n" + sdk_date + b"\n" + hashlib.sha256(canonical).hexdigest().encode()
     )

@@ -15,7 +15,6 @@ holds a secret: its value is never shown, only its kind.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 from collections.abc import Iterable
 from functools import cache
@@ -221,6 +220,8 @@ def _message(error: ValidationError, root: dict[str, Any], source: str) -> Confi
     if error.validator == "additionalProperties" and error.validator_value is False:
         allowed = sorted(node.get("properties", {}))
         extra = sorted(str(k) for k in instance if k not in allowed)[0]
+        import difflib  # a problem's message only
+
         close = difflib.get_close_matches(extra, allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return problem(

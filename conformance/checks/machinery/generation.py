@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +50,8 @@ class GeneratedCase:
 
 
 def _schema(profile_document: dict[str, Any]) -> Any:
+    import tempfile  # with the generator, not at every run's start (it imports random, shutil, bz2, lzma)
+
     # Hypothesis keeps a cache directory; keep it out of the user's working directory.
     os.environ.setdefault(
         "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "oms-conformance-hypothesis")
