@@ -88,6 +88,8 @@ async def neighbour_ids(ctx: CheckContext) -> None:
     account they cannot name another group (transport/safety.py).
     """
     group = await ctx.pool.borrow_keeper()
+    # One after another, not side by side: a store that compares only a prefix of the id takes both, and the
+    # first to arrive pauses the keeper - the stop a finding names must be the one a run one by one names.
     for neighbour, how in ((group + "x", "one character longer"), (group[:-1], "one character shorter")):
         if not neighbour:
             continue

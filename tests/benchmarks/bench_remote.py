@@ -250,6 +250,8 @@ def one_run(rtt_ms: float, concurrency: int, workdir: Path, source: Path = ROOT)
         "verdict": report["verdict"],
         "exit": done.returncode,
         "slowest": sorted(((c["duration_s"], c["check"]) for c in report["checks"]), reverse=True)[:5],
+        # The scenarios in the order they ran (a response check judges answers: it takes no time of its own).
+        "checks": [(c["check"], c["duration_s"], c["requests"]) for c in report["checks"] if c["duration_s"]],
     }
 
 
@@ -266,6 +268,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--base", default="", help="an older commit to run side by side (a git worktree)")
+    parser.add_argument("--per-check", action="store_true", help="every scenario's time and requests")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="oms-bench-remote-"))
     variants = {"this checkout": ROOT}
@@ -286,10 +289,12 @@ def main() -> None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(scratch / "base")],
                            check=False, timeout=120)  # fmt: skip
         shutil.rmtree(scratch, ignore_errors=True)
-    _print(rows, args.repeat, args.concurrency)
+    _print(rows, args.repeat, args.concurrency, per_check=args.per_check)
 
 
-def _print(rows: dict[tuple[str, float], list[dict[str, Any]]], repeat: int, concurrency: int) -> None:
+def _print(
+    rows: dict[tuple[str, float], list[dict[str, Any]]], repeat: int, concurrency: int, *, per_check: bool
+) -> None:
     print(f"default run of the reference server's target, --concurrency {concurrency}, seed 1, "
           f"median of {repeat} (cpus: {os.cpu_count()}, load {os.getloadavg()[0]:.1f})")  # fmt: skip
     print(f"{'variant':<16}{'RTT ms':>7}{'wall s':>9}{'run s':>8}{'requests':>10}{'critical path':>15}"
@@ -306,6 +311,17 @@ def _print(rows: dict[tuple[str, float], list[dict[str, Any]]], repeat: int, con
     for (name, rtt), samples in rows.items():
         slow = ", ".join(f"{check} {seconds:.2f} s" for seconds, check in samples[-1]["slowest"])
         print(f"  {name}, {rtt:.0f} ms, slowest checks: {slow}")
+    if not per_check:
+        return
+    print("per check, seconds/requests (the last run of each):")
+    names = list(dict.fromkeys(check for samples in rows.values() for check, _, _ in samples[-1]["checks"]))
+    print(f"{'check':<22}" + "".join(f"{f'{name} {rtt:.0f} ms':>24}" for name, rtt in rows))
+    for check in names:
+        cells = []
+        for samples in rows.values():
+            found = [(s, n) for c, s, n in samples[-1]["checks"] if c == check]
+            cells.append(f"{found[0][0]:.2f}/{found[0][1]}" if found else "-")
+        print(f"{check:<22}" + "".join(f"{cell:>24}" for cell in cells))
 
 
 if __name__ == "__main__":
