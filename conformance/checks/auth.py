@@ -290,7 +290,14 @@ async def aksk_signature(ctx: CheckContext) -> None:
     signer_only = Project(project.project_id, aksk=project.aksk)
     wrong = Project(project.project_id, aksk=type(project.aksk)(project.aksk.ak, project.aksk.sk + "x"))
     group = ctx.guard.mint()
-    valid = await ctx.stop(group, credential=signer_only)
+    signed: dict[bool, Sent] = {}
+
+    async def stop_signed(right: bool) -> None:
+        signed[right] = await ctx.stop(group, credential=signer_only if right else wrong)
+
+    # Two stops of an id the run minted (it names no group), independent: side by side, judged in order.
+    await each_in_order([True, False], stop_signed, ctx.concurrency)
+    valid, bad = signed[True], signed[False]
     # 400 and 403 are also how an unknown group may be answered; only the gateway's 401 is unambiguous.
     if valid.result.status == 401:
         ctx.fail(
@@ -302,7 +309,6 @@ async def aksk_signature(ctx: CheckContext) -> None:
                 requirement="HW-AKSK",
             )
         )
-    bad = await ctx.stop(group, credential=wrong)
     ctx.expect(
         bad, ctx.expected.auth_refused, "A wrong AK/SK signature was not refused", requirement="HW-AKSK"
     )

@@ -119,3 +119,44 @@ def test_groups_looked_at_again_together_decide_as_one_by_one(model: str) -> Non
     lasts = next(c for c in sequential.checks if c.check == "effect-lasts")
     assert lasts.requests >= 2  # both paused groups were looked at again
     assert lasts.verdict.value == ("pass" if model == "correct" else "fail")
+
+
+# huawei: the checks whose reads overlap, and AK/SK's stops of a minted id.
+ON_HUAWEI = ["authz-other-project", "header-case", "aksk-signature", "precondition", "refusal-unchanged"]
+MODELS_ON_HUAWEI = {
+    "correct": variant(huawei=True),
+    "validation after the write": variant(huawei=True, validate_after_write=True),
+    "any signature": variant(huawei=True, any_signature=True),
+}
+
+
+@pytest.mark.parametrize("model", MODELS_ON_HUAWEI)
+def test_huawei_checks_decide_and_name_as_one_by_one(model: str) -> None:
+    def run(concurrency: int, shuffle_seed: int) -> list[tuple[str, str, int, list[str]]]:
+        app = Shuffled(Model(MODELS_ON_HUAWEI[model]), shuffle_seed)
+        options = RunOptions(
+            seed=7,
+            transport=httpx.ASGITransport(app=app),
+            reruns=0,
+            settle_timeout=0.5,
+            concurrency=concurrency,
+            checks=ON_HUAWEI,
+        )
+        result = asyncio.run(execute(parse_target(target_data("http://model.test", huawei=True)), options))
+        return [
+            (c.check, c.verdict.value, c.requests, [str(f.title) for f in c.failures])
+            for c in result.checks
+            if c.check in ON_HUAWEI
+        ]
+
+    sequential = run(1, shuffle_seed=1)
+    assert run(8, shuffle_seed=2) == sequential
+    failed = {check for check, verdict, _, _ in sequential if verdict == "fail"}
+    assert (
+        failed
+        == {
+            "correct": set(),
+            "validation after the write": {"refusal-unchanged"},
+            "any signature": {"aksk-signature"},
+        }[model]
+    ), sequential
