@@ -19,7 +19,7 @@ from conformance.results import RunResult
 from conformance.runner.engine import execute
 from conformance.target import parse_target
 
-from .model import Model, target_data, variant
+from .model import Choices, Model, target_data, variant
 from .test_pace_runs import Shuffled
 
 OVERLAPPED = [
@@ -48,6 +48,13 @@ MODELS = {
     "group found by id alone": variant(global_group_lookup=True),
 }
 MODELS_LOOKED_AGAIN = {"correct": variant(), "pauses that revert": variant(pause_reverts_s=0.2)}
+# huawei: the checks whose reads overlap, and AK/SK's stops of a minted id.
+ON_HUAWEI = ["authz-other-project", "header-case", "aksk-signature", "precondition", "refusal-unchanged"]
+MODELS_ON_HUAWEI = {
+    "correct": variant(huawei=True),
+    "validation after the write": variant(huawei=True, validate_after_write=True),
+    "any signature": variant(huawei=True, any_signature=True),
+}
 
 
 class InFlight:
@@ -66,9 +73,9 @@ class InFlight:
 
 
 def _run(
-    model: str, concurrency: int, shuffle_seed: int, checks: list[str] = OVERLAPPED
+    choices: Choices, concurrency: int, shuffle_seed: int, checks: list[str] = OVERLAPPED
 ) -> tuple[RunResult, int]:
-    app = InFlight(Shuffled(Model({**MODELS, **MODELS_LOOKED_AGAIN}[model]), shuffle_seed))
+    app = InFlight(Shuffled(Model(choices), shuffle_seed))
     options = RunOptions(
         seed=7,
         transport=httpx.ASGITransport(app=app),
@@ -78,7 +85,8 @@ def _run(
         effect_hold=0.5,  # the reverting model runs a group again 0.2 s after its pause
         checks=checks,
     )
-    return asyncio.run(execute(parse_target(target_data("http://model.test")), options)), app.most
+    target = parse_target(target_data("http://model.test", huawei=choices.huawei))
+    return asyncio.run(execute(target, options)), app.most
 
 
 def _decided(run: RunResult) -> list[tuple[str, str, int, list[str]]]:
@@ -95,8 +103,8 @@ def _named(run: RunResult) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_overlapped_checks_decide_as_a_sequential_run(model: str) -> None:
-    sequential, one_at_a_time = _run(model, 1, shuffle_seed=1)
-    overlapped, at_once = _run(model, 8, shuffle_seed=2)
+    sequential, one_at_a_time = _run(MODELS[model], 1, shuffle_seed=1)
+    overlapped, at_once = _run(MODELS[model], 8, shuffle_seed=2)
     assert at_once > max(
         one_at_a_time, 2
     )  # the checks' requests did overlap (the preflight sends two at once)
@@ -113,36 +121,18 @@ def test_overlapped_checks_decide_as_a_sequential_run(model: str) -> None:
 
 @pytest.mark.parametrize("model", ["correct", "pauses that revert"])
 def test_groups_looked_at_again_together_decide_as_one_by_one(model: str) -> None:
-    sequential, _ = _run(model, 1, shuffle_seed=1, checks=LOOKED_AGAIN)
-    overlapped, _ = _run(model, 8, shuffle_seed=2, checks=LOOKED_AGAIN)
+    sequential, _ = _run(MODELS_LOOKED_AGAIN[model], 1, shuffle_seed=1, checks=LOOKED_AGAIN)
+    overlapped, _ = _run(MODELS_LOOKED_AGAIN[model], 8, shuffle_seed=2, checks=LOOKED_AGAIN)
     assert _decided(overlapped) == _decided(sequential)
     lasts = next(c for c in sequential.checks if c.check == "effect-lasts")
     assert lasts.requests >= 2  # both paused groups were looked at again
     assert lasts.verdict.value == ("pass" if model == "correct" else "fail")
 
 
-# huawei: the checks whose reads overlap, and AK/SK's stops of a minted id.
-ON_HUAWEI = ["authz-other-project", "header-case", "aksk-signature", "precondition", "refusal-unchanged"]
-MODELS_ON_HUAWEI = {
-    "correct": variant(huawei=True),
-    "validation after the write": variant(huawei=True, validate_after_write=True),
-    "any signature": variant(huawei=True, any_signature=True),
-}
-
-
 @pytest.mark.parametrize("model", MODELS_ON_HUAWEI)
 def test_huawei_checks_decide_and_name_as_one_by_one(model: str) -> None:
     def run(concurrency: int, shuffle_seed: int) -> list[tuple[str, str, int, list[str]]]:
-        app = Shuffled(Model(MODELS_ON_HUAWEI[model]), shuffle_seed)
-        options = RunOptions(
-            seed=7,
-            transport=httpx.ASGITransport(app=app),
-            reruns=0,
-            settle_timeout=0.5,
-            concurrency=concurrency,
-            checks=ON_HUAWEI,
-        )
-        result = asyncio.run(execute(parse_target(target_data("http://model.test", huawei=True)), options))
+        result, _ = _run(MODELS_ON_HUAWEI[model], concurrency, shuffle_seed, checks=ON_HUAWEI)
         return [
             (c.check, c.verdict.value, c.requests, [str(f.title) for f in c.failures])
             for c in result.checks
