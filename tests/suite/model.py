@@ -91,6 +91,7 @@ class Choices:
     # A store that reads the whole table, changes one row and writes the whole table back, under a lock per
     # group: a race on one group is serialised (correct), but of two groups stopped together one is lost.
     snapshot_store: bool = False
+    snapshot_window_s: float = 0.002  # from the read of the table to its write-back (the issue's 2 ms)
     hang_on_space: bool = False
     unknown_group_404: bool = False
     plain_text_errors: bool = False
@@ -186,6 +187,8 @@ class Model:
         self._pausing: dict[tuple[str, str], float] = {}  # groups at 7 and when they reach 3
         self._reverting: dict[tuple[str, str], float] = {}  # pause_reverts_s: when a paused group runs again
         self._row_locks: dict[tuple[str, str], asyncio.Lock] = {}  # snapshot_store: one lock per group
+        # snapshot_store: each write-back as (group, when its table was read, when written back)
+        self.write_backs: list[tuple[tuple[str, str], float, float]] = []
         self._connection_principal: dict[int, str] = {}  # auth_per_connection
 
     def write(self, key: tuple[str, str], status: int, at: float | None = None) -> None:
@@ -535,14 +538,15 @@ class Model:
         window = c.race_window_s or (0.01 if c.racy else 0.0)
         if c.snapshot_store:
             async with self._row_locks.setdefault(key, asyncio.Lock()):
-                table = dict(self.groups)  # read whole...
+                table, read_at = dict(self.groups), time.monotonic()  # read whole...
                 if table[key] not in (1, 2):
                     return self.error(400, "OMS.0066", "The task group is not running.")
-                await asyncio.sleep(0.01)  # ...the work between the read and the write...
+                await asyncio.sleep(c.snapshot_window_s)  # ...the work between the read and the write...
                 self.resumes_to[key] = table[key]
                 table[key] = 3 if c.settle_to_paused else 7
                 self.groups.clear()
                 self.groups.update(table)  # ...written back whole: a write to another group meanwhile is lost
+                self.write_backs.append((key, read_at, time.monotonic()))
         elif window:
             current = self.groups[key]
             await asyncio.sleep(window)  # a read, then a write: the classic lost update
@@ -628,6 +632,16 @@ def target_data(
     if huawei:
         data["restore"] = dict(RESTORE)  # the start operation's body (checks/stateful.py)
     return data
+
+
+def overlapped(write_backs: list[tuple[tuple[str, str], float, float]]) -> bool:
+    """Whether two groups' write-backs overlapped in the store - each read before the other's write - which
+    is when a whole-table write-back loses one of them."""
+    return any(
+        a[0] != b[0] and a[1] < b[2] and b[1] < a[2]
+        for i, a in enumerate(write_backs)
+        for b in write_backs[i + 1 :]
+    )
 
 
 def variant(**changes: Any) -> Choices:
