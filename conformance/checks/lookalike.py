@@ -5,30 +5,28 @@ machinery/lookalikes.py's; ids a store would match as patterns are machinery/pat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from conformance.checks.machinery.base import Title
 from conformance.checks.machinery.context import CheckContext
-from conformance.checks.machinery.lookalikes import (
-    PATH_PARAMETER_PROBES,
-    SEVERAL_LINES_NOT_SENT,
-    PathParameterProbe,
-    Probe,
-    TokenProbe,
-    lenient,
-    safe_id_probes,
-    safe_project_probes,
-    token_lookalikes,
-    uuid_shaped,
-)
 from conformance.checks.machinery.ordered import each_in_order
-from conformance.checks.machinery.patterns import send_pattern_probes
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.transport.safety import REAL_PROJECT_ID
+
+if TYPE_CHECKING:
+    from conformance.checks.machinery.lookalikes import TokenProbe
+
+# The probes' generators (machinery/lookalikes.py, patterns.py) are imported when a check runs, not by every
+# run that lists the checks: a run's start is the lighter (tests/benchmarks/bench_start.py).
 
 
 @scenario("lookalike-ids", requirements=["STOP-PRECONDITION"], needs=["fixtures"], groups=GroupUse.KEEPER)
 async def lookalike_ids(ctx: CheckContext) -> None:
     """Ids that only resemble a listed pausable one (affixes, whitespace, case, Unicode, patterns a store
     may match) pause nothing."""
+    from conformance.checks.machinery.lookalikes import Probe, lenient, safe_id_probes, uuid_shaped
+    from conformance.checks.machinery.patterns import send_pattern_probes
+
     group = await ctx.pool.borrow_keeper()
     listed = ctx.target.listed_group_ids()
     probes = safe_id_probes(group, listed)
@@ -60,6 +58,8 @@ async def lookalike_ids(ctx: CheckContext) -> None:
 @scenario("lookalike-tokens", requirements=["STOP-AUTHN"], needs=["fixtures"], groups=GroupUse.KEEPER)
 async def lookalike_tokens(ctx: CheckContext) -> None:
     """Tokens that only resemble the valid one (case, prefix, extension, whitespace, mixed) pause nothing."""
+    from conformance.checks.machinery.lookalikes import SEVERAL_LINES_NOT_SENT, token_lookalikes
+
     project = ctx.target.project
     if not project.token:
         ctx.recorder.undecided(
@@ -95,6 +95,14 @@ async def lookalike_tokens(ctx: CheckContext) -> None:
 async def lookalike_projects(ctx: CheckContext) -> None:
     """Project ids that only resemble the target's (affixes, whitespace, case, Unicode), and path parameters
     after either id, pause nothing: a listed group is named by its project id and group id, exactly."""
+    from conformance.checks.machinery.lookalikes import (
+        PATH_PARAMETER_PROBES,
+        PathParameterProbe,
+        Probe,
+        lenient,
+        safe_project_probes,
+    )
+
     group = await ctx.pool.borrow_keeper()
     project = ctx.target.project
     other = ctx.target.other_project
