@@ -53,7 +53,10 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+@cache
 def _read_yaml(name: str) -> Any:
+    # Once per file: the strict document is both profiles' base (merge_patch copies what it changes and never
+    # alters its target; load_contract hands out deep copies), and parsing it twice cost every run's start.
     return read_yaml(files.contract_dir() / name, "contract file", SpecError, shipped=True)
 
 
