@@ -363,7 +363,7 @@ class Model:
         c = self.choices
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0]
         if c.normalise_unreserved:
-            raw_path = _rfc3986_normal(raw_path)
+            raw_path = rfc3986_normal(raw_path)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if c.case_sensitive_headers:
             # A hand-rolled server that looks the header up by its exact name.
@@ -573,7 +573,7 @@ class Model:
         return 200, hdrs, c.success_body
 
 
-def _rfc3986_normal(path: str) -> str:
+def rfc3986_normal(path: str) -> str:
     """Percent-encoded unreserved characters decoded, other escapes upper-cased (RFC 3986 6.2.2)."""
 
     def fix(match: re.Match[str]) -> str:
