@@ -61,10 +61,12 @@ class Session:
     written: list[Path] = field(default_factory=list)
 
     def run(self) -> RunResult:
-        from conformance.baseline import apply_baseline, load_baseline
-
+        baseline = None
         try:  # before anything is sent: a bad baseline must not cost a whole run, then fail it
-            baseline = load_baseline(self.baseline) if self.baseline is not None else None
+            if self.baseline is not None:  # conformance.baseline imported only then
+                from conformance.baseline import load_baseline
+
+                baseline = load_baseline(self.baseline)
         except ConfigError as exc:
             self._write(self._not_started(exc), self.target)
             raise
@@ -82,6 +84,8 @@ class Session:
         result.target.update(tls_record(target.base_url, self.options.verify))
         result.run_id = result.run_id or default_run_id(result)
         if baseline is not None:
+            from conformance.baseline import apply_baseline
+
             apply_baseline(result, baseline, date.today())
         self._write(result, target)
         return result

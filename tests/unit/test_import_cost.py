@@ -89,6 +89,7 @@ NOT_BEFORE_THE_FIRST_REQUEST = (
     *("hypothesis", "schemathesis", "uvicorn", "rich", "pygments", "starlette"),
     *("conformance.server", "conformance.proxy", "conformance.reports", "conformance._seams"),
     "conformance.checks.machinery.corpus",
+    "conformance.baseline",  # when --baseline names one
     # The look-alike checks' generators, when those checks run (checks/lookalike.py).
     *("conformance.checks.machinery.lookalikes", "conformance.checks.machinery.patterns"),
     # A valid target file is accepted without jsonschema (conformance/schemas/quick.py); it words problems.
