@@ -52,6 +52,7 @@ from conformance.transport.http import HttpResult, Outcome
 
 MAX_UNANSWERED = 2  # timed-out exchanges that close a class (a first timeout and its one retry)
 ALLOWANCE_TIMEOUTS = 6  # the whole run waits at most this many request timeouts for answers that never come
+LONG_PATH = 512  # shorter paths decode in microseconds: not worth bounding the target's ids for
 CLASSES_BEFORE_PROBE = 2  # distinct classes unanswered in a row before asking whether the target is alive
 
 
@@ -129,10 +130,12 @@ def class_of(
     (None: the headers tell)."""
     operation = "stop path" if kind is Kind.OTHER_METHOD else kind.value
     known = [(p.project_id, p.group_ids()) for p in (target.project, target.other_project) if p is not None]
-    # Only compared with the target's ids below: a segment too long to be one is not decoded (a character
-    # is at most 4 bytes of UTF-8).
-    longest = 4 * max(max(map(len, groups), default=0) for _, groups in known)
-    longest = max(longest, 4 * max(len(project) for project, _ in known))
+    longest = None
+    if len(path) > LONG_PATH:
+        # Only compared with the target's ids below: a segment too long to be one is not decoded (a
+        # character is at most 4 bytes of UTF-8).
+        longest = 4 * max(max(map(len, groups), default=0) for _, groups in known)
+        longest = max(longest, 4 * max(len(project) for project, _ in known))
     path_project, group = path_ids(path, longest=longest)
     listed = any(project == path_project and group in groups for project, groups in known)
     credential = classify_credential(target, path_project, headers, signer)
