@@ -126,6 +126,8 @@ async def effect(ctx: CheckContext) -> None:
         if refused_as_not_pausable(ctx, first) and not ctx.pool.can_read:
             # Strict: nothing tells a stale group from one paused by the checks before; neither is a finding.
             ctx.pool.settle(first, deferred)
+            if deferred and ctx.pool.stale_keeper is None:
+                ctx.pool.stale_keeper = (group, [d.check for d in deferred])
             ctx.pool.mark_stale(
                 group,
                 "refused as not pausable" + (" after other checks used it" if pending else ""),

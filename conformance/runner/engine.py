@@ -31,6 +31,7 @@ from conformance.results import CheckResult, RunResult, StopReason, Verdict
 from conformance.runner.answers import Answers, TargetDied
 from conformance.runner.config import contract_for, secrets_of
 from conformance.runner.control import RunControl
+from conformance.runner.keeper_again import keeper_checks_again
 from conformance.runner.preflight import judge_credentials, probe_reachable
 from conformance.runner.restore import restore_all
 from conformance.runner.verdicts import FailureBook, apply_late_verdicts, check_result, stopped_before
@@ -136,6 +137,11 @@ class _Run:
                     self.running = None
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
+                    if (
+                        spec.name == "effect" and self.context.pool.stale_keeper
+                    ):  # strict: runner/keeper_again.py
+                        await keeper_checks_again(self.context, self.result, self.specs, self.run_scenario)
+                        await self._settle_remaining()
             if self.hangs.dead:  # found by a check that swallows what it meets (stateful)
                 raise TargetStoppedAnswering(self.hangs.dead)
             await self._settle_remaining()

@@ -22,6 +22,20 @@ from conformance.target import parse_target
 from .model import PROJECT, Choices, Model, target_data, variant
 from .test_catalogue import verdicts
 
+# The checks that probe the keeper and must leave it pausable (checks/suite.py).
+SHARED_KEEPER = {
+    "authn-no-pause",
+    "permission",
+    "authz-other-project",
+    "other-methods",
+    "neighbour-ids",
+    "lookalike-ids",
+    "lookalike-projects",
+    "lookalike-tokens",
+    "connection-state",
+    "joined-paths",
+}
+
 # Cost: about 3 s: four strict runs on the in-process model, two on a loopback reference server.
 
 
@@ -86,7 +100,7 @@ def test_a_second_night_against_the_same_reference_server_uses_fresh_groups() ->
     """The embedded reference server (strict: no read operation), one target file for both nights."""
     with ReferenceServer() as server:
         listed_now = server.target
-        groups = {name: listed_now.project.groups[name][:4] for name in ("creating", "monitoring")}
+        groups = {name: listed_now.project.groups[name][:5] for name in ("creating", "monitoring")}
         target = replace(listed_now, project=replace(listed_now.project, groups=groups))
         options = RunOptions(seed=7, reruns=0, settle_timeout=0.5, effect_hold=0.0)
         first, second = (asyncio.run(execute(target, options)) for _ in range(2))
@@ -97,3 +111,36 @@ def test_a_second_night_against_the_same_reference_server_uses_fresh_groups() ->
     got = verdicts(second)
     for requirement in ("STOP-SUCCESS-200", "STOP-EFFECT", "STOP-CONCURRENCY"):
         assert got[requirement] is Verdict.PASS, requirement
+    # The first listed group, the keeper both nights, was paused by the first: the shared-keeper checks ran
+    # again on a fresh group, which a valid stop then showed still pausable (runner/keeper_again.py).
+    again = {c.check: c for c in second.checks if c.notes and c.notes[0].startswith("run again on ")}
+    assert set(again) == SHARED_KEEPER, set(again)
+    # authz-other-project also stops the other project's one listed group, which the first night paused.
+    authz = again.pop("authz-other-project")
+    assert (
+        set(authz.inconclusive) == {"STOP-AUTHZ"} and "foreign credential" in authz.inconclusive["STOP-AUTHZ"]
+    )
+    assert all(c.verdict is Verdict.PASS and not c.inconclusive for c in again.values())
+    for requirement in (
+        "STOP-AUTHN",
+        "STOP-PERMISSION",
+        "STOP-METHODS",
+        "STOP-PATH-EXACT",
+        "STOP-PRECONDITION",
+    ):
+        assert got[requirement] is Verdict.PASS, requirement
+
+
+def test_a_silent_pause_is_not_passed_by_running_the_keeper_checks_again() -> None:
+    """A read-only token's stop answered 403 that paused the group anyway: on strict the keeper's valid stop
+    is refused, the shared-keeper checks run again on the next group, the server pauses that one too, and
+    the verifications stay undecided - never a pass. With no fresh group left, the first results stand."""
+    for creating, monitoring, again in (
+        (3, 3, "run again on creating-1"),
+        (1, 2, "not run again on another"),
+    ):
+        result = run_on(Model(variant(authorise_after_write=True)), listed(creating, monitoring))
+        (permission,) = [c for c in result.checks if c.check == "permission"]
+        assert permission.verdict is Verdict.INCONCLUSIVE and "STOP-PERMISSION" in permission.inconclusive
+        assert any(note.startswith(again) for note in permission.notes), permission.notes
+        assert not result.complete(load_requirements())

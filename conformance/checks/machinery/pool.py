@@ -70,6 +70,9 @@ class FixturePool:
     # Deferred verifications that came out inconclusive: (check, requirement, why), for the runner to add to
     # those checks' results (they finished before the keeper's valid stop settled them).
     late_inconclusive: list[tuple[str, str, str]] = field(default_factory=list)
+    # Strict: the keeper whose first valid stop was refused as not pausable, and the checks whose
+    # verifications that left undecided - run again on a fresh keeper (runner/keeper_again.py)
+    stale_keeper: tuple[str, list[str]] | None = None
     # Refused stops of listed groups that are not pausable, by group (checks/precondition.py reads them again)
     refused: dict[str, Sent] = field(default_factory=dict)
     _queue: list[str] = field(default_factory=list)

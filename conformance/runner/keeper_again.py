@@ -1,0 +1,59 @@
+"""The shared-keeper checks again, on a fresh group, when the keeper turned out not pausable (strict).
+
+On strict there is no read operation: the checks whose requests must leave a group pausable (bad credentials,
+look-alikes, other methods ...) probe the keeper first, and only its first valid stop - the effect check's -
+can say it was still pausable. When that stop is refused as not pausable, nothing tells a group stale before
+the run (a second night against the same account: the first night paused it) from one the probes paused
+without saying so; their verifications are undecided. The first listed group is the keeper every night, so
+without this a second night left every one of them inconclusive.
+
+So, once a run, those checks are run again with the next fresh listed group as keeper, and a valid stop of
+that group settles them (checks/machinery/pool.py). It costs one more listed group, only on a night whose
+keeper was refused; where no fresh group is left, the first results stand and a note says why. A check that
+found a failure the first time keeps it: it is not run again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from conformance.checks.machinery.base import NotRun
+from conformance.checks.machinery.context import CheckContext
+from conformance.checks.machinery.registry import CheckEntry
+from conformance.results import CheckResult, RunResult, Verdict
+
+
+async def keeper_checks_again(
+    context: CheckContext,
+    result: RunResult,
+    specs: Sequence[CheckEntry],
+    run: Callable[[CheckEntry], Awaitable[CheckResult]],
+) -> None:
+    """Run again, on a fresh keeper, the checks the stale keeper left undecided, and settle them."""
+    pool = context.pool
+    if pool.stale_keeper is None:
+        return
+    old, names = pool.stale_keeper
+    where = {c.check: i for i, c in enumerate(result.checks)}
+    again = [
+        s for s in specs if s.name in names and s.name in where and not result.checks[where[s.name]].failures
+    ]
+    if not again:
+        return
+    why = f"the shared group {old} was refused as not pausable at its first valid stop (stale, or paused by "
+    why += "these checks' requests: strict cannot tell which)"
+    try:
+        keeper = await pool.borrow_keeper()
+    except NotRun as exc:
+        for spec in again:
+            result.checks[where[spec.name]].notes.append(f"not run again on another group: {why}; {exc}")
+        return
+    for spec in again:
+        rerun = await run(spec)
+        if rerun.verdict is Verdict.NOT_RUN:
+            result.checks[where[spec.name]].notes.append(f"not run again on {keeper}: {rerun.reason}")
+            continue
+        # The first attempt's undecided verifications give way to this attempt's (settled below).
+        pool.late_inconclusive = [item for item in pool.late_inconclusive if item[0] != spec.name]
+        rerun.notes.insert(0, f"run again on {keeper}: {why}")
+        result.checks[where[spec.name]] = rerun
