@@ -137,11 +137,9 @@ class _Run:
                     self.running = None
                     self.result.checks.append(result)
                     self.progress(spec.name, result)
-                    if (
-                        spec.name == "effect" and self.context.pool.stale_keeper
-                    ):  # strict: runner/keeper_again.py
+                    if spec.name == "effect" and self.context.pool.stale_keeper:  # strict, a refused keeper
                         await keeper_checks_again(self.context, self.result, self.specs, self.run_scenario)
-                        await self._settle_remaining()
+                        await self._settle_remaining()  # the new keeper's valid stop
             if self.hangs.dead:  # found by a check that swallows what it meets (stateful)
                 raise TargetStoppedAnswering(self.hangs.dead)
             await self._settle_remaining()

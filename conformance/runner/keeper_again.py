@@ -33,7 +33,7 @@ async def keeper_checks_again(
     pool = context.pool
     if pool.stale_keeper is None:
         return
-    old, names = pool.stale_keeper
+    (old, names), pool.stale_keeper = pool.stale_keeper, None  # once a run
     where = {c.check: i for i, c in enumerate(result.checks)}
     again = [
         s for s in specs if s.name in names and s.name in where and not result.checks[where[s.name]].failures
