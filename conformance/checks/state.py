@@ -12,9 +12,12 @@ stop refused as "not pausable" is therefore evidence only where the group's stat
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from conformance.checks.machinery.base import Finding, NotRun, Sent, Title
 from conformance.checks.machinery.context import CheckContext
-from conformance.checks.machinery.lag import ANY_STATUS
+from conformance.checks.machinery.lag import ANY_STATUS, Reading
+from conformance.checks.machinery.ordered import each_in_order, wait_turn
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.checks.machinery.shapes import SDK, ClientShape
 from conformance.spec.documents import Profile
@@ -192,38 +195,49 @@ async def show_status(ctx: CheckContext) -> None:
     run paused or started is read until it shows what that write caused (the read path lags writes)."""
     project = ctx.target.project
     disagreed = False  # once a read has outlasted the bound, the others are read once: each would cost it
-    for name, groups in project.groups.items():
-        for group in groups[:2]:
-            written = ctx.written.get(group, frozenset())  # what this run's own stop or start caused
-            caused = ANY_STATUS if disagreed or not written else written
-            reading = await ctx.read_after_write(group, caused, after="its stop or start")
-            disagreed = disagreed or not reading.agrees
-            shown = reading.answer
-            if name in GONE and shown.result.status in ctx.expected.unknown_group | ctx.expected.gateway_404:
-                ctx.note(
-                    f"show-status: a listed {name} group is not shown ({shown.result.status}); it may be gone"
-                )
-                continue
-            if not ctx.expect(shown, {200}, Title("Showing a listed {name} group failed", name=name)):
-                continue
-            data = shown.result.json
-            if (
-                not isinstance(data, dict)
-                or data.get("group_id") != group
-                or data.get("status") not in range(10)
-            ):
-                ctx.fail(
-                    Finding(
-                        "The show answer is not {group_id, status 0..9}",
-                        repr(shown.result.body[:120].decode("utf-8", "replace")),
-                        Title('{{"group_id": {group}, "status": 0..9}}', group=repr(group)),
-                        sent=shown,
-                    )
-                )
-            elif not reading.agrees:
-                # The show may be right and the write wrong: which one is the effect and stateful checks'
-                # to judge (STOP-EFFECT, HW-START); this check judges only the answer's shape.
-                ctx.note(
-                    f"show-status: group {group} shows {reading.received(ctx.settle_timeout)}, not "
-                    f"{' or '.join(map(str, sorted(caused)))} as this run's stop or start should have left it"
-                )
+    listed = [(name, group) for name, groups in project.groups.items() for group in groups[:2]]
+
+    async def show(item: tuple[str, str]) -> None:
+        nonlocal disagreed
+        name, group = item
+        written = ctx.written.get(group, frozenset())  # what this run's own stop or start caused
+        if written:
+            await wait_turn()  # how long it is read depends on the reads before it: decided in its turn
+        caused = ANY_STATUS if disagreed or not written else written
+        reading = await ctx.read_after_write(group, caused, after="its stop or start")
+        disagreed = disagreed or not reading.agrees
+        judge_shown(ctx, name, group, reading, caused)
+
+    # A group no write of this run touched is read once, whatever the reads before it showed: those go
+    # --concurrency at a time, judged in this order (machinery/ordered.py).
+    await each_in_order(listed, show, ctx.concurrency)
+
+
+def judge_shown(
+    ctx: CheckContext, name: str, group: str, reading: Reading[Sent], caused: Collection[int]
+) -> None:
+    """A listed ``name`` group's show answer is {group_id, status 0..9}; one that disagrees with what this
+    run's write caused is noted (the effect and stateful checks judge the write)."""
+    shown = reading.answer
+    if name in GONE and shown.result.status in ctx.expected.unknown_group | ctx.expected.gateway_404:
+        ctx.note(f"show-status: a listed {name} group is not shown ({shown.result.status}); it may be gone")
+        return
+    if not ctx.expect(shown, {200}, Title("Showing a listed {name} group failed", name=name)):
+        return
+    data = shown.result.json
+    if not isinstance(data, dict) or data.get("group_id") != group or data.get("status") not in range(10):
+        ctx.fail(
+            Finding(
+                "The show answer is not {group_id, status 0..9}",
+                repr(shown.result.body[:120].decode("utf-8", "replace")),
+                Title('{{"group_id": {group}, "status": 0..9}}', group=repr(group)),
+                sent=shown,
+            )
+        )
+    elif not reading.agrees:
+        # The show may be right and the write wrong: which one is the effect and stateful checks'
+        # to judge (STOP-EFFECT, HW-START); this check judges only the answer's shape.
+        ctx.note(
+            f"show-status: group {group} shows {reading.received(ctx.settle_timeout)}, not "
+            f"{' or '.join(map(str, sorted(caused)))} as this run's stop or start should have left it"
+        )

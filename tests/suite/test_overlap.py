@@ -49,11 +49,15 @@ MODELS = {
 }
 MODELS_LOOKED_AGAIN = {"correct": variant(), "pauses that revert": variant(pause_reverts_s=0.2)}
 # huawei: the checks whose reads overlap, and AK/SK's stops of a minted id.
-ON_HUAWEI = ["authz-other-project", "header-case", "aksk-signature", "precondition", "refusal-unchanged"]
+ON_HUAWEI = [
+    *("authz-other-project", "header-case", "aksk-signature", "precondition", "refusal-unchanged"),
+    "show-status",
+]
 MODELS_ON_HUAWEI = {
     "correct": variant(huawei=True),
     "validation after the write": variant(huawei=True, validate_after_write=True),
     "any signature": variant(huawei=True, any_signature=True),
+    "show of a bad shape": variant(huawei=True, show_bad_shape=True),
 }
 
 
@@ -148,5 +152,6 @@ def test_huawei_checks_decide_and_name_as_one_by_one(model: str) -> None:
             "correct": set(),
             "validation after the write": {"refusal-unchanged"},
             "any signature": {"aksk-signature"},
+            "show of a bad shape": {"show-status"},
         }[model]
     ), sequential
