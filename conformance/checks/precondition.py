@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from conformance.checks.machinery.base import Finding, NotRun, Sent, Title
 from conformance.checks.machinery.context import CheckContext, says_nothing
-from conformance.checks.machinery.ordered import each_in_order
+from conformance.checks.machinery.ordered import each_in_order, wait_turn
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.checks.machinery.shapes import CURL
 from conformance.checks.state import MAX_STALE_TRIES, refused_as_not_pausable, shape_tail, stop_as
@@ -22,6 +22,7 @@ from conformance.spec.documents import Profile
 from conformance.spec.statuses import PAUSABLE, PAUSED, PAUSING, STATUS_CODES
 
 PAUSED_LIKE = frozenset({PAUSING, PAUSED})  # what a stop that was taken makes of a group
+NOT_PAUSED = frozenset(range(10)) - PAUSED_LIKE  # what a refused stop may leave a group in
 
 
 @scenario(
@@ -132,20 +133,35 @@ async def refusal_unchanged(ctx: CheckContext) -> None:
     """Each listed group in a status other than creating, monitoring, pausing or paused is neither pausing
     nor paused after its stop was refused (the precondition check's stop, else one sent here)."""
     project = ctx.target.project
-    for name in STATUS_CODES:
-        if name in PAUSABLE or STATUS_CODES[name] in PAUSED_LIKE:
-            continue
-        for group in project.groups.get(name, ()):
-            refusal = ctx.pool.refused.get(group)
-            if refusal is None:
-                status = await ctx.read_status(group)
-                if status is not None and status != STATUS_CODES[name]:
-                    ctx.pool.mark_stale(group, f"shows status {status}", inferred=False)
-                    continue
-                refusal = await ctx.stop(group)
-                if refusal.result.status == 200 or says_nothing(refusal.result):
-                    continue  # not refused: the precondition check's finding, not this one's
-            await unchanged_after_refusal(ctx, group, name, refusal)
+    groups = [
+        (name, group)
+        for name in STATUS_CODES
+        if name not in PAUSABLE and STATUS_CODES[name] not in PAUSED_LIKE
+        for group in project.groups.get(name, ())
+    ]
+
+    async def look(item: tuple[str, str]) -> None:
+        name, group = item
+        refusal = ctx.pool.refused.get(group)
+        if refusal is None:
+            status = await ctx.read_status(group)
+            if status is not None and status != STATUS_CODES[name]:
+                ctx.pool.mark_stale(group, f"shows status {status}", inferred=False)
+                return
+            refusal = await ctx.stop(group)
+            if refusal.result.status == 200 or says_nothing(refusal.result):
+                return  # not refused: the precondition check's finding, not this one's
+        # One read first: a group that shows neither pausing nor paused is unchanged, as the first read under
+        # the rule for reads after writes would say at once. Only a group that shows otherwise is read under
+        # that rule, from its turn on: how often depends on the time it takes, not on the groups before it.
+        if await ctx.read_status(group) in NOT_PAUSED:
+            return
+        await wait_turn()
+        await unchanged_after_refusal(ctx, group, name, refusal)
+
+    # Each group's requests name that group alone: --concurrency groups at a time, judged in this order
+    # (machinery/ordered.py).
+    await each_in_order(groups, look, ctx.concurrency)
 
 
 async def unchanged_after_refusal(ctx: CheckContext, group: str, name: str, refusal: Sent) -> None:
@@ -154,8 +170,7 @@ async def unchanged_after_refusal(ctx: CheckContext, group: str, name: str, refu
     any other status agrees.)"""
     code = STATUS_CODES[name]
     refused = refusal.result.status
-    not_paused = frozenset(range(10)) - PAUSED_LIKE
-    reading = await ctx.read_after_write(group, not_paused, after=f"its refused stop ({refused})")
+    reading = await ctx.read_after_write(group, NOT_PAUSED, after=f"its refused stop ({refused})")
     if reading.status is None:
         ctx.recorder.undecided(
             "STOP-REFUSAL-UNCHANGED",
