@@ -46,26 +46,34 @@ def _serve(workdir: Path) -> tuple[subprocess.Popen[bytes], Path, int]:
     return serve_reference(workdir)
 
 
-def deep(examples: int, warm: bool = False, base: str | None = None) -> None:
+def deep(examples: int, warm: bool = False, base: str | None = None, repeat: int = 1) -> None:
     """Distinct cases sent per second, cold (no corpus cache: what a nightly job with a new seed gets), by
     ``run --checks fuzz`` and ``st run`` at the same example count against one server, and the ratio;
-    ``base``: the same cold fuzz of that older commit (through PYTHONPATH) in the same run, after ours."""
+    ``base``: the same cold fuzz of that older commit (through PYTHONPATH) in the same run, after ours;
+    ``repeat``: the cold runs that many times, ours and the base's in turn, each shown by its median."""
     with contextlib.ExitStack() as stack:
         old = None
         if base is not None:
             from tests.benchmarks.bench_base import base_checkout
 
             old = stack.enter_context(base_checkout(base))
-        _deep(examples, warm, base, old)
+        _deep(examples, warm, base, old, repeat)
 
 
-def _deep(examples: int, warm: bool, base: str | None, old: Path | None) -> None:
+def _deep(examples: int, warm: bool, base: str | None, old: Path | None, repeat: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="oms-bench-deep-"))
     server, target, port = _serve(workdir)
+    variants = [("cold, OMS_CONFORMANCE_CACHE=off", None)] + ([(f"cold, at {base}", old)] if old else [])
     try:
-        rows = [_deep_ours(workdir, target, examples, "cold, OMS_CONFORMANCE_CACHE=off", "off")]
-        if old is not None:
-            rows.append(_deep_ours(workdir, target, examples, f"cold, at {base}", "off", source=old))
+        samples: dict[str, list[Row]] = {label: [] for label, _ in variants}
+        for _ in range(repeat):  # interleaved, so load on the machine falls on each alike
+            for label, source in variants:
+                samples[label].append(_deep_ours(workdir, target, examples, label, "off", source=source))
+        rows = [sorted(runs, key=lambda row: row[1])[len(runs) // 2] for runs in samples.values()]
+        if repeat > 1:
+            print("cold runs, wall s in turn: " + "; ".join(
+                f"{label}: {', '.join(f'{row[1]:.1f}' for row in runs)}" for label, runs in samples.items()
+            ))  # fmt: skip
         if warm:  # a replayed seed: the first run fills the cache, the second reads it
             cache = str(workdir / "corpus-cache")
             _deep_ours(workdir, target, examples, "filling the cache", cache)

@@ -17,7 +17,8 @@ gets) and, with `--warm`, again with the corpus of this document, seed and count
 `st run --continue-on-failure` (so it generates its whole count rather than stopping at its first failure).
 Printed: distinct cases sent per second for each (st's counted in its VCR cassette), the ratio, and whether
 each passed. With `--base COMMIT` the same cold fuzz of that commit runs too, between ours and st's (a
-temporary `git worktree` through PYTHONPATH).
+temporary `git worktree` through PYTHONPATH), ours and its `--repeat` times in turn, each shown by its median
+run (st runs once).
 --throttle: the reference app behind a token bucket of 40 requests/s answering 429 without Retry-After
 (tests/suite/throttle.py) on loopback; the default run with `--rate-limit 40` and without: 429s seen,
 wall time against requests / 40 s.
@@ -208,7 +209,7 @@ def main() -> None:
     if args.deep:
         from tests.benchmarks.bench_pace import deep
 
-        deep(args.examples, args.warm, args.base)
+        deep(args.examples, args.warm, args.base, args.repeat if args.base else 1)
         return
     if args.throttle:
         from tests.benchmarks.bench_pace import throttled
