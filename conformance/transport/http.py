@@ -130,7 +130,7 @@ def _curl(method: str, url: str, headers: dict[str, str]) -> str:
         if value.startswith("$OMS_") and " " not in value:
             parts += ["-H", f'"{name}: {value}"']  # double quotes so the shell expands the placeholder
             continue
-        if len(value) > 64 and len(set(value)) == 1:  # a boundary value: rebuild it instead of printing it
+        if len(value) > 64 and _one_character(value):  # a boundary value: rebuild it instead of printing it
             parts += ["-H", f"\"{name}: $(printf '%{len(value)}s' | tr ' ' {shlex.quote(value[0])})\""]
             continue
         parts += ["-H", shlex.quote(f"{name}: {value}")]
@@ -408,10 +408,15 @@ def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     return ", ".join(values) if values else None
 
 
+def _one_character(value: str) -> bool:
+    """A non-empty value of one repeated character (counted in C: a fuzzed token is up to 16 KiB long)."""
+    return value.count(value[0]) == len(value)
+
+
 def _shorten(value: str) -> str:
     """Evidence keeps long boundary values readable: '<16384 x "0">' instead of the value."""
     if len(value) > 120:
-        if len(set(value)) == 1:
+        if _one_character(value):
             return f"<{len(value)} x {value[0]!r}>"
         return value[:60] + f"...<{len(value)} chars>"
     return value

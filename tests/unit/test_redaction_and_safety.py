@@ -40,6 +40,12 @@ def test_curl_line_reads_the_token_from_the_environment() -> None:
     assert "printf '%16384s'" in line
 
 
+def test_curl_line_rebuilds_only_a_value_of_one_repeated_character() -> None:
+    almost = "0" * 8000 + "1" + "0" * 8000  # its one other character would be lost in a printf
+    line = _curl("PUT", "http://127.0.0.1:1/v2/p/taskgroups/g/stop", {"X-Long": almost})
+    assert "printf" not in line and almost in line
+
+
 def test_segments_stay_one_segment() -> None:
     assert stop_path("p", "a/b") == "/v2/p/taskgroups/a%2Fb/stop"
     assert encode_segment("..") == "%2E%2E" and encode_segment(".") == "%2E"
