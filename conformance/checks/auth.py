@@ -101,6 +101,9 @@ async def authn_no_pause(ctx: CheckContext) -> None:
     await ctx.still_pausable(group, "STOP-AUTHN", "stops with bad credentials")
 
 
+MAX_THEIRS_TRIED = 3  # the other project's listed groups tried before its verification is left undecided
+
+
 @scenario(
     "authz-other-project",
     requirements=["STOP-AUTHZ"],
@@ -124,29 +127,53 @@ async def authz_other_project(ctx: CheckContext) -> None:
 
     # A's credential against B's listed group, if any: through B's project id, and through A's own (a
     # lookup by group id alone, ignoring the project, would find it there).
-    theirs = other.groups_in("creating", "monitoring")
+    # Those this run already paused or found not pausable come last (a re-run: runner/keeper_again.py).
+    listed = other.groups_in("creating", "monitoring")
+    used = set(ctx.pool.paused) | ctx.pool.other_not_pausable
+    theirs = [g for g in listed if g not in used] + [g for g in listed if g in used]
 
-    async def theirs_through_their_project() -> None:
-        sent = await ctx.stop(theirs[0], project_id=other.project_id)
+    async def theirs_through_their_project(theirs_group: str) -> None:
+        sent = await ctx.stop(theirs_group, project_id=other.project_id)
         ctx.expect(sent, foreign, "This project's credential was accepted for another project")
 
-    async def theirs_through_ours() -> None:
-        sent = await ctx.stop(theirs[0])
+    async def theirs_through_ours(theirs_group: str) -> None:
+        sent = await ctx.stop(theirs_group)
         ctx.expect(sent, unknown, "Another project's group was paused through this project's path")
 
     async def keeper_unchanged() -> None:
         await ctx.still_pausable(group, "STOP-AUTHZ", "stops with another project's credential")
 
     async def theirs_unchanged() -> None:
-        await ctx.still_pausable(theirs[0], "STOP-AUTHZ", "stops with a foreign credential", project=other)
+        """On strict the proof is a valid stop of their group, which pauses it: a second night finds the first
+        one paused. So a refusal as not pausable is not called undecided while their project lists another
+        group: the same two stops go to that one, and its valid stop decides (as take_like does for ours)."""
+        after = "stops with a foreign credential"
+        tries = theirs[:MAX_THEIRS_TRIED]
+        for index, theirs_group in enumerate(tries):
+            if index:
+                await theirs_through_their_project(theirs_group)
+                await theirs_through_ours(theirs_group)
+            if ctx.pool.can_read or index == len(tries) - 1:
+                await ctx.still_pausable(theirs_group, "STOP-AUTHZ", after, project=other)
+                return
+            confirm = await ctx.stop(theirs_group, project_id=other.project_id, credential=other)
+            if confirm.result.status != 400:  # 200: it was pausable; anything else is judged as it is
+                ctx.settle_verification(confirm, [("STOP-AUTHZ", after)])
+                return
+            ctx.pool.other_not_pausable.add(theirs_group)
+            ctx.note(
+                f"authz-other-project: the other project's group {theirs_group} was refused as not pausable "
+                f"after {after} (stale, or paused by them: strict cannot tell which); its next listed group "
+                "is tried"
+            )
 
     # Two groups, two sequences: the keeper's stops and its verification, and B's group's. Within a
     # sequence, one after another: each stop could pause its group, and the one a finding names must be the
     # one a run one by one names. Across them nothing depends on the other's answers (no request names the
     # other's group), so the two go side by side, step by step, judged in this order (machinery/ordered.py).
     rows = [
-        [keeper_by_their_credential, theirs_through_their_project],
-        [keeper_through_their_project, theirs_through_ours],
+        [keeper_by_their_credential, lambda: theirs_through_their_project(theirs[0])],
+        [keeper_through_their_project, lambda: theirs_through_ours(theirs[0])],
         [keeper_unchanged, theirs_unchanged],
     ]
     for row in rows:

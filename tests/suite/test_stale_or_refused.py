@@ -115,17 +115,21 @@ def test_a_second_night_against_the_same_reference_server_uses_fresh_groups() ->
     # again on a fresh group, which a valid stop then showed still pausable (runner/keeper_again.py).
     again = {c.check: c for c in second.checks if c.notes and c.notes[0].startswith("run again on ")}
     assert set(again) == SHARED_KEEPER, set(again)
-    # authz-other-project also stops the other project's one listed group, which the first night paused.
-    authz = again.pop("authz-other-project")
-    assert (
-        set(authz.inconclusive) == {"STOP-AUTHZ"} and "foreign credential" in authz.inconclusive["STOP-AUTHZ"]
-    )
     assert all(c.verdict is Verdict.PASS and not c.inconclusive for c in again.values())
+    # authz-other-project's valid stop of the other project's first group found it paused by the first night:
+    # it tried that project's next listed group instead of leaving STOP-AUTHZ undecided, and its run again
+    # (on the fresh keeper) went to a third, skipping the two it knew.
+    assert target.other_project is not None
+    theirs = set(target.other_project.groups_in("creating", "monitoring"))
+    first_theirs, second_theirs = theirs & set(first.paused_groups), theirs & set(second.paused_groups)
+    assert len(first_theirs) == 1 and len(second_theirs) == 2 and not first_theirs & second_theirs
+    assert second.complete(catalogue), second.unverified(catalogue)
     for requirement in (
         "STOP-AUTHN",
         "STOP-PERMISSION",
         "STOP-METHODS",
         "STOP-PATH-EXACT",
+        "STOP-AUTHZ",
         "STOP-PRECONDITION",
     ):
         assert got[requirement] is Verdict.PASS, requirement
@@ -144,3 +148,26 @@ def test_a_silent_pause_is_not_passed_by_running_the_keeper_checks_again() -> No
         assert permission.verdict is Verdict.INCONCLUSIVE and "STOP-PERMISSION" in permission.inconclusive
         assert any(note.startswith(again) for note in permission.notes), permission.notes
         assert not result.complete(load_requirements())
+
+
+def test_the_other_projects_paused_group_gives_way_to_its_next_listed_one() -> None:
+    """Strict, the other project's first listed group paused before the run: authz-other-project's valid stop
+    of it is refused, so the same two stops go to that project's next group, whose valid stop decides
+    STOP-AUTHZ; with no next group it stays undecided, as before."""
+    for creating, verdict in (
+        (["other-creating-0", "other-creating-1"], Verdict.PASS),
+        (["other-creating-0"], None),
+    ):
+        model, data = Model(Choices()), listed(creating=2, monitoring=3)
+        model.groups[("proj-b-0002", "other-creating-1")] = 1
+        model.groups[("proj-b-0002", "other-creating-0")] = 3  # paused by an earlier night
+        data["other_project"]["groups"] = {"creating": creating}
+        result = run_on(model, data)
+        (authz,) = [c for c in result.checks if c.check == "authz-other-project"]
+        tried = [n for n in authz.notes if "other-creating-0 was refused as not pausable" in n]
+        if verdict is Verdict.PASS:
+            assert authz.verdict is Verdict.PASS and len(tried) == 1, authz.notes
+            assert "other-creating-1" in result.paused_groups
+        else:
+            assert authz.verdict is Verdict.INCONCLUSIVE and "STOP-AUTHZ" in authz.inconclusive
+            assert not tried

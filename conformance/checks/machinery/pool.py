@@ -73,6 +73,8 @@ class FixturePool:
     # Strict: the keeper whose first valid stop was refused as not pausable, and the checks whose
     # verifications that left undecided - run again on a fresh keeper (runner/keeper_again.py)
     stale_keeper: tuple[str, list[str]] | None = None
+    # The other project's listed groups a valid stop found not pausable (authz-other-project tries them last)
+    other_not_pausable: set[str] = field(default_factory=set)
     # Refused stops of listed groups that are not pausable, by group (checks/precondition.py reads them again)
     refused: dict[str, Sent] = field(default_factory=dict)
     _queue: list[str] = field(default_factory=list)
