@@ -3,7 +3,8 @@
     .venv/bin/python tests/benchmarks/bench_fuzz_profile.py [--examples 2000] [--base COMMIT] [--top 12]
 
 Each variant runs `oms-conformance run --checks fuzz --max-examples N --seed 1` cold
-(`OMS_CONFORMANCE_CACHE=off`) against one `oms-conformance serve` process, twice:
+(`OMS_CONFORMANCE_CACHE=off`) against one `oms-conformance serve` process, twice, after a first run that is
+not shown (the first of a series spent ~1 s more CPU in its worker processes, whichever variant it was):
 
 - a timeline (no profiler): when the run started the fuzz check, when each plan of generated cases arrived
   from the worker processes and when its last case had been sent and judged; the requests written, how
@@ -154,6 +155,7 @@ def main() -> None:
         with base_checkout(args.base) if args.base else contextlib.nullcontext() as old:
             if old is not None:
                 variants.append((f"at {args.base}", old))
+            run_variant(ROOT, workdir, target, args.examples, None)  # not shown: warms the caches (above)
             timelines = {
                 name: run_variant(source, workdir, target, args.examples, None) for name, source in variants
             }
