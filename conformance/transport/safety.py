@@ -10,12 +10,16 @@ counted and reported as skipped for safety.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 
 # OMS task group ids are UUIDs; the page's example id is one.
 _REAL_ID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 # Huawei Cloud project ids are 32 hex characters (the page's example: f4e146cac1de45669c3fed73dc3b9c6f).
 REAL_PROJECT_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 MINTED_PREFIX = "omsconf-unknown-"
+# Which lane of checks is minting (runner/lanes.py): each lane counts its own ids, so the ids a check sends
+# depend on the seed and that check's lane alone, not on how the lanes' requests interleaved.
+MINTING_LANE: ContextVar[str] = ContextVar("oms_conformance_minting_lane", default="")
 
 
 class SafetyGuard:
@@ -23,13 +27,14 @@ class SafetyGuard:
         self._listed = frozenset(listed_ids)
         self._minted: set[str] = set()
         self._seed = seed  # minted ids depend on the seed only, so a replay sends the same requests
-        self._counter = 0
+        self._counters: dict[str, int] = {}  # by minting lane
         self.skipped = 0
 
     def mint(self) -> str:
         """A group id that cannot name a real task group."""
-        self._counter += 1
-        gid = f"{MINTED_PREFIX}{self._seed:x}-{self._counter}"
+        lane = MINTING_LANE.get()
+        count = self._counters[lane] = self._counters.get(lane, 0) + 1
+        gid = f"{MINTED_PREFIX}{self._seed:x}-{lane}{count}"
         self._minted.add(gid)
         return gid
 

@@ -35,6 +35,12 @@ The rules (:class:`HangBudget`):
 - Two classes unanswered in a row, with no answer of any kind between them, may mean the target stopped
   answering altogether: the request the preflight saw answered is sent again (the *probe*). Unanswered too,
   the target is dead: :class:`TargetStoppedAnswering` ends the run (exit 3, with the partial report).
+
+Checks that run side by side (runner/lanes.py) each count in a budget of their own lane
+(:meth:`HangBudget.lane`): a lane's checks run one after another, so what a lane closes, and which of its
+checks meets it closed, is what a sequential run of that lane would decide - whatever the other lane met
+meanwhile. What bounds the run stays one: the allowance (waits of every lane, counted once where they
+overlap) and a dead target.
 """
 
 from __future__ import annotations
@@ -152,8 +158,19 @@ Probe = Callable[[], Awaitable[HttpResult]]
 
 
 @dataclass
+class _RunWide:
+    """What bounds the whole run, shared by the budgets of all its lanes."""
+
+    dead: str = ""  # why the target is judged to have stopped answering; "" while it answers
+    waited_s: float = 0.0  # union of the intervals spent on exchanges that timed out
+    waits: list[tuple[float, float]] = field(default_factory=list)  # that union, merged (few: bounded)
+    probing: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
 class HangBudget:
-    """What the run has learnt about the target's hangs; one per run, shared by every sender."""
+    """What the run has learnt about the target's hangs; one per run (and one per lane of checks running
+    side by side: :meth:`lane`), shared by every sender of it."""
 
     request_timeout: float
     clock: Callable[[], float] = time.monotonic
@@ -161,15 +178,37 @@ class HangBudget:
     probe_class: RequestClass | None = None
     unanswered: dict[RequestClass, _Unanswered] = field(default_factory=dict)
     closed: list[RequestClass] = field(default_factory=list)  # in the order they closed
-    dead: str = ""  # why the target is judged to have stopped answering; "" while it answers
-    waited_s: float = 0.0  # union of the intervals spent on exchanges that timed out
-    _waits: list[tuple[float, float]] = field(default_factory=list)  # that union, merged (few: bounded)
     _streak: set[RequestClass] = field(default_factory=set)  # classes unanswered since the last answer
-    _probing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _run: _RunWide = field(default_factory=_RunWide)
+    _lanes: list[HangBudget] = field(default_factory=list)
+
+    @property
+    def dead(self) -> str:
+        return self._run.dead
+
+    @property
+    def waited_s(self) -> float:
+        return self._run.waited_s
 
     @property
     def allowance_s(self) -> float:
         return ALLOWANCE_TIMEOUTS * self.request_timeout
+
+    def lane(self) -> HangBudget:
+        """A budget for a lane of checks that runs beside others: it starts from what the run knows now (the
+        preflight's hangs) and counts its own from there; the allowance and a dead target stay the run's."""
+        lane = HangBudget(
+            self.request_timeout,
+            self.clock,
+            self.probe,
+            self.probe_class,
+            {cls: _Unanswered(seen.count, seen.curl) for cls, seen in self.unanswered.items()},
+            list(self.closed),
+            set(self._streak),
+            self._run,
+        )
+        self._lanes.append(lane)
+        return lane
 
     def refusal(self, cls: RequestClass) -> str:
         """Why a request of ``cls`` may not be sent ("" when it may)."""
@@ -180,7 +219,7 @@ class HangBudget:
                 f"stopped after {cls} went unanswered {self.unanswered[cls].count} times within "
                 f"{self.request_timeout:g}s (no check sends it again)"
             )
-        if self.waited_s >= self.allowance_s:
+        if self._run.waited_s >= self.allowance_s:
             return (
                 f"the run has waited {self.waited_s:.0f}s for answers that never came "
                 f"({ALLOWANCE_TIMEOUTS} x --request-timeout), so it sends nothing more"
@@ -222,24 +261,24 @@ class HangBudget:
         """Add an exchange's wait to the union of waits (concurrent ones overlap: counted once)."""
         end = self.clock() if ended_at is None else ended_at
         merged: list[tuple[float, float]] = []
-        for start, stop in sorted([*self._waits, (end - elapsed_s, end)]):
+        for start, stop in sorted([*self._run.waits, (end - elapsed_s, end)]):
             if merged and start <= merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
             else:
                 merged.append((start, stop))
-        self._waits = merged
-        self.waited_s = sum(stop - start for start, stop in merged)
+        self._run.waits = merged
+        self._run.waited_s = sum(stop - start for start, stop in merged)
 
     async def _confirm_alive(self) -> None:
         if self.probe is None or self.probe_class in self.closed:
             return  # nothing known to have been answered to ask again
-        async with self._probing:
+        async with self._run.probing:
             if self.dead or len(self._streak) < CLASSES_BEFORE_PROBE:
                 return  # another sender's probe has decided meanwhile
             kinds = "; ".join(sorted(map(str, self._streak)))
             answer = await self.probe()
             if answer.outcome is Outcome.TIMED_OUT:
-                self.dead = (
+                self._run.dead = (
                     f"no answer within {self.request_timeout:g}s to {len(self._streak)} kinds of request "
                     f"in a row ({kinds}), nor to the request the preflight saw answered"
                 )
@@ -247,9 +286,14 @@ class HangBudget:
             self._streak.clear()
 
     def notes(self) -> list[str]:
-        """For the run's notes: which classes were closed, and a curl line of each (already redacted)."""
-        return [
-            f"no check sent more of {cls} after {self.unanswered[cls].count} went unanswered; "
-            f"the last: {self.unanswered[cls].curl}"
-            for cls in self.closed
-        ]
+        """For the run's notes: which classes were closed (by the run, then by each lane in turn), and a curl
+        line of each (already redacted)."""
+        noted: dict[RequestClass, str] = {}
+        for budget in (self, *self._lanes):
+            for cls in budget.closed:
+                noted.setdefault(
+                    cls,
+                    f"no check sent more of {cls} after {budget.unanswered[cls].count} went unanswered; "
+                    f"the last: {budget.unanswered[cls].curl}",
+                )
+        return list(noted.values())
