@@ -5,9 +5,11 @@ check, concurrent ones included - goes through :meth:`Client.send`, so pacing th
 check that forgets it. Code that writes to sockets itself - the race of released requests
 (transport/race.py) - reserves its requests as one block with :meth:`Pacer.reserve_many` before it opens a
 connection, and reports each answer with :meth:`Pacer.answered` / :meth:`Pacer.throttled`: that is the
-whole contract. A block of n waits until n requests' worth of the rate is free and then goes out at once, so
-over any window of n / rate seconds or more the run stays within ``--rate-limit``; within the block it is a
-burst, which is what a race is.
+whole contract. A block of n waits until n requests' worth of the rate is free, goes out at once, and
+the requests after it wait as long again: a window of a gateway's count that holds the block holds no more
+than the rate's worth, whether the block is at its end or its start (another check's requests follow a
+race at once when checks run side by side, runner/lanes.py); within the block it is a burst, which is what
+a race is.
 
 Throttling (429) is waited out here and the request sent again - a 429 means the gateway did not pass the
 request on, so repeating it is safe even for a stop of a listed group. A real gateway (Huawei APIGW answers
@@ -123,6 +125,8 @@ class Pacer:
             delay = max(self.bucket.take() for _ in range(count)) if count else 0.0
             if delay > 0:
                 await self.sleep(delay)
+            for _ in range(count - 1):
+                self.bucket.take()  # ... and what follows the block waits as long again (see above)
         now = self.clock()
         self._recent.extend([now] * count)
         self.requests += count

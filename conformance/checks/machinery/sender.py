@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from conformance.checks.machinery.base import NotRun
 from conformance.checks.machinery.hang_budget import HangBudget, RequestClass
+from conformance.checks.machinery.in_flight import InFlight
 from conformance.checks.machinery.ordered import wait_turn
 from conformance.checks.oracles import TEMPORARY
 from conformance.spec.paths import brief
@@ -51,9 +52,10 @@ def says_nothing(result: HttpResult) -> bool:
 
 
 class Sender:
-    def __init__(self, client: Client, hangs: HangBudget) -> None:
+    def __init__(self, client: Client, hangs: HangBudget, in_flight: InFlight | None = None) -> None:
         self.client = client
-        self.hangs = hangs  # the run's, shared by every check
+        self.hangs = hangs  # the run's (or its lane's: runner/lanes.py), shared by every check of it
+        self.in_flight = in_flight or InFlight(1 << 16)  # the run's bound on requests in flight
         self.transient: list[str] = []  # answers that were retried and then came right (run notes)
         self.persistent = 0  # requests that still said nothing after their retries
 
@@ -144,15 +146,16 @@ class Sender:
         content_length: bool,
         replay_safe: bool,
     ) -> HttpResult:
-        return await self.client.send(
-            method,
-            path,
-            headers,
-            auth=auth,
-            body=body,
-            content_length=content_length,
-            replay_safe=replay_safe,
-        )
+        async with self.in_flight.one():
+            return await self.client.send(
+                method,
+                path,
+                headers,
+                auth=auth,
+                body=body,
+                content_length=content_length,
+                replay_safe=replay_safe,
+            )
 
     def _retries_left(self, result: HttpResult, cls: RequestClass) -> int:
         if self.persistent >= MAX_PERSISTENT_FAILURES:
