@@ -117,7 +117,7 @@ async def group_id_length(ctx: CheckContext) -> None:
     await each_in_order(id_cases(ctx, "group_id"), one, ctx.concurrency)
 
 
-@scenario("project-id-length", requirements=["STOP-PROJECT-LEN"])
+@scenario("project-id-length", requirements=["STOP-PROJECT-LEN"], names_listed=True)
 async def project_id_length(ctx: CheckContext) -> None:
     """project_id of 0, 1, 1024 and 1025 characters on an unknown and on a listed group, and of 1024
     characters of 2, 3 and 4 UTF-8 bytes on the unknown one; every one of legal length must reach the

@@ -114,15 +114,16 @@ async def send_pair(
     try:
         for cls in classes:
             ctx.may_send(cls)
-        if order is None:
-            attempts.append(await on_one_connection(ctx.client, requests))
-        else:
-            gate = order.gate(n, keeper_at=0 if pair[0].names_keeper else 1)
-            attempts.append(await on_one_connection(ctx.client, requests, gate))
-            if attempts[0][0] is not None and attempts[0][1] is None and n in order.waited:
-                # Closed while it waited for its turn, not after the answer as a run one by one would have
-                # seen it: the pair again, now that its turn has come (its stop was not sent).
+        async with ctx.in_flight.one():  # one connection, one request at a time on it
+            if order is None:
                 attempts.append(await on_one_connection(ctx.client, requests))
+            else:
+                gate = order.gate(n, keeper_at=0 if pair[0].names_keeper else 1)
+                attempts.append(await on_one_connection(ctx.client, requests, gate))
+                if attempts[0][0] is not None and attempts[0][1] is None and n in order.waited:
+                    # Closed while it waited for its turn, not after the answer as a run one by one would
+                    # have seen it: the pair again, now that its turn has come (its stop was not sent).
+                    attempts.append(await on_one_connection(ctx.client, requests))
     finally:
         if order is not None:
             order.done(n, closed=bool(attempts) and attempts[-1][0] is not None and attempts[-1][1] is None)

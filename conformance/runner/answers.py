@@ -25,7 +25,14 @@ class TargetDied(Exception):
 class Answers:
     def __init__(self, specs: Sequence[CheckEntry]) -> None:
         self.response_specs = [s for s in specs if s.kind is CheckKind.RESPONSE]
-        self.findings: dict[str, list[tuple[Finding, str]]] = {s.name: [] for s in self.response_specs}
+        # Findings are kept in the order a sequential run would have met them: by the scenario whose answer
+        # it was (the preflight's first, the keeper's settling last), then by that scenario's answers in turn
+        # - not in the order answers of checks running side by side (runner/lanes.py) happened to arrive.
+        self._rank = {s.name: n for n, s in enumerate(specs)} | {"preflight": -1}
+        self._answers: dict[str, int] = {}  # answers judged so far, per scenario
+        self.findings: dict[str, list[tuple[tuple[int, int], Finding, str]]] = {
+            s.name: [] for s in self.response_specs
+        }
         self.seen: dict[str, int] = {s.name: 0 for s in self.response_specs}
         self.consecutive_failures = 0
         self.unjudged_codings: dict[str, int] = {}  # answers in a coding the client cannot undo, by coding
@@ -46,15 +53,18 @@ class Answers:
             return  # "try again later", and it never will be: no response check may judge it
         for spec in self.response_specs:
             self.seen[spec.name] += 1
+        nth = self._answers[sent.check] = self._answers.get(sent.check, 0) + 1
+        place = (self._rank.get(sent.check, len(self._rank)), nth)
         for spec, finding in judge_answer(self.response_specs, context, sent):
-            self.findings[spec.name].append((finding, sent.check))
+            self.findings[spec.name].append((place, finding, sent.check))
 
     def results(self, book: FailureBook) -> list[CheckResult]:
         """The response checks' results: a check that judged no answer was not run."""
         results = []
         for spec in self.response_specs:
             notes: list[str] = []
-            failures = book.failures(spec.name, self.findings[spec.name], notes)
+            found = sorted(self.findings[spec.name], key=lambda item: item[0])
+            failures = book.failures(spec.name, [(finding, check) for _, finding, check in found], notes)
             seen = self.seen[spec.name]
             if not seen:
                 verdict, reason = Verdict.NOT_RUN, "no answers were received to judge"

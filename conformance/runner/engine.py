@@ -7,7 +7,8 @@ It owns the things no single check should, each in a module of its own job:
   proof that the credentials are accepted;
 - answers.py: every answer through the response checks, and a target that died found as it dies;
 - verdicts.py: what a check recorded, as its result;
-- here: the order of it all - the checks in turn, a failed one re-run before it is called a failure
+- lanes.py: which checks run side by side, and their results told in the suite's order;
+- here: the order of it all - the checks in their lanes, a failed one re-run before it is called a failure
   (flaky), the run stopped early when the target dies, and what was found kept when it is interrupted.
 """
 
@@ -32,6 +33,7 @@ from conformance.runner.answers import Answers, TargetDied
 from conformance.runner.config import contract_for, secrets_of
 from conformance.runner.control import RunControl
 from conformance.runner.keeper_again import keeper_checks_again
+from conformance.runner.lanes import CHAIN, InOrder, lane_of, side_by_side, split
 from conformance.runner.preflight import judge_credentials, probe_reachable
 from conformance.runner.restore import restore_all
 from conformance.runner.verdicts import FailureBook, apply_late_verdicts, check_result, stopped_before
@@ -67,12 +69,15 @@ class _Run:
         # A seed of 31 random bits when none is given (os.urandom: the random module is not needed for one).
         self.seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big") >> 1
         self.book = FailureBook(load_requirements(), self.seed)
-        self.progress = progress or (lambda _name, _result: None)
         self.sending = sending
-        self.running: str | None = None  # the scenario check under way, for ``sending``
         self.specs = [
             s for s in select(checks, options.checks, options.exclude_checks) if s.applies_to(self.profile)
         ]
+        self.told = InOrder(
+            [s.name for s in self.specs if s.kind is CheckKind.SCENARIO],
+            progress or (lambda _name, _result: None),
+        )
+        self.running: dict[str, Recorder] = {}  # the scenario checks under way: their attempts' recorders
         self.answers = Answers(self.specs)
         self.disabled: dict[Need, str] = {}  # needs the credential preflight took away, and why
         self.result = RunResult.begin(
@@ -81,9 +86,9 @@ class _Run:
 
     def on_answer(self, sent: Sent) -> None:
         self.answers.judge(self.context, sent)
-        recorder = self.context.recorder
-        if self.sending is not None and self.running is not None and recorder.check == self.running:
-            self.sending(self.running, recorder.requests, recorder.planned, recorder.planning)
+        recorder = self.context.recorder  # of the check whose task received the answer
+        if self.sending is not None and recorder.check == self.told.shown:
+            self.sending(recorder.check, recorder.requests, recorder.planned, recorder.planning)
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -129,20 +134,13 @@ class _Run:
             await probe_reachable(client, self.target, self.seed, self.hangs)
             if await self.credentials_refused(client, guard):
                 return self.result
-            for spec in self.specs:
-                if spec.kind is CheckKind.SCENARIO:
-                    self.progress(spec.name, None)
-                    self.running = spec.name
-                    result = await self.run_scenario(spec)
-                    self.running = None
-                    self.result.checks.append(result)
-                    self.progress(spec.name, result)
-                    if spec.name == "effect" and self.context.pool.stale_keeper:  # strict, a refused keeper
-                        await keeper_checks_again(self.context, self.result, self.specs, self.run_scenario)
-                        await self._settle_remaining()  # the new keeper's valid stop
-            if self.hangs.dead:  # found by a check that swallows what it meets (stateful)
-                raise TargetStoppedAnswering(self.hangs.dead)
-            await self._settle_remaining()
+            chain, beside = split(self.specs, self.options.concurrency)
+            if chain and beside:
+                await side_by_side(
+                    self._lane(chain, beside=True, settles=True), self._lane(beside, beside=True)
+                )
+            else:
+                await self._lane(chain or beside, settles=True)
             if self.options.restore:
                 paused = list(self.context.pool.paused)
                 self.result.restored = await restore_all(client, self.target, paused)
@@ -161,16 +159,53 @@ class _Run:
             self._finish(client, guard, started)
         return self.result
 
+    async def _lane(self, specs: list[CheckEntry], *, beside: bool = False, settles: bool = False) -> None:
+        """``specs`` one after another, each in its lane (runner/lanes.py); ``beside``: another lane runs at
+        the same time; ``settles``: this lane holds the keeper, whose deferred verifications it settles at
+        its end."""
+        preferred = beside and settles
+        if preferred:
+            self.context.in_flight.prefer()  # the keeper's chain bounds the run: its requests go first
+        for spec in specs:
+            self.told.started(spec.name)
+            with self.context.in_lane(lane_of(spec)):
+                result = await self.run_scenario(spec)
+            self.running.pop(spec.name, None)
+            self.told.finished(spec.name, result)
+            if spec.name == "effect" and self.context.pool.stale_keeper:  # strict, a refused keeper
+                await self._keeper_again()
+        if self.hangs.dead:  # found by a check that swallows what it meets (stateful)
+            raise TargetStoppedAnswering(self.hangs.dead)
+        if settles:
+            with self.context.in_lane(CHAIN):
+                await self._settle_remaining()
+        if preferred:
+            self.context.in_flight.done_preferring()  # what is left of the other lane may use every slot
+
+    async def _keeper_again(self) -> None:
+        """The keeper's checks again on a fresh group, and its valid stop (runner/keeper_again.py)."""
+
+        async def again(spec: CheckEntry) -> CheckResult:
+            result = await self.run_scenario(spec)
+            self.running.pop(spec.name, None)
+            return result
+
+        with self.context.in_lane(CHAIN):
+            await keeper_checks_again(self.context, self.told.results, self.specs, again)
+            await self._settle_remaining()
+
     def _finish(self, client: Client, guard: SafetyGuard, started: float) -> None:
         """What the run found, however it ended."""
         result, context = self.result, self.context
+        result.checks += [self.told.results[s.name] for s in self.specs if s.name in self.told.results]
         apply_late_verdicts(result, context.pool.late_inconclusive)
-        result.checks.extend(stopped_before(result, self.specs, self.running, context.recorder.requests))
+        running = {name: recorder.requests for name, recorder in self.running.items()}
+        result.checks.extend(stopped_before(result, self.specs, running))
         result.checks.extend(self.answers.results(self.book))
         result.skipped_for_safety = guard.skipped
         result.stale_fixtures = list(context.pool.stale)
         result.paused_groups = list(context.pool.paused)
-        result.notes += [f"retried and then answered: {t}" for t in context.sender.transient[:20]]
+        result.notes += [f"retried and then answered: {t}" for t in context.transient[:20]]
         result.notes += context.lags.notes()
         result.notes += self.answers.notes(client.reopened)
         result.notes += self.hangs.notes()
@@ -232,6 +267,7 @@ class _Run:
 
     async def _attempt(self, spec: CheckEntry) -> CheckResult:
         self.context.recorder = recorder = Recorder(spec.name, spec.requirements)
+        self.running[spec.name] = recorder
         started = time.perf_counter()
         reason = ""
         try:

@@ -15,29 +15,27 @@ found a failure the first time keeps it: it is not run again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 
 from conformance.checks.machinery.base import NotRun
 from conformance.checks.machinery.context import CheckContext
 from conformance.checks.machinery.registry import CheckEntry
-from conformance.results import CheckResult, RunResult, Verdict
+from conformance.results import CheckResult, Verdict
 
 
 async def keeper_checks_again(
     context: CheckContext,
-    result: RunResult,
+    results: MutableMapping[str, CheckResult],
     specs: Sequence[CheckEntry],
     run: Callable[[CheckEntry], Awaitable[CheckResult]],
 ) -> None:
-    """Run again, on a fresh keeper, the checks the stale keeper left undecided, and settle them."""
+    """Run again, on a fresh keeper, the checks the stale keeper left undecided, and settle them; ``results``:
+    the run's results so far, by check, where the new attempts replace the first."""
     pool = context.pool
     if pool.stale_keeper is None:
         return
     (old, names), pool.stale_keeper = pool.stale_keeper, None  # once a run
-    where = {c.check: i for i, c in enumerate(result.checks)}
-    again = [
-        s for s in specs if s.name in names and s.name in where and not result.checks[where[s.name]].failures
-    ]
+    again = [s for s in specs if s.name in names and s.name in results and not results[s.name].failures]
     if not again:
         return
     why = f"the shared group {old} was refused as not pausable at its first valid stop (stale, or paused by "
@@ -46,14 +44,14 @@ async def keeper_checks_again(
         keeper = await pool.borrow_keeper()
     except NotRun as exc:
         for spec in again:
-            result.checks[where[spec.name]].notes.append(f"not run again on another group: {why}; {exc}")
+            results[spec.name].notes.append(f"not run again on another group: {why}; {exc}")
         return
     for spec in again:
         rerun = await run(spec)
         if rerun.verdict is Verdict.NOT_RUN:
-            result.checks[where[spec.name]].notes.append(f"not run again on {keeper}: {rerun.reason}")
+            results[spec.name].notes.append(f"not run again on {keeper}: {rerun.reason}")
             continue
         # The first attempt's undecided verifications give way to this attempt's (settled below).
         pool.late_inconclusive = [item for item in pool.late_inconclusive if item[0] != spec.name]
         rerun.notes.insert(0, f"run again on {keeper}: {why}")
-        result.checks[where[spec.name]] = rerun
+        results[spec.name] = rerun

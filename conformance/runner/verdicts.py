@@ -90,22 +90,27 @@ def check_result(
 
 
 def stopped_before(
-    result: RunResult, specs: Sequence[CheckEntry], running: str | None, running_requests: int
+    result: RunResult, specs: Sequence[CheckEntry], running: Mapping[str, int]
 ) -> list[CheckResult]:
     """The selected scenario checks a run that stopped never finished, each saying that the run stopped,
-    where, and why - so that every requirement they trace to says so too (not "no check traces to it")."""
+    where, and why - so that every requirement they trace to says so too (not "no check traces to it").
+    ``running``: the checks under way when it stopped (several run side by side: runner/lanes.py), with the
+    requests each had sent."""
     if result.finished:
         return []
     done = [c.check for c in result.checks]
     why = result.incomplete_reason or result.stop_reason.value
-    where = f"during {running}" if running else f"after {done[-1]}" if done else "at the preflight"
+    if running:
+        where = "during " + " and ".join(running)
+    else:
+        where = f"after {done[-1]}" if done else "at the preflight"
     out = []
     for spec in specs:
         if spec.kind is not CheckKind.SCENARIO or spec.name in done:
             continue
-        here = spec.name == running
+        here = spec.name in running
         reason = f"the run stopped {'during this check' if here else where}: {why}"
-        out.append(check_result(spec, Verdict.NOT_RUN, reason, [], running_requests if here else 0, []))
+        out.append(check_result(spec, Verdict.NOT_RUN, reason, [], running.get(spec.name, 0), []))
     return out
 
 

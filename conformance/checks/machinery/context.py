@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from conformance.checks.machinery.base import Finding, Kind, Sent, Title, echo_candidates
 from conformance.checks.machinery.expectations import Expectations
 from conformance.checks.machinery.hang_budget import HangBudget, RequestClass, class_of
+from conformance.checks.machinery.in_flight import InFlight
 from conformance.checks.machinery.lag import ANY_STATUS, LagLog, Read, Reading, read_until
 from conformance.checks.machinery.pool import FixturePool
 from conformance.checks.machinery.recorder import Recorder
@@ -28,7 +31,7 @@ from conformance.spec.statuses import PAUSABLE_CODES, SETTLED
 from conformance.target import Project, Target
 from conformance.transport.http import Client
 from conformance.transport.race import RaceRequest, race
-from conformance.transport.safety import SafetyGuard
+from conformance.transport.safety import MINTING_LANE, SafetyGuard
 
 T = TypeVar("T")
 # The start operation's Content-Type, as the SDK sends it (an AK/SK signature carries and signs the same).
@@ -70,10 +73,17 @@ class CheckContext:
         self.max_examples = max_examples
         self.race_width = race_width
         self.concurrency = concurrency  # requests in flight for checks of independent requests (ordered.py)
-        self.sender = Sender(client, hangs or HangBudget(client.request_timeout))
+        self.in_flight = InFlight(concurrency)  # ... and for the whole run, whatever runs side by side
+        # The recorder of the running attempt and the sender of its lane belong to the asyncio task that
+        # runs the check (and the tasks it starts): checks running side by side (runner/lanes.py) each
+        # count, record and budget hangs in their own.
+        self.senders = [Sender(client, hangs or HangBudget(client.request_timeout), self.in_flight)]
+        self._sender: ContextVar[Sender | None] = ContextVar(f"sender-{id(self)}", default=None)
+        self._lane_senders: dict[str, Sender] = {}
+        self._outside = Recorder("", ())  # what is sent outside any attempt (tests driving a check's parts)
+        self._recorder: ContextVar[Recorder | None] = ContextVar(f"recorder-{id(self)}", default=None)
         self.listed = frozenset(target.listed_group_ids())  # asked of every stop: computed once
         self.pool = FixturePool(target.project, self._pool_reader if contract.has_show_operation else None)
-        self.recorder = Recorder("", ())
         self._on_answer = on_answer
         self.lags = LagLog()  # status reads that agreed with a write only after re-reading (run notes)
         # What this run's own writes should have left a group in: 7, 3 or 6 after a 200 to a valid stop of
@@ -86,6 +96,43 @@ class CheckContext:
     @property
     def profile(self) -> Profile:
         return self.contract.profile
+
+    @property
+    def recorder(self) -> Recorder:
+        """The recorder of the attempt running in this task."""
+        return self._recorder.get() or self._outside
+
+    @recorder.setter
+    def recorder(self, recorder: Recorder) -> None:
+        self._recorder.set(recorder)
+
+    @property
+    def sender(self) -> Sender:
+        """The sender of the lane running in this task (the run's outside any lane)."""
+        return self._sender.get() or self.senders[0]
+
+    @contextmanager
+    def in_lane(self, name: str) -> Iterator[None]:
+        """What runs inside is of the lane ``name`` (runner/lanes.py): it sends with that lane's sender and
+        hang budget (machinery/hang_budget.py) and mints that lane's ids - whether or not the lanes run side
+        by side - so a lane's decisions depend neither on what the other lane met meanwhile nor on
+        ``--concurrency``."""
+        sender = self._lane_senders.get(name)
+        if sender is None:
+            sender = Sender(self.client, self.senders[0].hangs.lane(), self.in_flight)
+            self._lane_senders[name] = sender
+            self.senders.append(sender)
+        sending, minting = self._sender.set(sender), MINTING_LANE.set(name)
+        try:
+            yield
+        finally:
+            self._sender.reset(sending)
+            MINTING_LANE.reset(minting)
+
+    @property
+    def transient(self) -> list[str]:
+        """Answers that were retried and then came right, lane by lane (the run's notes)."""
+        return [text for sender in self.senders for text in sender.transient]
 
     @property
     def request_timeout(self) -> float:
@@ -185,7 +232,8 @@ class CheckContext:
             calls = [self.stop(group_id) for _ in range(width)]
             if also is not None:
                 calls.append(self.stop(also[0], shape=also[1]))
-            answers = await self.gather(*calls)
+            async with self.in_flight.alone():  # all at once, and nothing else meanwhile
+                answers = await self.gather(*calls)
             return answers[:width], (answers[width] if also else None), None
         project = self.target.project
         path = stop_path(project.project_id, group_id)
@@ -202,7 +250,8 @@ class CheckContext:
             other, shape = also
             other_path = stop_path(project.project_id, other)
             requests.insert(0, RaceRequest("PUT", other_path, shape.headers, shape.body, auth=project))
-        raced = await race(self.client, requests)
+        async with self.in_flight.alone():  # the race's stops arrive together, behind no other request
+            raced = await race(self.client, requests)
         if raced.held_rounds_dropped:
             how = "sent whole, a looser race" if raced.sent_whole else "raced again on new connections"
             self.note(

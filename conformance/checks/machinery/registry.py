@@ -75,6 +75,9 @@ class CheckEntry:
     groups: GroupUse = GroupUse.NONE
     # A response check that judges answers to any path, not only the operation's (machinery/judge.py).
     any_path: bool = False
+    # A scenario that names a listed group (under another project's id, say) without using it as a fixture:
+    # a faulty server could still pause it, so it does not run beside the keeper's checks (runner/lanes.py).
+    names_listed: bool = False
 
     def applies_to(self, profile: Profile) -> bool:
         return profile in self.profiles
@@ -91,7 +94,9 @@ def _describe(
     needs: Iterable[str],
     profiles: Iterable[Profile],
     groups: GroupUse = GroupUse.NONE,
+    *,
     any_path: bool = False,
+    names_listed: bool = False,
 ) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         spec = CheckEntry(
@@ -104,6 +109,7 @@ def _describe(
             profiles=tuple(Profile(p) for p in profiles),
             groups=groups,
             any_path=any_path,
+            names_listed=names_listed,
         )
         setattr(fn, _SPEC, spec)
         return fn
@@ -118,8 +124,11 @@ def scenario(
     needs: Iterable[str] = (),
     profiles: Iterable[Profile] = tuple(Profile),
     groups: GroupUse = GroupUse.NONE,
+    names_listed: bool = False,
 ) -> Callable[[F], F]:
-    return _describe(CheckKind.SCENARIO, name, requirements, needs, profiles, groups)
+    return _describe(
+        CheckKind.SCENARIO, name, requirements, needs, profiles, groups, names_listed=names_listed
+    )
 
 
 def response_check(
