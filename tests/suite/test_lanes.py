@@ -26,17 +26,16 @@ from .test_pace_runs import Shuffled
 
 MODELS = {
     "correct": variant(),
-    # Caught in the keeper's chain (a refusal that paused, a store matching ids as patterns, a lost update)
-    # and beside it (an echoed credential).
-    "faulty": variant(
-        huawei=True, authorise_after_write=True, pattern_ids="like", echo_token=True, racy=True
-    ),
+    # Caught in the keeper's chain (a refusal that paused, a store matching ids as patterns) and beside it
+    # (an echoed credential). (Not a lost update: whether a 10 ms window is caught depends on the machine's
+    # load, tests/suite/test_race.py.)
+    "faulty": variant(huawei=True, authorise_after_write=True, pattern_ids="like", echo_token=True),
     # Hangs on some ids beside the chain close a class of requests the chain sends too.
     "hanging": variant(hang_on_space=True),
 }
 FAILED = {
     "correct": set(),
-    "faulty": {"STOP-PERMISSION", "STOP-PRECONDITION", "STOP-NO-ECHO", "STOP-CONCURRENCY"},
+    "faulty": {"STOP-PERMISSION", "STOP-PRECONDITION", "STOP-NO-ECHO"},
     "hanging": {"STOP-ROBUST", "STOP-TIMELY"},
 }
 
@@ -110,7 +109,8 @@ def test_a_whole_run_decides_alike_in_one_lane_and_in_two(model: str) -> None:
     sequential, _ = _run(model, 1, shuffle_seed=1)
     beside, watch = _run(model, 4, shuffle_seed=2)
     assert watch.both_lanes  # the lanes did run side by side
-    assert _decided(beside) == _decided(sequential)
+    differ = [(b, s) for b, s in zip(_decided(beside), _decided(sequential), strict=True) if b != s]
+    assert not differ, differ
     failed = {f.requirement for c in sequential.checks for f in c.failures}
     assert FAILED[model] <= failed and (failed == set()) == (model == "correct"), failed
     if model == "hanging":
