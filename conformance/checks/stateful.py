@@ -149,8 +149,13 @@ def explore(session: Session) -> None:
             print_blob=False,
         ),
     )
+    from conformance._seams import hypothesis as hypothesis_seam
+
     try:
-        hypothesis_seed(session.ctx.seed)(test)()
+        # Without the process's local constants, as the fuzz check draws: the seed alone decides, and
+        # Hypothesis parses no module's source in this thread (machinery/corpus.py says why that matters).
+        with hypothesis_seam.seed_only():
+            hypothesis_seed(session.ctx.seed)(test)()
     except Exception as exc:
         # A violation is recorded as it happens (Session.run), and Hypothesis raises it again (or Flaky,
         # once the budget turns replays into no-ops): that adds nothing. Anything else stopped the

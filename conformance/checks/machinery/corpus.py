@@ -141,8 +141,21 @@ async def corpus(
     executor = _executor(len(plans), examples, parallel=parallel)
     # Submitted in sending order: chunks of even size (generation.CHUNK) keep the cores evenly busy, and
     # the first chunks are sent while the later ones are drawn.
-    pending = [
-        loop.run_in_executor(executor, _plan, document, plan, seed, examples, own_project) for plan in plans
+    pending: list[asyncio.Future[list[GeneratedCase]]] = []
+    if isinstance(executor, ThreadPoolExecutor):
+        # CPython 3.11 (3.11.7 here) counts AST depth once for the whole process: two threads making ASTs at
+        # once fail with "SystemError: AST constructor recursion depth mismatch". A pytest session makes one
+        # of every module of a plugin's distribution it imports (assertion rewriting: Schemathesis's, this
+        # package's), and checks running beside fuzz (runner/lanes.py) import theirs meanwhile. So the first
+        # plan (the coverage phase, which imports Schemathesis) is drawn here, before the thread starts, and
+        # the thread imports nothing: the seam its plans use is imported here too.
+        from conformance._seams import hypothesis as _hypothesis_seam  # noqa: F401
+
+        pending.append(loop.create_future())
+        pending[0].set_result(_plan(document, plans[0], seed, examples, own_project))
+    pending += [
+        loop.run_in_executor(executor, _plan, document, plan, seed, examples, own_project)
+        for plan in plans[len(pending) :]
     ]
     done: list[list[GeneratedCase]] = []
     try:
