@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from conformance.checks.lasting import look_again, paused_by_own_stops
 from conformance.checks.machinery.base import NotRun
@@ -122,14 +123,17 @@ def open_with_fixed_program(session: Session) -> bool:
     return True
 
 
-def opening_then_explore(session: Session) -> None:
-    """The fixed program, then - if it found nothing - Hypothesis' programs, within the same budgets."""
+def opening_then_explore(session: Session, machine: Callable[[], None]) -> None:
+    """The fixed program, then - if it found nothing - Hypothesis' programs (``machine``, made by
+    :func:`machine_test`), within the same budgets."""
     if open_with_fixed_program(session):
-        explore(session)
+        explore(session, machine)
 
 
-def explore(session: Session) -> None:
-    """Run the machine under Hypothesis (in the worker thread); failures are in ``session.failures``."""
+def machine_test(session: Session) -> Callable[[], None]:
+    """The machine as a Hypothesis test, made here in the event loop's thread, not in the worker: making it
+    reads the machine's source (an AST), and on CPython 3.11.7 two threads making ASTs at once fail
+    (machinery/corpus.py says when that happens)."""
     from hypothesis import HealthCheck, Phase, Verbosity, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis.stateful import get_state_machine_test
@@ -149,13 +153,18 @@ def explore(session: Session) -> None:
             print_blob=False,
         ),
     )
+    return cast(Callable[[], None], hypothesis_seed(session.ctx.seed)(test))
+
+
+def explore(session: Session, machine: Callable[[], None]) -> None:
+    """Run the machine under Hypothesis (in the worker thread); failures are in ``session.failures``."""
     from conformance._seams import hypothesis as hypothesis_seam
 
     try:
         # Without the process's local constants, as the fuzz check draws: the seed alone decides, and
         # Hypothesis parses no module's source in this thread (machinery/corpus.py says why that matters).
         with hypothesis_seam.seed_only():
-            hypothesis_seed(session.ctx.seed)(test)()
+            machine()
     except Exception as exc:
         # A violation is recorded as it happens (Session.run), and Hypothesis raises it again (or Flaky,
         # once the budget turns replays into no-ops): that adds nothing. Anything else stopped the
@@ -182,7 +191,7 @@ async def stateful(ctx: CheckContext) -> None:
     # A group an earlier check paused may still read pausable for a while: begin() waits for it to pause.
     session.paused_by_us = {i for i, group in enumerate(groups) if group in ctx.pool.paused}
     try:
-        await asyncio.to_thread(opening_then_explore, session)
+        await asyncio.to_thread(opening_then_explore, session, machine_test(session))
     finally:
         halted, session.halted, session.requests, session.failed_at = session.halted, "", 0, None
         programs = session.programs  # begun by Hypothesis (the give-back below begins one more)
