@@ -4,7 +4,8 @@ are running side by side (runner/lanes.py) and however many requests each has ou
 The lane that bounds the run goes first: the keeper's chain sends one request after another, each waiting
 for the last answer, so every wait behind the other lane's requests adds to the run's length, while the
 other lane (fuzz, the boundaries) has requests to spare. So a free slot goes to the preferred lane's
-waiting requests first, and the other lane keeps half the slots free for it (it may use the other half).
+waiting requests first, and the other lane keeps a quarter of the slots (at least one) free for it: the
+chain mostly has one request out, and a slot it had to wait for would cost it a round trip.
 Within a lane, first come, first served.
 
 A race (transport/race.py) needs the target to itself: its stops must arrive together, not queued behind
@@ -36,9 +37,9 @@ class InFlight:
 
     def prefer(self) -> None:
         """This task's requests (and those of the tasks it starts) take a free slot before the others', and
-        half the slots are theirs alone."""
+        a quarter of the slots (at least one) are theirs alone."""
         self._priority.set(0)
-        self._reserved = self.limit // 2
+        self._reserved = max(1, self.limit // 4)
 
     def done_preferring(self) -> None:
         """The preferred lane has ended: every slot is anyone's again."""
