@@ -11,6 +11,7 @@ from __future__ import annotations
 from conformance.checks.machinery.base import Finding, NotRun, Sent, Title
 from conformance.checks.machinery.context import CheckContext
 from conformance.checks.machinery.pool import Deferred
+from conformance.checks.machinery.racing import race_stops
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.checks.machinery.shapes import SDK
 from conformance.checks.state import MAX_STALE_TRIES
@@ -34,7 +35,7 @@ async def concurrency(ctx: CheckContext) -> None:
         # Once a run: a re-run of this check must not take (and lose) a second keeper before the effect check.
         first_race = attempt == 0 and ctx.pool.handed_over is None
         keeper = await keeper_to_race(ctx) if first_race else None
-        answers, other, spread_ns = await ctx.race_stops(group, width, (keeper[0], SDK) if keeper else None)
+        answers, other, spread_ns = await race_stops(ctx, group, width, (keeper[0], SDK) if keeper else None)
         if keeper and other:
             ctx.pool.handed_over = (keeper[0], other, keeper[1])
         statuses = [a.result.status for a in answers]

@@ -147,7 +147,7 @@ async def _deliver(
     token = step.auth.token if step.auth is not None and step.auth.token else None
     token = token or next((v for k, v in step.headers if k.lower() == "x-auth-token"), None)
     sent = Sent(step.method, step.path, step.kind, token, result, ctx.recorder.check, False, str(cls))
-    ctx._deliver(sent)
+    ctx.deliver(sent)
     await ctx.hangs.observe(cls, result, ended_at)
     return sent
 

@@ -190,9 +190,9 @@ def traced_cli(trace: str, argv: list[str]) -> int:
         return result
 
     race.race = traced_race  # type: ignore[assignment]
-    from conformance.checks.machinery import context
+    from conformance.checks.machinery import racing
 
-    context.race = traced_race  # type: ignore[attr-defined]
+    racing.race = traced_race  # type: ignore[attr-defined]
     from conformance.cli import main
 
     try:

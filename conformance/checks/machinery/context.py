@@ -30,7 +30,6 @@ from conformance.spec.paths import show_path, start_path, stop_path
 from conformance.spec.statuses import PAUSABLE_CODES, SETTLED
 from conformance.target import Project, Target
 from conformance.transport.http import Client
-from conformance.transport.race import RaceRequest, race
 from conformance.transport.safety import MINTING_LANE, SafetyGuard
 
 T = TypeVar("T")
@@ -165,9 +164,9 @@ class CheckContext:
         )
         token = auth.token if auth is not None and auth.token else None
         token = token or next((v for k, v in headers if k.lower() == "x-auth-token"), None)
-        return self._deliver(Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls)))
+        return self.deliver(Sent(method, path, kind, token, result, self.recorder.check, retry, str(cls)))
 
-    def _deliver(self, sent: Sent) -> Sent:
+    def deliver(self, sent: Sent) -> Sent:
         """An answer is counted for the attempt that is running and passes the response oracles."""
         self.recorder.requests += 1
         self._on_answer(sent)
@@ -217,62 +216,6 @@ class CheckContext:
                 self.written[group_id] = SETTLED
         return sent
 
-    async def race_stops(
-        self, group_id: str, width: int, also: tuple[str, ClientShape] | None = None
-    ) -> tuple[list[Sent], Sent | None, int | None]:
-        """``width`` stops of one group with the target's credential, released together (transport/race.py)
-        - and with ``also``, one stop of another group in that client's shape - and the spread of the
-        releases in ns. Each answer passes the response oracles, as :meth:`send`'s do. Returns the answers
-        for ``group_id``, the answer for ``also``'s group, and the spread.
-
-        An in-process transport has no sockets to race over: the stops are then merely concurrent, and
-        there is no spread to measure (None). Throttled stops (429) are not retried: a retry would not race.
-        """
-        if self.client.in_process:
-            calls = [self.stop(group_id) for _ in range(width)]
-            if also is not None:
-                calls.append(self.stop(also[0], shape=also[1]))
-            async with self.in_flight.alone():  # all at once, and nothing else meanwhile
-                answers = await self.gather(*calls)
-            return answers[:width], (answers[width] if also else None), None
-        project = self.target.project
-        path = stop_path(project.project_id, group_id)
-        cls = class_of(self.target, "PUT", Kind.STOP, path, (), project)
-        self.may_send(cls)
-        # Signed one by one: each AK/SK signature is made as the SDK makes one for a single request.
-        requests = [RaceRequest("PUT", path, auth=project) for _ in range(width)]
-        if also is not None:
-            # Released first (the race releases in list order), so that it reaches the server next to the
-            # group's first stop - the one that can win - rather than behind the group's other stops: released
-            # last, it arrived after the server had taken in every one of them, and a store that writes back a
-            # snapshot taken 2 ms earlier slipped through about one run in five. Next to each other, the two
-            # writes overlap whenever the store's read-to-write window is longer than the gap between them.
-            other, shape = also
-            other_path = stop_path(project.project_id, other)
-            requests.insert(0, RaceRequest("PUT", other_path, shape.headers, shape.body, auth=project))
-        async with self.in_flight.alone():  # the race's stops arrive together, behind no other request
-            raced = await race(self.client, requests)
-        if raced.held_rounds_dropped:
-            how = "sent whole, a looser race" if raced.sent_whole else "raced again on new connections"
-            self.note(
-                f"concurrency: the server closed connections held half-sent ({raced.held_rounds_dropped} "
-                f"rounds; the tool's doing, not a finding): the stops were {how}"
-            )
-        answers = []
-        for index, (request, result) in enumerate(zip(requests, raced.results, strict=True)):
-            group = also[0] if also and index == 0 else group_id
-            check = self.recorder.check
-            sent = Sent("PUT", request.path, Kind.STOP, project.token, result, check, False, str(cls))
-            self._deliver(sent)
-            if result.status == 200:
-                self.pool.note_paused(group)
-                self.written[group] = SETTLED
-            answers.append(sent)
-        await self.hangs.observe_all(cls, raced.results)  # after the 200s are known: a dead target raises
-        if also is not None:
-            return answers[1:], answers[0], raced.spread_ns
-        return answers, None, raced.spread_ns
-
     async def show(self, group_id: str, project: Project | None = None) -> Sent:
         project = project or self.target.project
         return await self.send(
@@ -290,7 +233,7 @@ class CheckContext:
         cls = class_of(self.target, "PUT", Kind.START, path, START_HEADERS, project)
         result = await self.sender.send_once(cls, "PUT", path, START_HEADERS, body, auth=project)
         sent = Sent("PUT", path, Kind.START, project.token, result, self.recorder.check, False, str(cls))
-        self._deliver(sent)
+        self.deliver(sent)
         if result.status == 200:
             self.written[group_id] = PAUSABLE_CODES
         return sent
