@@ -100,3 +100,30 @@ def test_the_pool_waits_for_a_group_it_was_given_back_to_show_pausable() -> None
     fresh, given_back = asked[0][1], asked[2][1]
     assert fresh == frozenset(range(10))  # no write before: read once, as it is
     assert given_back == {1, 2}  # started by this run: read again while it still shows paused
+
+
+def test_a_read_judged_in_its_turn_has_its_whole_bound_from_its_first_answer() -> None:
+    # Two groups read again side by side and judged in turn (machinery/ordered.py), as effect-lasts does
+    # on huawei: the first never agrees and uses its whole bound; the second lags one read behind. Its first
+    # answer is handed over only once the first group is done - its own bound starts then, so it is read
+    # again and agrees, rather than ending on that one stale answer.
+    from conformance.checks.machinery.ordered import each_in_order, wait_turn
+
+    clock = FakeClock()
+    readings: dict[str, Reading[int]] = {}
+    statuses = {"first": [2, 2, 2, 2, 2, 2, 2, 2], "second": [2, 3]}
+
+    async def look(group: str) -> None:
+        answers = iter(statuses[group])
+
+        async def read() -> tuple[int | None, int]:
+            status = next(answers, statuses[group][-1])
+            await asyncio.sleep(0)  # the network: the other group's read goes out meanwhile
+            await wait_turn()  # the answer came at once; it is judged in its turn
+            return status, 0
+
+        readings[group] = await read_until(read, {3}, bound=2.0, sleep=clock.sleep, clock=clock)
+
+    asyncio.run(each_in_order(["first", "second"], look, 2))
+    assert not readings["first"].agrees and readings["first"].seconds >= 2.0
+    assert readings["second"].agrees and readings["second"].reads == 2

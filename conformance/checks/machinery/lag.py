@@ -62,16 +62,21 @@ async def read_until(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Reading[T]:
-    """Read until the status is in ``agrees`` or ``bound`` seconds have passed since the first read.
+    """Read until the status is in ``agrees`` or ``bound`` seconds have passed since the first read's answer.
 
     Statuses in ``passing`` are read again as well (they are on the way to ``agrees``), but end the wait
     without a disagreement when the bound passes. An unreadable status ends the wait at once.
+
+    The bound starts at the first answer, not before the first read: reads of several groups go out side by
+    side and are judged in turn (machinery/ordered.py), so a later group's first answer may be handed over
+    only once the groups before it have had their whole bound - which must not be taken from its own.
     """
-    started = clock()
+    started: float | None = None
     reads, lagged, wait = 0, False, FIRST_WAIT
     while True:
         status, answer = await read()
         reads += 1
+        started = clock() if started is None else started
         elapsed = clock() - started
         if status is None or status in agrees or elapsed >= bound:
             fine = status is not None and (status in agrees or status in passing)
