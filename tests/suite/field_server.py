@@ -91,10 +91,14 @@ class FieldServer:
 
         self._loop.run_until_complete(start())
         self._loop.run_forever()
-        for task in asyncio.all_tasks(self._loop):
+        # Connections a client left open end here, each closing its socket (_connection's finally) and
+        # waiting for it to close: a transport still closing when the loop closes is collected unclosed, and
+        # pytest reports that (a ResourceWarning) against whichever test runs when it is.
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
             task.cancel()
         with contextlib.suppress(Exception):
-            self._loop.run_until_complete(asyncio.sleep(0))
+            self._loop.run_until_complete(asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5))
         self._loop.close()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

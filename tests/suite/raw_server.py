@@ -67,9 +67,28 @@ def serve(app: Model) -> Iterator[str]:
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder: dict[str, Any] = {}
+    connections: set[asyncio.Task[Any]] = set()
+
+    async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        connections.add(task)
+        try:
+            await _serve_one(app, reader, writer)
+        finally:
+            connections.discard(task)
+
+    async def shut() -> None:
+        # Connections a client left open end here, each closing its socket (_serve_one's finally): left to
+        # the loop's close, their sockets would be collected unclosed, and pytest reports that (a
+        # ResourceWarning) against whichever test runs when they are.
+        for task in list(connections):
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
+        holder["server"].close()  # last: it ends serve_forever, and with it the loop's run
 
     async def main() -> None:
-        server = await asyncio.start_server(lambda r, w: _serve_one(app, r, w), "127.0.0.1", 0)
+        server = await asyncio.start_server(one, "127.0.0.1", 0)
         holder["server"] = server
         holder["port"] = server.sockets[0].getsockname()[1]
         ready.set()
@@ -82,7 +101,7 @@ def serve(app: Model) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{holder['port']}"
     finally:
-        loop.call_soon_threadsafe(holder["server"].close)
+        asyncio.run_coroutine_threadsafe(shut(), loop).result(5)
         thread.join(5)
         loop.close()
 
