@@ -26,13 +26,10 @@ Why these choices:
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import shlex
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -41,6 +38,7 @@ from conformance.redact import Redactor
 from conformance.results import Exchange
 from conformance.target import ClientCertificate
 from conformance.transport import codings, h1, keepalive
+from conformance.transport.answer import NOT_JSON, HttpResult, curl_line, header_list, shorten
 from conformance.transport.auth import Auth, attach
 from conformance.transport.outcome import (
     Outcome,
@@ -68,74 +66,10 @@ from conformance.transport.transports import (
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MAX_BODY", "Client", "HttpResult", "Outcome", "Request", "describe_failure"]
+__all__ = ["MAX_BODY", "NOT_JSON", "Client", "HttpResult", "Outcome", "Request", "describe_failure"]
 
 MAX_BODY = 256 * 1024
-NOT_JSON = object()  # HttpResult.json of a body that does not parse
 EXCERPT = 2048
-
-
-@dataclass
-class HttpResult:
-    """An answer, unredacted: what the checks judge. ``exchange`` is the redacted evidence.
-
-    ``body`` is the body as the application sent it: its content coding undone (``coding`` names it;
-    ``coding_problem`` says why a body is still encoded, or where its encoding broke)."""
-
-    status: int | None
-    headers: list[tuple[str, str]]
-    body: bytes
-    truncated: bool
-    elapsed_ms: float
-    error: str | None  # display text of a failed exchange; branch on ``outcome``, never on this
-    exchange: Exchange = field(repr=False)
-    outcome: Outcome = Outcome.ANSWERED
-    coding: str = ""
-    coding_problem: str = ""
-    # The body came in a coding the client cannot undo (one it did not ask for): what the application sent
-    # is unknown, so no check judges the body (the run says so in a note).
-    body_unknown: bool = False
-
-    def header(self, name: str) -> str | None:
-        """The first value of a singleton field (Content-Type, Retry-After), or None."""
-        name = name.lower()
-        return next((value for key, value in self.headers if key.lower() == name), None)
-
-    def header_list(self, name: str) -> str | None:
-        """A list-based field (Allow, Vary): all its field lines, joined as one (RFC 9110 §5.3)."""
-        return _header(self.headers, name.lower())
-
-    @property
-    def content_type(self) -> str:
-        return (self.header("content-type") or "").lower()
-
-    @cached_property
-    def json(self) -> object:
-        """The body parsed as JSON - once, however many checks read it - or NOT_JSON."""
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return NOT_JSON
-
-    def json_field(self, name: str) -> object:
-        """A field of a JSON object body; None when the body is no JSON object or lacks it."""
-        return self.json.get(name) if isinstance(self.json, dict) else None
-
-
-def _curl(method: str, url: str, headers: dict[str, str]) -> str:
-    parts = ["curl", "-sS", "-X", method, "--path-as-is"]
-    for name, value in headers.items():
-        if name.lower() in ("user-agent", "content-length"):
-            continue
-        if value.startswith("$OMS_") and " " not in value:
-            parts += ["-H", f'"{name}: {value}"']  # double quotes so the shell expands the placeholder
-            continue
-        if len(value) > 64 and _one_character(value):  # a boundary value: rebuild it instead of printing it
-            parts += ["-H", f"\"{name}: $(printf '%{len(value)}s' | tr ' ' {shlex.quote(value[0])})\""]
-            continue
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
-    parts.append(shlex.quote(url))
-    return " ".join(parts)
 
 
 class Client:
@@ -361,7 +295,7 @@ class Client:
             if reply.status is not None:
                 truncated = True  # headers arrived but the body did not: judge what came, say what went wrong
         decoded = codings.decode(
-            raw, _header(reply.headers, "content-encoding"), MAX_BODY, complete=reply.complete
+            raw, header_list(reply.headers, "content-encoding"), MAX_BODY, complete=reply.complete
         )
         body, truncated = decoded.body, truncated or decoded.truncated
         redact, method = self.redactor, request.method
@@ -373,7 +307,7 @@ class Client:
         evidence = Exchange(
             method=method,
             url=shown_url,
-            request_headers={name: _shorten(value) for name, value in shown_headers.items()},
+            request_headers={name: shorten(value) for name, value in shown_headers.items()},
             status=reply.status,
             response_headers=redact.headers(reply.headers),
             response_body=text[:EXCERPT],
@@ -381,7 +315,7 @@ class Client:
             elapsed_ms=round(elapsed_ms, 2),
             error=redact.text(error) if error else None,
             outcome=outcome.value,
-            curl=_curl(method, shown_url, shown_headers),
+            curl=curl_line(method, shown_url, shown_headers),
             content_coding=decoded.coding + (f" (not undone: {decoded.problem})" if decoded.problem else ""),
             written=reply.written,
         )
@@ -400,23 +334,3 @@ class Client:
             decoded.problem,
             decoded.unsupported,
         )
-
-
-def _header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    """All the values of ``name``, joined as one list (RFC 9110 §5.3), or None."""
-    values = [value for key, value in headers if key.lower() == name]
-    return ", ".join(values) if values else None
-
-
-def _one_character(value: str) -> bool:
-    """A non-empty value of one repeated character (counted in C: a fuzzed token is up to 16 KiB long)."""
-    return value.count(value[0]) == len(value)
-
-
-def _shorten(value: str) -> str:
-    """Evidence keeps long boundary values readable: '<16384 x "0">' instead of the value."""
-    if len(value) > 120:
-        if _one_character(value):
-            return f"<{len(value)} x {value[0]!r}>"
-        return value[:60] + f"...<{len(value)} chars>"
-    return value

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from conformance.redact import Redactor, SecretRuns
 from conformance.spec.paths import encode_segment, stop_path
-from conformance.transport.http import _curl
+from conformance.transport.answer import curl_line
 from conformance.transport.safety import SafetyGuard
 
 secrets = st.text(alphabet=string.ascii_letters + string.digits + "-_.~+/=%", min_size=4, max_size=300)
@@ -34,7 +34,7 @@ def test_authorization_signatures_are_hidden() -> None:
 def test_curl_line_reads_the_token_from_the_environment() -> None:
     redactor = Redactor([("s3cr3t-token", "$OMS_TOKEN")])
     headers = redactor.headers([("X-Auth-Token", "s3cr3t-token"), ("X-Long", "0" * 16384)])
-    line = _curl("PUT", "http://127.0.0.1:1/v2/p/taskgroups/g/stop", headers)
+    line = curl_line("PUT", "http://127.0.0.1:1/v2/p/taskgroups/g/stop", headers)
     assert '-H "X-Auth-Token: $OMS_TOKEN"' in line
     assert "s3cr3t" not in line and "0" * 100 not in line
     assert "printf '%16384s'" in line
@@ -42,7 +42,7 @@ def test_curl_line_reads_the_token_from_the_environment() -> None:
 
 def test_curl_line_rebuilds_only_a_value_of_one_repeated_character() -> None:
     almost = "0" * 8000 + "1" + "0" * 8000  # its one other character would be lost in a printf
-    line = _curl("PUT", "http://127.0.0.1:1/v2/p/taskgroups/g/stop", {"X-Long": almost})
+    line = curl_line("PUT", "http://127.0.0.1:1/v2/p/taskgroups/g/stop", {"X-Long": almost})
     assert "printf" not in line and almost in line
 
 
