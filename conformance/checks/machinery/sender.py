@@ -52,10 +52,10 @@ def says_nothing(result: HttpResult) -> bool:
 
 
 class Sender:
-    def __init__(self, client: Client, hangs: HangBudget, in_flight: InFlight | None = None) -> None:
+    def __init__(self, client: Client, hangs: HangBudget, in_flight: InFlight) -> None:
         self.client = client
         self.hangs = hangs  # the run's (or its lane's: runner/lanes.py), shared by every check of it
-        self.in_flight = in_flight or InFlight(1 << 16)  # the run's bound on requests in flight
+        self.in_flight = in_flight  # the run's one bound on requests in flight, whatever lane sends
         self.transient: list[str] = []  # answers that were retried and then came right (run notes)
         self.persistent = 0  # requests that still said nothing after their retries
 
