@@ -51,7 +51,28 @@ async def keeper_checks_again(
         if rerun.verdict is Verdict.NOT_RUN:
             results[spec.name].notes.append(f"not run again on {keeper}: {rerun.reason}")
             continue
-        # The first attempt's undecided verifications give way to this attempt's (settled below).
+        # The first attempt's undecided verifications give way to this attempt's (settled below), and are
+        # kept as its evidence: they are why it ran again.
+        undecided = [(item[1], item[2]) for item in pool.late_inconclusive if item[0] == spec.name]
         pool.late_inconclusive = [item for item in pool.late_inconclusive if item[0] != spec.name]
-        rerun.notes.insert(0, f"run again on {keeper}: {why}")
-        results[spec.name] = rerun
+        said = f"run again on {keeper}: {why}"
+        results[spec.name] = with_first_attempt(rerun, results[spec.name], undecided, old, said)
+
+
+def with_first_attempt(
+    rerun: CheckResult, first: CheckResult, undecided: Sequence[tuple[str, str]], old: str, why: str
+) -> CheckResult:
+    """The re-run's result, which decides, carrying what the first attempt (on ``old``) established: after
+    ``why`` (first, as before), its notes, what it left undecided and why (``undecided``: its late verdicts,
+    (requirement, why)), and its requests and time - each attempt's recorder counted only its own, so the sum
+    counts each request once."""
+    left = {**first.inconclusive, **dict(undecided)}
+    earlier = [f"first attempt, on {old}: {note}" for note in first.notes]
+    earlier += [
+        f"first attempt, on {old}, left {requirement} undecided: {reason}"
+        for requirement, reason in left.items()
+    ]
+    rerun.notes[:0] = [why, *earlier]
+    rerun.requests += first.requests
+    rerun.duration_s = round(rerun.duration_s + first.duration_s, 3)
+    return rerun

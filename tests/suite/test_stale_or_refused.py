@@ -123,6 +123,10 @@ def test_a_second_night_against_the_same_reference_server_uses_fresh_groups() ->
     theirs = set(target.other_project.groups_in("creating", "monitoring"))
     first_theirs, second_theirs = theirs & set(first.paused_groups), theirs & set(second.paused_groups)
     assert len(first_theirs) == 1 and len(second_theirs) == 2 and not first_theirs & second_theirs
+    # The run again keeps what the first attempt found: that project's first group refused as not pausable.
+    (refused,) = first_theirs
+    authz = again["authz-other-project"]
+    assert any(n.startswith("first attempt, on ") and f"{refused} was refused" in n for n in authz.notes)
     assert second.complete(catalogue), second.unverified(catalogue)
     for requirement in (
         "STOP-AUTHN",

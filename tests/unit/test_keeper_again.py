@@ -34,9 +34,9 @@ def _again(pool: _Pool, results: dict[str, CheckResult], answer: Verdict) -> lis
 
     async def run(spec: CheckEntry) -> CheckResult:
         ran.append(spec.name)
-        return CheckResult(
-            spec.name, ("R",), "", answer, reason="no group" if answer is Verdict.NOT_RUN else ""
-        )
+        if answer is Verdict.NOT_RUN:
+            return CheckResult(spec.name, ("R",), "", answer, reason="no group")
+        return CheckResult(spec.name, ("R",), "", answer, requests=3, duration_s=0.5, notes=["its own"])
 
     context = cast(CheckContext, type("Context", (), {"pool": pool})())
     asyncio.run(keeper_checks_again(context, results, [_entry("a"), _entry("b")], run))
@@ -48,12 +48,28 @@ def _first(name: str, failed: bool = False) -> CheckResult:
     return CheckResult(name, ("R",), "", Verdict.INCONCLUSIVE, failures=failures)
 
 
-def test_a_rerun_replaces_the_first_attempt_and_its_late_verdicts() -> None:
+def test_a_rerun_decides_and_keeps_what_the_first_attempt_said() -> None:
     pool = _Pool("g-2")
     results = {"a": _first("a"), "b": _first("b", failed=True)}
+    results["a"].notes.append("the other project's group o-1 was refused as not pausable")
+    results["a"].inconclusive["Q"] = "no answer"
+    results["a"].requests, results["a"].duration_s = 5, 0.25
     assert _again(pool, results, Verdict.PASS) == ["a"]  # a check that failed keeps its failure
-    assert results["a"].verdict is Verdict.PASS and "run again on g-2" in results["a"].notes[0]
+    rerun = results["a"]
+    # The re-run's verdict and late verdicts decide: the first attempt's undecided ones are gone.
+    assert rerun.verdict is Verdict.PASS and rerun.inconclusive == {} and rerun.failures == []
     assert pool.late_inconclusive == [("c", "R", "another check's")] and pool.stale_keeper is None
+    # What the first attempt established stays, after why it ran again, before the re-run's own notes.
+    assert rerun.notes == [
+        "run again on g-2: the shared group g-1 was refused as not pausable at its first valid stop "
+        "(stale, or paused by these checks' requests: strict cannot tell which)",
+        "first attempt, on g-1: the other project's group o-1 was refused as not pausable",
+        "first attempt, on g-1, left Q undecided: no answer",
+        "first attempt, on g-1, left R undecided: first attempt",
+        "its own",
+    ]
+    # Each attempt's requests and time once: the re-run sent 3 (its recorder counted only those).
+    assert (rerun.requests, rerun.duration_s) == (8, 0.75)
 
 
 def test_nothing_to_run_again_runs_nothing() -> None:
