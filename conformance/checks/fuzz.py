@@ -10,6 +10,7 @@ boundary cases it generates are kept.
 from __future__ import annotations
 
 import contextlib
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from conformance.checks.machinery.base import Finding, Sent, Title
@@ -20,7 +21,7 @@ from conformance.checks.machinery.reached import encoded_bytes, not_reached
 from conformance.checks.machinery.registry import scenario
 from conformance.checks.oracles import describe_infrastructure
 from conformance.spec.paths import is_dot_segment
-from conformance.transport.h1 import HOLD_ABOVE
+from conformance.transport.h1 import HOLD_ABOVE, whole_heads
 from conformance.transport.safety import SafetyGuard
 
 if TYPE_CHECKING:
@@ -114,9 +115,10 @@ SHORT = 256
 
 
 def sending_order(case: GeneratedCase, credential: int) -> int:
-    """0 for a case of short values, 1 for one with a value over ``SHORT``, 2 for one whose head is likely
-    held back as a network delivers it (transport/h1.py); ``credential``: the characters the valid
-    credential adds to a head (a cloud's IAM token is kilobytes long).
+    """0 for a case of short values, 1 for one with a value over ``SHORT``, 2 for a legal one whose head is
+    likely held back as a network delivers it (transport/h1.py; a negative case goes whole: :func:`_sent`);
+    ``credential``: the characters the valid credential adds to a head (a cloud's IAM token is kilobytes
+    long).
 
     A plan's cases go in this order (a stable sort: otherwise the plan's). Two reasons. A long legal value is
     judged against the answer a short legal value got (machinery/reached.py wants the short one sent first),
@@ -127,6 +129,8 @@ def sending_order(case: GeneratedCase, credential: int) -> int:
     the same requests in the same order."""
     if _long_parameter(case) is None:
         return 0
+    if case.negated is not None:
+        return 1
     token = (len(case.token) if case.token is not None else 0) if case.varies_token else credential
     extra = sum(len(name) + len(value) for name, value in case.extra_headers)
     head = token + encoded_bytes(case.group_id) + encoded_bytes(case.project_id) + extra + HEAD_BESIDE_VALUES
@@ -186,15 +190,31 @@ def _refused_before_the_application(
     return True
 
 
+def _sent(case: GeneratedCase) -> contextlib.AbstractContextManager[None]:
+    """How a case's request is written: a negative case whole, however long its head (transport/h1.py
+    ``whole_heads``).
+
+    A long head is otherwise written as a network delivers it, its last bytes held back 20 ms, so that a
+    limit on an unfinished head before the application (uvicorn's h11: 16 KiB) refuses a legal long value
+    every time, not by the chance of where segments fall: that refusal fails the value's length requirement.
+    A negative case's value is invalid: any refusal is right, and only a 2xx is a finding - which such a
+    limit, refusing first, could only hide. Held back, the ~500 negative cases of a 2,000-example fuzz with
+    heads over 8 KiB (over-long tokens, over-long ids of 4-byte characters) cost 20 ms each in one of the
+    run's --concurrency slots; whole, the application answers them. The legal long cases (the coverage
+    phase's 16,384-character token) and the length checks (checks/boundaries.py) are still held back."""
+    return whole_heads() if case.negated is not None else nullcontext()
+
+
 async def _send_and_judge(ctx: CheckContext, case: GeneratedCase, own: str, shorts: dict[Any, Sent]) -> None:
     uses_credential = not case.varies_token
     headers = list(case.extra_headers)
     if case.varies_token and case.token is not None:
         headers.append((TOKEN, case.token))
     try:
-        sent = await ctx.stop(
-            case.group_id, project_id=case.project_id, credential=uses_credential, headers=headers
-        )
+        with _sent(case):
+            sent = await ctx.stop(
+                case.group_id, project_id=case.project_id, credential=uses_credential, headers=headers
+            )
     except HangingClass as exc:
         # Cases of many classes, deciding different requirements: one class the target leaves unanswered
         # leaves only what its cases decide undecided, and the other cases go on.

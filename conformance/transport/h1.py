@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from ssl import SSLContext
 from typing import cast
@@ -40,6 +43,8 @@ MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024  # the longest answer head read: a longer
 HOLD_ABOVE = 8 * 1024
 HELD_BYTES = 16
 HOLD_S = 0.02
+# Set by :func:`whole_heads`: the requests sent in its context go in one write, however long their head.
+_WHOLE: ContextVar[bool] = ContextVar("oms_conformance_whole_heads", default=False)
 _DISCONNECTED = "Server disconnected without sending a response."
 
 
@@ -250,10 +255,26 @@ def encode_parts(
     return head, rest + (conn.send(h11.EndOfMessage()) or b"")
 
 
+@contextmanager
+def whole_heads() -> Iterator[None]:
+    """Requests sent in this context (this task and the tasks it starts) go in one write, however long.
+
+    For a request every refusal of which is right - an invalid value, where only a 2xx would be a finding
+    (checks/fuzz.py's negative cases): holding its head back makes a limit before the application refuse
+    it, which is right too and can only hide what the application would have answered. Holding back is
+    for the requests a refusal by such a limit fails: a legal long value must reach the application."""
+    reset = _WHOLE.set(True)
+    try:
+        yield
+    finally:
+        _WHOLE.reset(reset)
+
+
 async def write_request(conn: Connection, head: bytes, rest: bytes) -> str:
-    """Write a request: in one write, or - a head over ``HOLD_ABOVE`` bytes - as a network delivers it, its
-    last ``HELD_BYTES`` held back ``HOLD_S``. Returns how it was written ("" for one write)."""
-    if len(head) <= HOLD_ABOVE:
+    """Write a request: in one write, or - a head over ``HOLD_ABOVE`` bytes, unless sent in the context of
+    :func:`whole_heads` - as a network delivers it, its last ``HELD_BYTES`` held back ``HOLD_S``. Returns how
+    it was written ("" for one write)."""
+    if len(head) <= HOLD_ABOVE or _WHOLE.get():
         conn.write(head + rest)
         await conn.drain()
         return ""

@@ -10,10 +10,12 @@ head has arrived before its end. Written in one loopback write, the same head ar
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import uvicorn
@@ -24,7 +26,7 @@ from conformance.runner.engine import execute
 from conformance.server.background import bind, run_server
 from conformance.spec import load_requirements
 from conformance.target import parse_target
-from conformance.transport import h1
+from conformance.transport import h1, keepalive
 from tests.suite.model import Model, target_data
 
 
@@ -88,3 +90,47 @@ def test_uvicorn_with_room_for_the_legal_token_conforms() -> None:
     with uvicorn_h11(max_incomplete=64 * 1024) as base_url:
         verdict, failures, _ = token_len(token_length(base_url))
     assert verdict is Verdict.PASS, failures
+
+
+Writes = list[tuple[bool, int, str]]  # (a negative case's, head length, how it was written) per request
+
+
+def fuzz_heads(base_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[RunResult, Writes]:
+    """A quick fuzz run, and each head it wrote."""
+    from conformance.checks import fuzz
+
+    writes: Writes = []
+    negative = contextvars.ContextVar("negative", default=False)
+    send_and_judge, write = fuzz._send_and_judge, h1.write_request
+
+    async def marked(ctx: Any, case: Any, *args: Any) -> None:
+        negative.set(case.negated is not None)  # in the case's own task (machinery/ordered.py)
+        await send_and_judge(ctx, case, *args)
+
+    async def recorded(conn: h1.Connection, head: bytes, rest: bytes) -> str:
+        written = await write(conn, head, rest)
+        writes.append((negative.get(), len(head), written))
+        return written
+
+    monkeypatch.setattr(fuzz, "_send_and_judge", marked)
+    monkeypatch.setattr(keepalive, "write_request", recorded)
+    options = RunOptions(seed=1, checks=["fuzz"], reruns=0, request_timeout=5.0, max_examples=25)
+    return asyncio.run(execute(parse_target(target_data(base_url)), options)), writes
+
+
+def test_fuzz_sends_negative_cases_whole_and_still_finds_the_limit_with_the_legal_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A negative case's long head goes in one write (checks/fuzz.py ``_sent``: any refusal of it is
+    right, and a limit refusing it first could only hide a 2xx), a legal one's is held back: the fuzz still
+    finds uvicorn's limit on the coverage phase's legal 16,384-character token."""
+    with uvicorn_h11() as base_url:
+        result, writes = fuzz_heads(base_url, monkeypatch)
+    long_negative = [written for negative, length, written in writes if negative and length > h1.HOLD_ABOVE]
+    long_legal = [written for negative, length, written in writes if not negative and length > h1.HOLD_ABOVE]
+    assert long_negative and all(written == "" for written in long_negative), long_negative
+    assert long_legal and all(written.startswith("in two writes") for written in long_legal), long_legal
+    (check,) = [c for c in result.checks if c.check == "fuzz"]
+    titles = [f.title for f in check.failures]
+    assert [t for t in titles if "did not reach the application" in t and "X-Auth-Token" in t], titles
+    assert all("200 for a request" not in t for t in titles), titles

@@ -108,3 +108,19 @@ def test_fuzz_names_the_length_requirement_of_a_legal_value_refused_in_front(
 def test_fuzz_blames_no_length_on_an_application_that_answers_html_to_every_value() -> None:
     found = fuzz_failures(html_errors=True)
     assert not {"STOP-GROUP-LEN", "STOP-PROJECT-LEN", "STOP-TOKEN-LEN"} & set(found), found
+
+
+def test_sending_order_puts_a_legal_held_head_last_and_a_negative_long_one_with_the_long_values() -> None:
+    """checks/fuzz.py: short cases first, then long values, then the legal heads held back as a network
+    delivers them; a negative case goes whole (``fuzz._sent``), so it waits for no hold."""
+    from conformance.checks.fuzz import sending_order
+    from conformance.checks.machinery.generation import TOKEN, GeneratedCase
+
+    def case(token: str | None, negated: str | None, group: str = "g") -> GeneratedCase:
+        return GeneratedCase("coverage", "", "p", group, token, token is not None, negated, ())
+
+    long_token = "M" * 16385
+    assert sending_order(case(None, None), 100) == 0
+    assert sending_order(case(None, None, group="g" * 300), 100) == 1
+    assert sending_order(case(long_token[:-1], None), 100) == 2
+    assert sending_order(case(long_token, TOKEN), 100) == 1
