@@ -10,7 +10,9 @@ balancers after a second or a minute, hardened servers after a short header time
 - a request whose kept-alive connection turns out closed before any byte of an answer came is sent again,
   once, on a new connection - the close was an idle close, not an answer - but only a request the caller
   marks ``replay_safe``. A request that could pause a listed group never travels on a reused connection at
-  all: on a new connection nothing but the server can have closed it, so its fate is never a guess.
+  all: on a new connection nothing but the server can have closed it, so its fate is never a guess. Its
+  connection may have been opened just ahead of it, never used, while such requests come one after another
+  (transport/ahead.py, which says why that loses nothing).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ssl import SSLContext
 
 import h11
 
+from conformance.transport.ahead import Ahead
 from conformance.transport.h1 import Answer, Connection, connect, encode_parts, read_answer, write_request
 from conformance.transport.outcome import ReadError
 from conformance.transport.proxies import Proxy
@@ -42,6 +45,7 @@ class Pool:
         self.reopened = 0  # requests sent again after an idle close crossed them (a run note)
         self._idle: deque[Connection] = deque()
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self.ahead = Ahead(self._connect, self._drop)  # new connections for requests that may not be repeated
 
     async def request(
         self,
@@ -68,7 +72,7 @@ class Pool:
                 # The server closed the kept-alive connection as the request went out (RFC 9112 §9.3.1):
                 # nothing of an answer came, and the request is one that may be sent again.
                 self.reopened += 1
-                conn = await connect(self.host, self.port, self.ssl_context, self.proxy)
+                conn = await self._connect()
                 await self._exchange(conn, method, target, headers, body, reply)
 
     async def _exchange(
@@ -94,12 +98,19 @@ class Pool:
                 self._drop(conn)
 
     async def _connection(self, *, reuse: bool) -> Connection:
+        if not reuse:
+            conn = self.ahead.take() or await self._connect()
+            self.ahead.opened()  # the next such request's, while this one is under way
+            return conn
         now = time.monotonic()
-        while reuse and self._idle:
+        while self._idle:
             conn = self._idle.pop()
             if not conn.broken and now - conn.idle_since < KEEPALIVE_S:
                 return conn
             self._drop(conn)
+        return await self._connect()
+
+    async def _connect(self) -> Connection:
         return await connect(self.host, self.port, self.ssl_context, self.proxy)
 
     def _keep(self, conn: Connection) -> None:
@@ -109,6 +120,7 @@ class Pool:
             self._drop(self._idle.popleft())
 
     def close(self) -> None:
+        self.ahead.close()
         while self._idle:
             self._drop(self._idle.pop())
 

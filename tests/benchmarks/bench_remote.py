@@ -3,8 +3,9 @@
     .venv/bin/python tests/benchmarks/bench_remote.py [--rtt 0,50,200] [--repeat 1] [--concurrency 4]
 
 For each round trip time: a fresh `oms-conformance serve` process (the reference server and its target),
-a TCP relay on 127.0.0.1 in its own process that holds every chunk of bytes RTT/2 in each direction (and a
-new connection's first bytes one more RTT: the TCP handshake a real network costs), and the CLI's default
+a TCP relay on 127.0.0.1 in its own process that holds every chunk of bytes RTT/2 in each direction (and
+no byte of a new connection before one RTT from its start: the TCP handshake a real network costs, paid whole
+by a request written at once, already paid by one on a connection opened ahead), and the CLI's default
 run of that target through the relay (`run --target ... --seed 1 --concurrency N`), timed from the start of
 its process. At 0 ms the run goes straight to the server. Nothing leaves loopback.
 
@@ -46,10 +47,13 @@ sys.path.append(str(ROOT))  # tests.benchmarks.bench_run; appended: a run of --b
 async def _pipe(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float, first: float
 ) -> None:
-    """Copy ``reader`` to ``writer``, each chunk written ``delay`` s after it was read (``first``: more for
-    the first chunk), in order; then half-close."""
+    """Copy ``reader`` to ``writer``, each chunk written ``delay`` s after it was read, in order; then
+    half-close. ``first``: the handshake's round trip, counted from now (the connection's start): no chunk
+    goes before it is over, as a client's bytes cannot leave before its connection is open - a connection
+    opened ahead of its first request has paid it by then, one written to at once pays it whole."""
     queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
     loop = asyncio.get_running_loop()
+    opened = loop.time() + first
 
     async def deliver() -> None:
         while True:
@@ -64,11 +68,9 @@ async def _pipe(
             await writer.drain()
 
     delivering = asyncio.create_task(deliver())
-    extra = first
     try:
         while chunk := await reader.read(65536):
-            queue.put_nowait((loop.time() + delay + extra, chunk))
-            extra = 0.0
+            queue.put_nowait((max(loop.time(), opened) + delay, chunk))
         queue.put_nowait((loop.time() + delay, b""))
         await delivering
     except (ConnectionError, OSError):

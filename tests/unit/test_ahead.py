@@ -1,0 +1,212 @@
+"""New connections opened just ahead for requests that may not be repeated (transport/ahead.py), alone with
+a fake clock, and in the keep-alive pool against a loopback server. Events and counts: nothing here measures
+time (the one wait below is a bound against a hang, not a measure)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, cast
+
+from conformance.transport.ahead import FRESH_S, MAX_AHEAD, Ahead
+from conformance.transport.h1 import Answer, Connection
+from conformance.transport.keepalive import Pool
+
+
+class FakeConnection:
+    def __init__(self) -> None:
+        self.broken = False
+        self.dropped = False
+
+
+class FakeOpen:
+    """Connections that open when told to (``release``), or fail."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.made: list[FakeConnection] = []
+        self.release = asyncio.Event()
+        self.fail = fail
+
+    async def __call__(self) -> Connection:
+        await self.release.wait()
+        if self.fail:
+            raise OSError("refused")
+        conn = FakeConnection()
+        self.made.append(conn)
+        return cast(Connection, conn)
+
+
+def _drop(conn: Connection) -> None:
+    cast(Any, conn).dropped = True
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_a_connection_opened_ahead_is_taken_once_while_fresh_and_dropped_when_stale() -> None:
+    async def main() -> None:
+        now = [100.0]
+        opener = FakeOpen()
+        ahead = Ahead(opener, _drop, clock=lambda: now[0])
+        assert ahead.take() is None  # nothing opened yet: the request opens its own
+        ahead.opened()
+        assert ahead.take() is None  # still opening: not waited for
+        opener.release.set()
+        await _settle()
+        now[0] += FRESH_S  # as old as it may be
+        first: Any = ahead.take()
+        assert first is opener.made[0] and not opener.made[0].dropped
+        assert ahead.take() is None  # taken once
+        ahead.opened()
+        await _settle()
+        now[0] += FRESH_S * 1.01  # too old: its server may be about to close it
+        assert ahead.take() is None
+        assert opener.made[1].dropped and ahead.opened_unused == 1
+        ahead.close()
+
+    asyncio.run(main())
+
+
+def test_one_the_server_closed_is_not_taken_and_one_that_could_not_open_is_no_error() -> None:
+    async def main() -> None:
+        opener = FakeOpen()
+        opener.release.set()
+        ahead = Ahead(opener, _drop, clock=lambda: 0.0)
+        ahead.opened()
+        await _settle()
+        opener.made[0].broken = True  # its server's close came before any request was written
+        assert ahead.take() is None and opener.made[0].dropped
+        failing = FakeOpen(fail=True)
+        failing.release.set()
+        ahead = Ahead(failing, _drop, clock=lambda: 0.0)
+        ahead.opened()
+        await _settle()
+        assert ahead.take() is None  # the request opens its own, and its failure is the one reported
+
+    asyncio.run(main())
+
+
+def test_no_more_are_opened_ahead_than_requests_can_take_and_closing_ends_them_all() -> None:
+    async def main() -> None:
+        opener = FakeOpen()
+        ahead = Ahead(opener, _drop, clock=lambda: 0.0)
+        for _ in range(MAX_AHEAD + 3):
+            ahead.opened()
+        opener.release.set()
+        await _settle()
+        assert len(opener.made) == MAX_AHEAD
+        ahead.opened()  # all still ready: no more
+        await _settle()
+        assert len(opener.made) == MAX_AHEAD
+        slow = FakeOpen()
+        pending = Ahead(slow, _drop, clock=lambda: 0.0)
+        pending.opened()
+        await _settle()
+        ahead.close()
+        pending.close()  # one still opening is cancelled: nothing is left behind
+        await _settle()
+        assert all(conn.dropped for conn in opener.made) and not slow.made
+
+    asyncio.run(main())
+
+
+class Recorded:
+    """A loopback HTTP/1.1 server that records what each connection carried, and can hold its first
+    answer until a second connection has been opened (bounded against a hang)."""
+
+    def __init__(self, *, hold_first: bool = False, close_second_at_once: bool = False) -> None:
+        self.carried: list[list[bytes]] = []  # per connection, in the order opened: the request lines
+        self.second_opened = asyncio.Event()
+        self.hold_first = hold_first
+        self.close_second_at_once = close_second_at_once
+        self.answers: list[bool] = []  # for each answer: whether a second connection was open by then
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        carried: list[bytes] = []
+        self.carried.append(carried)
+        if len(self.carried) == 2:
+            self.second_opened.set()
+            if self.close_second_at_once:
+                writer.close()
+                return
+        try:
+            while line := await reader.readline():
+                carried.append(line.strip())
+                while (await reader.readline()).strip():
+                    pass  # the rest of the head; the requests here have no body
+                if self.hold_first and len(self.answers) == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.second_opened.wait(), 5)  # only a hang guard
+                self.answers.append(self.second_opened.is_set())
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def _stops(pool: Pool, count: int) -> list[int | None]:
+    statuses = []
+    for n in range(count):
+        reply = Answer(1024)
+        await pool.request(b"PUT", f"/stop/{n}".encode(), [(b"host", b"x")], b"", reply, replay_safe=False)
+        statuses.append(reply.status)
+    return statuses
+
+
+def test_the_next_stops_connection_opens_while_one_is_under_way_and_each_carries_one_stop() -> None:
+    async def main() -> Recorded:
+        server = Recorded(hold_first=True)
+        port = await server.start()
+        pool = Pool("127.0.0.1", port, None)
+        try:
+            assert await _stops(pool, 3) == [200, 200, 200]
+        finally:
+            pool.close()
+            await _settle()
+            await server.stop()
+        return server
+
+    server = asyncio.run(main())
+    # The first answer was held until a second connection opened: opened ahead, while the first was under
+    # way (without it, the second opens only once the first is answered, and this is False).
+    assert server.answers[0] is True
+    used = [carried for carried in server.carried if carried]
+    # Every stop on a connection of its own that carried nothing before it, each sent once.
+    assert used == [[b"PUT /stop/0 HTTP/1.1"], [b"PUT /stop/1 HTTP/1.1"], [b"PUT /stop/2 HTTP/1.1"]]
+    assert len(server.carried) - len(used) <= MAX_AHEAD  # the last ones opened ahead, closed unused
+
+
+def test_a_connection_opened_ahead_that_its_server_closed_is_passed_over_and_the_stop_answered() -> None:
+    async def main() -> Recorded:
+        server = Recorded(close_second_at_once=True)
+        port = await server.start()
+        pool = Pool("127.0.0.1", port, None)
+        try:
+            assert await _stops(pool, 1) == [200]
+            await asyncio.wait_for(server.second_opened.wait(), 5)  # opened ahead, and closed by its server
+            for _ in range(500):  # until its close has come (bounded: a hang guard, not a measure)
+                if not pool.ahead._ready or pool.ahead._ready[0][1].broken:
+                    break
+                await asyncio.sleep(0.01)
+            assert await _stops(pool, 1) == [200]
+        finally:
+            pool.close()
+            await _settle()
+            await server.stop()
+        return server
+
+    server = asyncio.run(main())
+    assert server.carried[1] == []  # the one closed ahead carried nothing
+    assert [c for c in server.carried if c] == [[b"PUT /stop/0 HTTP/1.1"], [b"PUT /stop/0 HTTP/1.1"]]
