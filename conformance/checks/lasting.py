@@ -60,7 +60,8 @@ async def look_again(ctx: CheckContext, groups: list[str]) -> None:
     (STOP-EFFECT, recorded by the check that calls: this one, or stateful before it starts groups again)."""
     hold = MIN_HOLD_S if ctx.effect_hold is None else ctx.effect_hold
     youngest = max(ctx.pool.paused_at.get(group, 0.0) for group in groups)
-    await asyncio.sleep(max(0.0, youngest + hold - time.monotonic()))
+    async with ctx.in_flight.idle():  # the slots kept for this lane serve the other one meanwhile
+        await asyncio.sleep(max(0.0, youngest + hold - time.monotonic()))
 
     async def again(group: str) -> None:
         if ctx.contract.has_show_operation:

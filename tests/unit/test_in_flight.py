@@ -73,6 +73,60 @@ def test_when_the_preferred_lane_ends_every_slot_is_anyones() -> None:
     asyncio.run(main())
 
 
+def test_the_slot_kept_for_the_preferred_lane_is_lent_while_it_waits_and_kept_again_after() -> None:
+    async def main() -> list[str]:
+        in_flight, release = InFlight(2), asyncio.Event()
+        log: list[str] = []
+        waiting, waited = asyncio.Event(), asyncio.Event()
+
+        async def chain() -> None:
+            in_flight.prefer()
+            async with in_flight.idle():  # effect-lasts' hold: nothing to send
+                waiting.set()
+                await waited.wait()
+            await _hold(in_flight, log, "chain", release)
+
+        lane = asyncio.create_task(chain())
+        others = [asyncio.create_task(_hold(in_flight, log, f"other-{n}", release)) for n in range(3)]
+        await waiting.wait()
+        await asyncio.sleep(0)
+        assert log == ["other-0", "other-1"]  # both slots: the kept one is lent while the chain waits
+        waited.set()
+        await asyncio.sleep(0)
+        assert log == ["other-0", "other-1"]  # the bound holds: the chain's request waits for a slot ...
+        release.set()
+        await asyncio.gather(lane, *others)
+        return log
+
+    # ... and takes the first that frees, before the other lane's request that waited longer.
+    assert asyncio.run(main())[2:] == ["chain", "other-2"]
+
+
+def test_waiting_outside_the_preferred_lane_lends_nothing() -> None:
+    async def main() -> list[str]:
+        in_flight, release = InFlight(2), asyncio.Event()
+        log: list[str] = []
+        started = asyncio.Event()
+
+        async def chain() -> None:
+            in_flight.prefer()
+            started.set()
+            await release.wait()
+
+        lane = asyncio.create_task(chain())
+        await started.wait()
+        async with in_flight.idle():  # the other lane waiting: the chain's slot stays kept
+            others = [asyncio.create_task(_hold(in_flight, log, f"other-{n}", release)) for n in range(2)]
+            await asyncio.sleep(0)
+            assert log == ["other-0"]
+        release.set()
+        in_flight.done_preferring()
+        await asyncio.gather(lane, *others)
+        return log
+
+    assert asyncio.run(main()) == ["other-0", "other-1"]
+
+
 def test_alone_waits_for_what_is_in_flight_and_holds_the_rest_back() -> None:
     async def main() -> list[str]:
         in_flight, log = InFlight(3), list[str]()

@@ -6,7 +6,9 @@ for the last answer, so every wait behind the other lane's requests adds to the 
 other lane (fuzz, the boundaries) has requests to spare. So a free slot goes to the preferred lane's
 waiting requests first, and the other lane keeps a quarter of the slots (at least one) free for it: the
 chain mostly has one request out, and a slot it had to wait for would cost it a round trip.
-Within a lane, first come, first served.
+Within a lane, first come, first served. While the chain waits on a clock with nothing to send (effect-lasts'
+hold: checks/lasting.py), the slots kept for it are lent to the other lane (:meth:`InFlight.idle`): they
+would sit empty, and its next request still takes the first slot that frees.
 
 A race (transport/race.py) needs the target to itself: its stops must arrive together, not queued behind
 another check's requests. :meth:`InFlight.alone` waits until nothing else is in flight and holds every other
@@ -29,6 +31,7 @@ class InFlight:
         self.limit = max(1, limit)
         self._free = self.limit
         self._reserved = 0  # slots only the preferred lane may take
+        self._keep = 0  # what the preferred lane keeps while it sends (lent while it waits: idle())
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []  # (priority, arrival, handed a slot)
         self._arrivals = itertools.count()
         self._alone = asyncio.Lock()  # two callers taking slots for themselves at once could share them out
@@ -39,12 +42,27 @@ class InFlight:
         """This task's requests (and those of the tasks it starts) take a free slot before the others', and
         a quarter of the slots (at least one) are theirs alone."""
         self._priority.set(0)
-        self._reserved = max(1, self.limit // 4)
+        self._reserved = self._keep = max(1, self.limit // 4)
 
     def done_preferring(self) -> None:
         """The preferred lane has ended: every slot is anyone's again."""
-        self._reserved = 0
+        self._reserved = self._keep = 0
         self._wake()  # the waiters the reservation held back
+
+    @asynccontextmanager
+    async def idle(self) -> AsyncIterator[None]:
+        """The preferred lane sends nothing meanwhile (a wait on a clock): the slots kept for it are
+        anyone's until it ends, and its next request after it still goes before the others'. From any other
+        task, nothing changes."""
+        lending = self._priority.get() == 0 and self._reserved > 0
+        if lending:
+            self._reserved = 0
+            self._wake()  # the waiters the reservation held back
+        try:
+            yield
+        finally:
+            if lending:
+                self._reserved = self._keep
 
     @asynccontextmanager
     async def one(self) -> AsyncIterator[None]:
