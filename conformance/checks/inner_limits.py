@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from conformance.checks.machinery.base import Finding, Sent, Title
 from conformance.checks.machinery.context import CheckContext, says_nothing
+from conformance.checks.machinery.ordered import each_in_order
 from conformance.checks.machinery.registry import scenario
 from conformance.checks.oracles import describe_infrastructure
 
@@ -88,9 +89,18 @@ def _shown(answer: Answer) -> str:
 async def limits_inside(ctx: CheckContext) -> None:
     """A legal-length wrong token, unknown group id and other project's id are answered as short ones are;
     where not, the length at which the answer changes is found and named."""
-    for kind in kinds(ctx):
-        short_sent = await kind.send(SHORT)
-        long_sent = await kind.send(kind.longest)
+    every = kinds(ctx)
+    first: dict[tuple[str, int], Sent] = {}
+
+    async def send(case: tuple[Kind, int]) -> None:
+        kind, length = case
+        first[kind.parameter, length] = await kind.send(length)
+
+    # The short and the longest value of each kind depend on no answer: --concurrency at a time, judged in
+    # this order (machinery/ordered.py). Only a bisection, where two differ, waits for each answer.
+    await each_in_order([(kind, n) for kind in every for n in (SHORT, kind.longest)], send, ctx.concurrency)
+    for kind in every:
+        short_sent, long_sent = first[kind.parameter, SHORT], first[kind.parameter, kind.longest]
         if says_nothing(short_sent.result) or says_nothing(long_sent.result):
             ctx.recorder.undecided(
                 kind.requirement,
