@@ -31,7 +31,8 @@ pausable), so a shrunk program replays. Requests are budgeted: once spent, rules
 no more failures and stops shrinking; the shortest failing program recorded is reported as one failure whose
 message lists it as curl lines (already redacted; ``$OMS_RESTORE_*`` stand for the keys of start bodies).
 
-The two groups come from the pool; the check gives them back: when it ends both are pausable again.
+The two groups come from the pool; the check gives them back: when it ends both are pausable again. A run
+that stops mid-check stops the worker thread and waits for it (:func:`in_worker`), and sends nothing more.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ STEPS = 8  # rules per program
 # machinery/stateful_session.py).
 WAIT_BOUNDS = 6
 MIN_SECONDS = 20.0
+# How long a stopped run waits for the worker thread: its step in flight is cancelled and its other steps
+# are dropped, so it ends at once; the bound only keeps a hung thread from hanging the stop.
+STOP_WAIT = 10.0
 
 
 def machine_for(session: Session) -> type[RuleBasedStateMachine]:
@@ -190,16 +194,14 @@ async def stateful(ctx: CheckContext) -> None:
     session.deadline = time.monotonic() + budget
     # A group an earlier check paused may still read pausable for a while: begin() waits for it to pause.
     session.paused_by_us = {i for i, group in enumerate(groups) if group in ctx.pool.paused}
+    await in_worker(session, machine_test(session))
+    halted, session.halted, session.requests, session.failed_at = session.halted, "", 0, None
+    programs = session.programs  # begun by Hypothesis (the give-back below begins one more)
+    dropped = session.dropped
     try:
-        await asyncio.to_thread(opening_then_explore, session, machine_test(session))
-    finally:
-        halted, session.halted, session.requests, session.failed_at = session.halted, "", 0, None
-        programs = session.programs  # begun by Hypothesis (the give-back below begins one more)
-        dropped = session.dropped
-        try:
-            await session.begin()  # the next night starts from pausable groups
-        except Halt as halt:
-            ctx.note(f"stateful: could not leave both groups pausable ({halt})")
+        await session.begin()  # the next night starts from pausable groups
+    except Halt as halt:
+        ctx.note(f"stateful: could not leave both groups pausable ({halt})")
     if session.out_of_time and not session.failures:
         ctx.note(
             f"stateful: stopped starting programs after {budget:.0f}s ({programs} begun, {dropped} steps "
@@ -220,6 +222,21 @@ async def stateful(ctx: CheckContext) -> None:
             ctx.pool.give_back(groups[i])  # `run --restore` and the report need not list it
         elif not model <= PAUSABLE_CODES:
             ctx.note(f"stateful: group {NAMES[i]} is not pausable at the end (shows {sorted(model)})")
+
+
+async def in_worker(session: Session, machine: Callable[[], None]) -> None:
+    """:func:`opening_then_explore` in a worker thread. A run that stops cancels this (a stop, another
+    check's exception, the target's death): the thread is then stopped - its step in flight cancelled, the
+    rest dropped unsent - and waited for, so that no thread outlives the run and no step goes to a loop that
+    has closed. The stopped check sends nothing more: the groups it left paused are the run's paused groups
+    (``run --restore`` starts them)."""
+    worker = asyncio.ensure_future(asyncio.to_thread(opening_then_explore, session, machine))
+    try:
+        await asyncio.shield(worker)
+    except asyncio.CancelledError:
+        session.halt_worker()
+        await asyncio.wait({worker}, timeout=STOP_WAIT)
+        raise
 
 
 def time_budget(ctx: CheckContext) -> float:

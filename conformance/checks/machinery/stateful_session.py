@@ -71,9 +71,14 @@ class Session:
     programs: int = 0
     dropped: int = 0  # steps not sent because the budget was spent (said in the result, never silently)
     opened: bool = False  # the fixed program ran to its end (every step sent and answered)
+    stopping: bool = False  # the run is stopping (:meth:`halt_worker`): no step is sent any more
+    # The task of the step in flight, which :meth:`halt_worker` cancels (both run in the loop's thread).
+    step_task: asyncio.Task[None] | None = None
 
     @property
     def spent(self) -> bool:
+        if self.stopping:
+            return True
         if self.failed_at is not None and self.requests >= self.failed_at + SHRINK_REQUESTS:
             return True
         if time.monotonic() >= self.deadline:
@@ -88,7 +93,7 @@ class Session:
             coroutine.close()
             return
         try:
-            asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+            asyncio.run_coroutine_threadsafe(self._step_in_loop(coroutine), self.loop).result()
         except ModelViolation as violation:
             self.failures.append(Failed(violation, list(self.steps)))
             if self.failed_at is None:
@@ -100,6 +105,25 @@ class Session:
             self.halted = str(halt)
         except Exception as exc:  # e.g. HangingClass: must not pass as a failure Hypothesis shrinks silently
             self.halted = f"{type(exc).__name__}: {exc}"
+
+    async def _step_in_loop(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """One step, in the loop's thread, where :meth:`halt_worker` can cancel it. A step that reaches the
+        loop after the stop is closed unsent (never left unawaited)."""
+        if self.stopping:
+            coroutine.close()
+            raise Halt("the run stopped")
+        self.step_task = asyncio.current_task()  # type: ignore[assignment]  # this coroutine's own task
+        try:
+            await coroutine
+        finally:
+            self.step_task = None
+
+    def halt_worker(self) -> None:
+        """The run is stopping (in the loop's thread): the step in flight is cancelled and no other is sent,
+        so the worker thread's remaining steps are dropped at once and it ends."""
+        self.stopping = True
+        if self.step_task is not None:
+            self.step_task.cancel()
 
     # -- requests, logged for the replay ---------------------------------------------------------------
 
