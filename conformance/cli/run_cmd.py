@@ -7,17 +7,22 @@ import re
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from conformance.cli import main
-from conformance.cli.progress import LiveProgress
-from conformance.cli.terminal import print_summary, progress
 from conformance.errors import ConfigError, ExitCode, UsageError
 from conformance.options import DEFAULTS, DEPTHS, RunOptions
-from conformance.runner.session import Session
 from conformance.spec import PROFILES, Profile, load_requirements
-from conformance.target import ClientCertificate, Project, Target, load_target
+
+# Imported where used (and only for types here): the embedded server's process starts (run) before the
+# run's own imports, so that its start-up overlaps theirs.
+if TYPE_CHECKING:
+    from conformance.results import RunResult
+    from conformance.runner.embedded import EmbeddedServer
+    from conformance.runner.session import Session
+    from conformance.target import Target
 
 FORMATS = ("json", "junit", "md", "html", "sarif")
 
@@ -36,6 +41,8 @@ def _target(
     if target_file and base_url:
         raise UsageError("give --target or --base-url, not both")
     if target_file:
+        from conformance.target import load_target
+
         return load_target(target_file)
     if base_url:
         if not token or not project_id:
@@ -62,6 +69,8 @@ def _with_client_certificate(target: Target | None, cert: str | None, key: str |
         return target
     if target is None:
         raise UsageError("--client-cert needs --target or --base-url (the embedded server has no TLS)")
+    from conformance.target import ClientCertificate
+
     password = os.environ.get("OMS_CLIENT_KEY_PASSWORD") or None
     return replace(target, client_certificate=ClientCertificate(cert, key, password))
 
@@ -213,9 +222,9 @@ def run(
     show_plan: bool,
 ) -> None:
     """Run the conformance suite. Without --target or --base-url, against the embedded reference server."""
-    from conformance.checks.suite import BUILTIN
-
     if list_checks:
+        from conformance.checks.suite import BUILTIN
+
         for spec in BUILTIN:
             click.echo(
                 f"{spec.name:<22} {spec.kind:<9} {', '.join(spec.requirements)}\n{'':<33}{spec.description}"
@@ -231,58 +240,79 @@ def run(
     target = _with_client_certificate(
         _target(target_file, base_url, token, project_id, profile), client_cert, client_key
     )
-    BUILTIN.select(_names(checks), _names(exclude_checks))  # unknown names fail before anything is sent
-    if show_plan:
-        _print_plan(target, profile, _names(checks), _names(exclude_checks))
-        return
-    options = RunOptions(
-        profile=profile or (target.profile if target else None),
-        checks=_names(checks),
-        exclude_checks=_names(exclude_checks),
-        seed=seed,
-        depth=depth,
-        request_timeout=request_timeout,
-        reruns=reruns,
-        verify=False if insecure else (ca_bundle or True),
-        proxy=proxy,
-        max_examples=max_examples,
-        run_id=run_id or "",
-        race_width=race_width,
-        restore=restore,
-        rate_limit=rate_limit,
-        concurrency=concurrency,
-    )
-    if insecure:
-        click.secho(
-            "warning: --insecure: the target's TLS certificate is not verified - whoever answers gets the "
-            "credential; every report of this run says so",
-            fg="yellow",
-            err=True,
-        )
-    where = target.base_url if target else "the embedded reference server"
-    click.echo(f"oms-conformance: testing {where} ({options.profile or Profile.STRICT} profile)", err=True)
-    if target is not None:  # a user's account: say which of its groups may change before anything is sent
-        from conformance.runner.plan import may_pause
-
-        click.echo("\n".join(may_pause(target)), err=True)
-    live = LiveProgress(sys.stderr, terminal=sys.stderr.isatty(), finished=progress)
-    session = Session(
-        target,
-        options,
-        Path(report_dir),
-        chosen_formats,
-        Path(baseline) if baseline else None,
-        progress=live,
-        sending=live.sent,
-    )
+    # The embedded server's process starts before the run imports its checks: its start-up overlaps theirs.
+    embedded = _start_embedded(profile) if target is None and not show_plan else None
     try:
-        result = session.run()
-    except ConfigError:  # found before the first request; the report that could be written says so
-        for path in session.written:
-            click.echo(f"report: {path}", err=True)
-        raise
+        from conformance.checks.suite import BUILTIN
+        from conformance.cli.progress import LiveProgress
+        from conformance.cli.terminal import progress
+        from conformance.runner.session import Session
+
+        BUILTIN.select(_names(checks), _names(exclude_checks))  # unknown names fail before anything is sent
+        if show_plan:
+            _print_plan(target, profile, _names(checks), _names(exclude_checks))
+            return
+        options = RunOptions(
+            profile=profile or (target.profile if target else None),
+            checks=_names(checks),
+            exclude_checks=_names(exclude_checks),
+            seed=seed,
+            depth=depth,
+            request_timeout=request_timeout,
+            reruns=reruns,
+            verify=False if insecure else (ca_bundle or True),
+            proxy=proxy,
+            max_examples=max_examples,
+            run_id=run_id or "",
+            race_width=race_width,
+            restore=restore,
+            rate_limit=rate_limit,
+            concurrency=concurrency,
+        )
+        if insecure:
+            click.secho(
+                "warning: --insecure: the target's TLS certificate is not verified - whoever answers gets "
+                "the credential; every report of this run says so",
+                fg="yellow",
+                err=True,
+            )
+        where = target.base_url if target else "the embedded reference server"
+        click.echo(
+            f"oms-conformance: testing {where} ({options.profile or Profile.STRICT} profile)", err=True
+        )
+        if target is not None:  # a user's account: say which of its groups may change before anything is sent
+            from conformance.runner.plan import may_pause
+
+            click.echo("\n".join(may_pause(target)), err=True)
+        live = LiveProgress(sys.stderr, terminal=sys.stderr.isatty(), finished=progress)
+        session = Session(
+            target,
+            options,
+            Path(report_dir),
+            chosen_formats,
+            Path(baseline) if baseline else None,
+            progress=live,
+            sending=live.sent,
+            embedded=embedded,
+        )
+        try:
+            result = session.run()
+        except ConfigError:  # found before the first request; the report that could be written says so
+            for path in session.written:
+                click.echo(f"report: {path}", err=True)
+            raise
+        finally:
+            live.close()
+        _finish(session, result, require_complete)
     finally:
-        live.close()
+        if embedded is not None:  # a usage error, an interruption: its process ends with the command
+            embedded.stop()
+
+
+def _finish(session: Session, result: RunResult, require_complete: bool) -> None:
+    """The summary, the reports' paths and the exit code of a run that ended."""
+    from conformance.cli.terminal import print_summary
+
     print_summary(result)
     for path in session.written:
         click.echo(f"report: {path}", err=True)
@@ -306,4 +336,10 @@ def run(
     ctx.exit(int(ExitCode.OK if result.conforms(catalogue) else ExitCode.NON_CONFORMANT))
 
 
-__all__ = ["Project", "print_summary", "run"]
+def _start_embedded(profile: str | None) -> EmbeddedServer:
+    from conformance.runner.embedded import EmbeddedServer
+
+    return EmbeddedServer(profile or Profile.STRICT).start()
+
+
+__all__ = ["run"]

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conformance.errors import ConfigError
 from conformance.options import RunOptions
@@ -22,6 +23,9 @@ from conformance.runner.control import RunControl
 from conformance.runner.engine import Progress, Sending, execute
 from conformance.spec import Profile, load_contract
 from conformance.target import Target
+
+if TYPE_CHECKING:
+    from conformance.runner.embedded import EmbeddedServer
 
 SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
@@ -57,6 +61,8 @@ class Session:
     baseline: Path | None = None
     progress: Progress | None = None
     sending: Sending | None = None  # every answer of a scenario check (live progress: cli/progress.py)
+    # The embedded server when target is None, if the caller started it early (None: started here).
+    embedded: EmbeddedServer | None = None
     signal_received: str = ""
     written: list[Path] = field(default_factory=list)
 
@@ -117,10 +123,18 @@ class Session:
         if self.target is not None:
             yield self.target
             return
-        from conformance.server import ReferenceServer
+        from conformance.runner.embedded import EmbeddedServer
 
-        with ReferenceServer(profile=self.options.profile or Profile.STRICT) as server:
-            yield server.target
+        # Started already when the CLI could start it before importing the run (run_cmd.py).
+        server = self.embedded or EmbeddedServer(self.options.profile or Profile.STRICT).start()
+        try:
+            # What the run's end imports anyway (~25 ms), imported while the server's process starts on the
+            # other core: this one would otherwise wait for it idle.
+            import conformance.reports.reproduce  # noqa: F401
+
+            yield server.target()
+        finally:
+            server.stop()
 
     def _execute(self, target: Target) -> RunResult:
         from conformance.checks.suite import BUILTIN

@@ -11,12 +11,12 @@ Safety rule for real accounts: the only task groups a run may pause are the ones
 (and ``other_project.groups``, which are only ever sent the *other* project's own credential).
 
 Two parts, re-exported here: the model a run reads (``model.py``: Target, Project, their credentials) and the
-file that makes and writes one (``file.py``: parse_target, load_target, dump_target).
+file that makes and writes one (``file.py``: parse_target, load_target, dump_target, target_data).
 """
 
 from __future__ import annotations
 
-from conformance.target.file import dump_target, load_target, parse_target
+from conformance.target.file import dump_target, load_target, parse_target, target_data
 from conformance.target.model import RESTORE_PLAIN_KEYS, AkSk, ClientCertificate, Project, Target
 
 __all__ = [
@@ -28,4 +28,5 @@ __all__ = [
     "dump_target",
     "load_target",
     "parse_target",
+    "target_data",
 ]

@@ -280,6 +280,11 @@ def _project_dict(project: Project) -> dict[str, Any]:
 
 def dump_target(target: Target) -> str:
     """The target file text for ``target`` - the inverse of :func:`parse_target`."""
+    return yaml.safe_dump(target_data(target), sort_keys=False)
+
+
+def target_data(target: Target) -> dict[str, Any]:
+    """The target file's fields of ``target`` (credentials included), as :func:`parse_target` reads them."""
     data: dict[str, Any] = {"base_url": target.base_url, "profile": target.profile.value}
     data.update(_project_dict(target.project))
     if target.other_project:
@@ -296,4 +301,4 @@ def dump_target(target: Target) -> str:
             data["client_key_password"] = target.client_certificate.password
     if target.proxy is not None:
         data["proxy"] = target.proxy
-    return yaml.safe_dump(data, sort_keys=False)
+    return data

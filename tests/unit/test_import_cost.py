@@ -8,6 +8,7 @@ Module names only, from ``python -X importtime`` in a fresh interpreter: no timi
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -175,3 +176,17 @@ def test_a_run_against_a_remote_target_imports_no_generator_server_or_report_bef
     others = {m.split(".")[0] for m in modules} - set(sys.stdlib_module_names) - {"conformance"}
     others.discard("imported package")  # importtime's header line
     assert others <= OTHERS_BEFORE_THE_FIRST_REQUEST, sorted(others)
+
+
+def test_an_embedded_run_imports_no_server_stack(tmp_path: Path) -> None:
+    # The embedded default target runs in a process of its own (conformance/runner/embedded.py): the run's
+    # process imports none of the server, uvicorn or its event loop - only the child does (which -X importtime
+    # does not follow).
+    modules = imported_by(
+        "-m", "conformance", "run", "--seed", "1", "--checks", "operation", "--format", "json", cwd=tmp_path
+    )
+    assert {"conformance.runner.embedded", "conformance.runner.engine", "conformance.reports"} <= modules
+    server_stack = ("conformance.server", "uvicorn", "uvloop", "httptools", "starlette")
+    assert sorted(m for m in modules if m.split(".")[0] in server_stack or m.startswith(server_stack)) == []
+    report = json.loads((tmp_path / "reports" / "conformance.json").read_text())
+    assert report["target"]["embedded"] is True and report["finished"] is True
