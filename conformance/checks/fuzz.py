@@ -10,6 +10,7 @@ boundary cases it generates are kept.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncGenerator
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,9 @@ async def fuzz(ctx: CheckContext) -> None:
     examples = ctx.max_examples or EXAMPLES.get(ctx.depth, 25)
     generated = corpus(ctx.contract.document, seed=ctx.seed, examples=examples, own_project=own)
     plans_left = len(plans_for(examples))  # until the last arrives, what is planned is planned so far
-    async with contextlib.aclosing(generated):  # a check that stops early stops the generation too
+
+    async def in_sending_order() -> AsyncGenerator[GeneratedCase]:
+        nonlocal dots, plans_left
         async for plan in generated:
             plans_left -= 1
             ctx.recorder.planning = plans_left > 0
@@ -73,8 +76,14 @@ async def fuzz(ctx: CheckContext) -> None:
                     cases.append(case)
             ctx.recorder.planned = (ctx.recorder.planned or 0) + len(cases)
             cases.sort(key=lambda case: sending_order(case, credential))
-            # Independent requests: sent --concurrency at a time, judged in this order (machinery/ordered.py).
-            await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own, shorts), ctx.concurrency)
+            for case in cases:
+                yield case
+
+    # a check that stops early stops the generation too
+    async with contextlib.aclosing(generated), contextlib.aclosing(in_sending_order()) as cases:
+        # Independent requests: sent --concurrency at a time, judged in this order (machinery/ordered.py) -
+        # a plan's first cases while the last plan's last are still out.
+        await each_in_order(cases, lambda case: _send_and_judge(ctx, case, own, shorts), ctx.concurrency)
     if dots:
         ctx.note(
             f"fuzz: {dots} generated cases with an id of `.` or `..` were not sent: RFC 3986 section "

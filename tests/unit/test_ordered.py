@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -69,3 +70,39 @@ def test_items_that_deliver_nothing_still_keep_the_order() -> None:
 
     asyncio.run(each_in_order(list(range(10)), handle, 4))
     assert delivered == [0, 2, 4, 6, 8]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_items_that_come_as_they_are_made_start_before_the_last_batch_ends_and_deliver_in_order(
+    concurrency: int,
+) -> None:
+    """The fuzz's plans: the next batch's first item goes out while the last batch's last is still out."""
+    delivered: list[int] = []
+    overlapped: list[bool] = []
+
+    async def main() -> None:
+        second_batch_started = asyncio.Event()
+
+        async def batches() -> AsyncIterator[int]:
+            for batch in ([0, 1, 2], [3, 4, 5]):
+                await asyncio.sleep(0)  # a plan drawn elsewhere
+                for item in batch:
+                    yield item
+
+        async def handle(item: int) -> None:
+            if item == 3:
+                second_batch_started.set()
+            if item == 2 and concurrency > 1:
+                # the last of the first batch answers only once the next batch has begun (bounded: a guard)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(second_batch_started.wait(), 5)
+                overlapped.append(second_batch_started.is_set())
+            await asyncio.sleep(0.001 * (6 - item))  # later items answer sooner
+            await wait_turn()
+            delivered.append(item)
+
+        await each_in_order(batches(), handle, concurrency)
+
+    asyncio.run(main())
+    assert delivered == [0, 1, 2, 3, 4, 5]
+    assert overlapped == ([True] if concurrency > 1 else [])

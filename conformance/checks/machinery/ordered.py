@@ -16,12 +16,16 @@ hang is asked again, so the class it closes - and the item that meets it closed 
 sequential run (its allowance of waiting for the whole run, a matter of time, excepted). At most N items are
 in flight or waiting for their turn, so a check that stops early has sent at most N requests more than a
 sequential run would have.
+
+Items may come as they are made (an async iterable: the fuzz's plans, drawn in worker processes): the next
+item starts as soon as a slot frees, not once the last batch has all ended - a batch's tail no longer leaves
+slots idle - and every item still delivers after all of those before it, whichever batch they came in.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import TypeVar
 
@@ -38,12 +42,21 @@ async def wait_turn() -> None:
         await asyncio.shield(turn)  # a cancelled item must not cancel the future its successors share
 
 
+async def _each(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[Item]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
 async def each_in_order(
-    items: Sequence[Item], handle: Callable[[Item], Awaitable[None]], concurrency: int
+    items: Sequence[Item] | AsyncIterable[Item], handle: Callable[[Item], Awaitable[None]], concurrency: int
 ) -> None:
     """``await handle(item)`` for every item, up to ``concurrency`` at once, delivering in input order."""
-    if concurrency <= 1 or len(items) <= 1:
-        for item in items:
+    if concurrency <= 1 or (isinstance(items, Sequence) and len(items) <= 1):
+        async for item in _each(items):
             await handle(item)
         return
     loop = asyncio.get_running_loop()
@@ -63,7 +76,7 @@ async def each_in_order(
     async def launch() -> None:
         before: asyncio.Future[None] = loop.create_future()
         before.set_result(None)
-        for item in items:
+        async for item in _each(items):
             await slots.acquire()  # launched in input order, so every earlier item is already running
             done: asyncio.Future[None] = loop.create_future()
             task = asyncio.create_task(run(item, before, done))
