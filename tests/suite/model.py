@@ -187,7 +187,8 @@ class Model:
         self._pausing: dict[tuple[str, str], float] = {}  # groups at 7 and when they reach 3
         self._reverting: dict[tuple[str, str], float] = {}  # pause_reverts_s: when a paused group runs again
         self._row_locks: dict[tuple[str, str], asyncio.Lock] = {}  # snapshot_store: one lock per group
-        # snapshot_store: each write-back as (group, when its table was read, when written back)
+        # snapshot_store, race_window_s: each write-back as (group, when its table or row was read, when
+        # written back)
         self.write_backs: list[tuple[tuple[str, str], float, float]] = []
         self._connection_principal: dict[int, str] = {}  # auth_per_connection
 
@@ -548,11 +549,12 @@ class Model:
                 self.groups.update(table)  # ...written back whole: a write to another group meanwhile is lost
                 self.write_backs.append((key, read_at, time.monotonic()))
         elif window:
-            current = self.groups[key]
+            current, read_at = self.groups[key], time.monotonic()
             await asyncio.sleep(window)  # a read, then a write: the classic lost update
             if current not in (1, 2) and not c.pause_any_status:
                 return self.error(400, "OMS.0066", "The task group is not running.")
             self.pause(key)
+            self.write_backs.append((key, read_at, time.monotonic()))  # two of one group: a lost update
         elif c.never_pauses or (c.refuse_creating and self.groups[key] == 1):
             return self.error(400, "OMS.0066", "The task group is not running, no need to stop it.")
         elif self.groups[key] in (1, 2) or c.pause_any_status:
