@@ -6,7 +6,6 @@ where errors become exit codes and one line of advice (no traceback unless ``--d
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import sys
 from typing import Any
@@ -86,15 +85,9 @@ def main() -> None:
 
 
 def entry() -> None:
-    """The ``oms-conformance`` console script (and ``python -m conformance``): :data:`main` as a process."""
-    try:
-        main()
-    finally:
-        # The interpreter's exit frees every object left, and its last collections scan them all: ~25 ms
-        # after a run, for memory the process is about to give back. Frozen, they are not scanned; every exit
-        # handler still runs and reference counting still frees them. Not in `main`: a host program (pytest's
-        # CliRunner) lives on after it.
-        gc.freeze()
+    """What the console script called for a while (61acf17): scripts installed then still do, until the
+    package is installed again; the entry point is now ``conformance.__main__:entry``."""
+    main()
 
 
 __all__ = ["ExitCode", "entry", "main"]

@@ -242,6 +242,9 @@ def run(
     )
     # The embedded server's process starts before the run imports its checks: its start-up overlaps theirs.
     embedded = _start_embedded(profile) if target is None and not show_plan else None
+    early = click.get_current_context().obj  # started before the CLI loaded (conformance/__main__.py)
+    if early is not None and early is not embedded:
+        early.stop()  # the arguments' glance was wrong: not this run's server
     try:
         from conformance.checks.suite import BUILTIN
         from conformance.cli.progress import LiveProgress
@@ -337,9 +340,13 @@ def _finish(session: Session, result: RunResult, require_complete: bool) -> None
 
 
 def _start_embedded(profile: str | None) -> EmbeddedServer:
+    wanted = profile or Profile.STRICT
+    early = click.get_current_context().obj
+    if early is not None and early.profile == wanted:
+        return early  # type: ignore[no-any-return]
     from conformance.runner.embedded import EmbeddedServer
 
-    return EmbeddedServer(profile or Profile.STRICT).start()
+    return EmbeddedServer(wanted).start()
 
 
 __all__ = ["run"]

@@ -2,6 +2,7 @@
 
     python -m conformance.server.embedded FD PROFILE
 
+(the parent runs the same ``main`` through a bootstrap that turns the collector off while this imports).
 Started by :mod:`conformance.runner.embedded`, which binds the loopback listening socket and passes it as
 file descriptor FD: the run knows the port before this process has imported anything, and its first
 connections wait in the socket's backlog until this process serves them. Written on stdout, once: one JSON

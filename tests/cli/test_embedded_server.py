@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import conformance.runner.embedded as embedded
+from conformance.__main__ import embedded_profile
 from conformance.cli import main
 from conformance.errors import ExitCode, TargetUnreachable
 from conformance.options import RunOptions
@@ -175,3 +176,84 @@ def test_a_server_that_never_says_its_target_is_bounded(monkeypatch: pytest.Monk
     with pytest.raises(TargetUnreachable, match=r"did not start within 0\.5 s"):
         server.target(timeout=0.5)
     assert server.pid is not None and gone(server.pid)
+
+
+@pytest.mark.parametrize(
+    ("args", "profile"),
+    [
+        (["run"], "strict"),
+        (["--debug", "run", "--seed", "1"], "strict"),
+        (["run", "--profile", "huawei"], "huawei"),
+        (["run", "--profile=huawei", "--checks", "fuzz"], "huawei"),
+        (["run", "--profile", "nonsense"], None),  # click refuses it: nothing to start
+        (["run", "--profile"], None),
+        (["run", "--target", "t.yaml"], None),
+        (["run", "--base-url=http://x", "--token", "t"], None),
+        (["run", "--plan"], None),
+        (["run", "--list-checks"], None),
+        (["run", "--help"], None),
+        (["serve"], None),
+        ([], None),
+    ],
+)
+def test_the_glance_at_the_arguments(args: list[str], profile: str | None) -> None:
+    assert embedded_profile(args) == profile
+
+
+def test_run_adopts_the_server_started_before_the_cli_loaded(tmp_path: Path) -> None:
+    early = EmbeddedServer("strict").start()
+    args = ["run", "--checks", "operation", "--format", "json", "--report-dir", str(tmp_path)]
+    result = CliRunner().invoke(main, args, obj=early)
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "conformance.json").read_text())["target"]["base_url"] == early.base_url
+    assert early.pid is not None and gone(early.pid)
+
+
+def test_run_ends_an_early_server_it_does_not_want(tmp_path: Path) -> None:
+    early = EmbeddedServer("huawei").start()  # a glance that guessed wrong
+    args = [
+        "run",
+        "--profile",
+        "strict",
+        "--checks",
+        "operation",
+        "--format",
+        "json",
+        "--report-dir",
+        str(tmp_path),
+    ]
+    result = CliRunner().invoke(main, args, obj=early)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert report["profile"] == "strict" and report["target"]["base_url"] != early.base_url
+    assert early.pid is not None and gone(early.pid)
+
+
+def test_an_early_server_ends_when_the_command_fails_before_running(tmp_path: Path) -> None:
+    # A usage error click finds before `run` is called: the server started from the glance ends with the
+    # command (every process that inherited the marker is gone once it has exited).
+    marker = f"oms-test-{os.getpid()}-{time.monotonic_ns()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "run", "--no-such-option"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=HANG_S,
+        env={**os.environ, "OMS_TEST_MARKER": marker},
+    )
+    assert done.returncode == ExitCode.USAGE and "No such option" in done.stderr
+    assert [pid for pid in marked(marker) if not gone(pid)] == []
+
+
+def marked(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and f"OMS_TEST_MARKER={marker}".encode() in (entry / "environ").read_bytes()
+            ):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
