@@ -106,3 +106,23 @@ def test_items_that_come_as_they_are_made_start_before_the_last_batch_ends_and_d
     asyncio.run(main())
     assert delivered == [0, 1, 2, 3, 4, 5]
     assert overlapped == ([True] if concurrency > 1 else [])
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_an_item_that_cannot_be_made_fails_after_those_before_it(concurrency: int) -> None:
+    """The fuzz's next plan failing to draw (a moved seam) ends the batch there, with that error."""
+    delivered: list[int] = []
+
+    async def items() -> AsyncIterator[int]:
+        yield 0
+        yield 1
+        raise Stop("no next plan")
+
+    async def handle(item: int) -> None:
+        await asyncio.sleep(0.001 * (2 - item))
+        await wait_turn()
+        delivered.append(item)
+
+    with pytest.raises(Stop, match="no next plan"):
+        asyncio.run(asyncio.wait_for(each_in_order(items(), handle, concurrency), 10))  # 10 s: a hang guard
+    assert delivered == [0, 1]

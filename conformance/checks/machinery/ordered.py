@@ -76,19 +76,22 @@ async def each_in_order(
     async def launch() -> None:
         before: asyncio.Future[None] = loop.create_future()
         before.set_result(None)
-        async for item in _each(items):
-            await slots.acquire()  # launched in input order, so every earlier item is already running
-            done: asyncio.Future[None] = loop.create_future()
-            task = asyncio.create_task(run(item, before, done))
-            tasks.append(task)
-            launched.put_nowait(task)
-            before = done
-        launched.put_nowait(None)
+        try:
+            async for item in _each(items):
+                await slots.acquire()  # launched in input order, so every earlier item is already running
+                done: asyncio.Future[None] = loop.create_future()
+                task = asyncio.create_task(run(item, before, done))
+                tasks.append(task)
+                launched.put_nowait(task)
+                before = done
+        finally:
+            launched.put_nowait(None)  # also when making the next item failed: raised below, in its place
 
     launcher = asyncio.create_task(launch())
     try:
         while (task := await launched.get()) is not None:
             await task  # in input order: the first exception is the one a sequential run would meet
+        await launcher  # an item that could not be made fails after every item before it, as in turn
     finally:
         launcher.cancel()
         for task in tasks:
