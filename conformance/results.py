@@ -383,11 +383,12 @@ class RunResult:
             return Headline.DOES_NOT_CONFORM
         return Headline.CONFORMS if not self.unverified(catalogue) else Headline.CONFORMS_ON_WHAT_RAN
 
-    def count_status(self, exchange: Exchange) -> None:
-        key = str(exchange.status) if exchange.status is not None else "error"
+    def count_status(self, status: int | None, elapsed_ms: float) -> None:
+        """One exchange ended: ``status`` None when nothing came back."""
+        key = str(status) if status is not None else "error"
         self.status_counts[key] = self.status_counts.get(key, 0) + 1
-        if exchange.status is not None:
-            self.latencies_ms.append(exchange.elapsed_ms)
+        if status is not None:
+            self.latencies_ms.append(elapsed_ms)
 
     def totals(self, catalogue: dict[str, Requirement]) -> dict[str, int]:
         """Requirement counts by verdict - the numbers every report format must agree on."""

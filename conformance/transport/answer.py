@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,13 +29,19 @@ class HttpResult:
     truncated: bool
     elapsed_ms: float
     error: str | None  # display text of a failed exchange; branch on ``outcome``, never on this
-    exchange: Exchange = field(repr=False)
+    # The redacted evidence, or what makes it when :attr:`exchange` is first read (transport/http.py).
+    evidence: Exchange | Callable[[], Exchange] = field(repr=False)
     outcome: Outcome = Outcome.ANSWERED
     coding: str = ""
     coding_problem: str = ""
     # The body came in a coding the client cannot undo (one it did not ask for): what the application sent
     # is unknown, so no check judges the body (the run says so in a note).
     body_unknown: bool = False
+
+    @cached_property
+    def exchange(self) -> Exchange:
+        """The redacted evidence: the request, its curl line and what came back."""
+        return self.evidence if isinstance(self.evidence, Exchange) else self.evidence()
 
     def header(self, name: str) -> str | None:
         """The first value of a singleton field (Content-Type, Retry-After), or None."""

@@ -86,7 +86,7 @@ class Client:
         verify: bool | str = True,
         rate_limit: float | None = None,
         pacer: Pacer | None = None,
-        on_exchange: Callable[[Exchange], None] | None = None,
+        on_exchange: Callable[[int | None, float], None] | None = None,
         client_certificate: ClientCertificate | None = None,
         proxy: str | None = None,
         proxy_source: str = "--proxy",
@@ -124,8 +124,9 @@ class Client:
         self.httpx = HttpxTransport(self._make_httpx_client)
         self.sent = 0
         self.pacer = pacer or Pacer(rate_limit)
-        # Told of every exchange as it ends, whichever way it was sent (the race, preflight, 429 retries,
-        # restore): the run's one request count and status histogram are made from these.
+        # Told of every exchange as it ends (its status, None for none, and milliseconds), whichever way it
+        # was sent (the race, preflight, 429 retries, restore): the run's one request count, status
+        # histogram and latencies are made from these.
         self.on_exchange = on_exchange
         self.transport = self._choose_transport()
 
@@ -287,7 +288,11 @@ class Client:
         outcome: Outcome,
         detail: str = "",
     ) -> HttpResult:
-        """An exchange as checks judge it, with its redacted evidence: one rule for every way of sending."""
+        """An exchange as checks judge it, with its redacted evidence: one rule for every way of sending.
+
+        The evidence is made (and redacted) when first read: most answers of a deep fuzz are judged and
+        counted but never shown, and redacting one cost more than judging it (docs/benchmarks.md). It is
+        made with this client's redactor as it is then, which only ever learns more secrets."""
         raw, truncated = reply.body[:MAX_BODY], reply.truncated
         error = None
         if outcome is not Outcome.ANSWERED:
@@ -298,29 +303,33 @@ class Client:
             raw, header_list(reply.headers, "content-encoding"), MAX_BODY, complete=reply.complete
         )
         body, truncated = decoded.body, truncated or decoded.truncated
-        redact, method = self.redactor, request.method
-        text = redact.text(body.decode("utf-8", "replace"))
-        shown_url, shown_headers = (
-            redact.text(request.url),
-            redact.headers(request.headers),
-        )  # once: evidence and curl line
-        evidence = Exchange(
-            method=method,
-            url=shown_url,
-            request_headers={name: shorten(value) for name, value in shown_headers.items()},
-            status=reply.status,
-            response_headers=redact.headers(reply.headers),
-            response_body=text[:EXCERPT],
-            body_truncated=truncated or len(text) > EXCERPT,
-            elapsed_ms=round(elapsed_ms, 2),
-            error=redact.text(error) if error else None,
-            outcome=outcome.value,
-            curl=curl_line(method, shown_url, shown_headers),
-            content_coding=decoded.coding + (f" (not undone: {decoded.problem})" if decoded.problem else ""),
-            written=reply.written,
-        )
         if self.on_exchange is not None:
-            self.on_exchange(evidence)
+            self.on_exchange(reply.status, round(elapsed_ms, 2))
+
+        def evidence() -> Exchange:
+            redact, method = self.redactor, request.method
+            text = redact.text(body.decode("utf-8", "replace"))
+            shown_url, shown_headers = (
+                redact.text(request.url),
+                redact.headers(request.headers),
+            )  # once: evidence and curl line
+            return Exchange(
+                method=method,
+                url=shown_url,
+                request_headers={name: shorten(value) for name, value in shown_headers.items()},
+                status=reply.status,
+                response_headers=redact.headers(reply.headers),
+                response_body=text[:EXCERPT],
+                body_truncated=truncated or len(text) > EXCERPT,
+                elapsed_ms=round(elapsed_ms, 2),
+                error=redact.text(error) if error else None,
+                outcome=outcome.value,
+                curl=curl_line(method, shown_url, shown_headers),
+                content_coding=decoded.coding
+                + (f" (not undone: {decoded.problem})" if decoded.problem else ""),
+                written=reply.written,
+            )
+
         return HttpResult(
             reply.status,
             reply.headers,

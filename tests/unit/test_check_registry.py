@@ -125,5 +125,5 @@ def test_every_registered_check_records_only_what_it_declares(switches: dict[str
 
 
 def test_sent_kinds_are_what_the_oracles_branch_on() -> None:
-    result = HttpResult(200, [], b"", False, 0.0, None, exchange=None)  # type: ignore[arg-type]
+    result = HttpResult(200, [], b"", False, 0.0, None, evidence=None)  # type: ignore[arg-type]
     assert Sent("PUT", "/", Kind.STOP, None, result, "c").kind == "stop"
