@@ -37,6 +37,7 @@ enforces the part that can be computed):
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Collection
 from urllib.parse import unquote
@@ -51,8 +52,14 @@ Reading = Callable[[str, str], bool]
 
 def like(pattern: str, candidate: str) -> bool:
     """SQL ``LIKE`` without an escape character: ``_`` one character, ``%`` any run."""
+    return _like_regex(pattern).fullmatch(candidate) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    # Made once per pattern: each candidate probe is tried against every listed id, on the run's loop.
     parts = ("." if c == "_" else ".*" if c == "%" else re.escape(c) for c in pattern)
-    return re.fullmatch("".join(parts), candidate, re.DOTALL) is not None
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def _regex(find: Callable[[str, str], object]) -> Reading:
