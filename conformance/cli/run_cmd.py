@@ -342,7 +342,7 @@ def _finish(session: Session, result: RunResult, require_complete: bool) -> None
 def _start_embedded(profile: str | None) -> EmbeddedServer:
     wanted = profile or Profile.STRICT
     early = click.get_current_context().obj
-    if early is not None and early.profile == wanted:
+    if early is not None and (early.profile or Profile.STRICT) == wanted:
         return early  # type: ignore[no-any-return]
     from conformance.runner.embedded import EmbeddedServer
 

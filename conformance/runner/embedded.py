@@ -46,8 +46,9 @@ NOT_STARTED_HINT = (
 class EmbeddedServer:
     """``with EmbeddedServer(profile) as server: server.target()``; :meth:`start` as early as can be."""
 
-    def __init__(self, profile: str = "strict") -> None:
-        # A profile's name (a Profile is one): the child checks it; conformance.spec is not imported here.
+    def __init__(self, profile: str = "") -> None:
+        # A profile's name (a Profile is one), "" for the server's default: the child checks it, so that the
+        # console script can start this before the contract's vocabulary (conformance.spec) is imported.
         self.profile = str(profile)
         self.base_url = ""
         self._process: subprocess.Popen[bytes] | None = None

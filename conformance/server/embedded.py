@@ -25,6 +25,7 @@ import uvicorn
 from conformance.server.app import ReferenceApp
 from conformance.server.background import run_server, uvicorn_config
 from conformance.server.serving import build_target, create_app, freeze_startup_garbage
+from conformance.spec import Profile
 from conformance.target import target_data
 
 
@@ -41,7 +42,7 @@ def _exit_at_end_of_input() -> None:
 
 
 def main(argv: list[str]) -> None:
-    fd, profile = int(argv[0]), argv[1]
+    fd, profile = int(argv[0]), argv[1] or Profile.STRICT  # "": the default profile
     # Watching stdin first: a parent that dies while this process imports or builds still ends it.
     threading.Thread(target=_exit_at_end_of_input, name="oms-parent-gone", daemon=True).start()
     sock = socket.socket(fileno=fd)

@@ -68,7 +68,7 @@ def test_the_child_describes_the_target_the_thread_would(profile: str) -> None:
 
 
 def test_a_normal_run_ends_the_server_process(tmp_path: Path) -> None:
-    server = EmbeddedServer(Profile.STRICT).start()
+    server = EmbeddedServer().start()
     pid = server.pid
     assert pid is not None and server.running
     session = Session(None, RunOptions(seed=1, checks=["operation"]), report_dir=None, embedded=server)
@@ -181,12 +181,12 @@ def test_a_server_that_never_says_its_target_is_bounded(monkeypatch: pytest.Monk
 @pytest.mark.parametrize(
     ("args", "profile"),
     [
-        (["run"], "strict"),
-        (["--debug", "run", "--seed", "1"], "strict"),
+        (["run"], ""),
+        (["--debug", "run", "--seed", "1"], ""),
         (["run", "--profile", "huawei"], "huawei"),
         (["run", "--profile=huawei", "--checks", "fuzz"], "huawei"),
-        (["run", "--profile", "nonsense"], None),  # click refuses it: nothing to start
-        (["run", "--profile"], None),
+        (["run", "--profile", "nonsense"], "nonsense"),  # click refuses it; the child too
+        (["run", "--profile"], ""),
         (["run", "--target", "t.yaml"], None),
         (["run", "--base-url=http://x", "--token", "t"], None),
         (["run", "--plan"], None),
@@ -201,7 +201,7 @@ def test_the_glance_at_the_arguments(args: list[str], profile: str | None) -> No
 
 
 def test_run_adopts_the_server_started_before_the_cli_loaded(tmp_path: Path) -> None:
-    early = EmbeddedServer("strict").start()
+    early = EmbeddedServer().start()  # the default profile, as the glance gives it
     args = ["run", "--checks", "operation", "--format", "json", "--report-dir", str(tmp_path)]
     result = CliRunner().invoke(main, args, obj=early)
     assert result.exit_code == 0, result.output
@@ -210,7 +210,7 @@ def test_run_adopts_the_server_started_before_the_cli_loaded(tmp_path: Path) -> 
 
 
 def test_run_ends_an_early_server_it_does_not_want(tmp_path: Path) -> None:
-    early = EmbeddedServer("huawei").start()  # a glance that guessed wrong
+    early = EmbeddedServer(Profile.HUAWEI).start()  # a glance that guessed wrong
     args = [
         "run",
         "--profile",
