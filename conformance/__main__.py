@@ -49,7 +49,10 @@ def entry() -> None:
     if profile is not None:
         from conformance.runner.embedded import EmbeddedServer
 
-        early = EmbeddedServer(profile).start()
+        try:
+            early = EmbeddedServer(profile).start()
+        except Exception:  # no head start: run starts its own, and says what fails (exit 3)
+            early = None
     try:
         from conformance.cli import main
 

@@ -71,6 +71,9 @@ class EmbeddedServer:
                 pass_fds=(sock.fileno(),),
                 start_new_session=True,
             )
+        except OSError as exc:  # no loopback socket, no interpreter to start
+            self.stop()
+            raise self._not_started(f"{exc.strerror or exc} ({exc.filename or 'loopback socket'})") from exc
         except BaseException:
             self.stop()
             raise

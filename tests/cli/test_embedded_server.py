@@ -6,6 +6,7 @@ Every wait here waits for an event; the bounds only catch a hang."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -257,3 +258,21 @@ def marked(marker: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_a_head_start_that_fails_is_no_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The console script's early start cannot spawn (no interpreter there): the command still runs, and
+    # run's own start says what fails, with the exit code of a target that cannot be reached.
+    from conformance import __main__ as process
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    monkeypatch.setattr(sys, "argv", ["oms-conformance", "run", "--report-dir", str(tmp_path)])
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # this process lives on
+    with pytest.raises(SystemExit) as ended:
+        process.entry()
+    assert ended.value.code == ExitCode.UNREACHABLE
+    said = capsys.readouterr().err
+    assert "error: the embedded reference server did not start: No such file or directory" in said
+    assert "Traceback" not in said and "internal error" not in said
