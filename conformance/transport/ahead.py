@@ -5,9 +5,10 @@ A request that could pause a listed group goes on a connection that has carried 
 can leave: at a 50 ms round trip, about a third of a remote run's requests paid two round trips, not one.
 Such requests come in runs - the look-alike checks' stops, precondition's, authn-no-pause's - so when one
 of them is under way, the next one's connection is opened beside it (:meth:`Ahead.opened`), and the next
-such request takes it (:meth:`Ahead.take`) if it is still fresh. A connection opened ahead is a
-connection, not a request: no request is added, sent twice or dropped, and none goes on a connection that
-carried another.
+such request takes it (:meth:`Ahead.take`) if it is still fresh; one left untaken half its time opens its
+successor, once, so that a stop that comes just after it turned stale still finds a young one. A
+connection opened ahead is a connection, not a request: no request is added, sent twice or dropped, and
+none goes on a connection that carried another.
 
 Why it loses nothing against a server that closes connections idle before their first request (hardened
 servers and gateways do: our own field server after 0.2 s, tests/suite/field_server.py):
@@ -65,23 +66,34 @@ class Ahead:
             self._discard(conn)
         return None
 
-    def opened(self) -> None:
+    def opened(self, *, renewal: bool = False) -> None:
         """A request that may not be repeated is under way: open the connection the next one would take,
         unless as many are open or opening as requests can use them."""
         if len(self._ready) + len(self._opening) >= MAX_AHEAD:
             return
-        task = asyncio.get_running_loop().create_task(self._open_one(self._clock()))
+        task = asyncio.get_running_loop().create_task(self._open_one(self._clock(), renew=not renewal))
         self._opening.add(task)
         task.add_done_callback(self._opening.discard)
 
-    async def _open_one(self, started: float) -> None:
+    async def _open_one(self, started: float, *, renew: bool) -> None:
         try:
             conn = await self._open()
         except Exception:  # a connection that cannot be made now: the request that needs one will say so
             return
         self._ready.append((started, conn))
+        loop = asyncio.get_running_loop()
         # Closed unused once stale, so that no socket outlives its use on either side.
-        asyncio.get_running_loop().call_later(FRESH_S, self._expire)
+        loop.call_later(FRESH_S, self._expire)
+        if renew:
+            loop.call_later(max(0.0, started + FRESH_S / 2 - self._clock()), self._renew, conn)
+
+    def _renew(self, conn: Connection) -> None:
+        """Half its time gone and not taken: open its successor, once. The next stop may come just after it
+        turns stale - after a stop that opened its own connection, two round trips after it began opening:
+        0.1 s at 50 ms - and then finds the successor young. A successor has none: one stop's spare costs
+        at most two connections that carry nothing."""
+        if any(ready is conn for _, ready in self._ready):
+            self.opened(renewal=True)
 
     def _expire(self) -> None:
         now = self._clock()
