@@ -26,12 +26,16 @@ from conformance.checks.machinery.ordered import each_in_order
 from conformance.checks.machinery.registry import GroupUse, scenario
 from conformance.checks.state import shows_paused
 from conformance.spec.statuses import SETTLED
+from conformance.transport.ahead import FRESH_S
 
 # A pause that comes undone within seconds is what the checks right after a stop cannot see. The re-check
 # waits until the youngest pause has held this long - once a run, and the groups paused earlier in the run
 # have held far longer by then. Not a settle bound (5 s by default): a read path that lags is read again by
 # the lag rule anyway, and a default run against a quick server must not end with a 5 s sleep.
 MIN_HOLD_S = 1.0
+# How long before the hold ends the re-check stops' connections are opened: half the age a connection opened
+# ahead may reach (transport/ahead.py FRESH_S), so they are still fresh when the stops go.
+OPEN_AHEAD_S = FRESH_S / 2
 
 
 def paused_by_own_stops(ctx: CheckContext) -> list[str]:
@@ -61,7 +65,13 @@ async def look_again(ctx: CheckContext, groups: list[str]) -> None:
     hold = MIN_HOLD_S if ctx.effect_hold is None else ctx.effect_hold
     youngest = max(ctx.pool.paused_at.get(group, 0.0) for group in groups)
     async with ctx.in_flight.idle():  # the slots kept for this lane serve the other one meanwhile
-        await asyncio.sleep(max(0.0, youngest + hold - time.monotonic()))
+        wait = max(0.0, youngest + hold - time.monotonic())
+        await asyncio.sleep(max(0.0, wait - OPEN_AHEAD_S))
+        if not ctx.contract.has_show_operation:
+            # The re-check stops go on new connections: opened now, each is open as its stop goes (a
+            # round trip on a network as far as OPEN_AHEAD_S), not a handshake in a row with the stop.
+            ctx.client.open_ahead(len(groups))
+        await asyncio.sleep(min(wait, OPEN_AHEAD_S))
 
     async def again(group: str) -> None:
         if ctx.contract.has_show_operation:

@@ -66,12 +66,13 @@ class Ahead:
             self._discard(conn)
         return None
 
-    def opened(self, *, renewal: bool = False) -> None:
+    def opened(self, *, renew: bool = True) -> None:
         """A request that may not be repeated is under way: open the connection the next one would take,
-        unless as many are open or opening as requests can use them."""
+        unless as many are open or opening as requests can use them (``renew``: its successor too, if it is
+        left untaken half its time)."""
         if len(self._ready) + len(self._opening) >= MAX_AHEAD:
             return
-        task = asyncio.get_running_loop().create_task(self._open_one(self._clock(), renew=not renewal))
+        task = asyncio.get_running_loop().create_task(self._open_one(self._clock(), renew=renew))
         self._opening.add(task)
         task.add_done_callback(self._opening.discard)
 
@@ -93,7 +94,7 @@ class Ahead:
         0.1 s at 50 ms - and then finds the successor young. A successor has none: one stop's spare costs
         at most two connections that carry nothing."""
         if any(ready is conn for _, ready in self._ready):
-            self.opened(renewal=True)
+            self.opened(renew=False)
 
     def _expire(self) -> None:
         now = self._clock()

@@ -168,6 +168,14 @@ class Client:
         """Requests sent again on a new connection after an idle close crossed them (RFC 9112 §9.3.1)."""
         return self.transport.reopened
 
+    def open_ahead(self, count: int) -> None:
+        """Open the new connections of ``count`` requests that may not be repeated and are about to go
+        (transport/ahead.py): taken if they go within its bound, else closed unused. Nothing where the
+        client has no connections of its own (httpx, an in-process target)."""
+        if isinstance(self.transport, H1Transport):
+            for _ in range(count):
+                self.transport.pool.ahead.opened(renew=False)
+
     def _choose_transport(self) -> Transport:
         """Connections of our own (transport/h1.py) where they send what httpx would: a socket target over
         http(s) (through the client's proxy, if any), a base path httpx leaves as it is. Else httpx sends
