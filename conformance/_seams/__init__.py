@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib.metadata import PackageNotFoundError, requires, version
 from typing import Any
 
 from conformance._version import __version__
@@ -44,6 +43,10 @@ def _restore(distribution: str, message: str) -> SeamChanged:
 
 
 def installed(distribution: str) -> str:
+    # importlib.metadata only here and below, when a seam has changed: importing it costs the reference
+    # server's start (the embedded one's is on a run's critical path) ~8 ms.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(distribution)
     except PackageNotFoundError:
@@ -57,6 +60,8 @@ def own_version() -> str:
 @cache
 def verified_range(distribution: str) -> str:
     """The specifier ``pyproject.toml`` gives ``distribution`` (read from the installed metadata)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
     try:
         declared = requires("oms-conformance") or []
     except PackageNotFoundError:  # run from a source tree that was never installed

@@ -136,13 +136,13 @@ def serve(app: ReferenceApp, host: str, port: int, on_ready: Callable[[str], Any
             host,
             port,
             on_ready,
-            prepare=freeze_startup_garbage,
+            prepare=_freeze_startup_garbage,
         )
     finally:
         app.close()
 
 
-def freeze_startup_garbage() -> None:
+def _freeze_startup_garbage() -> None:
     # Start-up garbage (fixture loading) collected once, the rest frozen: later collections skip it.
     gc.collect()
     gc.freeze()
