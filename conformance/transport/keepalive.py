@@ -85,10 +85,12 @@ class Pool:
         reply: Answer,
     ) -> None:
         done = False
+        began = time.monotonic()
         try:
             reply.written = await write_request(conn, *encode_parts(conn.h11, method, target, headers, body))
             await read_answer(conn, reply)
             done = reply.complete
+            self.ahead.answered(time.monotonic() - began)
         finally:
             if done and conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
                 conn.h11.start_next_cycle()

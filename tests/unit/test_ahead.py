@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from conformance.transport.ahead import FRESH_S, MAX_AHEAD, Ahead
+from conformance.transport.ahead import FRESH_S, MAX_AHEAD, RECENT_ANSWERS, Ahead
 from conformance.transport.h1 import Answer, Connection
 from conformance.transport.keepalive import Pool
 
@@ -88,6 +89,28 @@ def test_one_the_server_closed_is_not_taken_and_one_that_could_not_open_is_no_er
     asyncio.run(main())
 
 
+def test_nothing_is_opened_ahead_while_even_the_quickest_recent_answer_took_its_fresh_time() -> None:
+    async def main() -> None:
+        opener = FakeOpen()
+        opener.release.set()
+        ahead = Ahead(opener, _drop, clock=lambda: 0.0)
+        for _ in range(RECENT_ANSWERS):
+            ahead.answered(FRESH_S)  # a 0.1 s round trip: the next stop comes after it, too late
+        ahead.opened()
+        await _settle()
+        assert not opener.made and ahead.opened_unused == 0
+        ahead.answered(FRESH_S / 4)  # one quick answer among them: a round trip that short is possible
+        ahead.opened()
+        await _settle()
+        assert len(opener.made) == 1
+        for _ in range(RECENT_ANSWERS):
+            ahead.answered(FRESH_S * 3)  # the quick one has left the window
+        assert not ahead.could_be_fresh
+        ahead.close()
+
+    asyncio.run(main())
+
+
 def test_no_more_are_opened_ahead_than_requests_can_take_and_closing_ends_them_all() -> None:
     async def main() -> None:
         opener = FakeOpen()
@@ -145,7 +168,10 @@ class Recorded:
     """A loopback HTTP/1.1 server that records what each connection carried, and can hold its first
     answer until a second connection has been opened (bounded against a hang)."""
 
-    def __init__(self, *, hold_first: bool = False, close_second_at_once: bool = False) -> None:
+    def __init__(
+        self, *, hold_first: bool = False, close_second_at_once: bool = False, answer_after: float = 0.0
+    ) -> None:
+        self.answer_after = answer_after  # seconds every answer waits: a long round trip, or a slow server
         self.carried: list[list[bytes]] = []  # per connection, in the order opened: the request lines
         self.second_opened = asyncio.Event()
         self.hold_first = hold_first
@@ -173,6 +199,7 @@ class Recorded:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.second_opened.wait(), 5)  # only a hang guard
                 self.answers.append(self.second_opened.is_set())
+                await asyncio.sleep(self.answer_after)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 await writer.drain()
         except ConnectionError:
@@ -194,20 +221,28 @@ async def _stops(pool: Pool, count: int) -> list[int | None]:
     return statuses
 
 
-def test_the_next_stops_connection_opens_while_one_is_under_way_and_each_carries_one_stop() -> None:
+def _with_pool(server: Recorded, use: Callable[[Pool], Awaitable[None]]) -> Recorded:
+    """``use`` a keep-alive pool to ``server``, then close both: what the server saw."""
+
     async def main() -> Recorded:
-        server = Recorded(hold_first=True)
         port = await server.start()
         pool = Pool("127.0.0.1", port, None)
         try:
-            assert await _stops(pool, 3) == [200, 200, 200]
+            await use(pool)
         finally:
             pool.close()
             await _settle()
             await server.stop()
         return server
 
-    server = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_the_next_stops_connection_opens_while_one_is_under_way_and_each_carries_one_stop() -> None:
+    async def use(pool: Pool) -> None:
+        assert await _stops(pool, 3) == [200, 200, 200]
+
+    server = _with_pool(Recorded(hold_first=True), use)
     # The first answer was held until a second connection opened: opened ahead, while the first was under
     # way (without it, the second opens only once the first is answered, and this is False).
     assert server.answers[0] is True
@@ -218,24 +253,35 @@ def test_the_next_stops_connection_opens_while_one_is_under_way_and_each_carries
 
 
 def test_a_connection_opened_ahead_that_its_server_closed_is_passed_over_and_the_stop_answered() -> None:
-    async def main() -> Recorded:
-        server = Recorded(close_second_at_once=True)
-        port = await server.start()
-        pool = Pool("127.0.0.1", port, None)
-        try:
-            assert await _stops(pool, 1) == [200]
-            await asyncio.wait_for(server.second_opened.wait(), 5)  # opened ahead, and closed by its server
-            for _ in range(500):  # until its close has come (bounded: a hang guard, not a measure)
-                if not pool.ahead._ready or pool.ahead._ready[0][1].broken:
-                    break
-                await asyncio.sleep(0.01)
-            assert await _stops(pool, 1) == [200]
-        finally:
-            pool.close()
-            await _settle()
-            await server.stop()
-        return server
+    server = Recorded(close_second_at_once=True)
 
-    server = asyncio.run(main())
+    async def use(pool: Pool) -> None:
+        assert await _stops(pool, 1) == [200]
+        await asyncio.wait_for(server.second_opened.wait(), 5)  # opened ahead, and closed by its server
+        for _ in range(500):  # until its close has come (bounded: a hang guard, not a measure)
+            if not pool.ahead._ready or pool.ahead._ready[0][1].broken:
+                break
+            await asyncio.sleep(0.01)
+        assert await _stops(pool, 1) == [200]
+
+    _with_pool(server, use)
     assert server.carried[1] == []  # the one closed ahead carried nothing
     assert [c for c in server.carried if c] == [[b"PUT /stop/0 HTTP/1.1"], [b"PUT /stop/0 HTTP/1.1"]]
+
+
+def test_a_pool_whose_answers_come_slowly_opens_each_stop_its_own_connection_and_no_more() -> None:
+    async def use(pool: Pool) -> None:
+        reply = Answer(1024)
+        await pool.request(b"GET", b"/first", [(b"host", b"x")], b"", reply)  # how long answers take
+        assert reply.status == 200
+        assert await _stops(pool, 3) == [200, 200, 200]
+
+    server = _with_pool(Recorded(answer_after=FRESH_S), use)
+    # Without the answers' times, each stop opened its successor's connection ahead (and the last one's
+    # went unused): five or six connections, two of them carrying nothing.
+    assert server.carried == [
+        [b"GET /first HTTP/1.1"],
+        [b"PUT /stop/0 HTTP/1.1"],
+        [b"PUT /stop/1 HTTP/1.1"],
+        [b"PUT /stop/2 HTTP/1.1"],
+    ]
