@@ -7,7 +7,11 @@ At the lowest allowed versions too: .ci/run runs this file in its second environ
 from __future__ import annotations
 
 import collections
+import json
+import os
 import pickle
+import subprocess
+import sys
 import threading
 from importlib.metadata import version
 from pathlib import Path
@@ -81,6 +85,57 @@ def test_hypothesis_drawing_constants_elsewhere_is_a_seam_change(monkeypatch: py
 
     monkeypatch.setattr(providers.HypothesisProvider, "_maybe_draw_constant", draws_without_the_pool)
     with pytest.raises(SeamChanged, match=rf"^hypothesis {version('hypothesis')}: "):
+        hypothesis_seam.check()
+
+
+def test_the_utf8_table_given_is_the_one_hypothesis_scans_for(tmp_path: Path) -> None:
+    # Hypothesis's own scan of every code point, in a process that never imported the seam, with an empty
+    # storage directory (nothing cached): the value the seam gives must be that one, or draws would differ.
+    script = (
+        "import json\n"
+        "from hypothesis.internal import charmap\n"
+        "encodable, non_roundtrip = charmap.intervals_from_codec('utf-8')\n"
+        "print(json.dumps([encodable.intervals, non_roundtrip.intervals]))\n"
+    )
+    env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    from hypothesis.internal import charmap
+
+    hypothesis_seam.known_utf8_table()
+    given = charmap.intervals_from_codec("utf-8")
+    assert getattr(charmap.intervals_from_codec, "oms_conformance_seam", False)
+    assert json.loads(out.stdout) == json.loads(json.dumps([given[0].intervals, given[1].intervals]))
+
+
+def test_drawing_scans_for_no_codec_and_keeps_hypothesis_out_of_the_working_directory(tmp_path: Path) -> None:
+    # A machine that never ran the tool (a fresh CI container): Hypothesis's storage does not exist yet.
+    # Each plan kind is drawn, the positive first, as a worker process that never draws the coverage
+    # phase would.
+    work, tmp = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    tmp.mkdir()
+    script = (
+        "from conformance.checks.machinery.generation import generate_plan\n"
+        "from conformance.spec import load_contract\n"
+        "document = load_contract('strict').document\n"
+        "for plan in ('positive:0', 'negative:0', 'coverage'):\n"
+        f"    assert generate_plan(document, plan, seed={SEED}, examples=8, own_project={OWN!r})\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"} | {"TMPDIR": str(tmp)}
+    subprocess.run([sys.executable, "-c", script], cwd=work, env=env, timeout=120, check=True)
+    assert list(work.iterdir()) == []  # no .hypothesis left in the user's directory
+    storage = tmp / "oms-conformance-hypothesis"
+    assert list(storage.rglob("charmap.json.gz"))  # Hypothesis kept its caches, in the tool's place
+    assert list(storage.rglob("codec-*")) == []  # and scanned for no codec table
+
+
+def test_a_codec_table_asked_for_elsewhere_is_a_seam_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypothesis.internal import charmap
+
+    monkeypatch.setattr(charmap, "intervals_from_codec", lambda codec, errors="strict": None)
+    with pytest.raises(SeamChanged, match=rf"^hypothesis {version('hypothesis')}: .*intervals_from_codec"):
         hypothesis_seam.check()
 
 

@@ -49,13 +49,19 @@ class GeneratedCase:
     extra_headers: tuple[tuple[str, str], ...]
 
 
-def _schema(profile_document: dict[str, Any]) -> Any:
+def _keep_hypothesis_storage_out_of_cwd() -> None:
+    """Hypothesis keeps a cache directory, by default ``.hypothesis`` in the working directory: keep it out
+    of the user's. Here, in every process that draws (the run's, each worker process, whichever plan it
+    draws first), so that its caches (Unicode tables) are also built once a machine, not in every new
+    working directory, as a benchmark's or a CI job's is."""
     import tempfile  # with the generator, not at every run's start (it imports random, shutil, bz2, lzma)
 
-    # Hypothesis keeps a cache directory; keep it out of the user's working directory.
     os.environ.setdefault(
         "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "oms-conformance-hypothesis")
     )
+
+
+def _schema(profile_document: dict[str, Any]) -> Any:
     import schemathesis
     from schemathesis import Config
 
@@ -122,8 +128,10 @@ def generate_plan(
     a worker process (machinery/corpus.py) and give what it gives in this one. The seams (and with them
     Hypothesis, and Schemathesis for the coverage phase) are imported when a plan is drawn, not by every run
     that lists fuzz."""
+    _keep_hypothesis_storage_out_of_cwd()
     from conformance._seams import hypothesis as hypothesis_seam
 
+    hypothesis_seam.known_utf8_table()
     with hypothesis_seam.seed_only():
         return _generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
 
