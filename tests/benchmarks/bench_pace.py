@@ -50,7 +50,7 @@ def deep(examples: int, warm: bool = False, base: str | None = None, repeat: int
     """Distinct cases sent per second, cold (no corpus cache: what a nightly job with a new seed gets), by
     ``run --checks fuzz`` and ``st run`` at the same example count against one server, and the ratio;
     ``base``: the same cold fuzz of that older commit (through PYTHONPATH) in the same run, after ours;
-    ``repeat``: the cold runs that many times, ours and the base's in turn, each shown by its median."""
+    ``repeat``: the cold runs and st's that many times, in turn, each shown by its median run."""
     with contextlib.ExitStack() as stack:
         old = None
         if base is not None:
@@ -66,19 +66,28 @@ def _deep(examples: int, warm: bool, base: str | None, old: Path | None, repeat:
     variants = [("cold, OMS_CONFORMANCE_CACHE=off", None)] + ([(f"cold, at {base}", old)] if old else [])
     try:
         samples: dict[str, list[Row]] = {label: [] for label, _ in variants}
+        st_runs: list[Row] = []
         for _ in range(repeat):  # interleaved, so load on the machine falls on each alike
             for label, source in variants:
                 samples[label].append(_deep_ours(workdir, target, examples, label, "off", source=source))
-        rows = [sorted(runs, key=lambda row: row[1])[len(runs) // 2] for runs in samples.values()]
+            # st too, each time: its own rate moves by ~10 % from run to run on one machine
+            st_runs.append(_schemathesis(workdir, target, port, examples))
+        rows = [_median(runs) for runs in samples.values()]
         if repeat > 1:
-            print("cold runs, wall s in turn: " + "; ".join(
-                f"{label}: {', '.join(f'{row[1]:.1f}' for row in runs)}" for label, runs in samples.items()
-            ))  # fmt: skip
+            walls = "; ".join(
+                f"{label}: {', '.join(f'{row[1]:.2f}' for row in runs)}" for label, runs in samples.items()
+            )
+            print(f"cold runs, wall s in turn: {walls}; st run, distinct/s in turn: "
+                  + ", ".join(f"{_rate(row):.1f}" for row in st_runs))  # fmt: skip
+            for label, runs in samples.items():
+                pairs = [_rate(ours) / _rate(st) for ours, st in zip(runs, st_runs, strict=True)]
+                print(f"{label}: each run against the st run after it: "
+                      + ", ".join(f"{ratio:.1f}x" for ratio in pairs))  # fmt: skip
         if warm:  # a replayed seed: the first run fills the cache, the second reads it
             cache = str(workdir / "corpus-cache")
             _deep_ours(workdir, target, examples, "filling the cache", cache)
             rows.append(_deep_ours(workdir, target, examples, "warm: a replayed seed", cache))
-        rows.append(_schemathesis(workdir, target, port, examples))
+        rows.append(_median(st_runs, rate=True))
     finally:
         server.terminate()
         server.wait(10)
@@ -108,6 +117,16 @@ def _deep(examples: int, warm: bool, base: str | None, old: Path | None, repeat:
 
 
 Row = tuple[str, float, int, int, str, float]  # label, wall s, sent, distinct, result, the tool's CPU s
+
+
+def _median(runs: list[Row], rate: bool = False) -> Row:
+    """The median run: by wall time (ours: the same cases each run), or by distinct cases per second (st's
+    distinct count differs from run to run under one seed)."""
+    return sorted(runs, key=_rate if rate else (lambda row: row[1]))[len(runs) // 2]
+
+
+def _rate(row: Row) -> float:
+    return row[3] / row[1]  # distinct cases per second
 
 
 def _children_cpu() -> float:

@@ -3,7 +3,7 @@
 
     .venv/bin/python tests/benchmarks/bench_run.py [--repeat 3]             # the default run
     .venv/bin/python tests/benchmarks/bench_run.py --concurrency 1,4,8   # the default run per concurrency
-    .venv/bin/python tests/benchmarks/bench_run.py --deep [--examples N] [--warm] [--base COMMIT]  # vs st run
+    .venv/bin/python tests/benchmarks/bench_run.py --deep [--examples N] [--warm] [--base COMMIT] [--repeat 3]
     .venv/bin/python tests/benchmarks/bench_run.py --throttle            # --rate-limit 40, 40/s gateway
     .venv/bin/python tests/benchmarks/bench_run.py --race-only [--race-runs 100]  # the race's release spread
     .venv/bin/python tests/benchmarks/bench_run.py --base COMMIT [--repeat 9]  # the default run vs a commit's
@@ -16,9 +16,9 @@ process: ours with `--checks fuzz` cold (`OMS_CONFORMANCE_CACHE=off`: what a nig
 gets) and, with `--warm`, again with the corpus of this document, seed and count cached (a replayed seed);
 `st run --continue-on-failure` (so it generates its whole count rather than stopping at its first failure).
 Printed: distinct cases sent per second for each (st's counted in its VCR cassette), the ratio, and whether
-each passed. With `--base COMMIT` the same cold fuzz of that commit runs too, between ours and st's (a
-temporary `git worktree` through PYTHONPATH), ours and its `--repeat` times in turn, each shown by its median
-run (st runs once).
+each passed. Ours and st's run `--repeat` times in turn (st's own rate moves by ~10 % between runs), each
+shown by its median run, with each of our runs' ratio against the st run after it. With `--base COMMIT` the
+same cold fuzz of that commit runs too, between ours and st's (a temporary `git worktree` through PYTHONPATH).
 --throttle: the reference app behind a token bucket of 40 requests/s answering 429 without Retry-After
 (tests/suite/throttle.py) on loopback; the default run with `--rate-limit 40` and without: 429s seen,
 wall time against requests / 40 s.
@@ -209,7 +209,7 @@ def main() -> None:
     if args.deep:
         from tests.benchmarks.bench_pace import deep
 
-        deep(args.examples, args.warm, args.base, args.repeat if args.base else 1)
+        deep(args.examples, args.warm, args.base, args.repeat)
         return
     if args.throttle:
         from tests.benchmarks.bench_pace import throttled
