@@ -24,6 +24,7 @@ Every path yields the plans in the same order with the same cases (tests/unit/te
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -137,6 +138,9 @@ async def corpus(
                 yield plan_cases
             return
     plans = plans_for(examples)
+    # generation.generate_plan itself goes to the workers, not a function of this module: unpickling it
+    # imports generation.py alone, without this module's asyncio (~30 ms before a worker's first plan).
+    draw = functools.partial(generate_plan, seed=seed, examples=examples, own_project=own_project)
     loop = asyncio.get_running_loop()
     executor = _executor(len(plans), examples, parallel=parallel)
     # Submitted in sending order: chunks of even size (generation.CHUNK) keep the cores evenly busy, and
@@ -152,11 +156,8 @@ async def corpus(
         from conformance._seams import hypothesis as _hypothesis_seam  # noqa: F401
 
         pending.append(loop.create_future())
-        pending[0].set_result(_plan(document, plans[0], seed, examples, own_project))
-    pending += [
-        loop.run_in_executor(executor, _plan, document, plan, seed, examples, own_project)
-        for plan in plans[len(pending) :]
-    ]
+        pending[0].set_result(draw(document, plans[0]))
+    pending += [loop.run_in_executor(executor, draw, document, plan) for plan in plans[len(pending) :]]
     done: list[list[GeneratedCase]] = []
     try:
         for future in pending:
@@ -171,9 +172,3 @@ async def corpus(
             executor.shutdown(wait=False)
     if directory is not None:
         _store(directory, key, done)
-
-
-def _plan(
-    document: dict[str, Any], plan: str, seed: int, examples: int, own_project: str | None
-) -> list[GeneratedCase]:
-    return generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
