@@ -92,6 +92,8 @@ class SecretRuns:
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """The maximal spans of ``text`` made of such runs, in order, each with the label of its first."""
         found: list[tuple[int, int, str]] = []
+        if len(text) < SECRET_RUN:
+            return found  # holds no run: most header values of an answer, looked at for every answer
         if self._pending:
             self._index_what_text_may_hold(text)
         if not self._runs:

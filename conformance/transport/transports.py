@@ -43,7 +43,10 @@ Wire = tuple[bytes, bytes, list[tuple[bytes, bytes]], bytes]
 # A path httpx sends exactly as given holds only unreserved characters, "/" and %XX escapes (what
 # spec/paths.py's encode_segment makes), and no "." or ".." segment: its re-quoting and dot-segment removal
 # leave it alone. ";" and "=" (path parameters) httpx keeps as they are, too.
-_NOT_PLAIN = re.compile(r"[^A-Za-z0-9\-._~/%;=]|%(?![0-9A-Fa-f]{2})")  # a search, not a match per character
+# Two searches, not one of two alternatives: each runs at C speed over an id of 12 KiB percent-encoded (the
+# fuzz check's hundreds), where the alternation tried both at every character (~2x the time, measured).
+_NOT_PLAIN_CHARACTER = re.compile(r"[^A-Za-z0-9\-._~/%;=]")
+_NOT_AN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 MAX_URL_LENGTH = 65536  # httpx refuses longer URLs (InvalidURL): those requests still go through it
 
 
@@ -204,7 +207,7 @@ def wire(headers_of: HeaderBuilder, request: Request, base_url: str, proxy: Prox
 
 def plain_path(path: str) -> bool:
     """Whether httpx sends ``path`` exactly as given."""
-    if _NOT_PLAIN.search(path):
+    if _NOT_PLAIN_CHARACTER.search(path) or _NOT_AN_ESCAPE.search(path):
         return False
     return "." not in path or not any(segment in (".", "..") for segment in path.split("/"))
 

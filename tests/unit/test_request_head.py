@@ -85,3 +85,27 @@ def test_a_header_name_outside_ascii_is_left_to_httpx() -> None:
     assert not request_head.ascii_names(given)
     with pytest.raises(UnicodeEncodeError):  # httpx's own behaviour, kept: such a name goes to it
         CLIENT.build(Request("PUT", "http://h/x", "/x", [("X-Ä", "1")]), "http://h")
+
+
+@UNTIMED
+@given(path=st.text(alphabet="aZ09-._~/%;=2Fe? #é.", max_size=24), ids=st.tuples(st.text(), st.text()))
+def test_a_path_it_calls_plain_is_one_httpx_sends_as_given(path: str, ids: tuple[str, str]) -> None:
+    # Our connections send a plain path themselves (transports.H1Transport.sendable); httpx must agree.
+    from conformance.spec.paths import is_dot_segment, stop_path
+    from conformance.transport.transports import plain_path
+
+    def sent_by_httpx(raw: str) -> bytes:
+        return httpx.URL("http://h" + raw).raw_path
+
+    if plain_path("/" + path):
+        assert sent_by_httpx("/" + path) == ("/" + path).encode()
+    if not any(is_dot_segment(value) for value in ids):
+        built = stop_path(*ids)  # every id the checks send, percent-encoded whole: plain, however odd
+        assert plain_path(built) and sent_by_httpx(built) == built.encode()
+
+
+def test_what_httpx_would_change_is_not_plain() -> None:
+    from conformance.transport.transports import plain_path
+
+    for path in ("/a b", "/a/%2", "/a/%zz/b", "/a/./b", "/a/../b", "/é", "/a?b", "/a#b", "/%"):
+        assert not plain_path(path), path
