@@ -7,9 +7,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,6 +59,70 @@ def test_every_way_of_generating_gives_the_same_cases(
 
     monkeypatch.setattr(corpus_module, "generate_plan", no_generation)
     assert _collect(parallel=False) == reference  # read back, field for field
+
+
+@pytest.fixture
+def deep_from_eight(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """EXAMPLES counts as deep (worker processes), and how many executors of processes were made."""
+    monkeypatch.setattr(corpus_module, "PARALLEL_FROM", EXAMPLES)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    made: list[int] = []
+    processes = corpus_module._processes
+
+    def counted(workers: int) -> Any:
+        made.append(workers)
+        return processes(workers)
+
+    monkeypatch.setattr(corpus_module, "_processes", counted)
+    yield made
+    corpus_module.stop_workers()
+
+
+def test_workers_started_ahead_are_the_ones_the_corpus_draws_in(
+    reference: list[GeneratedCase], deep_from_eight: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMS_CONFORMANCE_CACHE", "off")
+    corpus_module.start_workers(EXAMPLES)
+    assert deep_from_eight == [2]
+    assert _collect(parallel=None) == reference
+    assert deep_from_eight == [2] and corpus_module._early is None  # taken, and none made besides
+
+
+def _workers_of(executor: Any) -> list[Any]:
+    return list(executor._processes.values())  # shutdown() forgets them: taken before
+
+
+def _all_ended(processes: list[Any]) -> bool:
+    # Polled, not joined: the executor's own thread reaps them too, and a join that loses that race to
+    # waitpid() returns with the process still looking alive for a moment.
+    deadline = time.monotonic() + 60  # only a bound on a hang
+    while any(process.is_alive() for process in processes) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return bool(processes) and not any(process.is_alive() for process in processes)
+
+
+def test_workers_no_corpus_takes_end_when_told(deep_from_eight: list[int]) -> None:
+    corpus_module.start_workers(EXAMPLES)
+    assert corpus_module._early is not None
+    workers = _workers_of(corpus_module._early.executor)
+    corpus_module.stop_workers()
+    assert corpus_module._early is None and _all_ended(workers)
+
+
+def test_a_replayed_seed_ends_the_workers_started_ahead(
+    reference: list[GeneratedCase],
+    deep_from_eight: list[int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OMS_CONFORMANCE_CACHE", str(tmp_path))
+    assert _collect(parallel=False) == reference  # fills the cache
+    corpus_module.start_workers(EXAMPLES)
+    assert corpus_module._early is not None
+    workers = _workers_of(corpus_module._early.executor)
+    assert _collect(parallel=None) == reference  # read back: no plan for them to draw
+    assert corpus_module._early is None and _all_ended(workers)
+    assert deep_from_eight == [2]
 
 
 def test_a_damaged_cache_file_is_generated_afresh(

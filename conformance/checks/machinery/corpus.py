@@ -31,12 +31,12 @@ import multiprocessing
 import os
 from collections.abc import AsyncGenerator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from conformance._version import __version__
-from conformance.checks.machinery.generation import GeneratedCase, generate_plan, plans_for
+from conformance.checks.machinery.generation import GeneratedCase, generate_plan, plans_for, warm_up
 
 FORMAT = (
     5  # bump when GeneratedCase, the decoding or a generator changes: old cache files are then never read
@@ -101,12 +101,62 @@ def _store(directory: Path, key: str, plans: list[list[GeneratedCase]]) -> None:
 def _executor(plans: int, examples: int, *, parallel: bool | None) -> Executor:
     """Worker processes for a deep corpus on a machine with cores to spare, else one thread: either way
     every plan is submitted at once, so the next is drawn while the one before is being sent."""
-    use = parallel if parallel is not None else examples >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+    use = parallel if parallel is not None else _deep(examples)
     if not use:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="oms-corpus")
+    global _early
+    early, _early = _early, None
+    if early is not None and early.workers == _worker_count(plans):
+        return early.executor
+    if early is not None:
+        _abandon(early.executor)
+    return _processes(_worker_count(plans))
+
+
+def _deep(examples: int) -> bool:
+    return examples >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+
+
+def _worker_count(plans: int) -> int:
+    return min(plans, os.cpu_count() or 1)
+
+
+def _processes(workers: int) -> ProcessPoolExecutor:
     # spawn: the run may hold threads (the embedded reference server), which fork would copy half-way.
-    workers = min(plans, os.cpu_count() or 1)
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+@dataclass
+class _Early:
+    executor: ProcessPoolExecutor
+    workers: int
+
+
+_early: _Early | None = None  # worker processes started ahead of the fuzz check (start_workers)
+
+
+def start_workers(examples: int) -> None:
+    """Start the worker processes a deep corpus of ``examples`` will draw in, now, ahead of the fuzz check
+    that takes them: each one's start (an interpreter, then Hypothesis: ~0.15 s) then runs while the run
+    itself imports and starts, on the other core, instead of before the first plan. The console script
+    calls this from a glance at its arguments (conformance/__main__.py); workers no check takes end with
+    the command (:func:`stop_workers`), or as soon as the corpus is read from the cache."""
+    global _early
+    if _early is not None or not _deep(examples):
+        return
+    workers = _worker_count(len(plans_for(examples)))
+    executor = _processes(workers)
+    for _ in range(workers):  # one each, as a rule: a worker busy importing leaves the next to the other
+        executor.submit(warm_up)
+    _early = _Early(executor, workers)
+
+
+def stop_workers() -> None:
+    """End the workers :func:`start_workers` started, if no corpus took them."""
+    global _early
+    early, _early = _early, None
+    if early is not None:
+        _abandon(early.executor)
 
 
 def _abandon(executor: Executor) -> None:
@@ -134,6 +184,7 @@ async def corpus(
     if directory is not None:
         cached = _load(directory / f"{key}.json")
         if cached is not None:
+            stop_workers()  # started ahead for nothing: a replayed seed draws no plan
             for plan_cases in cached:
                 yield plan_cases
             return

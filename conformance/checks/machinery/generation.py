@@ -61,6 +61,15 @@ def _keep_hypothesis_storage_out_of_cwd() -> None:
     )
 
 
+def warm_up() -> None:
+    """What a worker process does before its first plan, done ahead (corpus.start_workers): the imports
+    and the set-up every plan needs (the coverage phase imports Schemathesis besides, when it is drawn)."""
+    _keep_hypothesis_storage_out_of_cwd()
+    from conformance._seams import hypothesis as hypothesis_seam
+
+    hypothesis_seam.known_utf8_table()
+
+
 def _schema(profile_document: dict[str, Any]) -> Any:
     import schemathesis
     from schemathesis import Config
@@ -128,10 +137,9 @@ def generate_plan(
     a worker process (machinery/corpus.py) and give what it gives in this one. The seams (and with them
     Hypothesis, and Schemathesis for the coverage phase) are imported when a plan is drawn, not by every run
     that lists fuzz."""
-    _keep_hypothesis_storage_out_of_cwd()
+    warm_up()
     from conformance._seams import hypothesis as hypothesis_seam
 
-    hypothesis_seam.known_utf8_table()
     with hypothesis_seam.seed_only():
         return _generate_plan(document, plan, seed=seed, examples=examples, own_project=own_project)
 
