@@ -6,8 +6,11 @@ import logging
 import re
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.server import ReferenceApp, create_app, default_fixtures, generated_group_id
 from conformance.server.store import Store
@@ -222,3 +225,20 @@ def test_lifespan_is_answered(strict_app: ReferenceApp) -> None:
 def test_profile_is_checked() -> None:
     with pytest.raises(ValueError, match="profile"):
         create_app("lenient")
+
+
+# Bytes a raw path segment may hold, and the pieces that make percent-decoding hard.
+_SEGMENT_PIECES = st.one_of(
+    st.binary(max_size=6),
+    st.sampled_from([b"%", b"%4", b"%zz", b"\\", b"\\x", b"\\x4", b"%5C", b"%5c78"]),
+    st.text(max_size=3).map(lambda t: quote(t, safe="").encode()),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_SEGMENT_PIECES, max_size=12))
+def test_a_segment_is_decoded_as_unquote_to_bytes_decodes_it(pieces: list[bytes]) -> None:
+    from conformance.server.app import _percent_decoded
+
+    segment = b"".join(pieces)
+    assert _percent_decoded(segment) == unquote_to_bytes(segment)
