@@ -51,6 +51,9 @@ def deep(examples: int, warm: bool = False, base: str | None = None, repeat: int
     ``run --checks fuzz`` and ``st run`` at the same example count against one server, and the ratio;
     ``base``: the same cold fuzz of that older commit (through PYTHONPATH) in the same run, after ours;
     ``repeat``: the cold runs and st's that many times, in turn, each shown by its median run."""
+    from tests.benchmarks.bench_base import compile_sources
+
+    compile_sources(ROOT)  # as installed: st's modules are compiled too
     with contextlib.ExitStack() as stack:
         old = None
         if base is not None:
