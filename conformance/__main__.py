@@ -83,7 +83,10 @@ def entry() -> None:
     if examples is not None:
         from conformance.checks.machinery import corpus
 
-        corpus.start_workers(examples)
+        try:
+            corpus.start_workers(examples)
+        except Exception:  # no head start: the fuzz check starts its own, and says what fails (exit 3)
+            corpus.stop_workers()
     try:
         from conformance.cli import main
 
