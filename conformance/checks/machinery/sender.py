@@ -35,6 +35,15 @@ MAX_TRANSIENT_RETRIES = 2
 # "Try again later" (502/503/504) once more: a busy gateway's 503s fall on a request independently, and with
 # one in twenty answers busy, three in a row for some request of a run is a night in thirty; four, one in 500.
 MAX_TEMPORARY_RETRIES = 3
+# ... for a default run's ~300 requests. A deep fuzz sends thousands: with one answer in twenty busy, four in
+# a row for one of 2,000 requests is a night in eighty (one in five at one in ten busy), and its failure
+# would blame the target for its gateway's load. So once this sender has seen a "try again later" come right
+# on a retry - the target's busy answers fall at random - a request that keeps getting them is asked up to
+# this often: nine in a row for one of 2,000 requests, at one in ten busy, is a night in 500,000. A target
+# that answers some input "try again later" every time still fails on it, ~7 s of pauses later
+# (MAX_PERSISTENT_FAILURES bounds how often).
+MAX_TEMPORARY_RETRIES_WHEN_BUSY = 8
+RETRY_PAUSE_S = 0.2  # before the n-th retry, n times this
 # A target that keeps failing the same way (every answer a 500, say) is not having a passing fault: after
 # this many requests that stayed so on retry, answers are judged as they come, so a run stays short.
 MAX_PERSISTENT_FAILURES = 3
@@ -58,6 +67,7 @@ class Sender:
         self.in_flight = in_flight  # the run's one bound on requests in flight, whatever lane sends
         self.transient: list[str] = []  # answers that were retried and then came right (run notes)
         self.persistent = 0  # requests that still said nothing after their retries
+        self.busy_at_random = False  # a "try again later" came right on a retry: its busy answers are random
 
     def may_send(self, cls: RequestClass) -> None:
         """Raise :class:`HangingClass` if the run no longer sends ``cls`` (or raise if the target died)."""
@@ -98,11 +108,13 @@ class Sender:
                 break
             retried += 1
             first = result.error or str(result.status)
-            await asyncio.sleep(0.2 * retried)
+            temporary = result.status in TEMPORARY
+            await asyncio.sleep(RETRY_PAUSE_S * retried)
             result = await self._send_once(*request, content_length=content_length, replay_safe=retry)
             attempts.append((result, self.hangs.clock()))
             if not says_nothing(result):
                 came_right = f"{method} {brief(path)}: {first}, then {result.status} on a retry"
+                self.busy_at_random |= temporary
         if retried and says_nothing(result):
             self.persistent += 1  # asked again and still nothing: not a passing fault
         await wait_turn()  # under --concurrency, answers are delivered in input order (machinery/ordered.py)
@@ -163,4 +175,6 @@ class Sender:
         # A hang costs a whole timeout: retried once for its whole class, while the target shows no habit.
         if result.outcome is Outcome.TIMED_OUT:
             return 1 if self.hangs.may_retry(cls) else 0
-        return MAX_TEMPORARY_RETRIES if result.status in TEMPORARY else MAX_TRANSIENT_RETRIES
+        if result.status in TEMPORARY:
+            return MAX_TEMPORARY_RETRIES_WHEN_BUSY if self.busy_at_random else MAX_TEMPORARY_RETRIES
+        return MAX_TRANSIENT_RETRIES
