@@ -29,35 +29,38 @@ _NO_EMBEDDED = frozenset(
 )
 
 
-def embedded_profile(args: list[str]) -> str | None:
-    """The --profile of the embedded server that ``oms-conformance ARGS`` will run against, as far as a
-    glance tells ("": none given, the default; None: no embedded server, or not sure). Not checked here (the
-    contract's vocabulary is not imported yet): a wrong guess costs time, never a wrong server."""
+def _run_options(args: list[str]) -> list[tuple[str, str]] | None:
+    """The options of ``oms-conformance ARGS`` if it is a ``run``, each with the value it would take (after
+    ``=``, else the next argument); None for any other command. A glance: nothing is checked."""
     while args[:1] == ["--debug"]:
         args = args[1:]
     if args[:1] != ["run"]:
         return None
-    profile = ""
+    options = []
     for at, arg in enumerate(args[1:], 1):
-        name, _, value = arg.partition("=")
-        if name in _NO_EMBEDDED:
-            return None
-        if name == "--profile":
-            profile = value or (args[at + 1] if at + 1 < len(args) else "")
-    return profile
+        name, equals, value = arg.partition("=")
+        options.append((name, value if equals else (args[at + 1] if at + 1 < len(args) else "")))
+    return options
+
+
+def embedded_profile(args: list[str]) -> str | None:
+    """The --profile of the embedded server that ``oms-conformance ARGS`` will run against, as far as a
+    glance tells ("": none given, the default; None: no embedded server, or not sure). Not checked here (the
+    contract's vocabulary is not imported yet): a wrong guess costs time, never a wrong server."""
+    options = _run_options(args)
+    if options is None or any(name in _NO_EMBEDDED for name, _ in options):
+        return None
+    return next((value for name, value in reversed(options) if name == "--profile"), "")
 
 
 def deep_fuzz_examples(args: list[str]) -> int | None:
     """The example count of ``oms-conformance ARGS`` if, as far as a glance tells, it runs the fuzz check
     with an explicit ``--max-examples`` (the only way to a deep corpus: --depth full is 150); else None."""
-    while args[:1] == ["--debug"]:
-        args = args[1:]
-    if args[:1] != ["run"]:
+    options = _run_options(args)
+    if options is None:
         return None
     examples = None
-    for at, arg in enumerate(args[1:], 1):
-        name, equals, value = arg.partition("=")
-        value = value if equals else (args[at + 1] if at + 1 < len(args) else "")
+    for name, value in options:
         if name in ("--plan", "--list-checks", "-h", "--help"):
             return None
         if name == "--checks" and "fuzz" not in value.split(","):
